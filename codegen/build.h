@@ -1,0 +1,46 @@
+// Builds a kernel: applies a config to the op's template, lowers it to a loop nest, emits
+// LLVM IR, runs LLVM's O3 pipeline for the target and links a shared object in process.
+#ifndef FLEETTUNE_CODEGEN_BUILD_H_
+#define FLEETTUNE_CODEGEN_BUILD_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "fleettune/v1/fleettune.pb.h"
+
+namespace fleettune::codegen {
+
+struct BuildOptions {
+  // Exported symbol of the kernel: `extern "C" int32_t <symbol>(void* const* args)`.
+  std::string symbol = "fleettune_kernel";
+  // Keep a printout of the loop nest after each lowering pass and the final LLVM IR.
+  bool dump_ir = false;
+};
+
+struct BuiltKernel {
+  std::string shared_object;  // ELF bytes
+  std::string symbol;
+  std::string c_header;       // declares the kernel, documents the tensors
+  std::string ir_dump;        // filled when BuildOptions::dump_ir
+  double lower_seconds = 0;
+  double llvm_seconds = 0;    // IR emission + O3 + object emission
+  double link_seconds = 0;
+};
+
+// Builds `config` of the workload's template for `target`. InvalidArgument when the config
+// does not belong to the workload's search space (naming the knob); Internal when LLVM or
+// the linker fails (with their message). Thread-safe: concurrent calls build in parallel,
+// each with its own LLVMContext.
+absl::StatusOr<BuiltKernel> BuildKernel(const v1::Workload& workload, const v1::Target& target,
+                                        const v1::Config& config,
+                                        const BuildOptions& options = {});
+
+// Builds the workload's naive reference kernel (plain loop nest, no tiling, vectorization
+// or threads) for `target`: what boards check candidates against. Thread-safe.
+absl::StatusOr<BuiltKernel> BuildReference(const v1::Workload& workload,
+                                           const v1::Target& target,
+                                           const BuildOptions& options = {});
+
+}  // namespace fleettune::codegen
+
+#endif  // FLEETTUNE_CODEGEN_BUILD_H_

@@ -1,0 +1,25 @@
+// Target strings: `host` or `llvm -mtriple=... -mcpu=... [-mattr=...] [-threads=N]`.
+#ifndef FLEETTUNE_CODEGEN_TARGET_H_
+#define FLEETTUNE_CODEGEN_TARGET_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "fleettune/v1/fleettune.pb.h"
+
+namespace fleettune::codegen {
+
+// Parses a target string. `host` resolves to this machine's triple, CPU and features as LLVM
+// sees them; options may follow it (`host -threads=1`). `-threads` defaults to the number of
+// online cores. Unknown options, a triple LLVM has no backend for, or a bad thread count give
+// InvalidArgument naming the bad part. Thread-safe.
+absl::StatusOr<v1::Target> ParseTarget(std::string_view text);
+
+// The canonical form with every field explicit:
+// `llvm -mtriple=T -mcpu=C -mattr=+a,+b -threads=N` (features sorted, enabled ones only).
+std::string TargetKey(const v1::Target& target);
+
+}  // namespace fleettune::codegen
+
+#endif  // FLEETTUNE_CODEGEN_TARGET_H_

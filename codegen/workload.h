@@ -1,0 +1,44 @@
+// Workload strings: parsing, canonical keys, and what an op's tensors and work are.
+//
+// A workload string is `op:param=value,...` with parameters in the op's declared order and
+// an optional `dtype=float32` (DESIGN.md). Its canonical form is the database key.
+#ifndef FLEETTUNE_CODEGEN_WORKLOAD_H_
+#define FLEETTUNE_CODEGEN_WORKLOAD_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "fleettune/v1/fleettune.pb.h"
+
+namespace fleettune::codegen {
+
+// An op that has a template: its name, parameters in declared order, and tensor layouts.
+struct OpInfo {
+  std::string name;
+  std::vector<std::string> params;
+  std::string layout;       // e.g. "A[m,k] B[k,n] -> C[m,n]"
+  std::string description;
+};
+
+// Every op fleettune can tune, in a stable order. Thread-safe.
+const std::vector<OpInfo>& RegisteredOps();
+
+// Parses and validates a workload string. On failure returns InvalidArgument whose message
+// names the bad part (unknown op, unknown/missing/duplicate/out-of-order parameter,
+// non-positive or non-integer value, unsupported dtype). Thread-safe.
+absl::StatusOr<v1::Workload> ParseWorkload(std::string_view text);
+
+// The canonical string: every parameter in declared order, dtype omitted when float32.
+std::string WorkloadKey(const v1::Workload& workload);
+
+// The op's tensors in ABI order (inputs first, output last), dense row-major.
+std::vector<v1::TensorSpec> WorkloadTensors(const v1::Workload& workload);
+
+// Floating-point operations of one run (a fused multiply-add counts as 2).
+double WorkloadFlops(const v1::Workload& workload);
+
+}  // namespace fleettune::codegen
+
+#endif  // FLEETTUNE_CODEGEN_WORKLOAD_H_

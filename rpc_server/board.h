@@ -1,0 +1,34 @@
+// The board runtime: connects out to a tracker, registers by key, and measures the tasks it
+// is pushed. Depends only on protobuf, gRPC and Abseil so it cross-builds for boards.
+#ifndef FLEETTUNE_RPC_SERVER_BOARD_H_
+#define FLEETTUNE_RPC_SERVER_BOARD_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace fleettune::rpc_server {
+
+struct BoardOptions {
+  std::string tracker_address;  // host:port
+  std::string key;              // device key the board serves
+};
+
+// Runs until the tracker closes the stream or Stop() is called. Thread-safe.
+class Board {
+ public:
+  explicit Board(BoardOptions options);
+  ~Board();
+  // Connects, registers and serves. Unavailable when the tracker cannot be reached.
+  absl::Status Run();
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fleettune::rpc_server
+
+#endif  // FLEETTUNE_RPC_SERVER_BOARD_H_

@@ -1,0 +1,40 @@
+// Loads a built kernel from its shared-object bytes and calls it through the kernel ABI.
+#ifndef FLEETTUNE_RPC_SERVER_KERNEL_LIBRARY_H_
+#define FLEETTUNE_RPC_SERVER_KERNEL_LIBRARY_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace fleettune::rpc_server {
+
+using KernelFunction = int32_t (*)(void* const* args);
+
+// A dlopen'ed kernel; unloaded on destruction. Not copyable.
+class KernelLibrary {
+ public:
+  // Loads ELF bytes (through an anonymous memory file) and resolves `symbol`.
+  // InvalidArgument when the bytes are not a loadable shared object or lack the symbol.
+  static absl::StatusOr<std::unique_ptr<KernelLibrary>> Load(std::string_view elf_bytes,
+                                                              const std::string& symbol);
+  // Same, from a file on disk (what `fleettune compile` writes).
+  static absl::StatusOr<std::unique_ptr<KernelLibrary>> LoadFile(const std::string& path,
+                                                                  const std::string& symbol);
+  ~KernelLibrary();
+  KernelLibrary(const KernelLibrary&) = delete;
+  KernelLibrary& operator=(const KernelLibrary&) = delete;
+
+  KernelFunction function() const { return function_; }
+
+ private:
+  KernelLibrary(void* handle, KernelFunction function) : handle_(handle), function_(function) {}
+  void* handle_;
+  KernelFunction function_;
+};
+
+}  // namespace fleettune::rpc_server
+
+#endif  // FLEETTUNE_RPC_SERVER_KERNEL_LIBRARY_H_

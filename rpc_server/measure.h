@@ -1,0 +1,17 @@
+// Measures one task: loads the candidate, checks it against the reference on random inputs,
+// and times it with TVM's time-evaluator semantics (number, repeat, min_repeat_ms).
+#ifndef FLEETTUNE_RPC_SERVER_MEASURE_H_
+#define FLEETTUNE_RPC_SERVER_MEASURE_H_
+
+#include "fleettune/v1/fleettune.pb.h"
+
+namespace fleettune::rpc_server {
+
+// Never throws and never crashes on bad input (garbage artifacts, wrong tensor specs):
+// failures come back as a result with a status and an error naming the cause.
+// Not thread-safe across concurrent calls on one board (it times on the calling thread).
+v1::MeasureResult MeasureTask(const v1::MeasureTask& task);
+
+}  // namespace fleettune::rpc_server
+
+#endif  // FLEETTUNE_RPC_SERVER_MEASURE_H_

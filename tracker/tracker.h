@@ -1,0 +1,34 @@
+// The tracker: boards register over a stream by device key; tuners submit batches that are
+// queued per key and pushed to free boards; results stream back to the submitter.
+#ifndef FLEETTUNE_TRACKER_TRACKER_H_
+#define FLEETTUNE_TRACKER_TRACKER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace fleettune::tracker {
+
+struct TrackerOptions {
+  std::string listen_address = "127.0.0.1:9190";  // port 0 picks a free one
+};
+
+// A running tracker server. Thread-safe.
+class TrackerServer {
+ public:
+  // Binds and starts serving. Unavailable naming the address when it cannot be bound.
+  static absl::StatusOr<std::unique_ptr<TrackerServer>> Start(const TrackerOptions& options);
+  virtual ~TrackerServer() = default;
+
+  // The bound port (the real one when the address asked for port 0).
+  virtual int port() const = 0;
+  // Blocks until Shutdown() is called from another thread or a signal handler path.
+  virtual void Wait() = 0;
+  // Stops accepting work; pending tasks get DEVICE_LOST results; boards' streams end.
+  virtual void Shutdown() = 0;
+};
+
+}  // namespace fleettune::tracker
+
+#endif  // FLEETTUNE_TRACKER_TRACKER_H_
