@@ -16,8 +16,14 @@ namespace fleettune::codegen {
 // InvalidArgument naming the bad part. Thread-safe.
 absl::StatusOr<v1::Target> ParseTarget(std::string_view text);
 
+// Checks a Target message (e.g. one received over the network): a triple with an LLVM
+// backend, a CPU and features that backend knows, threads >= 1. InvalidArgument naming the
+// bad field otherwise. Thread-safe.
+absl::Status ValidateTarget(const v1::Target& target);
+
 // The canonical form with every field explicit:
-// `llvm -mtriple=T -mcpu=C -mattr=+a,+b -threads=N` (features sorted, enabled ones only).
+// `llvm -mtriple=T -mcpu=C -mattr=+a,+b -threads=N` (features sorted; `host` lists enabled
+// ones only, an explicit `-mattr` keeps its `-feature` entries, which sort after `+` ones).
 std::string TargetKey(const v1::Target& target);
 
 }  // namespace fleettune::codegen

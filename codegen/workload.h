@@ -18,7 +18,7 @@ namespace fleettune::codegen {
 struct OpInfo {
   std::string name;
   std::vector<std::string> params;
-  std::string layout;       // e.g. "A[m,k] B[k,n] -> C[m,n]"
+  std::string layout;  // e.g. "A[m,k] B[k,n] -> C[m,n]"
   std::string description;
 };
 
@@ -30,13 +30,20 @@ const std::vector<OpInfo>& RegisteredOps();
 // non-positive or non-integer value, unsupported dtype). Thread-safe.
 absl::StatusOr<v1::Workload> ParseWorkload(std::string_view text);
 
+// Checks a Workload message (e.g. one received over the network) the way ParseWorkload checks
+// a string: known op, every parameter in declared order with a positive value, supported
+// dtype. InvalidArgument naming the bad part otherwise. Thread-safe.
+absl::Status ValidateWorkload(const v1::Workload& workload);
+
 // The canonical string: every parameter in declared order, dtype omitted when float32.
 std::string WorkloadKey(const v1::Workload& workload);
 
-// The op's tensors in ABI order (inputs first, output last), dense row-major.
+// The op's tensors in ABI order (inputs first, output last), dense row-major. Empty for an
+// invalid workload.
 std::vector<v1::TensorSpec> WorkloadTensors(const v1::Workload& workload);
 
-// Floating-point operations of one run (a fused multiply-add counts as 2).
+// Floating-point operations of one run (a fused multiply-add counts as 2); 0 for an invalid
+// workload.
 double WorkloadFlops(const v1::Workload& workload);
 
 }  // namespace fleettune::codegen

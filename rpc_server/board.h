@@ -11,8 +11,10 @@
 namespace fleettune::rpc_server {
 
 struct BoardOptions {
-  std::string tracker_address;  // host:port
-  std::string key;              // device key the board serves
+  std::string tracker_address;       // host:port
+  std::string key;                   // device key the board serves
+  int connect_timeout_ms = 30000;    // how long Run() retries an unreachable tracker
+  int heartbeat_interval_ms = 3000;  // how often the board tells the tracker it is alive
 };
 
 // Runs until the tracker closes the stream or Stop() is called. Thread-safe.

@@ -19,10 +19,10 @@ class KernelLibrary {
   // Loads ELF bytes (through an anonymous memory file) and resolves `symbol`.
   // InvalidArgument when the bytes are not a loadable shared object or lack the symbol.
   static absl::StatusOr<std::unique_ptr<KernelLibrary>> Load(std::string_view elf_bytes,
-                                                              const std::string& symbol);
+                                                             const std::string& symbol);
   // Same, from a file on disk (what `fleettune compile` writes).
   static absl::StatusOr<std::unique_ptr<KernelLibrary>> LoadFile(const std::string& path,
-                                                                  const std::string& symbol);
+                                                                 const std::string& symbol);
   ~KernelLibrary();
   KernelLibrary(const KernelLibrary&) = delete;
   KernelLibrary& operator=(const KernelLibrary&) = delete;
@@ -33,6 +33,9 @@ class KernelLibrary {
   KernelLibrary(void* handle, KernelFunction function) : handle_(handle), function_(function) {}
   void* handle_;
   KernelFunction function_;
+  // The anonymous memory file the object was loaded from; kept open while it is loaded so
+  // its /proc/self/fd path (which the dynamic loader uses as the object's name) stays unique.
+  int memory_fd_ = -1;
 };
 
 }  // namespace fleettune::rpc_server

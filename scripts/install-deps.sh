@@ -14,7 +14,7 @@ PACKAGES=(
   # cost model: XGBoost (its CMake package needs the 'xgboost' package too)
   libxgboost-dev xgboost
   # database
-  libsqlite3-dev sqlite3
+  libsqlite3-dev sqlite3 libssl-dev
   # CLI and logging
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   # tests and benchmarks

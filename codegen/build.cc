@@ -1,0 +1,180 @@
+#include "codegen/build.h"
+
+#include <chrono>
+#include <memory>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "codegen/internal/codegen_llvm.h"
+#include "codegen/internal/linker.h"
+#include "codegen/internal/llvm_backend.h"
+#include "codegen/internal/lower.h"
+#include "codegen/internal/op_template.h"
+#include "codegen/search_space.h"
+#include "codegen/target.h"
+#include "codegen/workload.h"
+#include "llvm/ADT/Triple.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/Host.h"
+
+namespace fleettune::codegen {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+absl::Status CheckSymbol(const std::string& symbol) {
+  bool valid = !symbol.empty() && !absl::ascii_isdigit(symbol[0]);
+  for (char c : symbol) valid &= absl::ascii_isalnum(c) || c == '_';
+  if (!valid) {
+    return absl::InvalidArgumentError(absl::StrCat("symbol '", symbol, "' is not a C identifier"));
+  }
+  return absl::OkStatus();
+}
+
+// The checks both builds share; returns the op's template.
+absl::StatusOr<const OpTemplate*> CheckInputs(const v1::Workload& workload,
+                                              const v1::Target& target,
+                                              const BuildOptions& options) {
+  if (absl::Status s = ValidateWorkload(workload); !s.ok()) return s;
+  if (absl::Status s = ValidateTarget(target); !s.ok()) return s;
+  if (absl::Status s = CheckSymbol(options.symbol); !s.ok()) return s;
+  const OpTemplate* op_template = FindTemplate(workload.op());
+  if (op_template == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("op '", workload.op(), "' has no schedule template"));
+  }
+  return op_template;
+}
+
+std::string CHeader(const v1::Workload& workload, const v1::Target& target,
+                    const std::string& config_text, const std::string& symbol) {
+  std::string guard = absl::StrCat("FLEETTUNE_KERNEL_", absl::AsciiStrToUpper(symbol), "_H_");
+  std::string text =
+      absl::StrCat("// ", symbol, ": fleettune kernel for ", WorkloadKey(workload),
+                   " (float32)\n// target: ", TargetKey(target), "\n// config: ", config_text,
+                   "\n// args[i] point at dense row-major float32 buffers:\n");
+  std::vector<v1::TensorSpec> tensors = WorkloadTensors(workload);
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    std::string dims;
+    for (int64_t d : tensors[i].shape()) absl::StrAppend(&dims, "[", d, "]");
+    absl::StrAppend(&text, "//   args[", i, "] = ", tensors[i].name(), " float", dims,
+                    i + 1 == tensors.size() ? " (output)\n" : " (input)\n");
+  }
+  absl::StrAppend(&text, "// Returns 0 on success. Link or load with libgomp.so.1 available.\n",
+                  "#ifndef ", guard, "\n#define ", guard, "\n\n#include <stdint.h>\n\n",
+                  "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\nint32_t ", symbol,
+                  "(void* const* args);\n\n#ifdef __cplusplus\n}  // extern \"C\"\n#endif\n\n",
+                  "#endif  // ", guard, "\n");
+  return text;
+}
+
+// Stand-ins for libgomp's entry points (one thread), linked as libgomp.so.1 when building
+// for another architecture: the kernel then records DT_NEEDED libgomp.so.1 and the board's
+// real libgomp provides the symbols at load time.
+absl::StatusOr<std::string> GompStubObject(const v1::Target& target) {
+  llvm::LLVMContext context;
+  llvm::Module module("libgomp_stub", context);
+  llvm::IRBuilder<> b(context);
+  llvm::Type* i8_ptr = b.getInt8PtrTy();
+  auto* worker_type = llvm::FunctionType::get(b.getVoidTy(), {i8_ptr}, false);
+  auto* gomp_type = llvm::FunctionType::get(
+      b.getVoidTy(), {worker_type->getPointerTo(), i8_ptr, b.getInt32Ty(), b.getInt32Ty()}, false);
+  auto* gomp =
+      llvm::Function::Create(gomp_type, llvm::Function::ExternalLinkage, "GOMP_parallel", module);
+  b.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", gomp));
+  b.CreateCall(worker_type, gomp->getArg(0), {gomp->getArg(1)});
+  b.CreateRetVoid();
+  for (auto [name, value] : {std::pair{"omp_get_num_threads", 1}, {"omp_get_thread_num", 0}}) {
+    auto* fn = llvm::Function::Create(llvm::FunctionType::get(b.getInt32Ty(), false),
+                                      llvm::Function::ExternalLinkage, name, module);
+    b.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", fn));
+    b.CreateRet(b.getInt32(value));
+  }
+  return CompileToObject(&module, target, nullptr);
+}
+
+bool IsHostArchitecture(const v1::Target& target) {
+  return llvm::Triple(target.triple()).getArch() ==
+         llvm::Triple(llvm::sys::getProcessTriple()).getArch();
+}
+
+// Emission, optimisation and linking of a lowered loop nest.
+absl::StatusOr<BuiltKernel> Compile(const v1::Workload& workload, const v1::Target& target,
+                                    const ir::Stmt& lowered, const BuildOptions& options,
+                                    BuiltKernel kernel) {
+  Clock::time_point start = Clock::now();
+  KernelSignature signature;
+  signature.symbol = options.symbol;
+  signature.threads = target.threads();
+  for (const v1::TensorSpec& tensor : WorkloadTensors(workload)) {
+    signature.buffers.push_back(tensor.name());
+  }
+  LinkRequest link;
+  link.soname = absl::StrCat(options.symbol, ".so");
+  {
+    // One context per build: builds on different threads share nothing.
+    llvm::LLVMContext context;
+    auto module = std::make_unique<llvm::Module>(options.symbol, context);
+    link.needs_gomp = EmitKernel(lowered, signature, module.get());
+    absl::StatusOr<std::string> object =
+        CompileToObject(module.get(), target, options.dump_ir ? &kernel.ir_dump : nullptr);
+    if (!object.ok()) return object.status();
+    link.object = std::move(*object);
+  }
+  if (link.needs_gomp && !IsHostArchitecture(target)) {
+    absl::StatusOr<std::string> stub = GompStubObject(target);
+    if (!stub.ok()) return stub.status();
+    link.gomp_stub_object = std::move(*stub);
+  }
+  kernel.llvm_seconds = SecondsSince(start);
+
+  start = Clock::now();
+  absl::StatusOr<std::string> shared_object = LinkSharedObject(link);
+  if (!shared_object.ok()) return shared_object.status();
+  kernel.link_seconds = SecondsSince(start);
+  kernel.shared_object = std::move(*shared_object);
+  kernel.symbol = options.symbol;
+  return kernel;
+}
+
+}  // namespace
+
+absl::StatusOr<BuiltKernel> BuildKernel(const v1::Workload& workload, const v1::Target& target,
+                                        const v1::Config& config, const BuildOptions& options) {
+  absl::StatusOr<const OpTemplate*> op_template = CheckInputs(workload, target, options);
+  if (!op_template.ok()) return op_template.status();
+  Clock::time_point start = Clock::now();
+  SearchSpace space = (*op_template)->Space(workload, target);
+  if (absl::StatusOr<uint64_t> index = space.IndexOf(config); !index.ok()) {
+    return index.status();
+  }
+  absl::StatusOr<ir::Stmt> scheduled = (*op_template)->Apply(workload, target, config);
+  if (!scheduled.ok()) return scheduled.status();
+  BuiltKernel kernel;
+  ir::Stmt lowered = RunLoweringPasses(*scheduled, options.dump_ir ? &kernel.ir_dump : nullptr);
+  kernel.lower_seconds = SecondsSince(start);
+  kernel.c_header = CHeader(workload, target, ConfigToString(config), options.symbol);
+  return Compile(workload, target, lowered, options, std::move(kernel));
+}
+
+absl::StatusOr<BuiltKernel> BuildReference(const v1::Workload& workload, const v1::Target& target,
+                                           const BuildOptions& options) {
+  absl::StatusOr<const OpTemplate*> op_template = CheckInputs(workload, target, options);
+  if (!op_template.ok()) return op_template.status();
+  Clock::time_point start = Clock::now();
+  BuiltKernel kernel;
+  ir::Stmt lowered = RunLoweringPasses((*op_template)->Reference(workload),
+                                       options.dump_ir ? &kernel.ir_dump : nullptr);
+  kernel.lower_seconds = SecondsSince(start);
+  kernel.c_header = CHeader(workload, target, "reference (naive loop nest)", options.symbol);
+  return Compile(workload, target, lowered, options, std::move(kernel));
+}
+
+}  // namespace fleettune::codegen

@@ -1,0 +1,28 @@
+#include "codegen/internal/lower.h"
+
+#include "absl/strings/str_cat.h"
+#include "codegen/internal/ir_printer.h"
+#include "codegen/internal/partition_tails.h"
+#include "codegen/internal/simplify.h"
+#include "codegen/internal/unroll_loops.h"
+
+namespace fleettune::codegen {
+
+ir::Stmt RunLoweringPasses(const ir::Stmt& scheduled, std::string* dump) {
+  auto log = [dump](const char* pass, const ir::Stmt& s) {
+    if (dump != nullptr) absl::StrAppend(dump, "// ", pass, "\n", ir::ToString(s), "\n");
+  };
+  ir::Stmt s = scheduled;
+  log("schedule", s);
+  s = ir::Simplify(s);
+  log("simplify", s);
+  s = ir::PartitionTails(s);
+  log("partition_tails", s);
+  s = ir::UnrollLoops(s);
+  log("unroll_loops", s);
+  s = ir::Simplify(s);
+  log("simplify", s);
+  return s;
+}
+
+}  // namespace fleettune::codegen

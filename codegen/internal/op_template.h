@@ -1,0 +1,39 @@
+// An op template: the knob space of one op and how a point of it becomes a schedule.
+//
+// Templates are stateless singletons found by op name. Apply() records the config's
+// decisions in Schedules and lowers them to the (not yet optimised) loop nest; the lowering
+// passes in lower.h take it from there.
+#ifndef FLEETTUNE_CODEGEN_INTERNAL_OP_TEMPLATE_H_
+#define FLEETTUNE_CODEGEN_INTERNAL_OP_TEMPLATE_H_
+
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "codegen/internal/ir.h"
+#include "codegen/search_space.h"
+#include "fleettune/v1/fleettune.pb.h"
+
+namespace fleettune::codegen {
+
+class OpTemplate {
+ public:
+  virtual ~OpTemplate() = default;
+
+  // The knob space for a valid workload and target.
+  virtual SearchSpace Space(const v1::Workload& workload, const v1::Target& target) const = 0;
+
+  // The scheduled loop nest of `config`, a point of Space(workload, target). Buffers are
+  // named after WorkloadTensors(). InvalidArgument when a schedule precondition fails.
+  virtual absl::StatusOr<ir::Stmt> Apply(const v1::Workload& workload, const v1::Target& target,
+                                         const v1::Config& config) const = 0;
+
+  // The naive loop nest (default loop order, everything serial).
+  virtual ir::Stmt Reference(const v1::Workload& workload) const = 0;
+};
+
+// The template of `op`, or nullptr when the op has none. Thread-safe.
+const OpTemplate* FindTemplate(std::string_view op);
+
+}  // namespace fleettune::codegen
+
+#endif  // FLEETTUNE_CODEGEN_INTERNAL_OP_TEMPLATE_H_

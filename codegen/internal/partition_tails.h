@@ -1,0 +1,18 @@
+// Lowering pass: gives vectorized and unrolled loops a constant extent.
+//
+// A split of an extent the factor does not divide leaves the inner loop with the extent
+// `min(factor, remaining)`. This pass rewrites such a vectorized or unrolled loop into
+// `if (remaining >= factor) { <loop of constant extent factor> } else { <serial tail> }`,
+// so the main body is vector/unrolled code and the last partial tile stays correct.
+#ifndef FLEETTUNE_CODEGEN_INTERNAL_PARTITION_TAILS_H_
+#define FLEETTUNE_CODEGEN_INTERNAL_PARTITION_TAILS_H_
+
+#include "codegen/internal/ir.h"
+
+namespace fleettune::codegen::ir {
+
+Stmt PartitionTails(const Stmt& s);
+
+}  // namespace fleettune::codegen::ir
+
+#endif  // FLEETTUNE_CODEGEN_INTERNAL_PARTITION_TAILS_H_

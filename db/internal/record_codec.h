@@ -1,0 +1,38 @@
+// How Record fields that are not plain SQL values are stored in their TEXT/INTEGER columns.
+#ifndef FLEETTUNE_DB_INTERNAL_RECORD_CODEC_H_
+#define FLEETTUNE_DB_INTERNAL_RECORD_CODEC_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "fleettune/v1/fleettune.pb.h"
+
+namespace fleettune::db::internal {
+
+// The config as protobuf JSON with the proto's field names, e.g.
+// {"template_name":"matmul_tiled","knobs":[{"name":"tile_m","value":"32"}]}.
+absl::StatusOr<std::string> ConfigToJson(const v1::Config& config);
+// Inverse of ConfigToJson; DataLoss naming the text when it does not parse.
+absl::StatusOr<v1::Config> ConfigFromJson(absl::string_view json);
+
+// A JSON array of doubles that parses back to the same bits (shortest round-trip form).
+// InvalidArgument when a value is not finite (JSON has no NaN or infinity).
+absl::StatusOr<std::string> CostsToJson(const std::vector<double>& costs);
+// Inverse of CostsToJson; DataLoss when the text is not an array of numbers.
+absl::StatusOr<std::vector<double>> CostsFromJson(absl::string_view json);
+
+// The enum value's name, e.g. "OK", "WRONG_ANSWER"; InvalidArgument for an unknown value.
+absl::StatusOr<std::string> StatusToName(v1::MeasureStatus status);
+// Inverse of StatusToName; DataLoss for an unknown name.
+absl::StatusOr<v1::MeasureStatus> StatusFromName(absl::string_view name);
+
+// The config hash stored as a SQLite INTEGER: the same 64 bits read as signed.
+int64_t HashToColumn(uint64_t hash);
+uint64_t HashFromColumn(int64_t column);
+
+}  // namespace fleettune::db::internal
+
+#endif  // FLEETTUNE_DB_INTERNAL_RECORD_CODEC_H_

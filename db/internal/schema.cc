@@ -1,0 +1,173 @@
+#include "db/internal/schema.h"
+
+#include <array>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "db/internal/sqlite_util.h"
+
+namespace fleettune::db::internal {
+namespace {
+
+// kMigrations[i] brings a version-i database to version i+1.
+constexpr std::array<const char*, kSchemaVersion> kMigrations = {
+    // Version 1: one row per measurement.
+    R"sql(
+CREATE TABLE records (
+  id            INTEGER PRIMARY KEY,
+  workload_key  TEXT    NOT NULL,
+  target_key    TEXT    NOT NULL,
+  device_key    TEXT    NOT NULL,
+  job           TEXT    NOT NULL,
+  trial         INTEGER NOT NULL,
+  template_name TEXT    NOT NULL,
+  config_json   TEXT    NOT NULL,  -- fleettune.v1.Config as protobuf JSON
+  config_hash   INTEGER NOT NULL,  -- the uint64 hash bit-cast to int64
+  status        TEXT    NOT NULL,  -- fleettune.v1.MeasureStatus name, e.g. 'OK'
+  costs_json    TEXT    NOT NULL,  -- JSON array of seconds per run, one per repeat
+  mean_cost     REAL    NOT NULL,
+  gflops        REAL    NOT NULL,
+  error         TEXT    NOT NULL,
+  board_id      TEXT    NOT NULL,
+  timestamp_ms  INTEGER NOT NULL,
+  version       TEXT    NOT NULL
+);
+CREATE INDEX records_best
+  ON records (workload_key, target_key, device_key, status, mean_cost);
+CREATE INDEX records_job ON records (job, trial);
+CREATE INDEX records_config ON records (workload_key, config_hash);
+)sql",
+};
+
+struct FileState {
+  int64_t application_id = 0;
+  int64_t user_version = 0;
+  int64_t object_count = 0;  // tables, indexes, views and triggers
+};
+
+// Reads the three values from one snapshot: a separate read each could see another
+// process's schema creation halfway (no application id yet, but tables).
+absl::StatusOr<FileState> ReadFileState(sqlite3* db, const std::string& path) {
+  static constexpr char kSql[] =
+      "SELECT (SELECT application_id FROM pragma_application_id), "
+      "(SELECT user_version FROM pragma_user_version), "
+      "(SELECT count(*) FROM sqlite_master)";
+  absl::StatusOr<Statement> statement = Statement::Prepare(db, kSql, path);
+  if (!statement.ok()) return statement.status();
+  const int rc = sqlite3_step(statement->get());
+  if (rc != SQLITE_ROW) return SqliteError(db, rc, path, "reading the file's identity");
+  FileState state;
+  state.application_id = sqlite3_column_int64(statement->get(), 0);
+  state.user_version = sqlite3_column_int64(statement->get(), 1);
+  state.object_count = sqlite3_column_int64(statement->get(), 2);
+  return state;
+}
+
+// OK with `*needs_migration` set when the file is ours or new; FailedPrecondition otherwise.
+absl::Status Classify(const FileState& state, const std::string& path, bool* needs_migration) {
+  if (state.application_id == kApplicationId) {
+    if (state.user_version > kSchemaVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "tuning database '", path, "' has schema version ", state.user_version,
+          ", newer than this fleettune supports (", kSchemaVersion, "); upgrade fleettune"));
+    }
+    *needs_migration = state.user_version < kSchemaVersion;
+    return absl::OkStatus();
+  }
+  if (state.application_id != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("'%s' is a SQLite database of another application (application_id "
+                        "0x%08x), not a fleettune tuning database; refusing to modify it",
+                        path, static_cast<uint32_t>(state.application_id)));
+  }
+  if (state.object_count != 0 || state.user_version != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("'", path,
+                     "' is a SQLite database with foreign tables, not a fleettune tuning database; "
+                     "refusing to modify it"));
+  }
+  *needs_migration = true;
+  return absl::OkStatus();
+}
+
+absl::Status MigrateLocked(sqlite3* db, const std::string& path) {
+  // Re-read under the write lock: another process may have created the schema meanwhile.
+  absl::StatusOr<FileState> state = ReadFileState(db, path);
+  if (!state.ok()) return state.status();
+  bool needs_migration = false;
+  if (absl::Status status = Classify(*state, path, &needs_migration); !status.ok()) {
+    return status;
+  }
+  if (!needs_migration) return absl::OkStatus();
+  for (int64_t version = state->user_version; version < kSchemaVersion; ++version) {
+    if (absl::Status status = Exec(db, kMigrations[version], path); !status.ok()) return status;
+  }
+  const std::string pragmas = absl::StrCat("PRAGMA application_id = ", kApplicationId,
+                                           "; PRAGMA user_version = ", kSchemaVersion, ";");
+  return Exec(db, pragmas.c_str(), path);
+}
+
+}  // namespace
+
+absl::Status CheckFileBeforeOpen(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (path.empty()) return absl::InvalidArgumentError("tuning database path is empty");
+  std::error_code error;
+  const fs::path file(path);
+  const fs::file_status status = fs::status(file, error);
+  if (status.type() == fs::file_type::not_found) {
+    fs::path parent = file.parent_path();
+    if (parent.empty()) parent = ".";
+    if (!fs::is_directory(parent, error)) {
+      return absl::NotFoundError(absl::StrCat("cannot create tuning database '", path,
+                                              "': directory '", parent.string(),
+                                              "' does not exist"));
+    }
+    return absl::OkStatus();
+  }
+  if (error) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot inspect tuning database '", path, "': ", error.message()));
+  }
+  if (status.type() == fs::file_type::directory) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("tuning database '", path, "' is a directory, not a file"));
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    return absl::PermissionDeniedError(absl::StrCat("cannot read tuning database '", path, "'"));
+  }
+  static constexpr char kHeader[16] = "SQLite format 3";  // 15 characters and a NUL
+  char header[sizeof(kHeader)] = {};
+  in.read(header, sizeof(header));
+  const std::streamsize read = in.gcount();
+  if (read == 0) return absl::OkStatus();  // an empty file is an empty database
+  if (read < static_cast<std::streamsize>(sizeof(header)) ||
+      std::memcmp(header, kHeader, sizeof(kHeader)) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("'", path, "' is not a SQLite database (bad header); refusing to modify it"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EnsureSchema(sqlite3* db, const std::string& path) {
+  absl::StatusOr<FileState> state = ReadFileState(db, path);
+  if (!state.ok()) return state.status();
+  bool needs_migration = false;
+  if (absl::Status status = Classify(*state, path, &needs_migration); !status.ok()) {
+    return status;
+  }
+  if (!needs_migration) return absl::OkStatus();
+
+  if (absl::Status status = Exec(db, "BEGIN IMMEDIATE", path); !status.ok()) return status;
+  absl::Status status = MigrateLocked(db, path);
+  if (status.ok()) status = Exec(db, "COMMIT", path);
+  if (!status.ok()) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  return status;
+}
+
+}  // namespace fleettune::db::internal

@@ -1,0 +1,41 @@
+// The on-disk format of a tuning database: how a file is recognised as ours, and the
+// migrations that bring it to the current schema version.
+//
+// A fleettune database carries PRAGMA application_id = kApplicationId and PRAGMA
+// user_version = its schema version. Migration N turns a version N-1 file into a version N
+// file; a new file starts at version 0 (no tables) and runs them all.
+#ifndef FLEETTUNE_DB_INTERNAL_SCHEMA_H_
+#define FLEETTUNE_DB_INTERNAL_SCHEMA_H_
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace fleettune::db::internal {
+
+// "FTDB" in ASCII: written to the SQLite header of every fleettune database.
+inline constexpr int32_t kApplicationId = 0x46544442;
+
+// The schema version this build writes and reads.
+inline constexpr int64_t kSchemaVersion = 1;
+
+// Checks `path` before SQLite touches it: OK when it does not exist but its parent
+// directory does (a new database), or when it is empty or starts with the SQLite header.
+// NotFound when the parent directory is missing; FailedPrecondition when it is a directory
+// or not a SQLite file. Reads at most the first 16 bytes; never writes.
+absl::Status CheckFileBeforeOpen(const std::string& path);
+
+// Makes the database open on `db` a current fleettune database. OK without writing when it
+// already is one. When it has no tables and no application id (a new file) it creates the
+// schema in one IMMEDIATE transaction, so concurrent openers of a new file create it once.
+// An older fleettune schema is migrated in the same way. FailedPrecondition naming `path`,
+// with nothing written, when the file belongs to another application or holds a newer
+// schema version.
+absl::Status EnsureSchema(sqlite3* db, const std::string& path);
+
+}  // namespace fleettune::db::internal
+
+#endif  // FLEETTUNE_DB_INTERNAL_SCHEMA_H_

@@ -1,0 +1,215 @@
+#include "rpc_server/board.h"
+
+#include <grpcpp/grpcpp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "fleettune/v1/fleettune.grpc.pb.h"
+#include "rpc_server/measure.h"
+
+namespace fleettune::rpc_server {
+namespace {
+
+constexpr int kMaxMessageBytes = 64 << 20;
+
+#if defined(__x86_64__)
+constexpr char kTriple[] = "x86_64-pc-linux-gnu";
+#elif defined(__aarch64__)
+constexpr char kTriple[] = "aarch64-unknown-linux-gnu";
+#elif defined(__arm__)
+constexpr char kTriple[] = "armv7-unknown-linux-gnueabihf";
+#elif defined(__riscv) && __riscv_xlen == 64
+constexpr char kTriple[] = "riscv64-unknown-linux-gnu";
+#else
+constexpr char kTriple[] = "unknown-unknown-linux-gnu";
+#endif
+
+int64_t NowUnixMs() { return absl::ToUnixMillis(absl::Now()); }
+
+v1::DeviceInfo DescribeDevice(const std::string& key) {
+  v1::DeviceInfo info;
+  info.set_key(key);
+  char hostname[256] = {};
+  if (gethostname(hostname, sizeof(hostname) - 1) == 0) info.set_hostname(hostname);
+  info.set_triple(kTriple);
+  info.set_num_cores(static_cast<int32_t>(std::max(1u, std::thread::hardware_concurrency())));
+  info.set_runtime_version(FLEETTUNE_VERSION_STRING);
+  return info;
+}
+
+absl::Status FromGrpcStatus(const grpc::Status& status, const std::string& what) {
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      absl::StrCat(what, ": ", status.error_message()));
+}
+
+}  // namespace
+
+struct Board::Impl {
+  explicit Impl(BoardOptions options) : options(std::move(options)) {}
+
+  absl::Status Run();
+  // Waits for the channel to come up, retrying with backoff until connect_timeout_ms.
+  absl::Status AwaitChannel(grpc::Channel& channel);
+  // Writes one message to the stream; false when the stream is broken.
+  bool Write(const v1::BoardMessage& message) {
+    absl::MutexLock lock(&write_mu);
+    return stream != nullptr && stream->Write(message);
+  }
+  void HeartbeatLoop();
+  bool heartbeat_done() const ABSL_SHARED_LOCKS_REQUIRED(mu) { return !serving || stopped; }
+  bool stop_requested() {
+    absl::MutexLock lock(&mu);
+    return stopped;
+  }
+
+  const BoardOptions options;
+
+  mutable absl::Mutex mu;
+  bool stopped ABSL_GUARDED_BY(mu) = false;
+  bool serving ABSL_GUARDED_BY(mu) = false;  // the heartbeat thread runs while true
+  grpc::ClientContext* context ABSL_GUARDED_BY(mu) = nullptr;  // the live stream's
+
+  // Serializes writes from the serving and heartbeat threads.
+  absl::Mutex write_mu;
+  grpc::ClientReaderWriter<v1::BoardMessage, v1::TrackerMessage>* stream ABSL_GUARDED_BY(write_mu) =
+      nullptr;
+};
+
+absl::Status Board::Impl::AwaitChannel(grpc::Channel& channel) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options.connect_timeout_ms);
+  std::chrono::milliseconds backoff(100);
+  while (!stop_requested()) {
+    if (channel.WaitForConnected(std::chrono::system_clock::now() + backoff)) {
+      return absl::OkStatus();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return absl::UnavailableError(absl::StrCat("cannot reach tracker at ",
+                                                 options.tracker_address, " within ",
+                                                 options.connect_timeout_ms, " ms"));
+    }
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+  }
+  return absl::CancelledError("board stopped before connecting");
+}
+
+absl::Status Board::Impl::Run() {
+  if (options.tracker_address.empty()) {
+    return absl::InvalidArgumentError("BoardOptions.tracker_address is empty");
+  }
+  if (options.key.empty()) return absl::InvalidArgumentError("BoardOptions.key is empty");
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  args.SetMaxSendMessageSize(kMaxMessageBytes);
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateCustomChannel(options.tracker_address, grpc::InsecureChannelCredentials(), args);
+  if (absl::Status up = AwaitChannel(*channel); !up.ok()) {
+    return up.code() == absl::StatusCode::kCancelled ? absl::OkStatus() : up;
+  }
+
+  std::unique_ptr<v1::Tracker::Stub> stub = v1::Tracker::NewStub(channel);
+  grpc::ClientContext stream_context;
+  {
+    absl::MutexLock lock(&mu);
+    if (stopped) return absl::OkStatus();
+    context = &stream_context;
+  }
+  auto owned_stream = stub->Connect(&stream_context);
+  {
+    absl::MutexLock lock(&write_mu);
+    stream = owned_stream.get();
+  }
+
+  v1::BoardMessage hello;
+  *hello.mutable_register_() = DescribeDevice(options.key);
+  v1::TrackerMessage incoming;
+  std::string board_id;
+  if (Write(hello) && owned_stream->Read(&incoming) && incoming.has_registered()) {
+    board_id = incoming.registered().board_id();
+  }
+
+  std::thread heartbeat;
+  if (!board_id.empty()) {
+    {
+      absl::MutexLock lock(&mu);
+      serving = true;
+    }
+    heartbeat = std::thread([this] { HeartbeatLoop(); });
+    while (owned_stream->Read(&incoming)) {
+      if (!incoming.has_task()) continue;
+      const v1::MeasureTask& task = incoming.task();
+      v1::BoardMessage reply;
+      v1::MeasureResult* result = reply.mutable_result();
+      *result = MeasureTask(task);
+      result->set_task_id(task.task_id());
+      result->set_client_tag(task.client_tag());
+      result->set_device_key(task.device_key());
+      result->set_board_id(board_id);
+      result->set_finished_unix_ms(NowUnixMs());
+      if (!Write(reply)) break;
+    }
+  }
+
+  {
+    absl::MutexLock lock(&mu);
+    serving = false;
+  }
+  if (heartbeat.joinable()) heartbeat.join();
+  {
+    absl::MutexLock lock(&write_mu);
+    stream = nullptr;
+  }
+  stream_context.TryCancel();  // ends a stream we stopped reading early
+  grpc::Status status = owned_stream->Finish();
+  bool was_stopped;
+  {
+    absl::MutexLock lock(&mu);
+    context = nullptr;
+    was_stopped = stopped;
+  }
+  if (was_stopped) return absl::OkStatus();
+  if (board_id.empty()) {
+    if (!status.ok()) return FromGrpcStatus(status, "tracker refused registration");
+    return absl::UnavailableError("tracker closed the stream before registering the board");
+  }
+  if (status.ok() || status.error_code() == grpc::StatusCode::CANCELLED) {
+    return absl::OkStatus();  // the tracker ended the stream (e.g. it shut down)
+  }
+  return FromGrpcStatus(status, "tracker stream");
+}
+
+void Board::Impl::HeartbeatLoop() {
+  const absl::Duration interval = absl::Milliseconds(options.heartbeat_interval_ms);
+  while (true) {
+    {
+      absl::MutexLock lock(&mu);
+      if (mu.AwaitWithTimeout(absl::Condition(this, &Impl::heartbeat_done), interval)) return;
+    }
+    v1::BoardMessage beat;
+    beat.mutable_heartbeat()->set_unix_ms(NowUnixMs());
+    if (!Write(beat)) return;
+  }
+}
+
+Board::Board(BoardOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+Board::~Board() { Stop(); }
+
+absl::Status Board::Run() { return impl_->Run(); }
+
+void Board::Stop() {
+  absl::MutexLock lock(&impl_->mu);
+  impl_->stopped = true;
+  if (impl_->context != nullptr) impl_->context->TryCancel();
+}
+
+}  // namespace fleettune::rpc_server

@@ -1,0 +1,88 @@
+// fleettune-rpc-server: the board runtime. Connects out to a tracker, registers under a
+// device key, and measures the kernels it is sent until the tracker closes the stream or
+// the process gets SIGINT/SIGTERM.
+//
+// Exit codes: 0 clean stop, 1 runtime failure (tracker unreachable, stream broken),
+// 2 bad usage.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "rpc_server/board.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: fleettune-rpc-server --tracker HOST:PORT --key KEY\n"
+    "\n"
+    "Runs a board: connects to the tracker, registers under KEY and measures the kernels\n"
+    "it is sent until the tracker closes the connection or SIGINT/SIGTERM arrives.\n"
+    "\n"
+    "  --tracker HOST:PORT   address of the fleettune tracker (required)\n"
+    "  --key KEY             device key this board serves, e.g. rk3399 (required)\n"
+    "  --help                show this message\n";
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "fleettune-rpc-server: %s\n\n%s", message.c_str(), kUsage);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  fleettune::rpc_server::BoardOptions options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    std::string name = arg;
+    std::string value;
+    bool has_value = false;
+    if (const size_t eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      has_value = true;
+    }
+    if (name != "--tracker" && name != "--key") return UsageError("unknown argument " + arg);
+    if (!has_value) {
+      if (i + 1 >= argc) return UsageError(name + " needs a value");
+      value = argv[++i];
+    }
+    if (value.empty()) return UsageError(name + " must not be empty");
+    (name == "--tracker" ? options.tracker_address : options.key) = value;
+  }
+  if (options.tracker_address.empty()) return UsageError("--tracker is required");
+  if (options.key.empty()) return UsageError("--key is required");
+
+  // SIGINT/SIGTERM are taken by a dedicated thread (blocked everywhere else, so every thread
+  // gRPC starts inherits the mask) that stops the board.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  fleettune::rpc_server::Board board(options);
+  std::thread signal_thread([&] {
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    board.Stop();
+  });
+
+  const absl::Status status = board.Run();
+  // Wake the signal thread if no signal came; Stop() after Run() returned is harmless.
+  pthread_kill(signal_thread.native_handle(), SIGTERM);
+  signal_thread.join();
+  if (!status.ok()) {
+    std::fprintf(stderr, "fleettune-rpc-server: %s\n", status.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}

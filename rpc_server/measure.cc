@@ -1,0 +1,341 @@
+#include "rpc_server/measure.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <limits>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "rpc_server/kernel_library.h"
+#include "rpc_server/time_evaluator.h"
+
+namespace fleettune::rpc_server {
+namespace {
+
+constexpr int64_t kMaxTotalBytes = int64_t{1} << 30;  // all tensors of one task together
+constexpr double kDefaultTolerance = 1e-4;
+constexpr size_t kAlignment = 64;
+constexpr size_t kReferenceCacheEntries = 8;
+constexpr uint64_t kInputSeed = 0x5eedf00dULL;
+
+// A dense float32 tensor in 64-byte aligned memory (what generated kernels may assume),
+// between two guard zones filled with a canary pattern, so a kernel that writes past either
+// end of a tensor is caught instead of silently corrupting the runtime's heap.
+class TensorBuffer {
+ public:
+  explicit TensorBuffer(int64_t elements) : elements_(elements) {
+    const size_t bytes =
+        (static_cast<size_t>(elements) * sizeof(float) + kAlignment - 1) / kAlignment * kAlignment;
+    base_ = static_cast<unsigned char*>(std::aligned_alloc(kAlignment, bytes + 2 * kGuardBytes));
+    if (base_ == nullptr) throw std::bad_alloc();
+    data_ = reinterpret_cast<float*>(base_ + kGuardBytes);
+    tail_ = base_ + kGuardBytes + static_cast<size_t>(elements) * sizeof(float);
+    tail_bytes_ = bytes + kGuardBytes - static_cast<size_t>(elements) * sizeof(float);
+    std::memset(base_, kCanary, kGuardBytes);
+    std::memset(tail_, kCanary, tail_bytes_);
+  }
+  ~TensorBuffer() { std::free(base_); }
+  TensorBuffer(const TensorBuffer&) = delete;
+  TensorBuffer& operator=(const TensorBuffer&) = delete;
+
+  float* data() const { return data_; }
+  int64_t elements() const { return elements_; }
+
+  // False when something wrote into the guard zones around the tensor.
+  bool GuardsIntact() const {
+    auto intact = [](const unsigned char* begin, size_t size) {
+      return std::all_of(begin, begin + size, [](unsigned char c) { return c == kCanary; });
+    };
+    return intact(base_, kGuardBytes) && intact(tail_, tail_bytes_);
+  }
+
+ private:
+  static constexpr size_t kGuardBytes = 4096;
+  static constexpr unsigned char kCanary = 0xA5;
+  int64_t elements_;
+  unsigned char* base_;
+  float* data_;
+  unsigned char* tail_;
+  size_t tail_bytes_;
+};
+
+// The index of the first tensor whose guard zones were written, or -1.
+int FirstOverrun(const std::vector<std::unique_ptr<TensorBuffer>>& buffers) {
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    if (!buffers[i]->GuardsIntact()) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+// Uniform [-1, 1] from a fixed seed per tensor (splitmix64), the same on every board.
+void FillRandom(TensorBuffer& buffer, uint64_t seed) {
+  uint64_t state = seed;
+  for (int64_t i = 0; i < buffer.elements(); ++i) {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    buffer.data()[i] = static_cast<float>((z >> 40) * (2.0 / (1 << 24)) - 1.0);
+  }
+}
+
+// Reference outputs keyed by reference build and tensor shapes; inputs are deterministic, so
+// a workload's reference runs once per board rather than once per candidate.
+class ReferenceCache {
+ public:
+  std::shared_ptr<const std::vector<float>> Find(const std::string& key) {
+    absl::MutexLock lock(&mu_);
+    auto it = entries_.find(key);
+    return it == entries_.end() ? nullptr : it->second;
+  }
+  void Insert(const std::string& key, std::shared_ptr<const std::vector<float>> output) {
+    absl::MutexLock lock(&mu_);
+    if (entries_.count(key) == 0) order_.push_back(key);
+    entries_[key] = std::move(output);
+    while (order_.size() > kReferenceCacheEntries) {
+      entries_.erase(order_.front());
+      order_.erase(order_.begin());
+    }
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::map<std::string, std::shared_ptr<const std::vector<float>>> entries_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> order_ ABSL_GUARDED_BY(mu_);  // insertion order, oldest first
+};
+
+ReferenceCache& GlobalReferenceCache() {
+  static ReferenceCache* cache = new ReferenceCache();
+  return *cache;
+}
+
+std::string ReferenceKey(const v1::MeasureTask& task) {
+  const v1::Artifact& reference = task.reference();
+  std::string key = reference.sha256().empty()
+                        ? absl::StrCat("hash:", std::hash<std::string>()(reference.shared_object()),
+                                       ":", reference.shared_object().size())
+                        : reference.sha256();
+  absl::StrAppend(&key, "|", reference.symbol());
+  for (const v1::TensorSpec& tensor : task.tensors()) {
+    absl::StrAppend(&key, "|", absl::StrJoin(tensor.shape(), "x"));
+  }
+  return key;
+}
+
+// Element counts of the task's tensors, or the reason they are unusable.
+absl::StatusOr<std::vector<int64_t>> TensorSizes(const v1::MeasureTask& task) {
+  if (task.tensors().empty()) return absl::InvalidArgumentError("tensors is empty");
+  std::vector<int64_t> sizes;
+  int64_t total_bytes = 0;
+  for (int t = 0; t < task.tensors_size(); ++t) {
+    const v1::TensorSpec& tensor = task.tensors(t);
+    if (tensor.shape().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("tensors[", t, "].shape is empty"));
+    }
+    int64_t elements = 1;
+    for (int d = 0; d < tensor.shape_size(); ++d) {
+      const int64_t dim = tensor.shape(d);
+      if (dim <= 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("tensors[", t, "].shape[", d, "] is ", dim, "; must be positive"));
+      }
+      if (elements > kMaxTotalBytes / static_cast<int64_t>(sizeof(float)) / dim) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("tensors[", t, "] exceeds ", kMaxTotalBytes, " bytes"));
+      }
+      elements *= dim;
+    }
+    total_bytes += elements * static_cast<int64_t>(sizeof(float));
+    if (total_bytes > kMaxTotalBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tensors together exceed ", kMaxTotalBytes, " bytes"));
+    }
+    sizes.push_back(elements);
+  }
+  return sizes;
+}
+
+// Runs `kernel` over `buffers` (inputs first, output last).
+int32_t RunKernel(KernelFunction kernel,
+                  const std::vector<std::unique_ptr<TensorBuffer>>& buffers) {
+  std::vector<void*> args;
+  args.reserve(buffers.size());
+  for (const auto& buffer : buffers) args.push_back(buffer->data());
+  return kernel(args.data());
+}
+
+void FillInputs(const std::vector<std::unique_ptr<TensorBuffer>>& buffers) {
+  for (size_t i = 0; i + 1 < buffers.size(); ++i) FillRandom(*buffers[i], kInputSeed + i);
+}
+
+class TaskMeasurer {
+ public:
+  explicit TaskMeasurer(const v1::MeasureTask& task) : task_(task) {
+    result_.set_task_id(task.task_id());
+    result_.set_client_tag(task.client_tag());
+    result_.set_device_key(task.device_key());
+  }
+
+  v1::MeasureResult Run() {
+    Measure();
+    return std::move(result_);
+  }
+
+ private:
+  void Fail(v1::MeasureStatus status, std::string error) {
+    result_.set_status(status);
+    result_.set_error(std::move(error));
+  }
+
+  void Measure() {
+    const auto start = std::chrono::steady_clock::now();
+    const v1::MeasureOptions& options = task_.options();
+    const std::string& dtype = task_.workload().dtype();
+    if (!dtype.empty() && dtype != "float32") {
+      return Fail(v1::REJECTED, absl::StrCat("workload.dtype \"", dtype, "\" is not supported"));
+    }
+    if (options.tolerance() < 0 || !std::isfinite(options.tolerance())) {
+      return Fail(v1::REJECTED, "options.tolerance must be a non-negative number");
+    }
+    if (options.timeout_ms() < 0) return Fail(v1::REJECTED, "options.timeout_ms is negative");
+    const bool check = options.check_correctness() || !task_.reference().shared_object().empty();
+    if (check && task_.reference().shared_object().empty()) {
+      return Fail(v1::REJECTED,
+                  "options.check_correctness is set but reference.shared_object is empty");
+    }
+    absl::StatusOr<std::vector<int64_t>> sizes = TensorSizes(task_);
+    if (!sizes.ok()) return Fail(v1::REJECTED, std::string(sizes.status().message()));
+
+    absl::StatusOr<std::unique_ptr<KernelLibrary>> candidate =
+        KernelLibrary::Load(task_.artifact().shared_object(), task_.artifact().symbol());
+    if (!candidate.ok()) {
+      return Fail(v1::LOAD_ERROR, absl::StrCat("artifact: ", candidate.status().message()));
+    }
+    std::vector<std::unique_ptr<TensorBuffer>> buffers;
+    for (int64_t elements : *sizes) buffers.push_back(std::make_unique<TensorBuffer>(elements));
+    TensorBuffer& output = *buffers.back();
+
+    std::shared_ptr<const std::vector<float>> expected;
+    if (check) {
+      absl::StatusOr<std::shared_ptr<const std::vector<float>>> reference =
+          ReferenceOutput(buffers);
+      if (!reference.ok()) return;  // Fail() already called
+      expected = *reference;
+    }
+    FillInputs(buffers);
+    std::fill(output.data(), output.data() + output.elements(),
+              std::numeric_limits<float>::quiet_NaN());  // unwritten elements must not pass
+    if (int32_t code = RunKernel((*candidate)->function(), buffers); code != 0) {
+      return Fail(v1::RUNTIME_ERROR, absl::StrCat("kernel returned ", code));
+    }
+    if (int overrun = FirstOverrun(buffers); overrun >= 0) {
+      return Fail(v1::RUNTIME_ERROR, absl::StrCat("kernel wrote outside tensor ", overrun, " (",
+                                                  task_.tensors(overrun).name(), ")"));
+    }
+    if (expected != nullptr && !Compare(output, *expected)) return;
+
+    TimingOptions timing;
+    timing.number = options.number() == 0 ? 1 : options.number();
+    timing.repeat = options.repeat() == 0 ? 3 : options.repeat();
+    timing.min_repeat_ms = options.min_repeat_ms();
+    if (options.timeout_ms() > 0) {
+      const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - start);
+      timing.timeout_ms = std::max<int64_t>(1, options.timeout_ms() - spent.count());
+    }
+    KernelFunction kernel = (*candidate)->function();
+    absl::StatusOr<TimingResult> timed =
+        TimeKernel([&] { return RunKernel(kernel, buffers); }, timing);
+    if (!timed.ok()) {
+      switch (timed.status().code()) {
+        case absl::StatusCode::kInvalidArgument:
+          return Fail(v1::REJECTED, absl::StrCat("options.", timed.status().message()));
+        case absl::StatusCode::kDeadlineExceeded:
+          return Fail(v1::TIMEOUT, std::string(timed.status().message()));
+        default:
+          return Fail(v1::RUNTIME_ERROR, std::string(timed.status().message()));
+      }
+    }
+    result_.set_status(v1::OK);
+    for (double cost : timed->costs) result_.add_costs(cost);
+  }
+
+  // The reference's output on the standard inputs, from the cache or by running it. On
+  // failure calls Fail() and returns an error.
+  absl::StatusOr<std::shared_ptr<const std::vector<float>>> ReferenceOutput(
+      const std::vector<std::unique_ptr<TensorBuffer>>& buffers) {
+    const std::string key = ReferenceKey(task_);
+    if (auto cached = GlobalReferenceCache().Find(key)) return cached;
+    absl::StatusOr<std::unique_ptr<KernelLibrary>> reference =
+        KernelLibrary::Load(task_.reference().shared_object(), task_.reference().symbol());
+    if (!reference.ok()) {
+      Fail(v1::LOAD_ERROR, absl::StrCat("reference: ", reference.status().message()));
+      return reference.status();
+    }
+    FillInputs(buffers);
+    TensorBuffer& output = *buffers.back();
+    std::fill(output.data(), output.data() + output.elements(), 0.0f);
+    if (int32_t code = RunKernel((*reference)->function(), buffers); code != 0) {
+      Fail(v1::RUNTIME_ERROR, absl::StrCat("reference kernel returned ", code));
+      return absl::InternalError("reference failed");
+    }
+    auto expected = std::make_shared<const std::vector<float>>(output.data(),
+                                                               output.data() + output.elements());
+    GlobalReferenceCache().Insert(key, expected);
+    return expected;
+  }
+
+  // Max abs error relative to max |expected|; calls Fail(WRONG_ANSWER) when over tolerance.
+  bool Compare(const TensorBuffer& output, const std::vector<float>& expected) {
+    double max_error = 0.0;
+    double max_magnitude = 0.0;
+    for (int64_t i = 0; i < output.elements(); ++i) {
+      const double error = std::fabs(static_cast<double>(output.data()[i]) - expected[i]);
+      max_error =
+          std::isnan(error) ? std::numeric_limits<double>::infinity() : std::max(max_error, error);
+      max_magnitude = std::max(max_magnitude, std::fabs(static_cast<double>(expected[i])));
+    }
+    result_.set_max_abs_error(max_error);
+    const double tolerance =
+        task_.options().tolerance() > 0 ? task_.options().tolerance() : kDefaultTolerance;
+    const double scale = max_magnitude > 0 ? max_magnitude : 1.0;
+    if (max_error <= tolerance * scale) return true;
+    Fail(v1::WRONG_ANSWER, absl::StrCat("max abs error ", max_error, " exceeds tolerance ",
+                                        tolerance, " x max |reference| ", scale));
+    return false;
+  }
+
+  const v1::MeasureTask& task_;
+  v1::MeasureResult result_;
+};
+
+}  // namespace
+
+v1::MeasureResult MeasureTask(const v1::MeasureTask& task) {
+  try {
+    return TaskMeasurer(task).Run();
+  } catch (const std::exception& e) {
+    v1::MeasureResult result;
+    result.set_task_id(task.task_id());
+    result.set_client_tag(task.client_tag());
+    result.set_device_key(task.device_key());
+    result.set_status(v1::RUNTIME_ERROR);
+    result.set_error(absl::StrCat("board runtime error: ", e.what()));
+    return result;
+  }
+}
+
+}  // namespace fleettune::rpc_server

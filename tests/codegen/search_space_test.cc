@@ -1,0 +1,144 @@
+#include "codegen/search_space.h"
+
+#include <random>
+#include <set>
+#include <string>
+
+#include "codegen/target.h"
+#include "codegen/workload.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace fleettune::codegen {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+v1::Workload Matmul(const std::string& text) { return *ParseWorkload(text); }
+v1::Target Target(const std::string& text) { return *ParseTarget(text); }
+
+TEST(SearchSpaceTest, MatmulKnobs) {
+  absl::StatusOr<SearchSpace> space =
+      SearchSpaceFor(Matmul("matmul:m=512,n=512,k=512"), Target("host -threads=4"));
+  ASSERT_TRUE(space.ok()) << space.status();
+  EXPECT_EQ(space->template_name(), "matmul");
+  std::vector<std::string> names;
+  for (const Knob& knob : space->knobs()) names.push_back(knob.name);
+  EXPECT_THAT(
+      names, ElementsAre("tile_m", "tile_n", "tile_k", "order", "vectorize", "unroll", "parallel"));
+  // Powers of two, some non-divisors of 512, and the extent itself.
+  EXPECT_THAT(space->knobs()[0].choices,
+              ElementsAre(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256, 512));
+  EXPECT_EQ(space->knobs()[3].choices.size(), 12u);
+  EXPECT_THAT(space->knobs()[6].choices, ElementsAre(0, 1));
+  EXPECT_EQ(space->size(), 16ull * 16 * 16 * 12 * 2 * 4 * 2);
+  EXPECT_EQ(ConfigToString(space->DefaultConfig()),
+            "tile_m=32,tile_n=64,tile_k=64,order=0,vectorize=1,unroll=1,parallel=1");
+
+  absl::StatusOr<SearchSpace> odd =
+      SearchSpaceFor(Matmul("matmul:m=7,n=13,k=1"), Target("host -threads=1"));
+  ASSERT_TRUE(odd.ok());
+  EXPECT_THAT(odd->knobs()[0].choices, ElementsAre(1, 2, 3, 4, 6, 7));
+  EXPECT_THAT(odd->knobs()[1].choices, ElementsAre(1, 2, 3, 4, 6, 8, 12, 13));
+  EXPECT_THAT(odd->knobs()[2].choices, ElementsAre(1));
+  EXPECT_THAT(odd->knobs()[6].choices, ElementsAre(0));  // one thread: nothing to parallelise
+  EXPECT_EQ(ConfigToString(odd->DefaultConfig()),
+            "tile_m=7,tile_n=13,tile_k=1,order=0,vectorize=1,unroll=1,parallel=0");
+  EXPECT_TRUE(odd->IndexOf(odd->DefaultConfig()).ok());
+}
+
+TEST(SearchSpaceTest, ConfigAtAndIndexOfRoundTrip) {
+  SearchSpace space = *SearchSpaceFor(Matmul("matmul:m=97,n=101,k=89"), Target("host -threads=2"));
+  std::mt19937_64 random(7);
+  std::set<uint64_t> hashes;
+  for (uint64_t index : {uint64_t{0}, space.size() - 1, space.size() / 2}) {
+    absl::StatusOr<uint64_t> back = space.IndexOf(space.ConfigAt(index));
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(*back, index);
+  }
+  for (int i = 0; i < 200; ++i) {
+    uint64_t index = random() % space.size();
+    v1::Config config = space.ConfigAt(index);
+    ASSERT_EQ(config.knobs_size(), 7);
+    absl::StatusOr<uint64_t> back = space.IndexOf(config);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(*back, index);
+    hashes.insert(ConfigHash(config));
+  }
+  EXPECT_GT(hashes.size(), 190u);  // distinct configs hash apart
+  // Mixed radix with the last knob fastest: index 1 changes only `parallel`.
+  EXPECT_EQ(ConfigToString(space.ConfigAt(1)),
+            "tile_m=1,tile_n=1,tile_k=1,order=0,vectorize=0,unroll=1,parallel=1");
+}
+
+TEST(SearchSpaceTest, IndexOfRejectsForeignConfigsNamingTheKnob) {
+  SearchSpace space = *SearchSpaceFor(Matmul("matmul:m=64,n=64,k=64"), Target("host -threads=2"));
+  v1::Config good = space.DefaultConfig();
+
+  v1::Config wrong_template = good;
+  wrong_template.set_template_name("conv2d");
+  EXPECT_THAT(std::string(space.IndexOf(wrong_template).status().message()),
+              HasSubstr("template 'conv2d'"));
+
+  v1::Config bad_value = good;
+  bad_value.mutable_knobs(0)->set_value(5);
+  absl::Status status = space.IndexOf(bad_value).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("knob 'tile_m' = 5"));
+
+  v1::Config missing = good;
+  missing.mutable_knobs()->RemoveLast();
+  EXPECT_THAT(std::string(space.IndexOf(missing).status().message()),
+              HasSubstr("missing knob 'parallel'"));
+
+  v1::Config extra = good;
+  auto* knob = extra.add_knobs();
+  knob->set_name("prefetch");
+  knob->set_value(1);
+  EXPECT_THAT(std::string(space.IndexOf(extra).status().message()),
+              HasSubstr("unknown knob 'prefetch'"));
+
+  v1::Config twice = good;
+  *twice.add_knobs() = good.knobs(0);
+  EXPECT_THAT(std::string(space.IndexOf(twice).status().message()),
+              HasSubstr("knob 'tile_m' given twice"));
+}
+
+TEST(SearchSpaceTest, ConfigHashIsStable) {
+  v1::Config config;
+  config.set_template_name("matmul");
+  for (auto [name, value] : std::vector<std::pair<std::string, int64_t>>{{"tile_m", 32},
+                                                                         {"tile_n", 64},
+                                                                         {"tile_k", 64},
+                                                                         {"order", 0},
+                                                                         {"vectorize", 1},
+                                                                         {"unroll", 1},
+                                                                         {"parallel", 1}}) {
+    auto* knob = config.add_knobs();
+    knob->set_name(name);
+    knob->set_value(value);
+  }
+  // FNV-1a over "matmul\0tile_m=32;tile_n=64;...": fixed forever (database dedup keys).
+  EXPECT_EQ(ConfigHash(config), 0x9acd557a8d5b1a88ull);
+  v1::Config other = config;
+  other.mutable_knobs(0)->set_value(16);
+  EXPECT_NE(ConfigHash(other), ConfigHash(config));
+  v1::Config renamed = config;
+  renamed.set_template_name("matmul2");
+  EXPECT_NE(ConfigHash(renamed), ConfigHash(config));
+}
+
+TEST(SearchSpaceTest, RejectsOpsWithoutTemplatesAndBadInputs) {
+  v1::Workload workload = Matmul("matmul:m=2,n=2,k=2");
+  workload.set_op("softmax");
+  EXPECT_THAT(std::string(SearchSpaceFor(workload, Target("host")).status().message()),
+              HasSubstr("unknown op 'softmax'"));
+  v1::Target target = Target("host");
+  target.set_threads(0);
+  EXPECT_THAT(std::string(SearchSpaceFor(Matmul("matmul:m=2,n=2,k=2"), target).status().message()),
+              HasSubstr("-threads"));
+}
+
+}  // namespace
+}  // namespace fleettune::codegen

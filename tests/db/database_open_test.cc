@@ -1,0 +1,194 @@
+// Opening files: creating, reopening, and refusing files that are not ours.
+#include <sqlite3.h>
+
+#include <filesystem>
+
+#include "db/database.h"
+#include "gtest/gtest.h"
+#include "tests/db/test_util.h"
+
+namespace fleettune::db {
+namespace {
+
+using ::fleettune::db::testing::MakeRecord;
+using ::fleettune::db::testing::ReadBytes;
+using ::fleettune::db::testing::ScratchDir;
+using ::fleettune::db::testing::WriteBytes;
+
+constexpr char kMatmul[] = "matmul:m=64,n=64,k=64";
+
+void ExecRaw(const std::string& path, const char* sql) {
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  char* error = nullptr;
+  EXPECT_EQ(sqlite3_exec(raw, sql, nullptr, nullptr, &error), SQLITE_OK) << error;
+  sqlite3_free(error);
+  sqlite3_close(raw);
+}
+
+std::string QueryRawText(const std::string& path, const char* sql) {
+  sqlite3* raw = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  std::string result;
+  if (sqlite3_prepare_v2(raw, sql, -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    result = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(raw);
+  return result;
+}
+
+void ExpectRefusedAndUntouched(const std::string& path, absl::StatusCode code,
+                               const std::string& reason) {
+  const std::string before = ReadBytes(path);
+  absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(path);
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), code) << db.status();
+  EXPECT_NE(db.status().message().find(path), std::string::npos) << db.status();
+  EXPECT_NE(db.status().message().find(reason), std::string::npos) << db.status();
+  EXPECT_EQ(ReadBytes(path), before) << "Open modified a file it refused";
+  EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
+  EXPECT_FALSE(std::filesystem::exists(path + "-journal"));
+}
+
+TEST(DatabaseOpenTest, NewFileGetsOurApplicationIdSchemaVersionAndWal) {
+  ScratchDir dir;
+  const std::string path = dir.File("new.db");
+  ASSERT_FALSE(std::filesystem::exists(path));
+  {
+    absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(path);
+    ASSERT_TRUE(db.ok()) << db.status();
+  }
+  EXPECT_EQ(QueryRawText(path, "PRAGMA application_id"), std::to_string(0x46544442));
+  EXPECT_EQ(QueryRawText(path, "PRAGMA user_version"), "1");
+  EXPECT_EQ(QueryRawText(path, "PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(QueryRawText(path, "SELECT group_concat(name) FROM pragma_index_info('records_best')"),
+            "workload_key,target_key,device_key,status,mean_cost");
+}
+
+TEST(DatabaseOpenTest, ReopenKeepsRecords) {
+  ScratchDir dir;
+  const std::string path = dir.File("t.db");
+  std::vector<int64_t> ids;
+  {
+    absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(path);
+    ASSERT_TRUE(db.ok()) << db.status();
+    for (int i = 0; i < 3; ++i) {
+      Record record = MakeRecord(kMatmul, "j", i, v1::OK, 1e-3 * (3 - i));
+      ASSERT_TRUE((*db)->Insert(&record).ok());
+      ids.push_back(record.id);
+    }
+  }
+  absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(path);
+  ASSERT_TRUE(db.ok()) << db.status();
+  EXPECT_EQ(*(*db)->Count(Query{kMatmul}), 3);
+  absl::StatusOr<std::vector<Record>> history = (*db)->History(Query{kMatmul});
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ((*history)[i].id, ids[i]);
+  absl::StatusOr<std::vector<Record>> best = (*db)->Best(Query{kMatmul}, 1);
+  ASSERT_TRUE(best.ok());
+  EXPECT_EQ(best->at(0).trial, 2);
+
+  Record more = MakeRecord(kMatmul, "j", 3, v1::OK, 1e-3);
+  ASSERT_TRUE((*db)->Insert(&more).ok());
+  EXPECT_GT(more.id, ids.back());
+}
+
+TEST(DatabaseOpenTest, EmptyFileBecomesADatabase) {
+  ScratchDir dir;
+  const std::string path = dir.File("empty.db");
+  WriteBytes(path, "");
+  absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(path);
+  ASSERT_TRUE(db.ok()) << db.status();
+  EXPECT_EQ(*(*db)->Count(Query{}), 0);
+}
+
+TEST(DatabaseOpenTest, RefusesGarbageFileAndLeavesItUntouched) {
+  ScratchDir dir;
+  const std::string path = dir.File("garbage.db");
+  std::string garbage;
+  for (int i = 0; i < 8192; ++i) garbage.push_back(static_cast<char>((i * 131 + 7) % 256));
+  WriteBytes(path, garbage);
+  ExpectRefusedAndUntouched(path, absl::StatusCode::kFailedPrecondition, "not a SQLite database");
+}
+
+TEST(DatabaseOpenTest, RefusesShortTextFile) {
+  ScratchDir dir;
+  const std::string path = dir.File("notes.txt");
+  WriteBytes(path, "hello\n");
+  ExpectRefusedAndUntouched(path, absl::StatusCode::kFailedPrecondition, "not a SQLite database");
+}
+
+TEST(DatabaseOpenTest, RefusesForeignSqliteDatabaseAndLeavesItUntouched) {
+  ScratchDir dir;
+  const std::string path = dir.File("foreign.db");
+  ExecRaw(path,
+          "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);"
+          "INSERT INTO customers (name) VALUES ('ada'), ('grace');");
+  ExpectRefusedAndUntouched(path, absl::StatusCode::kFailedPrecondition, "foreign tables");
+  EXPECT_EQ(QueryRawText(path, "SELECT group_concat(name) FROM customers"), "ada,grace");
+  EXPECT_EQ(QueryRawText(path, "PRAGMA journal_mode"), "delete");
+}
+
+TEST(DatabaseOpenTest, RefusesOtherApplicationsDatabaseEvenWhenEmpty) {
+  ScratchDir dir;
+  const std::string path = dir.File("other.db");
+  ExecRaw(path, "PRAGMA application_id = 1234;");
+  ExpectRefusedAndUntouched(path, absl::StatusCode::kFailedPrecondition, "another application");
+}
+
+TEST(DatabaseOpenTest, RefusesNewerSchemaVersion) {
+  ScratchDir dir;
+  const std::string path = dir.File("future.db");
+  ASSERT_TRUE(Database::Open(path).ok());
+  ExecRaw(path, "PRAGMA user_version = 2;");
+  const std::string before = ReadBytes(path);
+  absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(path);
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(db.status().message().find("newer"), std::string::npos) << db.status();
+  EXPECT_EQ(ReadBytes(path), before);
+}
+
+TEST(DatabaseOpenTest, MissingParentDirectoryIsNotFoundNamingIt) {
+  ScratchDir dir;
+  const std::string parent = dir.File("no/such/dir");
+  absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(parent + "/t.db");
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(db.status().message().find("directory '" + parent + "' does not exist"),
+            std::string::npos)
+      << db.status();
+  EXPECT_FALSE(std::filesystem::exists(parent));
+}
+
+TEST(DatabaseOpenTest, OpenExistingRefusesAMissingFileWithoutCreatingIt) {
+  ScratchDir dir;
+  const std::string path = dir.File("typo.db");
+  absl::StatusOr<std::unique_ptr<Database>> db = Database::OpenExisting(path);
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(db.status().message().find(path), std::string::npos) << db.status();
+  EXPECT_FALSE(std::filesystem::exists(path));
+
+  ASSERT_TRUE(Database::Open(path).ok());
+  db = Database::OpenExisting(path);
+  ASSERT_TRUE(db.ok()) << db.status();
+  EXPECT_EQ(*(*db)->Count(Query{}), 0);
+}
+
+TEST(DatabaseOpenTest, DirectoryAndEmptyPathAreRefused) {
+  ScratchDir dir;
+  const std::string path = dir.File("a_directory");
+  std::filesystem::create_directory(path);
+  absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(path);
+  EXPECT_EQ(db.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(db.status().message().find("is a directory"), std::string::npos) << db.status();
+  EXPECT_EQ(Database::Open("").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace fleettune::db

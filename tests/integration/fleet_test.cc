@@ -1,0 +1,247 @@
+// End to end on loopback: `fleettune tracker` and two `fleettune-rpc-server` processes, a
+// `fleettune tune` job against them, then `best` and `compile` read the database it wrote.
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "db/database.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/integration/process.h"
+
+namespace fleettune {
+namespace {
+
+using ::fleettune::testing::ChildProcess;
+using ::fleettune::testing::ProcessResult;
+using ::fleettune::testing::RunProcess;
+
+constexpr char kWorkload[] = "matmul:m=67,n=45,k=38";  // odd sizes: every split has a tail
+constexpr int kM = 67, kN = 45, kK = 38;
+constexpr char kKey[] = "itest";
+
+class FleetTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("fleettune-itest-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    db_ = (dir_ / "tuning.db").string();
+  }
+  void TearDown() override {
+    boards_.clear();
+    tracker_.reset();
+    if (!HasFailure()) std::filesystem::remove_all(dir_);
+  }
+
+  // Starts the tracker on a free port and `boards` board runtimes; waits until all registered.
+  void StartFleet(int boards) {
+    tracker_ = ChildProcess::Start({FLEETTUNE_BIN, "tracker", "--listen", "127.0.0.1:0"},
+                                   dir_.string(), "tracker");
+    ASSERT_NE(tracker_, nullptr);
+    ASSERT_TRUE(tracker_->WaitForOutput("listening on", 30)) << tracker_->Stderr();
+    std::smatch match;
+    std::string out = tracker_->Stdout();
+    ASSERT_TRUE(std::regex_search(out, match, std::regex("listening on (127\\.0\\.0\\.1:\\d+)")))
+        << out;
+    address_ = match[1];
+    for (int i = 0; i < boards; ++i) {
+      boards_.push_back(ChildProcess::Start({RPC_SERVER_BIN, "--tracker", address_, "--key", kKey},
+                                            dir_.string(), "board" + std::to_string(i)));
+      ASSERT_NE(boards_.back(), nullptr);
+    }
+    for (int attempt = 0; attempt < 300; ++attempt) {
+      ProcessResult status = RunProcess({FLEETTUNE_BIN, "status", "--tracker", address_, "--json"});
+      if (status.exit_code == 0) {
+        nlohmann::json reply = nlohmann::json::parse(status.out, nullptr, false);
+        if (!reply.is_discarded() && reply.contains("boards") &&
+            static_cast<int>(reply["boards"].size()) == boards) {
+          for (const auto& board : reply["boards"]) EXPECT_EQ(board["info"]["key"], kKey);
+          return;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    FAIL() << "boards did not register with " << address_;
+  }
+
+  std::filesystem::path dir_;
+  std::string db_;
+  std::string address_;
+  std::unique_ptr<ChildProcess> tracker_;
+  std::vector<std::unique_ptr<ChildProcess>> boards_;
+};
+
+std::vector<float> RandomVector(size_t size, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> values(size);
+  for (float& value : values) value = dist(rng);
+  return values;
+}
+
+TEST_F(FleetTest, TunesOnTwoBoardsThenBestAndCompileUseTheDatabase) {
+  ASSERT_NO_FATAL_FAILURE(StartFleet(2));
+
+  ProcessResult tune = RunProcess(
+      {FLEETTUNE_BIN, "tune", "--workload", kWorkload, "--tracker", address_, "--key", kKey,
+       "--trials", "16", "--db", db_, "--seed", "7", "--min-repeat-ms", "5", "--job", "itest-job"},
+      /*timeout_seconds=*/180);
+  ASSERT_EQ(tune.exit_code, 0) << tune.out << tune.err;
+  EXPECT_NE(tune.err.find("[  16/16]"), std::string::npos) << tune.err;  // progress lines
+
+  // The database holds exactly one record per trial, each from this job and key.
+  absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::Open(db_);
+  ASSERT_TRUE(database.ok()) << database.status();
+  db::Query query;
+  query.workload_key = kWorkload;
+  absl::StatusOr<std::vector<db::Record>> history = (*database)->History(query);
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->size(), 16u);
+  std::vector<int64_t> trials;
+  const db::Record* fastest = nullptr;
+  std::set<std::string> boards_used;
+  for (const db::Record& record : *history) {
+    EXPECT_EQ(record.device_key, kKey);
+    EXPECT_EQ(record.job, "itest-job");
+    trials.push_back(record.trial);
+    if (record.status != v1::OK) continue;
+    EXPECT_GT(record.gflops, 0);
+    EXPECT_FALSE(record.costs.empty());
+    boards_used.insert(record.board_id);
+    if (fastest == nullptr || record.mean_cost < fastest->mean_cost) fastest = &record;
+  }
+  std::sort(trials.begin(), trials.end());
+  for (int i = 0; i < 16; ++i) EXPECT_EQ(trials[i], i);
+  ASSERT_NE(fastest, nullptr) << "no trial succeeded";
+  EXPECT_EQ(boards_used.size(), 2u) << "both boards should have measured";
+
+  // `best` returns the fastest record.
+  ProcessResult best = RunProcess(
+      {FLEETTUNE_BIN, "best", "--workload", kWorkload, "--db", db_, "--top", "3", "--json"});
+  ASSERT_EQ(best.exit_code, 0) << best.err;
+  nlohmann::json top = nlohmann::json::parse(best.out);
+  ASSERT_FALSE(top.empty());
+  EXPECT_EQ(top[0]["id"].get<int64_t>(), fastest->id);
+  EXPECT_DOUBLE_EQ(top[0]["gflops"].get<double>(), fastest->gflops);
+  EXPECT_EQ(top[0]["status"], "OK");
+
+  // `history --json` lists every trial.
+  ProcessResult listed =
+      RunProcess({FLEETTUNE_BIN, "history", "--workload", kWorkload, "--db", db_, "--json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(nlohmann::json::parse(listed.out).size(), 16u);
+
+  // `compile` builds the best record; the object computes the right matmul.
+  std::string out = (dir_ / "kernel").string();
+  ProcessResult compile =
+      RunProcess({FLEETTUNE_BIN, "compile", "--workload", kWorkload, "--db", db_, "-o", out});
+  ASSERT_EQ(compile.exit_code, 0) << compile.err;
+  EXPECT_NE(compile.err.find("using record #" + std::to_string(fastest->id)), std::string::npos)
+      << compile.err;
+  const std::string symbol = "matmul_m67_n45_k38";
+  ASSERT_TRUE(std::filesystem::exists(out + ".h"));
+  std::ifstream header_file(out + ".h");
+  std::string header((std::istreambuf_iterator<char>(header_file)),
+                     std::istreambuf_iterator<char>());
+  EXPECT_NE(header.find(symbol), std::string::npos) << header;
+
+  void* handle = dlopen((out + ".so").c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(handle, nullptr) << dlerror();
+  using Kernel = int32_t (*)(void* const*);
+  auto kernel = reinterpret_cast<Kernel>(dlsym(handle, symbol.c_str()));
+  ASSERT_NE(kernel, nullptr);
+  std::vector<float> a = RandomVector(kM * kK, 1), b = RandomVector(kK * kN, 2);
+  std::vector<float> c(kM * kN, 1e30f);
+  void* args[] = {a.data(), b.data(), c.data()};
+  ASSERT_EQ(kernel(args), 0);
+  double max_error = 0;
+  for (int i = 0; i < kM; ++i) {
+    for (int j = 0; j < kN; ++j) {
+      double expected = 0;
+      for (int k = 0; k < kK; ++k) expected += double(a[i * kK + k]) * b[k * kN + j];
+      max_error = std::max(max_error, std::abs(expected - c[i * kN + j]));
+    }
+  }
+  EXPECT_LT(max_error, 1e-4);
+  dlclose(handle);
+}
+
+TEST_F(FleetTest, EmbeddedFleetTunesWithOneCommand) {
+  ProcessResult tune = RunProcess({FLEETTUNE_BIN, "tune", "--workload", "matmul:m=32,n=24,k=16",
+                                   "--trials", "6", "--db", db_, "--min-repeat-ms", "2"});
+  ASSERT_EQ(tune.exit_code, 0) << tune.out << tune.err;
+  EXPECT_NE(tune.out.find("best: "), std::string::npos) << tune.out;
+  absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::Open(db_);
+  ASSERT_TRUE(database.ok());
+  db::Query query;
+  query.workload_key = "matmul:m=32,n=24,k=16";
+  absl::StatusOr<int64_t> count = (*database)->Count(query);
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 6);
+}
+
+struct BadInputCase {
+  std::vector<std::string> args;
+  std::string names;  // the message must name the bad part
+};
+
+TEST(BadInputTest, ExitsWithTwoAndNamesTheProblem) {
+  const std::vector<BadInputCase> cases = {
+      {{"tune", "--workload", "matmul:m=0,n=4,k=4", "--trials", "1"}, "m"},
+      {{"tune", "--workload", "conv9:x=1", "--trials", "1"}, "conv9"},
+      {{"tune", "--workload", "matmul:m=4,n=4", "--trials", "1"}, "k"},
+      {{"tune", "--workload", "matmul m=4", "--trials", "1"}, "matmul m=4"},
+      {{"tune", "--workload", "matmul:m=4,n=4,k=4", "--target", "llvm -mtriple=nonsense-cpu-os",
+        "--trials", "1"},
+       "nonsense"},
+      {{"tune", "--workload", "matmul:m=4,n=4,k=4", "--target", "host -bogus=1", "--trials", "1"},
+       "bogus"},
+      {{"best", "--workload", "matmul:m=4,n=4,k=four"}, "four"},
+      {{"compile", "--workload", "nosuchop:a=1", "-o", "/tmp/x"}, "nosuchop"},
+      {{"tune"}, "workload"},
+      {{"frobnicate"}, "frobnicate"},
+  };
+  for (const BadInputCase& c : cases) {
+    std::vector<std::string> argv = {FLEETTUNE_BIN};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    ProcessResult result = RunProcess(argv, 60);
+    std::string shown = argv[1] + " " + (argv.size() > 3 ? argv[3] : "");
+    EXPECT_EQ(result.exit_code, 2) << shown << "\n" << result.err;
+    EXPECT_NE((result.err + result.out).find(c.names), std::string::npos)
+        << shown << ": message does not name '" << c.names << "': " << result.err;
+  }
+}
+
+TEST(BadInputTest, CorruptDatabaseIsRefusedAndLeftAlone) {
+  std::string path = std::filesystem::temp_directory_path() /
+                     ("fleettune-corrupt-" + std::to_string(getpid()) + ".db");
+  const std::string garbage(4096, '\x5a');
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << garbage;
+  }
+  ProcessResult result =
+      RunProcess({FLEETTUNE_BIN, "best", "--workload", "matmul:m=4,n=4,k=4", "--db", path});
+  EXPECT_EQ(result.exit_code, 2) << result.err;
+  EXPECT_NE(result.err.find(path), std::string::npos) << result.err;
+  std::ifstream in(path, std::ios::binary);
+  std::string after((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(after, garbage);
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace fleettune

@@ -1,0 +1,45 @@
+// Runs the real fleettune binaries as child processes for the integration tests.
+#ifndef FLEETTUNE_TESTS_INTEGRATION_PROCESS_H_
+#define FLEETTUNE_TESTS_INTEGRATION_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace fleettune::testing {
+
+struct ProcessResult {
+  int exit_code = -1;  // -1 when killed by a signal or the timeout
+  std::string out;
+  std::string err;
+};
+
+// Runs argv to completion (killing it after `timeout_seconds`), capturing stdout and stderr.
+ProcessResult RunProcess(const std::vector<std::string>& argv, int timeout_seconds = 600);
+
+// A long-running child whose stdout and stderr go to files in `log_dir`; killed (SIGKILL
+// after SIGTERM) on destruction.
+class ChildProcess {
+ public:
+  static std::unique_ptr<ChildProcess> Start(const std::vector<std::string>& argv,
+                                             const std::string& log_dir, const std::string& name);
+  ~ChildProcess();
+  pid_t pid() const { return pid_; }
+  std::string Stdout() const;
+  std::string Stderr() const;
+  // Waits until stdout contains `text` (true) or `timeout_seconds` pass or the child exits.
+  bool WaitForOutput(const std::string& text, int timeout_seconds);
+  // Sends `signal` and reaps the child.
+  void Kill(int signal);
+
+ private:
+  pid_t pid_ = -1;
+  std::string out_path_;
+  std::string err_path_;
+};
+
+}  // namespace fleettune::testing
+
+#endif  // FLEETTUNE_TESTS_INTEGRATION_PROCESS_H_

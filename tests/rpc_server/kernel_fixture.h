@@ -1,0 +1,56 @@
+// Test helpers: the bytes of the fixture kernel library (test_kernels.c, built by CMake and
+// named by FLEETTUNE_TEST_KERNELS_SO) and measure tasks for its 16x24x8 matmul.
+#ifndef FLEETTUNE_TESTS_RPC_SERVER_KERNEL_FIXTURE_H_
+#define FLEETTUNE_TESTS_RPC_SERVER_KERNEL_FIXTURE_H_
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "fleettune/v1/fleettune.pb.h"
+
+namespace fleettune::testing {
+
+inline constexpr int kFixtureM = 16;
+inline constexpr int kFixtureK = 24;
+inline constexpr int kFixtureN = 8;
+
+inline const std::string& FixtureKernelBytes() {
+  static const std::string* bytes = [] {
+    std::ifstream file(FLEETTUNE_TEST_KERNELS_SO, std::ios::binary);
+    std::ostringstream out;
+    out << file.rdbuf();
+    return new std::string(out.str());
+  }();
+  return *bytes;
+}
+
+// A task measuring fixture symbol `candidate` against `matmul_reference`.
+inline v1::MeasureTask FixtureTask(const std::string& candidate, uint64_t client_tag = 0) {
+  v1::MeasureTask task;
+  task.set_client_tag(client_tag);
+  task.set_workload_key("matmul:m=16,n=8,k=24");
+  task.mutable_workload()->set_op("matmul");
+  task.mutable_workload()->set_dtype("float32");
+  task.mutable_artifact()->set_shared_object(FixtureKernelBytes());
+  task.mutable_artifact()->set_symbol(candidate);
+  task.mutable_reference()->set_shared_object(FixtureKernelBytes());
+  task.mutable_reference()->set_symbol("matmul_reference");
+  task.mutable_reference()->set_sha256("fixture-reference");
+  auto add_tensor = [&](const char* name, int64_t rows, int64_t cols) {
+    v1::TensorSpec* tensor = task.add_tensors();
+    tensor->set_name(name);
+    tensor->add_shape(rows);
+    tensor->add_shape(cols);
+  };
+  add_tensor("A", kFixtureM, kFixtureK);
+  add_tensor("B", kFixtureK, kFixtureN);
+  add_tensor("C", kFixtureM, kFixtureN);
+  task.mutable_options()->set_check_correctness(true);
+  task.mutable_options()->set_repeat(2);
+  return task;
+}
+
+}  // namespace fleettune::testing
+
+#endif  // FLEETTUNE_TESTS_RPC_SERVER_KERNEL_FIXTURE_H_

@@ -1,0 +1,125 @@
+// Runs the real fleettune-rpc-server executable against an in-process tracker on loopback.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "tests/rpc_server/kernel_fixture.h"
+#include "tracker/tracker.h"
+#include "tuner/tracker_client.h"
+
+extern char** environ;
+
+namespace fleettune {
+namespace {
+
+// Starts the rpc server binary with `args`; stdout/stderr go to the test's output.
+pid_t Spawn(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  std::string binary = FLEETTUNE_RPC_SERVER_BINARY;
+  argv.push_back(binary.data());
+  std::vector<std::string> copies = args;
+  for (std::string& arg : copies) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, binary.c_str(), nullptr, nullptr, argv.data(), environ) != 0) return -1;
+  return pid;
+}
+
+// The exit code, or nullopt if the process did not exit normally within `timeout`.
+std::optional<int> WaitForExit(pid_t pid, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid) {
+      if (WIFEXITED(status)) return WEXITSTATUS(status);
+      return std::nullopt;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  return std::nullopt;
+}
+
+std::optional<int> RunToExit(const std::vector<std::string>& args) {
+  pid_t pid = Spawn(args);
+  if (pid < 0) return std::nullopt;
+  return WaitForExit(pid, std::chrono::seconds(20));
+}
+
+TEST(RpcServerProcessTest, BadUsageExitsWithTwo) {
+  EXPECT_EQ(RunToExit({}), 2);
+  EXPECT_EQ(RunToExit({"--key", "k"}), 2);                         // no --tracker
+  EXPECT_EQ(RunToExit({"--tracker", "127.0.0.1:1"}), 2);           // no --key
+  EXPECT_EQ(RunToExit({"--tracker", "127.0.0.1:1", "--key"}), 2);  // missing value
+  EXPECT_EQ(RunToExit({"--tracker=127.0.0.1:1", "--key=k", "--bogus"}), 2);
+  EXPECT_EQ(RunToExit({"--tracker=", "--key=k"}), 2);
+  EXPECT_EQ(RunToExit({"--help"}), 0);
+}
+
+TEST(RpcServerProcessTest, RegistersMeasuresAndStopsOnSigterm) {
+  tracker::TrackerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  auto server = tracker::TrackerServer::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string address = absl::StrCat("127.0.0.1:", (*server)->port());
+  auto client = tuner::TrackerClient::Connect(address);
+  ASSERT_TRUE(client.ok()) << client.status();
+
+  pid_t pid = Spawn({"--tracker", address, "--key", "process-key"});
+  ASSERT_GT(pid, 0);
+  std::optional<v1::BoardStatus> board;
+  for (int attempt = 0; attempt < 200 && !board; ++attempt) {
+    auto status = (*client)->GetStatus();
+    ASSERT_TRUE(status.ok()) << status.status();
+    if (status->boards_size() == 1) board = status->boards(0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(board.has_value()) << "the rpc server never registered";
+  EXPECT_EQ(board->info().key(), "process-key");
+  EXPECT_EQ(board->state(), "idle");
+  EXPECT_FALSE(board->info().hostname().empty());
+#if defined(__x86_64__)
+  EXPECT_EQ(board->info().triple(), "x86_64-pc-linux-gnu");
+#endif
+  EXPECT_GE(board->info().num_cores(), 1);
+
+  v1::MeasureBatch batch;
+  batch.set_device_key("process-key");
+  *batch.add_tasks() = testing::FixtureTask("matmul_reordered", 1);
+  *batch.add_tasks() = testing::FixtureTask("matmul_wrong", 2);
+  std::vector<v1::MeasureResult> results;
+  ASSERT_TRUE(
+      (*client)->Measure(batch, [&](const v1::MeasureResult& r) { results.push_back(r); }).ok());
+  ASSERT_EQ(results.size(), 2u);
+  for (const v1::MeasureResult& result : results) {
+    EXPECT_EQ(result.board_id(), board->board_id());
+    EXPECT_EQ(result.status(), result.client_tag() == 1 ? v1::OK : v1::WRONG_ANSWER);
+    EXPECT_GT(result.finished_unix_ms(), 0);
+  }
+
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  EXPECT_EQ(WaitForExit(pid, std::chrono::seconds(20)), 0);
+  // The tracker noticed the board leave.
+  bool gone = false;
+  for (int attempt = 0; attempt < 100 && !gone; ++attempt) {
+    auto status = (*client)->GetStatus();
+    ASSERT_TRUE(status.ok());
+    gone = status->boards_size() == 0;
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(gone);
+}
+
+}  // namespace
+}  // namespace fleettune

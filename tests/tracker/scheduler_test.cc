@@ -1,0 +1,246 @@
+#include "tracker/scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace fleettune::tracker {
+namespace {
+
+struct FakeBoard : BoardChannel {
+  void SendTask(const v1::MeasureTask& task) override { tasks.push_back(task); }
+  void Close() override { closed = true; }
+  std::vector<v1::MeasureTask> tasks;
+  bool closed = false;
+};
+
+struct FakeSink : JobSink {
+  void OnResult(const v1::MeasureResult& result) override {
+    ASSERT_FALSE(done) << "result after OnJobDone";
+    results.push_back(result);
+  }
+  void OnJobDone() override { done = true; }
+  std::vector<v1::MeasureResult> results;
+  bool done = false;
+};
+
+v1::DeviceInfo Info(const std::string& key) {
+  v1::DeviceInfo info;
+  info.set_key(key);
+  return info;
+}
+
+v1::MeasureBatch Batch(const std::string& key, std::vector<uint64_t> tags) {
+  v1::MeasureBatch batch;
+  batch.set_device_key(key);
+  for (uint64_t tag : tags) batch.add_tasks()->set_client_tag(tag);
+  return batch;
+}
+
+v1::MeasureResult Ok(const v1::MeasureTask& task) {
+  v1::MeasureResult result;
+  result.set_task_id(task.task_id());
+  result.set_status(v1::OK);
+  result.add_costs(1e-3);
+  return result;
+}
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  std::string AddBoard(FakeBoard& board, const std::string& key) {
+    std::string id = scheduler_.NextBoardId();
+    EXPECT_TRUE(scheduler_.AddBoard(id, Info(key), &board).ok());
+    return id;
+  }
+  Scheduler scheduler_;
+};
+
+TEST_F(SchedulerTest, TasksGoFifoOneAtATimeAndResultsRouteBack) {
+  FakeSink sink;
+  auto job = scheduler_.SubmitJob(Batch("a", {10, 11, 12}), &sink);
+  ASSERT_TRUE(job.ok()) << job.status();
+  FakeBoard board;
+  const std::string id = AddBoard(board, "a");
+  ASSERT_EQ(board.tasks.size(), 1u);  // one task per board
+  EXPECT_EQ(board.tasks[0].client_tag(), 10u);
+  EXPECT_EQ(board.tasks[0].job_id(), *job);
+  EXPECT_EQ(board.tasks[0].device_key(), "a");
+  for (size_t i = 0; i < 3; ++i) {
+    ASSERT_EQ(board.tasks.size(), i + 1);
+    ASSERT_TRUE(scheduler_.OnBoardResult(id, Ok(board.tasks[i])).ok());
+  }
+  ASSERT_EQ(sink.results.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(sink.results[i].client_tag(), 10 + i);  // echoed from the task
+    EXPECT_EQ(sink.results[i].task_id(), board.tasks[i].task_id());
+    EXPECT_EQ(sink.results[i].board_id(), id);
+    EXPECT_EQ(sink.results[i].device_key(), "a");
+  }
+  EXPECT_TRUE(sink.done);
+  // Task ids are unique.
+  EXPECT_NE(board.tasks[0].task_id(), board.tasks[1].task_id());
+  EXPECT_NE(board.tasks[1].task_id(), board.tasks[2].task_id());
+}
+
+TEST_F(SchedulerTest, BoardsOnlyGetTheirKeyAndEachGetsOneTask) {
+  FakeBoard a1, a2, b;
+  const std::string a1_id = AddBoard(a1, "a");
+  AddBoard(a2, "a");
+  AddBoard(b, "b");
+  FakeSink sink;
+  ASSERT_TRUE(scheduler_.SubmitJob(Batch("a", {1, 2, 3}), &sink).ok());
+  EXPECT_EQ(a1.tasks.size(), 1u);
+  EXPECT_EQ(a2.tasks.size(), 1u);
+  EXPECT_TRUE(b.tasks.empty());
+  v1::StatusReply status = scheduler_.GetStatus();
+  ASSERT_EQ(status.queues_size(), 2);
+  EXPECT_EQ(status.queues(0).device_key(), "a");
+  EXPECT_EQ(status.queues(0).pending(), 1u);
+  EXPECT_EQ(status.queues(0).running(), 2u);
+  EXPECT_EQ(status.queues(0).boards(), 2u);
+  EXPECT_EQ(status.queues(0).idle_boards(), 0u);
+  EXPECT_EQ(status.queues(1).device_key(), "b");
+  EXPECT_EQ(status.queues(1).idle_boards(), 1u);
+  ASSERT_EQ(status.boards_size(), 3);
+  EXPECT_EQ(status.boards(0).board_id(), a1_id);
+  EXPECT_EQ(status.boards(0).state(), "busy");
+  EXPECT_EQ(status.boards(0).current_task(), a1.tasks[0].task_id());
+  EXPECT_EQ(status.boards(2).state(), "idle");
+
+  v1::MeasureResult failed = Ok(a1.tasks[0]);
+  failed.set_status(v1::WRONG_ANSWER);
+  ASSERT_TRUE(scheduler_.OnBoardResult(a1_id, failed).ok());
+  EXPECT_EQ(a1.tasks.size(), 2u);  // the idle board took the last queued task
+  status = scheduler_.GetStatus();
+  EXPECT_EQ(status.boards(0).tasks_failed(), 1u);
+  EXPECT_EQ(status.boards(0).tasks_done(), 0u);
+  EXPECT_EQ(status.queues(0).pending(), 0u);
+}
+
+TEST_F(SchedulerTest, LostBoardsTaskIsRequeuedOnceThenDeviceLost) {
+  FakeBoard first, second, third;
+  const std::string first_id = AddBoard(first, "a");
+  FakeSink sink;
+  ASSERT_TRUE(scheduler_.SubmitJob(Batch("a", {5}), &sink).ok());
+  ASSERT_EQ(first.tasks.size(), 1u);
+  const uint64_t task_id = first.tasks[0].task_id();
+
+  scheduler_.RemoveBoard(first_id);  // no other board yet: the task waits in the queue
+  EXPECT_TRUE(sink.results.empty());
+  EXPECT_EQ(scheduler_.GetStatus().queues(0).pending(), 1u);
+  const std::string second_id = AddBoard(second, "a");
+  ASSERT_EQ(second.tasks.size(), 1u);
+  EXPECT_EQ(second.tasks[0].task_id(), task_id);
+  AddBoard(third, "a");
+  EXPECT_TRUE(third.tasks.empty());
+
+  scheduler_.RemoveBoard(second_id);  // second loss: the task fails, not the third board's
+  EXPECT_TRUE(third.tasks.empty());
+  ASSERT_EQ(sink.results.size(), 1u);
+  EXPECT_EQ(sink.results[0].status(), v1::DEVICE_LOST);
+  EXPECT_EQ(sink.results[0].client_tag(), 5u);
+  EXPECT_EQ(sink.results[0].task_id(), task_id);
+  EXPECT_TRUE(sink.done);
+  // A stale result from the lost board is refused.
+  EXPECT_EQ(scheduler_.OnBoardResult(second_id, Ok(second.tasks[0])).code(),
+            absl::StatusCode::kFailedPrecondition);
+  scheduler_.RemoveBoard(second_id);  // idempotent
+}
+
+TEST_F(SchedulerTest, CancelDropsQueuedTasksAndDiscardsRunningResults) {
+  FakeBoard board;
+  const std::string id = AddBoard(board, "a");
+  FakeSink cancelled, other;
+  auto job = scheduler_.SubmitJob(Batch("a", {1, 2, 3}), &cancelled);
+  ASSERT_TRUE(job.ok());
+  ASSERT_TRUE(scheduler_.SubmitJob(Batch("a", {9}), &other).ok());
+  scheduler_.CancelJob(*job);
+  EXPECT_EQ(scheduler_.GetStatus().queues(0).pending(), 1u);  // only the other job's task
+  ASSERT_TRUE(scheduler_.OnBoardResult(id, Ok(board.tasks[0])).ok());
+  EXPECT_TRUE(cancelled.results.empty());
+  EXPECT_FALSE(cancelled.done);
+  ASSERT_EQ(board.tasks.size(), 2u);  // the next task is the other job's
+  EXPECT_EQ(board.tasks[1].client_tag(), 9u);
+  ASSERT_TRUE(scheduler_.OnBoardResult(id, Ok(board.tasks[1])).ok());
+  ASSERT_EQ(other.results.size(), 1u);
+  EXPECT_TRUE(other.done);
+  scheduler_.CancelJob(*job);  // unknown by now: ignored
+}
+
+TEST_F(SchedulerTest, CancelledJobsRunningTaskIsNotRequeuedWhenItsBoardIsLost) {
+  FakeBoard first, second;
+  const std::string first_id = AddBoard(first, "a");
+  FakeSink sink;
+  auto job = scheduler_.SubmitJob(Batch("a", {1}), &sink);
+  ASSERT_TRUE(job.ok());
+  scheduler_.CancelJob(*job);
+  scheduler_.RemoveBoard(first_id);
+  AddBoard(second, "a");
+  EXPECT_TRUE(second.tasks.empty());
+  EXPECT_TRUE(sink.results.empty());
+}
+
+TEST_F(SchedulerTest, RejectsBadBatchesNamingTheField) {
+  FakeSink sink;
+  auto no_key = scheduler_.SubmitJob(Batch("", {1}), &sink);
+  EXPECT_EQ(no_key.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(no_key.status().message().find("device_key"), std::string::npos);
+  auto no_tasks = scheduler_.SubmitJob(Batch("a", {}), &sink);
+  EXPECT_EQ(no_tasks.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(no_tasks.status().message().find("tasks"), std::string::npos);
+  v1::MeasureBatch mismatched = Batch("a", {1, 2});
+  mismatched.mutable_tasks(1)->set_device_key("b");
+  auto mismatch = scheduler_.SubmitJob(mismatched, &sink);
+  EXPECT_EQ(mismatch.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(mismatch.status().message().find("tasks[1].device_key"), std::string::npos);
+  EXPECT_TRUE(scheduler_.GetStatus().queues().empty());
+
+  FakeBoard board;
+  EXPECT_EQ(scheduler_.AddBoard("x", Info(""), &board).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(scheduler_.OnBoardResult("nobody", v1::MeasureResult()).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(SchedulerTest, ResultForAnotherTaskIsRefused) {
+  FakeBoard board;
+  const std::string id = AddBoard(board, "a");
+  FakeSink sink;
+  ASSERT_TRUE(scheduler_.SubmitJob(Batch("a", {1}), &sink).ok());
+  v1::MeasureResult wrong = Ok(board.tasks[0]);
+  wrong.set_task_id(board.tasks[0].task_id() + 100);
+  EXPECT_EQ(scheduler_.OnBoardResult(id, wrong).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(sink.results.empty());
+  EXPECT_TRUE(scheduler_.OnBoardResult(id, Ok(board.tasks[0])).ok());
+  EXPECT_TRUE(sink.done);
+}
+
+TEST_F(SchedulerTest, ShutdownFailsPendingTasksAndClosesBoards) {
+  FakeBoard board;
+  AddBoard(board, "a");
+  FakeSink running_and_queued, waiting;
+  ASSERT_TRUE(scheduler_.SubmitJob(Batch("a", {1, 2}), &running_and_queued).ok());
+  ASSERT_TRUE(scheduler_.SubmitJob(Batch("nobody", {3}), &waiting).ok());
+  scheduler_.Shutdown();
+  EXPECT_TRUE(board.closed);
+  ASSERT_EQ(running_and_queued.results.size(), 2u);
+  for (const auto& result : running_and_queued.results) {
+    EXPECT_EQ(result.status(), v1::DEVICE_LOST);
+  }
+  EXPECT_TRUE(running_and_queued.done);
+  ASSERT_EQ(waiting.results.size(), 1u);
+  EXPECT_EQ(waiting.results[0].client_tag(), 3u);
+  EXPECT_TRUE(waiting.done);
+  EXPECT_TRUE(scheduler_.GetStatus().boards().empty());
+
+  FakeSink late;
+  EXPECT_EQ(scheduler_.SubmitJob(Batch("a", {1}), &late).status().code(),
+            absl::StatusCode::kUnavailable);
+  FakeBoard late_board;
+  EXPECT_EQ(scheduler_.AddBoard("late", Info("a"), &late_board).code(),
+            absl::StatusCode::kFailedPrecondition);
+  scheduler_.Shutdown();  // idempotent
+}
+
+}  // namespace
+}  // namespace fleettune::tracker

@@ -1,0 +1,251 @@
+#include "tracker/scheduler.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace fleettune::tracker {
+namespace {
+
+int64_t NowUnixMs() { return absl::ToUnixMillis(absl::Now()); }
+
+v1::MeasureResult FailureResult(v1::MeasureStatus status, std::string error) {
+  v1::MeasureResult result;
+  result.set_status(status);
+  result.set_error(std::move(error));
+  result.set_finished_unix_ms(NowUnixMs());
+  return result;
+}
+
+}  // namespace
+
+std::string Scheduler::NextBoardId() {
+  absl::MutexLock lock(&mu_);
+  return absl::StrCat("board-", next_board_number_++);
+}
+
+absl::Status Scheduler::AddBoard(const std::string& board_id, const v1::DeviceInfo& info,
+                                 BoardChannel* channel) {
+  if (info.key().empty()) {
+    return absl::InvalidArgumentError("DeviceInfo.key is empty");
+  }
+  absl::MutexLock lock(&mu_);
+  if (shut_down_) return absl::FailedPreconditionError("tracker is shutting down");
+  if (boards_.count(board_id) != 0) {
+    return absl::AlreadyExistsError(absl::StrCat("board id ", board_id, " is taken"));
+  }
+  BoardState& board = boards_[board_id];
+  board.info = info;
+  board.channel = channel;
+  board.connected_unix_ms = board.last_seen_unix_ms = NowUnixMs();
+  DispatchLocked(info.key());
+  return absl::OkStatus();
+}
+
+void Scheduler::RemoveBoard(const std::string& board_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = boards_.find(board_id);
+  if (it == boards_.end()) return;
+  const std::string key = it->second.info.key();
+  const uint64_t task_id = it->second.current_task;
+  boards_.erase(it);
+  if (task_id == 0) return;
+
+  TaskState& state = tasks_.at(task_id);
+  Job& job = jobs_.at(state.task.job_id());
+  state.board_id.clear();
+  --job.running;
+  ++state.losses;
+  if (job.sink == nullptr) {  // cancelled: nobody wants the result
+    FinishTaskLocked(task_id, v1::MeasureResult());
+    return;
+  }
+  if (state.losses >= kMaxBoardLosses) {
+    FinishTaskLocked(
+        task_id,
+        FailureResult(v1::DEVICE_LOST,
+                      absl::StrCat("lost ", state.losses,
+                                   " boards while running the task (last: ", board_id, ")")));
+    return;
+  }
+  queues_[key].push_front(task_id);
+  DispatchLocked(key);
+}
+
+void Scheduler::Touch(const std::string& board_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = boards_.find(board_id);
+  if (it != boards_.end()) it->second.last_seen_unix_ms = NowUnixMs();
+}
+
+absl::Status Scheduler::OnBoardResult(const std::string& board_id, v1::MeasureResult result) {
+  absl::MutexLock lock(&mu_);
+  auto it = boards_.find(board_id);
+  if (it == boards_.end()) {
+    return absl::FailedPreconditionError(absl::StrCat("unknown board ", board_id));
+  }
+  BoardState& board = it->second;
+  if (board.current_task == 0 || board.current_task != result.task_id()) {
+    return absl::FailedPreconditionError(absl::StrCat("board ", board_id,
+                                                      " sent a result for task ", result.task_id(),
+                                                      " but holds task ", board.current_task));
+  }
+  board.current_task = 0;
+  board.last_seen_unix_ms = NowUnixMs();
+  if (result.status() == v1::OK) {
+    ++board.tasks_done;
+  } else {
+    ++board.tasks_failed;
+  }
+  result.set_board_id(board_id);
+  const uint64_t task_id = result.task_id();
+  FinishTaskLocked(task_id, std::move(result));
+  DispatchLocked(board.info.key());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> Scheduler::SubmitJob(const v1::MeasureBatch& batch, JobSink* sink) {
+  if (batch.device_key().empty()) {
+    return absl::InvalidArgumentError("MeasureBatch.device_key is empty");
+  }
+  if (batch.tasks().empty()) {
+    return absl::InvalidArgumentError("MeasureBatch.tasks is empty");
+  }
+  for (int i = 0; i < batch.tasks_size(); ++i) {
+    const std::string& key = batch.tasks(i).device_key();
+    if (!key.empty() && key != batch.device_key()) {
+      return absl::InvalidArgumentError(absl::StrCat("MeasureBatch.tasks[", i, "].device_key is \"",
+                                                     key, "\" but the batch's device_key is \"",
+                                                     batch.device_key(), "\""));
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  if (shut_down_) return absl::UnavailableError("tracker is shutting down");
+  const uint64_t job_id = next_job_id_++;
+  Job& job = jobs_[job_id];
+  job.sink = sink;
+  job.total = batch.tasks_size();
+  std::deque<uint64_t>& queue = queues_[batch.device_key()];
+  for (const v1::MeasureTask& task : batch.tasks()) {
+    const uint64_t task_id = next_task_id_++;
+    TaskState& state = tasks_[task_id];
+    state.task = task;
+    state.task.set_task_id(task_id);
+    state.task.set_job_id(job_id);
+    state.task.set_device_key(batch.device_key());
+    queue.push_back(task_id);
+  }
+  DispatchLocked(batch.device_key());
+  return job_id;
+}
+
+void Scheduler::CancelJob(uint64_t job_id) {
+  absl::MutexLock lock(&mu_);
+  auto job_it = jobs_.find(job_id);
+  if (job_it == jobs_.end()) return;
+  job_it->second.sink = nullptr;
+  for (auto& [key, queue] : queues_) {
+    for (auto it = queue.begin(); it != queue.end();) {
+      if (tasks_.at(*it).task.job_id() == job_id) {
+        tasks_.erase(*it);
+        ++job_it->second.finished;
+        it = queue.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  if (job_it->second.running == 0) jobs_.erase(job_it);
+}
+
+v1::StatusReply Scheduler::GetStatus() const {
+  absl::MutexLock lock(&mu_);
+  v1::StatusReply reply;
+  std::map<std::string, v1::QueueStatus> queues;
+  for (const auto& [board_id, board] : boards_) {
+    v1::BoardStatus* status = reply.add_boards();
+    status->set_board_id(board_id);
+    *status->mutable_info() = board.info;
+    status->set_state(board.current_task == 0 ? "idle" : "busy");
+    status->set_current_task(board.current_task);
+    status->set_tasks_done(board.tasks_done);
+    status->set_tasks_failed(board.tasks_failed);
+    status->set_connected_unix_ms(board.connected_unix_ms);
+    v1::QueueStatus& queue = queues[board.info.key()];
+    queue.set_boards(queue.boards() + 1);
+    if (board.current_task == 0) {
+      queue.set_idle_boards(queue.idle_boards() + 1);
+    } else {
+      queue.set_running(queue.running() + 1);
+    }
+  }
+  for (const auto& [key, pending] : queues_) {
+    if (!pending.empty()) queues[key].set_pending(pending.size());
+  }
+  for (auto& [key, queue] : queues) {
+    queue.set_device_key(key);
+    *reply.add_queues() = std::move(queue);
+  }
+  return reply;
+}
+
+void Scheduler::Shutdown() {
+  absl::MutexLock lock(&mu_);
+  if (shut_down_) return;
+  shut_down_ = true;
+  for (auto& [board_id, board] : boards_) board.channel->Close();
+  boards_.clear();
+  queues_.clear();
+  std::vector<uint64_t> unfinished;
+  for (const auto& [task_id, state] : tasks_) unfinished.push_back(task_id);
+  for (uint64_t task_id : unfinished) {
+    FinishTaskLocked(task_id, FailureResult(v1::DEVICE_LOST,
+                                            "tracker shut down before the task "
+                                            "finished"));
+  }
+}
+
+void Scheduler::DispatchLocked(const std::string& key) {
+  auto queue_it = queues_.find(key);
+  if (queue_it == queues_.end()) return;
+  std::deque<uint64_t>& queue = queue_it->second;
+  for (auto& [board_id, board] : boards_) {
+    if (queue.empty()) break;
+    if (board.current_task != 0 || board.info.key() != key) continue;
+    const uint64_t task_id = queue.front();
+    queue.pop_front();
+    TaskState& state = tasks_.at(task_id);
+    state.board_id = board_id;
+    board.current_task = task_id;
+    ++jobs_.at(state.task.job_id()).running;
+    board.channel->SendTask(state.task);
+  }
+  if (queue.empty()) queues_.erase(queue_it);
+}
+
+void Scheduler::FinishTaskLocked(uint64_t task_id, v1::MeasureResult result) {
+  auto task_it = tasks_.find(task_id);
+  const v1::MeasureTask& task = task_it->second.task;
+  const bool was_running = !task_it->second.board_id.empty();
+  auto job_it = jobs_.find(task.job_id());
+  Job& job = job_it->second;
+  result.set_task_id(task_id);
+  result.set_client_tag(task.client_tag());
+  result.set_device_key(task.device_key());
+  tasks_.erase(task_it);
+  if (was_running) --job.running;
+  ++job.finished;
+  if (job.sink != nullptr) {
+    job.sink->OnResult(result);
+    if (job.finished == job.total) {
+      job.sink->OnJobDone();
+      jobs_.erase(job_it);
+    }
+  } else if (job.running == 0) {
+    jobs_.erase(job_it);  // cancelled, and its last running task is gone
+  }
+}
+
+}  // namespace fleettune::tracker

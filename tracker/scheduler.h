@@ -1,0 +1,137 @@
+// The tracker's scheduling core, free of gRPC: a registry of boards by device key, one FIFO
+// queue of tasks per key, and the routing of results back to the job that submitted them.
+//
+// The gRPC glue (tracker_service.cc) adapts streams to the two small interfaces below. The
+// scheduler calls them while holding its own mutex, so their implementations must not block
+// and must never call back into the Scheduler from inside those calls (enqueue and return).
+#ifndef FLEETTUNE_TRACKER_SCHEDULER_H_
+#define FLEETTUNE_TRACKER_SCHEDULER_H_
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "fleettune/v1/fleettune.pb.h"
+
+namespace fleettune::tracker {
+
+// The tracker's side of one board's stream.
+class BoardChannel {
+ public:
+  virtual ~BoardChannel() = default;
+  // Pushes one task to the board.
+  virtual void SendTask(const v1::MeasureTask& task) = 0;
+  // Ends the board's stream (tracker shutdown). The board is already unregistered.
+  virtual void Close() = 0;
+};
+
+// The tracker's side of one submitted batch (a Measure stream).
+class JobSink {
+ public:
+  virtual ~JobSink() = default;
+  // One result of the job; called exactly once per task of the batch.
+  virtual void OnResult(const v1::MeasureResult& result) = 0;
+  // Every task has a result; the scheduler forgets the sink after this call.
+  virtual void OnJobDone() = 0;
+};
+
+// Thread-safe. Every method takes the scheduler's mutex.
+class Scheduler {
+ public:
+  // Times a task may be lost with its board before it fails with DEVICE_LOST.
+  static constexpr int kMaxBoardLosses = 2;
+
+  Scheduler() = default;
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // A fresh, unique board id. The caller tells the board its id before calling AddBoard, so
+  // the board hears Registered before its first task.
+  std::string NextBoardId();
+
+  // Registers an idle board (info.key must be non-empty) and may push it a task at once.
+  // `channel` must stay valid until RemoveBoard(board_id) returns or Close() is called.
+  // InvalidArgument when info.key is empty; FailedPrecondition after Shutdown().
+  absl::Status AddBoard(const std::string& board_id, const v1::DeviceInfo& info,
+                        BoardChannel* channel);
+
+  // Unregisters a board whose stream ended. A task it held is re-queued at the front of its
+  // key's queue; on its kMaxBoardLosses-th loss it fails with DEVICE_LOST. Unknown ids are
+  // ignored (removal is idempotent).
+  void RemoveBoard(const std::string& board_id);
+
+  // Records that a board is alive (heartbeat or any message).
+  void Touch(const std::string& board_id);
+
+  // A board finished its current task. The result is stamped with the tracker's task_id,
+  // client_tag, board_id and device_key and routed to the submitting job; the board becomes
+  // idle and may get the next task. FailedPrecondition (state unchanged) when the board is
+  // unknown or does not hold that task.
+  absl::Status OnBoardResult(const std::string& board_id, v1::MeasureResult result);
+
+  // Queues a batch for its device key, assigning the job id and task ids. The batch must
+  // name a device_key and hold at least one task; a task's own device_key, if set, must
+  // match. InvalidArgument naming the field otherwise, Unavailable after Shutdown(). On
+  // success `sink` must stay valid until OnJobDone() or until CancelJob() returns.
+  absl::StatusOr<uint64_t> SubmitJob(const v1::MeasureBatch& batch, JobSink* sink);
+
+  // The submitter went away: drops the job's queued tasks, and results of its running tasks
+  // are discarded when they arrive. The sink is never called after this returns.
+  void CancelJob(uint64_t job_id);
+
+  // Boards (ordered by id) and queues (ordered by key).
+  v1::StatusReply GetStatus() const;
+
+  // Fails every unfinished task with DEVICE_LOST, completes every job, closes and forgets
+  // every board, and refuses new boards and jobs. Idempotent.
+  void Shutdown();
+
+ private:
+  struct TaskState {
+    v1::MeasureTask task;  // with tracker-assigned task_id and job_id
+    int losses = 0;        // boards lost while running this task
+    std::string board_id;  // non-empty while running
+  };
+  struct Job {
+    JobSink* sink = nullptr;  // null once cancelled
+    size_t total = 0;
+    size_t finished = 0;
+    size_t running = 0;
+  };
+  struct BoardState {
+    v1::DeviceInfo info;
+    BoardChannel* channel = nullptr;
+    uint64_t current_task = 0;  // 0 when idle
+    uint64_t tasks_done = 0;
+    uint64_t tasks_failed = 0;
+    int64_t connected_unix_ms = 0;
+    int64_t last_seen_unix_ms = 0;
+  };
+
+  // Pushes queued tasks of `key` to its idle boards, oldest task first.
+  void DispatchLocked(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Delivers `result` for a task that is leaving the system and forgets the task.
+  void FinishTaskLocked(uint64_t task_id, v1::MeasureResult result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  mutable absl::Mutex mu_;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t next_board_number_ ABSL_GUARDED_BY(mu_) = 1;
+  uint64_t next_task_id_ ABSL_GUARDED_BY(mu_) = 1;
+  uint64_t next_job_id_ ABSL_GUARDED_BY(mu_) = 1;
+  std::map<std::string, BoardState> boards_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, TaskState> tasks_ ABSL_GUARDED_BY(mu_);  // queued or running
+  std::map<uint64_t, Job> jobs_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::deque<uint64_t>> queues_ ABSL_GUARDED_BY(mu_);  // key → task ids
+};
+
+}  // namespace fleettune::tracker
+
+#endif  // FLEETTUNE_TRACKER_SCHEDULER_H_

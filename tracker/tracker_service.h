@@ -1,0 +1,31 @@
+// The gRPC face of the tracker: callback-API reactors that adapt the Connect, Measure and
+// Status RPCs to the Scheduler. Reactors own themselves and never block; all scheduling
+// decisions live in the Scheduler.
+#ifndef FLEETTUNE_TRACKER_TRACKER_SERVICE_H_
+#define FLEETTUNE_TRACKER_TRACKER_SERVICE_H_
+
+#include "fleettune/v1/fleettune.grpc.pb.h"
+#include "tracker/scheduler.h"
+
+namespace fleettune::tracker {
+
+// Thread-safe. `scheduler` must outlive the server this service is registered with.
+class TrackerService final : public v1::Tracker::CallbackService {
+ public:
+  explicit TrackerService(Scheduler* scheduler) : scheduler_(scheduler) {}
+
+  grpc::ServerBidiReactor<v1::BoardMessage, v1::TrackerMessage>* Connect(
+      grpc::CallbackServerContext* context) override;
+  grpc::ServerWriteReactor<v1::MeasureResult>* Measure(grpc::CallbackServerContext* context,
+                                                       const v1::MeasureBatch* batch) override;
+  grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context,
+                                   const v1::StatusRequest* request,
+                                   v1::StatusReply* reply) override;
+
+ private:
+  Scheduler* const scheduler_;
+};
+
+}  // namespace fleettune::tracker
+
+#endif  // FLEETTUNE_TRACKER_TRACKER_SERVICE_H_

@@ -1,0 +1,71 @@
+// The `fleettune` subcommands, one function each. Arguments arrive parsed (main.cc owns the
+// command line); each returns the process exit code: 0 success, 1 runtime failure, 2 bad
+// usage or bad input (DESIGN.md).
+#ifndef FLEETTUNE_TUNER_CLI_COMMANDS_H_
+#define FLEETTUNE_TUNER_CLI_COMMANDS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace fleettune::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitBadInput = 2;
+
+// Prints `fleettune <command>: error: <message>` to stderr and maps the status to an exit
+// code: bad input (InvalidArgument, FailedPrecondition, NotFound of a user-named thing) is 2.
+int ReportError(const std::string& command, const absl::Status& status);
+
+struct TuneArgs {
+  std::string workload;
+  std::string target = "host";
+  std::string key = "local";
+  std::string tracker;  // empty: embedded tracker + local boards
+  int trials = 64;
+  std::string tuner = "random";
+  std::string db = "fleettune.db";
+  uint64_t seed = 0;
+  int batch_size = 8;
+  int builders = 2;
+  int boards = 1;  // embedded boards
+  int number = 1;
+  int repeat = 3;
+  int min_repeat_ms = 40;
+  std::string job;
+  bool quiet = false;
+};
+int RunTune(const TuneArgs& args);
+
+struct QueryArgs {
+  std::string workload;
+  std::string target;  // empty: any target
+  std::string device;  // empty: any device
+  std::string db = "fleettune.db";
+  int top = 5;
+  bool json = false;
+};
+int RunBest(const QueryArgs& args);
+int RunHistory(const QueryArgs& args);
+
+struct CompileArgs {
+  std::string workload;
+  std::string target = "host";
+  std::string device;  // empty: any device of the target
+  std::string db = "fleettune.db";
+  std::string output;  // writes OUTPUT.so and OUTPUT.h
+  std::string symbol;  // empty: derived from the workload
+  bool dump_ir = false;
+  bool compare_default = false;  // measure the tuned and the default kernel here
+};
+int RunCompile(const CompileArgs& args);
+
+int RunTracker(const std::string& listen);
+int RunStatus(const std::string& tracker, bool json);
+int RunOps(bool json);
+
+}  // namespace fleettune::cli
+
+#endif  // FLEETTUNE_TUNER_CLI_COMMANDS_H_

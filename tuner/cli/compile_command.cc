@@ -1,0 +1,141 @@
+// `fleettune compile`: build the best recorded kernel of a workload for a target, falling back
+// to the template default (and saying so) when the database has nothing usable.
+#include <cctype>
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "codegen/build.h"
+#include "codegen/search_space.h"
+#include "codegen/target.h"
+#include "codegen/workload.h"
+#include "db/database.h"
+#include "rpc_server/measure.h"
+#include "tuner/builder_pool.h"
+#include "tuner/cli/commands.h"
+#include "tuner/tuning_job.h"
+
+namespace fleettune::cli {
+namespace {
+
+// `matmul:m=512,n=512,k=512` -> `matmul_m512_n512_k512`: a C identifier naming the shape.
+std::string DefaultSymbol(const v1::Workload& workload) {
+  std::string symbol = workload.op();
+  for (const v1::Workload::Param& param : workload.params()) {
+    absl::StrAppend(&symbol, "_", param.name(), param.value());
+  }
+  for (char& c : symbol) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
+  }
+  return symbol;
+}
+
+absl::Status WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  out.close();
+  if (!out) return absl::UnavailableError(absl::StrCat("cannot write '", path, "'"));
+  return absl::OkStatus();
+}
+
+// Measures `kernel` on this machine the way a board would; returns GFLOPS or the failure.
+absl::StatusOr<double> MeasureHere(const v1::Workload& workload, const v1::Target& target,
+                                   const codegen::BuiltKernel& kernel) {
+  absl::StatusOr<codegen::BuiltKernel> reference = codegen::BuildReference(workload, target);
+  if (!reference.ok()) return reference.status();
+  v1::MeasureTask task;
+  *task.mutable_workload() = workload;
+  *task.mutable_artifact() = tuner::MakeArtifact(kernel.shared_object, kernel.symbol);
+  *task.mutable_reference() =
+      tuner::MakeArtifact(std::move(reference->shared_object), reference->symbol);
+  for (const v1::TensorSpec& tensor : codegen::WorkloadTensors(workload)) {
+    *task.add_tensors() = tensor;
+  }
+  *task.mutable_options() = tuner::DefaultMeasureOptions();
+  task.mutable_options()->set_repeat(5);
+  task.mutable_options()->set_min_repeat_ms(100);
+  v1::MeasureResult result = rpc_server::MeasureTask(task);
+  if (result.status() != v1::OK) {
+    return absl::InternalError(
+        absl::StrCat(v1::MeasureStatus_Name(result.status()), ": ", result.error()));
+  }
+  std::vector<double> costs(result.costs().begin(), result.costs().end());
+  std::sort(costs.begin(), costs.end());
+  return tuner::Gflops(workload, costs[costs.size() / 2]);  // median of repeats
+}
+
+}  // namespace
+
+int RunCompile(const CompileArgs& args) {
+  constexpr char kCommand[] = "compile";
+  absl::StatusOr<v1::Workload> workload = codegen::ParseWorkload(args.workload);
+  if (!workload.ok()) return ReportError(kCommand, workload.status());
+  absl::StatusOr<v1::Target> target = codegen::ParseTarget(args.target);
+  if (!target.ok()) return ReportError(kCommand, target.status());
+  absl::StatusOr<codegen::SearchSpace> space = codegen::SearchSpaceFor(*workload, *target);
+  if (!space.ok()) return ReportError(kCommand, space.status());
+  db::Query query;
+  query.workload_key = codegen::WorkloadKey(*workload);
+  query.target_key = codegen::TargetKey(*target);
+  if (!args.device.empty()) query.device_key = args.device;
+  // A missing database file is no error here: compile then builds the template default.
+  absl::StatusOr<std::vector<db::Record>> best = std::vector<db::Record>();
+  absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::OpenExisting(args.db);
+  if (database.ok()) {
+    best = (*database)->Best(query, 1);
+  } else if (database.status().code() != absl::StatusCode::kNotFound) {
+    return ReportError(kCommand, database.status());
+  }
+  if (!best.ok()) return ReportError(kCommand, best.status());
+
+  v1::Config config = space->DefaultConfig();
+  if (best->empty()) {
+    std::cerr << "fleettune compile: warning: no tuning record for " << query.workload_key << " on "
+              << *query.target_key << " in " << args.db
+              << "; using the template default (untuned)\n";
+  } else if (absl::Status valid = space->IndexOf(best->front().config).status(); !valid.ok()) {
+    std::cerr << "fleettune compile: warning: the best record (#" << best->front().id
+              << ") does not fit this compiler's template (" << valid.message()
+              << "); using the template default (untuned)\n";
+  } else {
+    config = best->front().config;
+    std::cerr << absl::StrFormat(
+        "fleettune compile: using record #%d: %.2f GFLOPS on device '%s' (job %s)\n",
+        best->front().id, best->front().gflops, best->front().device_key, best->front().job);
+  }
+
+  codegen::BuildOptions options;
+  options.symbol = args.symbol.empty() ? DefaultSymbol(*workload) : args.symbol;
+  options.dump_ir = args.dump_ir;
+  absl::StatusOr<codegen::BuiltKernel> kernel =
+      codegen::BuildKernel(*workload, *target, config, options);
+  if (!kernel.ok()) return ReportError(kCommand, kernel.status());
+  if (args.dump_ir) std::cout << kernel->ir_dump;
+
+  for (const auto& [path, bytes] : {std::pair{args.output + ".so", &kernel->shared_object},
+                                    std::pair{args.output + ".h", &kernel->c_header}}) {
+    if (absl::Status written = WriteFile(path, *bytes); !written.ok()) {
+      return ReportError(kCommand, written);
+    }
+  }
+  std::cout << absl::StrFormat("wrote %s.so and %s.h: %s  (%s)\n", args.output, args.output,
+                               kernel->symbol, codegen::ConfigToString(config));
+
+  if (args.compare_default) {
+    absl::StatusOr<codegen::BuiltKernel> fallback =
+        codegen::BuildKernel(*workload, *target, space->DefaultConfig(), options);
+    if (!fallback.ok()) return ReportError(kCommand, fallback.status());
+    absl::StatusOr<double> tuned = MeasureHere(*workload, *target, *kernel);
+    if (!tuned.ok()) return ReportError(kCommand, tuned.status());
+    absl::StatusOr<double> untuned = MeasureHere(*workload, *target, *fallback);
+    if (!untuned.ok()) return ReportError(kCommand, untuned.status());
+    std::cout << absl::StrFormat(
+        "measured here (median of 5 repeats): compiled %.2f GFLOPS, template default %.2f "
+        "GFLOPS, speedup %.2fx\n",
+        *tuned, *untuned, *tuned / *untuned);
+  }
+  return kExitOk;
+}
+
+}  // namespace fleettune::cli

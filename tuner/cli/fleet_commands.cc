@@ -1,0 +1,92 @@
+// `fleettune tracker`, `status` and `ops`, and the shared error reporting.
+#include <signal.h>
+
+#include <iostream>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "codegen/workload.h"
+#include "google/protobuf/util/json_util.h"
+#include "nlohmann/json.hpp"
+#include "tracker/tracker.h"
+#include "tuner/cli/commands.h"
+#include "tuner/tracker_client.h"
+
+namespace fleettune::cli {
+
+int ReportError(const std::string& command, const absl::Status& status) {
+  std::cerr << "fleettune " << command << ": error: " << status.message() << "\n";
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kNotFound:
+      return kExitBadInput;
+    default:
+      return kExitFailure;
+  }
+}
+
+int RunTracker(const std::string& listen) {
+  // Block the stop signals before gRPC starts its threads, then wait for one here.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  tracker::TrackerOptions options;
+  options.listen_address = listen;
+  absl::StatusOr<std::unique_ptr<tracker::TrackerServer>> server =
+      tracker::TrackerServer::Start(options);
+  if (!server.ok()) return ReportError("tracker", server.status());
+  std::string host = listen.substr(0, listen.rfind(':'));
+  std::cout << "fleettune tracker listening on " << host << ":" << (*server)->port() << std::endl;
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  std::cerr << "fleettune tracker: " << strsignal(signal_number) << ", shutting down\n";
+  (*server)->Shutdown();
+  return kExitOk;
+}
+
+int RunStatus(const std::string& address, bool json) {
+  absl::StatusOr<std::unique_ptr<tuner::TrackerClient>> client =
+      tuner::TrackerClient::Connect(address);
+  if (!client.ok()) return ReportError("status", client.status());
+  absl::StatusOr<v1::StatusReply> status = (*client)->GetStatus();
+  if (!status.ok()) return ReportError("status", status.status());
+  if (json) {
+    std::string text;
+    google::protobuf::util::JsonPrintOptions options;
+    options.add_whitespace = true;
+    options.always_print_primitive_fields = true;
+    (void)google::protobuf::util::MessageToJsonString(*status, &text, options);
+    std::cout << text;
+  } else {
+    std::cout << tuner::FormatStatus(*status);
+  }
+  return kExitOk;
+}
+
+int RunOps(bool json) {
+  const std::vector<codegen::OpInfo>& ops = codegen::RegisteredOps();
+  if (json) {
+    nlohmann::json array = nlohmann::json::array();
+    for (const codegen::OpInfo& op : ops) {
+      array.push_back({{"op", op.name},
+                       {"params", op.params},
+                       {"layout", op.layout},
+                       {"description", op.description}});
+    }
+    std::cout << array.dump(2) << "\n";
+    return kExitOk;
+  }
+  for (const codegen::OpInfo& op : ops) {
+    std::cout << absl::StrFormat("%-18s %s=...  %s\n    %s\n", op.name,
+                                 absl::StrJoin(op.params, "=...,"), op.layout, op.description);
+  }
+  return kExitOk;
+}
+
+}  // namespace fleettune::cli

@@ -1,0 +1,127 @@
+// `fleettune`: tune kernels on a fleet, query the tuning database, compile the best kernel,
+// and run or inspect a tracker. This file owns the command line; tuner/cli/*.cc do the work.
+#include <algorithm>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_join.h"
+#include "tuner/cli/commands.h"
+
+namespace fleettune::cli {
+namespace {
+
+void AddQueryOptions(CLI::App& command, QueryArgs& args) {
+  command
+      .add_option("--workload,-w", args.workload, "workload string, e.g. matmul:m=512,n=512,k=512")
+      ->required();
+  command.add_option("--target,-t", args.target, "only records of this target (default: any)");
+  command.add_option("--device,--key", args.device, "only records of this device key");
+  command.add_option("--db", args.db, "tuning database file")->capture_default_str();
+  command.add_flag("--json", args.json, "print JSON");
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"fleettune: autotuning of tensor kernels on a fleet of real boards"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", FLEETTUNE_VERSION_STRING);
+
+  TuneArgs tune;
+  CLI::App* tune_cmd = app.add_subcommand("tune", "tune a workload on boards of a device key");
+  tune_cmd->add_option("--workload,-w", tune.workload, "workload string")->required();
+  tune_cmd->add_option("--target,-t", tune.target, "target string")->capture_default_str();
+  tune_cmd->add_option("--key,-k", tune.key, "device key of the boards")->capture_default_str();
+  tune_cmd->add_option("--tracker", tune.tracker,
+                       "tracker HOST:PORT (default: an embedded tracker and local boards)");
+  tune_cmd->add_option("--trials,-n", tune.trials, "configs to measure")->capture_default_str();
+  tune_cmd->add_option("--tuner", tune.tuner, "search strategy: random, grid")
+      ->capture_default_str();
+  tune_cmd->add_option("--db", tune.db, "tuning database file")->capture_default_str();
+  tune_cmd->add_option("--seed", tune.seed, "random seed")->capture_default_str();
+  tune_cmd->add_option("--batch-size", tune.batch_size, "configs per build/measure round")
+      ->capture_default_str();
+  tune_cmd->add_option("--builders", tune.builders, "builder threads")->capture_default_str();
+  tune_cmd->add_option("--boards", tune.boards, "local boards of the embedded fleet")
+      ->capture_default_str();
+  tune_cmd->add_option("--number", tune.number, "runs per repeat")->capture_default_str();
+  tune_cmd->add_option("--repeat", tune.repeat, "repeats per measurement")->capture_default_str();
+  tune_cmd->add_option("--min-repeat-ms", tune.min_repeat_ms, "minimum length of one repeat")
+      ->capture_default_str();
+  tune_cmd->add_option("--job", tune.job, "job name (default: workload@time)");
+  tune_cmd->add_flag("--quiet,-q", tune.quiet, "no progress lines");
+
+  QueryArgs best;
+  CLI::App* best_cmd = app.add_subcommand("best", "the fastest recorded configs of a workload");
+  AddQueryOptions(*best_cmd, best);
+  best_cmd->add_option("--top", best.top, "how many")->capture_default_str();
+
+  QueryArgs history;
+  CLI::App* history_cmd =
+      app.add_subcommand("history", "every result of a workload in measurement order");
+  AddQueryOptions(*history_cmd, history);
+
+  CompileArgs compile;
+  CLI::App* compile_cmd =
+      app.add_subcommand("compile", "build the best recorded kernel: OUT.so and OUT.h");
+  compile_cmd->add_option("--workload,-w", compile.workload, "workload string")->required();
+  compile_cmd->add_option("--target,-t", compile.target, "target string")->capture_default_str();
+  compile_cmd->add_option("--device,--key", compile.device, "prefer records of this device key");
+  compile_cmd->add_option("--db", compile.db, "tuning database file")->capture_default_str();
+  compile_cmd->add_option("-o,--output", compile.output, "output path without extension")
+      ->required();
+  compile_cmd->add_option("--symbol", compile.symbol, "exported kernel name");
+  compile_cmd->add_flag("--dump-ir", compile.dump_ir, "print the IR after each lowering pass");
+  compile_cmd->add_flag("--compare-default", compile.compare_default,
+                        "measure the kernel and the template default on this machine");
+
+  std::string listen = "127.0.0.1:9190";
+  CLI::App* tracker_cmd = app.add_subcommand("tracker", "run a tracker");
+  tracker_cmd->add_option("--listen", listen, "address to listen on")->capture_default_str();
+
+  std::string status_tracker;
+  bool status_json = false;
+  CLI::App* status_cmd = app.add_subcommand("status", "boards and queues of a tracker");
+  status_cmd->add_option("--tracker", status_tracker, "tracker HOST:PORT")->required();
+  status_cmd->add_flag("--json", status_json, "print JSON");
+
+  bool ops_json = false;
+  CLI::App* ops_cmd = app.add_subcommand("ops", "the ops fleettune can tune");
+  ops_cmd->add_flag("--json", ops_json, "print JSON");
+
+  // CLI11 reports a mistyped command only as a missing subcommand; name it instead.
+  std::vector<std::string> names;
+  for (const CLI::App* command : app.get_subcommands({})) names.push_back(command->get_name());
+  if (argc > 1 && argv[1][0] != '-' &&
+      std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+    std::cerr << "fleettune: unknown command '" << argv[1]
+              << "' (commands: " << absl::StrJoin(names, ", ") << ")\n";
+    return kExitBadInput;
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitBadInput;
+  }
+
+  if (*tune_cmd) return RunTune(tune);
+  if (*best_cmd) return RunBest(best);
+  if (*history_cmd) return RunHistory(history);
+  if (*compile_cmd) return RunCompile(compile);
+  if (*tracker_cmd) return RunTracker(listen);
+  if (*status_cmd) return RunStatus(status_tracker, status_json);
+  if (*ops_cmd) return RunOps(ops_json);
+  return kExitBadInput;
+}
+
+}  // namespace
+}  // namespace fleettune::cli
+
+int main(int argc, char** argv) { return fleettune::cli::Main(argc, argv); }

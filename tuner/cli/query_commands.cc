@@ -1,0 +1,113 @@
+// `fleettune best` and `fleettune history`: read the tuning database.
+#include <iostream>
+
+#include "absl/strings/str_format.h"
+#include "codegen/search_space.h"
+#include "codegen/target.h"
+#include "codegen/workload.h"
+#include "db/database.h"
+#include "nlohmann/json.hpp"
+#include "tuner/cli/commands.h"
+
+namespace fleettune::cli {
+namespace {
+
+// Turns the user's workload/target/device filters into a database query (canonical keys).
+absl::StatusOr<db::Query> MakeQuery(const QueryArgs& args) {
+  absl::StatusOr<v1::Workload> workload = codegen::ParseWorkload(args.workload);
+  if (!workload.ok()) return workload.status();
+  db::Query query;
+  query.workload_key = codegen::WorkloadKey(*workload);
+  if (!args.target.empty()) {
+    absl::StatusOr<v1::Target> target = codegen::ParseTarget(args.target);
+    if (!target.ok()) return target.status();
+    query.target_key = codegen::TargetKey(*target);
+  }
+  if (!args.device.empty()) query.device_key = args.device;
+  return query;
+}
+
+nlohmann::json ToJson(const db::Record& record) {
+  nlohmann::json knobs = nlohmann::json::object();
+  for (const v1::Config::Knob& knob : record.config.knobs()) knobs[knob.name()] = knob.value();
+  return {{"id", record.id},
+          {"trial", record.trial},
+          {"job", record.job},
+          {"workload", record.workload_key},
+          {"target", record.target_key},
+          {"device_key", record.device_key},
+          {"template", record.config.template_name()},
+          {"config", knobs},
+          {"config_string", codegen::ConfigToString(record.config)},
+          {"status", v1::MeasureStatus_Name(record.status)},
+          {"costs", record.costs},
+          {"mean_cost", record.mean_cost},
+          {"gflops", record.gflops},
+          {"error", record.error},
+          {"board", record.board_id},
+          {"timestamp_ms", record.timestamp_ms},
+          {"version", record.version}};
+}
+
+void PrintJson(const std::vector<db::Record>& records) {
+  nlohmann::json array = nlohmann::json::array();
+  for (const db::Record& record : records) array.push_back(ToJson(record));
+  std::cout << array.dump(2) << "\n";
+}
+
+absl::StatusOr<std::vector<db::Record>> Load(const QueryArgs& args, bool best) {
+  absl::StatusOr<db::Query> query = MakeQuery(args);
+  if (!query.ok()) return query.status();
+  absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::OpenExisting(args.db);
+  if (!database.ok()) return database.status();
+  if (best) return (*database)->Best(*query, args.top);
+  return (*database)->History(*query);
+}
+
+}  // namespace
+
+int RunBest(const QueryArgs& args) {
+  if (args.top <= 0)
+    return ReportError("best", absl::InvalidArgumentError("--top must be positive"));
+  absl::StatusOr<std::vector<db::Record>> records = Load(args, /*best=*/true);
+  if (!records.ok()) return ReportError("best", records.status());
+  if (args.json) {
+    PrintJson(*records);
+    return records->empty() ? kExitFailure : kExitOk;
+  }
+  if (records->empty()) {
+    std::cerr << "fleettune best: no successful measurement of " << args.workload << " in "
+              << args.db << "\n";
+    return kExitFailure;
+  }
+  std::cout << absl::StrFormat("%-4s %10s %10s  %-10s %6s  %s\n", "rank", "GFLOPS", "ms", "device",
+                               "trial", "config");
+  int rank = 1;
+  for (const db::Record& record : *records) {
+    std::cout << absl::StrFormat("%-4d %10.2f %10.4f  %-10s %6d  %s\n", rank++, record.gflops,
+                                 record.mean_cost * 1e3, record.device_key, record.trial,
+                                 codegen::ConfigToString(record.config));
+  }
+  std::cout << "target: " << records->front().target_key << "\n";
+  return kExitOk;
+}
+
+int RunHistory(const QueryArgs& args) {
+  absl::StatusOr<std::vector<db::Record>> records = Load(args, /*best=*/false);
+  if (!records.ok()) return ReportError("history", records.status());
+  if (args.json) {
+    PrintJson(*records);
+    return kExitOk;
+  }
+  std::cout << absl::StrFormat("%6s %10s  %-14s %-10s  %s\n", "trial", "GFLOPS", "status", "device",
+                               "config");
+  for (const db::Record& record : *records) {
+    std::cout << absl::StrFormat("%6d %10.2f  %-14s %-10s  %s%s\n", record.trial, record.gflops,
+                                 v1::MeasureStatus_Name(record.status), record.device_key,
+                                 codegen::ConfigToString(record.config),
+                                 record.error.empty() ? "" : "  (" + record.error + ")");
+  }
+  return kExitOk;
+}
+
+}  // namespace fleettune::cli

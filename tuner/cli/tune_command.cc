@@ -1,0 +1,104 @@
+// `fleettune tune`: one tuning job, against a tracker or an embedded loopback fleet.
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "absl/strings/str_format.h"
+#include "codegen/search_space.h"
+#include "codegen/target.h"
+#include "codegen/workload.h"
+#include "db/database.h"
+#include "tuner/cli/commands.h"
+#include "tuner/embedded_fleet.h"
+#include "tuner/tuning_job.h"
+
+namespace fleettune::cli {
+namespace {
+
+// Boards of the embedded fleet run on this machine, so they can only measure host code.
+bool IsHostTarget(const v1::Target& target) {
+  absl::StatusOr<v1::Target> host = codegen::ParseTarget("host");
+  return host.ok() && host->triple() == target.triple();
+}
+
+}  // namespace
+
+int RunTune(const TuneArgs& args) {
+  constexpr char kCommand[] = "tune";
+  absl::StatusOr<v1::Workload> workload = codegen::ParseWorkload(args.workload);
+  if (!workload.ok()) return ReportError(kCommand, workload.status());
+  absl::StatusOr<v1::Target> target = codegen::ParseTarget(args.target);
+  if (!target.ok()) return ReportError(kCommand, target.status());
+  if (args.trials <= 0) {
+    return ReportError(kCommand, absl::InvalidArgumentError("--trials must be positive"));
+  }
+  if (args.boards <= 0 || args.batch_size <= 0 || args.builders <= 0 || args.repeat <= 0 ||
+      args.number <= 0 || args.min_repeat_ms < 0) {
+    return ReportError(kCommand,
+                       absl::InvalidArgumentError("--boards, --batch-size, --builders, "
+                                                  "--number and --repeat must be positive"));
+  }
+
+  absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::Open(args.db);
+  if (!database.ok()) return ReportError(kCommand, database.status());
+
+  tuner::TuneOptions options;
+  options.workload = *workload;
+  options.target = *target;
+  options.device_key = args.key;
+  options.trials = args.trials;
+  options.tuner = args.tuner;
+  options.seed = args.seed;
+  options.batch_size = args.batch_size;
+  options.builder_threads = args.builders;
+  options.job_name = args.job;
+  options.measure = tuner::DefaultMeasureOptions();
+  options.measure.set_number(args.number);
+  options.measure.set_repeat(args.repeat);
+  options.measure.set_min_repeat_ms(args.min_repeat_ms);
+
+  std::unique_ptr<tuner::EmbeddedFleet> fleet;
+  if (args.tracker.empty()) {
+    if (!IsHostTarget(*target)) {
+      return ReportError(kCommand, absl::InvalidArgumentError(absl::StrFormat(
+                                       "target '%s' is not this machine: local boards can only "
+                                       "measure host code; pass --tracker with boards of it",
+                                       codegen::TargetKey(*target))));
+    }
+    absl::StatusOr<std::unique_ptr<tuner::EmbeddedFleet>> started =
+        tuner::EmbeddedFleet::Start(args.key, args.boards);
+    if (!started.ok()) return ReportError(kCommand, started.status());
+    fleet = *std::move(started);
+    options.tracker_address = fleet->address();
+  } else {
+    options.tracker_address = args.tracker;
+  }
+
+  std::cerr << absl::StrFormat("tuning %s on %s (key %s, %d trials, %s search) via %s%s\n",
+                               codegen::WorkloadKey(*workload), codegen::TargetKey(*target),
+                               args.key, args.trials, args.tuner, options.tracker_address,
+                               fleet ? " (embedded)" : "");
+  auto progress = [&](const tuner::TuneProgress& p) {
+    if (args.quiet) return;
+    std::cerr << absl::StrFormat("[%4d/%d] failures %d  best %.2f GFLOPS  %s\n", p.done, p.total,
+                                 p.failures, p.best_gflops, p.best_config);
+  };
+  absl::StatusOr<tuner::TuneSummary> summary = tuner::RunTuningJob(options, **database, progress);
+  if (!summary.ok()) return ReportError(kCommand, summary.status());
+
+  std::cout << absl::StrFormat(
+      "job %s: %d trials, %d failed; build %.1f s (summed over builders), measure %.1f s, "
+      "wall %.1f s\n",
+      summary->job, summary->trials, summary->failures, summary->build_seconds,
+      summary->measure_seconds, summary->wall_seconds);
+  if (!summary->best) {
+    std::cout << "no config measured successfully; see `fleettune history` for the errors\n";
+    return kExitFailure;
+  }
+  std::cout << absl::StrFormat("best: %.2f GFLOPS (%.3f ms) %s\n", summary->best->gflops,
+                               summary->best->mean_cost * 1e3,
+                               codegen::ConfigToString(summary->best->config));
+  return kExitOk;
+}
+
+}  // namespace fleettune::cli

@@ -1,0 +1,148 @@
+#include "tuner/embedded_fleet.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "tracker/tracker.h"
+#include "tuner/tracker_client.h"
+
+extern char** environ;
+
+namespace fleettune::tuner {
+namespace {
+
+constexpr char kRuntimeName[] = "fleettune-rpc-server";
+
+// Waits up to `grace` for `pid` to exit, then kills it.
+void StopProcess(pid_t pid, absl::Duration grace) {
+  kill(pid, SIGTERM);
+  absl::Time deadline = absl::Now() + grace;
+  while (absl::Now() < deadline) {
+    if (waitpid(pid, nullptr, WNOHANG) == pid) return;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+}
+
+}  // namespace
+
+std::string FindRpcServerBinary() {
+  if (const char* env = std::getenv("FLEETTUNE_RPC_SERVER"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  std::error_code error;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (!error) {
+    std::filesystem::path beside = self.parent_path() / kRuntimeName;
+    if (std::filesystem::exists(beside)) return beside.string();
+  }
+  return kRuntimeName;  // resolved through PATH by posix_spawnp
+}
+
+absl::StatusOr<std::unique_ptr<EmbeddedFleet>> EmbeddedFleet::Start(
+    const std::string& key, int boards, absl::Duration register_timeout) {
+  std::unique_ptr<EmbeddedFleet> fleet(new EmbeddedFleet());
+  tracker::TrackerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  absl::StatusOr<std::unique_ptr<tracker::TrackerServer>> server =
+      tracker::TrackerServer::Start(options);
+  if (!server.ok()) return server.status();
+  fleet->tracker_ = *std::move(server);
+  fleet->address_ = absl::StrCat("127.0.0.1:", fleet->tracker_->port());
+
+  fleet->key_ = key;
+  fleet->binary_ = FindRpcServerBinary();
+  const std::string& binary = fleet->binary_;
+  for (int i = 0; i < boards; ++i) {
+    absl::StatusOr<pid_t> pid = fleet->SpawnBoard();
+    if (!pid.ok()) return pid.status();
+    fleet->boards_.push_back(*pid);
+  }
+
+  absl::StatusOr<std::unique_ptr<TrackerClient>> client = TrackerClient::Connect(fleet->address_);
+  if (!client.ok()) return client.status();
+  absl::Time deadline = absl::Now() + register_timeout;
+  while (true) {
+    absl::StatusOr<v1::StatusReply> status = (*client)->GetStatus();
+    int registered = 0;
+    if (status.ok()) {
+      for (const v1::BoardStatus& board : status->boards()) {
+        if (board.info().key() == key) ++registered;
+      }
+    }
+    if (registered >= boards) break;
+    for (pid_t pid : fleet->boards_) {
+      int wstatus = 0;
+      if (waitpid(pid, &wstatus, WNOHANG) == pid) {
+        fleet->boards_.erase(std::find(fleet->boards_.begin(), fleet->boards_.end(), pid));
+        return absl::UnavailableError(
+            absl::StrCat("the board runtime '", binary, "' exited before registering (status ",
+                         WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1, ")"));
+      }
+    }
+    if (absl::Now() > deadline) {
+      return absl::UnavailableError(absl::StrCat("only ", registered, " of ", boards,
+                                                 " board runtimes ('", binary,
+                                                 "') registered with the embedded tracker"));
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  fleet->supervisor_ = std::thread([raw = fleet.get()] { raw->SuperviseBoards(); });
+  return fleet;
+}
+
+absl::StatusOr<pid_t> EmbeddedFleet::SpawnBoard() const {
+  std::vector<std::string> args = {binary_, "--tracker", address_, "--key", key_};
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  int error = posix_spawnp(&pid, binary_.c_str(), nullptr, nullptr, argv.data(), environ);
+  if (error != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot start the board runtime '", binary_, "': ", strerror(error)));
+  }
+  return pid;
+}
+
+void EmbeddedFleet::SuperviseBoards() {
+  constexpr int kMaxRestarts = 1000;
+  int restarts = 0;
+  while (!stopping_.load()) {
+    for (pid_t& pid : boards_) {
+      int wstatus = 0;
+      if (pid <= 0 || waitpid(pid, &wstatus, WNOHANG) != pid) continue;
+      std::cerr << "fleettune: local board runtime " << pid << " "
+                << (WIFSIGNALED(wstatus) ? absl::StrCat("was killed by signal ", WTERMSIG(wstatus))
+                                         : absl::StrCat("exited with ", WEXITSTATUS(wstatus)))
+                << (restarts < kMaxRestarts ? "; restarting it\n" : "; giving up\n");
+      pid = -1;
+      if (restarts++ >= kMaxRestarts) continue;
+      absl::StatusOr<pid_t> restarted = SpawnBoard();
+      if (restarted.ok()) pid = *restarted;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+}
+
+EmbeddedFleet::~EmbeddedFleet() {
+  stopping_.store(true);
+  if (supervisor_.joinable()) supervisor_.join();
+  for (pid_t pid : boards_) {
+    if (pid > 0) StopProcess(pid, absl::Seconds(3));
+  }
+  if (tracker_) tracker_->Shutdown();
+}
+
+}  // namespace fleettune::tuner

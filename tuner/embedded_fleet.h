@@ -1,0 +1,57 @@
+// A tracker and board runtimes on loopback, started by `fleettune tune` without --tracker so
+// that one command runs a whole job on this machine.
+#ifndef FLEETTUNE_TUNER_EMBEDDED_FLEET_H_
+#define FLEETTUNE_TUNER_EMBEDDED_FLEET_H_
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace fleettune::tracker {
+class TrackerServer;
+}
+
+namespace fleettune::tuner {
+
+// The board runtime binary: $FLEETTUNE_RPC_SERVER if set, else `fleettune-rpc-server` beside
+// the running executable, else the one on PATH.
+std::string FindRpcServerBinary();
+
+class EmbeddedFleet {
+ public:
+  // Starts an in-process tracker on 127.0.0.1 (a free port) and `boards` board runtime
+  // processes serving `key`, and waits until all have registered. Unavailable naming the
+  // runtime binary when they do not register within `register_timeout`. A board process
+  // that dies later (a kernel that crashes it) is restarted, so the job goes on: the tracker
+  // re-queues the lost task once and reports DEVICE_LOST if it is lost again.
+  static absl::StatusOr<std::unique_ptr<EmbeddedFleet>> Start(
+      const std::string& key, int boards, absl::Duration register_timeout = absl::Seconds(30));
+  // Stops the boards (SIGTERM, then SIGKILL after a grace period) and the tracker.
+  ~EmbeddedFleet();
+
+  const std::string& address() const { return address_; }
+
+ private:
+  EmbeddedFleet() = default;
+  absl::StatusOr<pid_t> SpawnBoard() const;
+  void SuperviseBoards();
+
+  std::unique_ptr<tracker::TrackerServer> tracker_;
+  std::string address_;
+  std::string key_;
+  std::string binary_;
+  std::vector<pid_t> boards_;  // owned by the supervisor thread once it runs
+  std::atomic<bool> stopping_{false};
+  std::thread supervisor_;
+};
+
+}  // namespace fleettune::tuner
+
+#endif  // FLEETTUNE_TUNER_EMBEDDED_FLEET_H_

@@ -1,0 +1,80 @@
+#include "tuner/search.h"
+
+#include <random>
+
+#include "absl/strings/str_cat.h"
+
+namespace fleettune::tuner {
+namespace {
+
+// Shared bookkeeping: which indices were proposed or measured.
+class VisitedSearch : public Search {
+ public:
+  explicit VisitedSearch(uint64_t size) : size_(size) {}
+  void MarkVisited(uint64_t index) override { visited_.insert(index); }
+  void Observe(uint64_t, double) override {}
+
+ protected:
+  bool Exhausted() const { return visited_.size() >= size_; }
+  const uint64_t size_;
+  absl::flat_hash_set<uint64_t> visited_;
+};
+
+class RandomSearch : public VisitedSearch {
+ public:
+  RandomSearch(uint64_t size, uint64_t seed) : VisitedSearch(size), rng_(seed) {}
+
+  std::vector<uint64_t> Propose(int count) override {
+    std::vector<uint64_t> picks;
+    std::uniform_int_distribution<uint64_t> pick(0, size_ - 1);
+    // Rejection sampling is fast while the space is mostly unvisited; near exhaustion fall
+    // back to a scan so the search always terminates.
+    int misses = 0;
+    while (static_cast<int>(picks.size()) < count && !Exhausted()) {
+      uint64_t index = pick(rng_);
+      if (visited_.insert(index).second) {
+        picks.push_back(index);
+        misses = 0;
+      } else if (++misses > 64) {
+        for (uint64_t i = 0; i < size_ && static_cast<int>(picks.size()) < count; ++i) {
+          if (visited_.insert(i).second) picks.push_back(i);
+        }
+        break;
+      }
+    }
+    return picks;
+  }
+
+ private:
+  std::mt19937_64 rng_;
+};
+
+class GridSearch : public VisitedSearch {
+ public:
+  explicit GridSearch(uint64_t size) : VisitedSearch(size) {}
+
+  std::vector<uint64_t> Propose(int count) override {
+    std::vector<uint64_t> picks;
+    for (; next_ < size_ && static_cast<int>(picks.size()) < count; ++next_) {
+      if (visited_.insert(next_).second) picks.push_back(next_);
+    }
+    return picks;
+  }
+
+ private:
+  uint64_t next_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Search>> MakeSearch(const std::string& name,
+                                                   const codegen::SearchSpace& space,
+                                                   uint64_t seed) {
+  if (space.size() == 0) return absl::InvalidArgumentError("the search space is empty");
+  if (name == "random") return std::make_unique<RandomSearch>(space.size(), seed);
+  if (name == "grid") return std::make_unique<GridSearch>(space.size());
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown tuner '", name, "' (available: random, grid)"));
+}
+
+}  // namespace fleettune::tuner

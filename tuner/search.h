@@ -1,0 +1,40 @@
+// Search strategies over a template's knob space: each proposes configs not yet measured.
+#ifndef FLEETTUNE_TUNER_SEARCH_H_
+#define FLEETTUNE_TUNER_SEARCH_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "codegen/search_space.h"
+
+namespace fleettune::tuner {
+
+// A search strategy. Not thread-safe: the tuning loop drives it from one thread.
+class Search {
+ public:
+  virtual ~Search() = default;
+
+  // Up to `count` config indices never proposed before; fewer (possibly none) when the
+  // space is exhausted.
+  virtual std::vector<uint64_t> Propose(int count) = 0;
+
+  // Marks `index` as already measured (e.g. from a resumed database) so it is not proposed.
+  virtual void MarkVisited(uint64_t index) = 0;
+
+  // Feeds back a measured throughput (0 for a failed config).
+  virtual void Observe(uint64_t index, double gflops) = 0;
+};
+
+// `random` (uniform without replacement) or `grid` (index order). InvalidArgument naming the
+// tuner otherwise.
+absl::StatusOr<std::unique_ptr<Search>> MakeSearch(const std::string& name,
+                                                   const codegen::SearchSpace& space,
+                                                   uint64_t seed);
+
+}  // namespace fleettune::tuner
+
+#endif  // FLEETTUNE_TUNER_SEARCH_H_

@@ -1,0 +1,140 @@
+#include "tuner/tracker_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace fleettune::tuner {
+namespace {
+
+constexpr int kMaxMessageBytes = 64 << 20;
+constexpr std::chrono::seconds kConnectTimeout(10);
+constexpr std::chrono::seconds kStatusTimeout(10);
+
+// Tracker-side rejections keep their code; transport failures become Unavailable.
+absl::Status FromGrpcStatus(const grpc::Status& status, const std::string& address) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::OK:
+      return absl::OkStatus();
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+    case grpc::StatusCode::PERMISSION_DENIED:
+    case grpc::StatusCode::UNAUTHENTICATED:
+    case grpc::StatusCode::NOT_FOUND:
+      return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                          absl::StrCat("tracker ", address, ": ", status.error_message()));
+    default:
+      return absl::UnavailableError(
+          absl::StrCat("tracker ", address, ": ", status.error_message()));
+  }
+}
+
+// Renders rows as left-aligned columns separated by two spaces.
+std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    absl::StrAppend(&out, line, "\n");
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<TrackerClient>> TrackerClient::Connect(const std::string& address) {
+  if (address.empty()) return absl::InvalidArgumentError("tracker address is empty");
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  args.SetMaxSendMessageSize(kMaxMessageBytes);
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  if (!channel->WaitForConnected(std::chrono::system_clock::now() + kConnectTimeout)) {
+    return absl::UnavailableError(absl::StrCat("cannot reach tracker at ", address, " within ",
+                                               kConnectTimeout.count(), " s"));
+  }
+  return std::unique_ptr<TrackerClient>(
+      new TrackerClient(address, v1::Tracker::NewStub(std::move(channel))));
+}
+
+absl::Status TrackerClient::Measure(
+    const v1::MeasureBatch& batch, const std::function<void(const v1::MeasureResult&)>& on_result) {
+  grpc::ClientContext context;
+  context.set_wait_for_ready(true);
+  std::unique_ptr<grpc::ClientReader<v1::MeasureResult>> reader = stub_->Measure(&context, batch);
+  v1::MeasureResult result;
+  int received = 0;
+  while (reader->Read(&result)) {
+    ++received;
+    on_result(result);
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return FromGrpcStatus(status, address_);
+  if (received < batch.tasks_size()) {
+    return absl::UnavailableError(absl::StrCat("tracker ", address_, " ended the batch after ",
+                                               received, " of ", batch.tasks_size(), " results"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::StatusReply> TrackerClient::GetStatus() {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kStatusTimeout);
+  v1::StatusReply reply;
+  grpc::Status status = stub_->Status(&context, v1::StatusRequest(), &reply);
+  if (!status.ok()) return FromGrpcStatus(status, address_);
+  return reply;
+}
+
+std::string FormatStatus(const v1::StatusReply& status) {
+  std::string out = absl::StrCat("tracker version ",
+                                 status.version().empty() ? "unknown" : status.version(), "\n\n");
+  if (status.boards().empty()) {
+    absl::StrAppend(&out, "no boards connected\n");
+  } else {
+    std::vector<std::vector<std::string>> rows = {
+        {"BOARD", "KEY", "STATE", "TASK", "DONE", "FAILED", "HOST", "TRIPLE", "CORES", "UP"}};
+    const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+    for (const v1::BoardStatus& board : status.boards()) {
+      const int64_t up_s = std::max<int64_t>(0, now_ms - board.connected_unix_ms()) / 1000;
+      rows.push_back({board.board_id(), board.info().key(), board.state(),
+                      board.current_task() == 0 ? "-" : absl::StrCat(board.current_task()),
+                      absl::StrCat(board.tasks_done()), absl::StrCat(board.tasks_failed()),
+                      board.info().hostname(), board.info().triple(),
+                      absl::StrCat(board.info().num_cores()), absl::StrCat(up_s, "s")});
+    }
+    absl::StrAppend(&out, FormatTable(rows));
+  }
+  absl::StrAppend(&out, "\n");
+  if (status.queues().empty()) {
+    absl::StrAppend(&out, "no queues\n");
+  } else {
+    std::vector<std::vector<std::string>> rows = {{"KEY", "BOARDS", "IDLE", "PENDING", "RUNNING"}};
+    for (const v1::QueueStatus& queue : status.queues()) {
+      rows.push_back({queue.device_key(), absl::StrCat(queue.boards()),
+                      absl::StrCat(queue.idle_boards()), absl::StrCat(queue.pending()),
+                      absl::StrCat(queue.running())});
+    }
+    absl::StrAppend(&out, FormatTable(rows));
+  }
+  return out;
+}
+
+}  // namespace fleettune::tuner

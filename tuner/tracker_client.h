@@ -1,0 +1,49 @@
+// The tuner's client of a tracker: submits measurement batches and streams their results
+// back, and reads the tracker's status (`fleettune status`).
+#ifndef FLEETTUNE_TUNER_TRACKER_CLIENT_H_
+#define FLEETTUNE_TUNER_TRACKER_CLIENT_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "fleettune/v1/fleettune.grpc.pb.h"
+
+namespace fleettune::tuner {
+
+// A connection to one tracker. Thread-safe: several threads may Measure at once.
+class TrackerClient {
+ public:
+  // Connects to `address` (host:port) and waits up to 10 s for the channel to come up.
+  // InvalidArgument when the address is empty; Unavailable naming it when unreachable.
+  static absl::StatusOr<std::unique_ptr<TrackerClient>> Connect(const std::string& address);
+
+  // Submits `batch` and blocks until every task has a result, calling `on_result` on this
+  // thread for each result as it arrives (in completion order). On a tracker-side rejection
+  // the tracker's code and message come back (e.g. InvalidArgument naming the bad field);
+  // when the stream breaks, Unavailable with the gRPC message. Results already delivered
+  // stay delivered; the caller owns retrying the rest.
+  absl::Status Measure(const v1::MeasureBatch& batch,
+                       const std::function<void(const v1::MeasureResult&)>& on_result);
+
+  // The tracker's boards and queues. Unavailable (or the RPC's code) on failure.
+  absl::StatusOr<v1::StatusReply> GetStatus();
+
+  const std::string& address() const { return address_; }
+
+ private:
+  TrackerClient(std::string address, std::unique_ptr<v1::Tracker::Stub> stub)
+      : address_(std::move(address)), stub_(std::move(stub)) {}
+
+  const std::string address_;
+  const std::unique_ptr<v1::Tracker::Stub> stub_;
+};
+
+// A human-readable table of the tracker's boards and queues.
+std::string FormatStatus(const v1::StatusReply& status);
+
+}  // namespace fleettune::tuner
+
+#endif  // FLEETTUNE_TUNER_TRACKER_CLIENT_H_

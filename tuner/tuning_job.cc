@@ -1,0 +1,239 @@
+#include "tuner/tuning_job.h"
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <numeric>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "codegen/build.h"
+#include "codegen/search_space.h"
+#include "codegen/target.h"
+#include "codegen/workload.h"
+#include "tuner/builder_pool.h"
+#include "tuner/search.h"
+#include "tuner/tracker_client.h"
+
+namespace fleettune::tuner {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// TVM's aggregate: the mean per-run cost, dropping the min and max when there are more than
+// two repeats so one disturbed repeat does not decide a ranking.
+double RobustMeanCost(std::vector<double> costs) {
+  if (costs.empty()) return 0;
+  std::sort(costs.begin(), costs.end());
+  size_t begin = costs.size() > 2 ? 1 : 0;
+  size_t end = costs.size() > 2 ? costs.size() - 1 : costs.size();
+  return std::accumulate(costs.begin() + begin, costs.begin() + end, 0.0) / (end - begin);
+}
+
+std::string DefaultJobName(const TuneOptions& options) {
+  return absl::StrCat(codegen::WorkloadKey(options.workload), "@",
+                      absl::FormatTime("%Y%m%dT%H%M%S", absl::Now(), absl::UTCTimeZone()));
+}
+
+// Everything one job keeps while it runs.
+class Job {
+ public:
+  Job(const TuneOptions& options, db::Database& database, const codegen::SearchSpace& space,
+      Search& search, std::function<void(const TuneProgress&)> progress)
+      : options_(options),
+        database_(database),
+        space_(space),
+        search_(search),
+        progress_(std::move(progress)),
+        workload_key_(codegen::WorkloadKey(options.workload)),
+        target_key_(codegen::TargetKey(options.target)) {
+    summary_.job = options.job_name.empty() ? DefaultJobName(options) : options.job_name;
+    tensors_ = codegen::WorkloadTensors(options.workload);
+  }
+
+  absl::Status Run() {
+    auto start = Clock::now();
+    absl::StatusOr<codegen::BuiltKernel> reference =
+        codegen::BuildReference(options_.workload, options_.target);
+    if (!reference.ok()) {
+      return absl::InternalError(
+          absl::StrCat("building the reference kernel failed: ", reference.status().message()));
+    }
+    reference_ = MakeArtifact(std::move(reference->shared_object), reference->symbol);
+    absl::StatusOr<std::unique_ptr<TrackerClient>> client =
+        TrackerClient::Connect(options_.tracker_address);
+    if (!client.ok()) return client.status();
+
+    while (summary_.trials < options_.trials) {
+      int want = std::min(options_.batch_size, options_.trials - summary_.trials);
+      std::vector<uint64_t> indices = search_.Propose(want);
+      if (indices.empty()) break;  // the whole space has been measured
+      absl::Status status = RunRound(**client, indices);
+      if (!status.ok()) return status;
+    }
+    summary_.wall_seconds = SecondsSince(start);
+    return absl::OkStatus();
+  }
+
+  TuneSummary TakeSummary() { return std::move(summary_); }
+
+ private:
+  absl::Status RunRound(TrackerClient& client, const std::vector<uint64_t>& indices) {
+    std::vector<v1::Config> configs;
+    for (uint64_t index : indices) configs.push_back(space_.ConfigAt(index));
+    std::vector<BuildOutcome> outcomes =
+        BuildAll(options_.workload, options_.target, configs, options_.builder_threads);
+
+    const int64_t first_trial = summary_.trials;
+    v1::MeasureBatch batch;
+    batch.set_device_key(options_.device_key);
+    batch.set_job_name(summary_.job);
+    for (size_t i = 0; i < outcomes.size(); ++i) {
+      summary_.build_seconds += outcomes[i].seconds;
+      if (!outcomes[i].artifact.ok()) {
+        v1::MeasureResult failed;
+        failed.set_status(v1::BUILD_ERROR);
+        failed.set_error(std::string(outcomes[i].artifact.status().message()));
+        absl::Status recorded = Record(first_trial + i, indices[i], configs[i], failed);
+        if (!recorded.ok()) return recorded;
+        continue;
+      }
+      v1::MeasureTask* task = batch.add_tasks();
+      task->set_client_tag(i);
+      task->set_device_key(options_.device_key);
+      *task->mutable_workload() = options_.workload;
+      task->set_workload_key(workload_key_);
+      task->set_target_key(target_key_);
+      *task->mutable_config() = configs[i];
+      *task->mutable_artifact() = *std::move(outcomes[i].artifact);
+      *task->mutable_reference() = reference_;
+      for (const v1::TensorSpec& tensor : tensors_) *task->add_tensors() = tensor;
+      *task->mutable_options() = options_.measure;
+    }
+    if (batch.tasks_size() == 0) return absl::OkStatus();
+
+    std::vector<bool> answered(outcomes.size(), false);
+    absl::Status write_status;
+    auto measure_start = Clock::now();
+    absl::Status measured = client.Measure(batch, [&](const v1::MeasureResult& result) {
+      uint64_t i = result.client_tag();
+      if (i >= outcomes.size() || answered[i]) return;  // not ours, or a duplicate
+      answered[i] = true;
+      absl::Status recorded = Record(first_trial + i, indices[i], configs[i], result);
+      if (write_status.ok()) write_status = recorded;
+    });
+    summary_.measure_seconds += SecondsSince(measure_start);
+    if (!write_status.ok()) return write_status;
+    if (!measured.ok()) return measured;
+    // A tracker that ended the stream without answering every task lost those boards' work;
+    // record that rather than dropping the trial.
+    for (const v1::MeasureTask& task : batch.tasks()) {
+      uint64_t i = task.client_tag();
+      if (answered[i]) continue;
+      v1::MeasureResult lost;
+      lost.set_status(v1::DEVICE_LOST);
+      lost.set_error("the tracker ended the batch without a result for this task");
+      absl::Status recorded = Record(first_trial + i, indices[i], configs[i], lost);
+      if (!recorded.ok()) return recorded;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Record(int64_t trial, uint64_t index, const v1::Config& config,
+                      const v1::MeasureResult& result) {
+    db::Record record;
+    record.workload_key = workload_key_;
+    record.target_key = target_key_;
+    record.device_key = options_.device_key;
+    record.job = summary_.job;
+    record.trial = trial;
+    record.config = config;
+    record.config_hash = codegen::ConfigHash(config);
+    record.status = result.status();
+    record.costs.assign(result.costs().begin(), result.costs().end());
+    record.error = result.error();
+    record.board_id = result.board_id();
+    record.timestamp_ms = absl::ToUnixMillis(absl::Now());
+    record.version = FLEETTUNE_VERSION_STRING;
+    if (record.status == v1::OK && !record.costs.empty()) {
+      record.mean_cost = RobustMeanCost(record.costs);
+      record.gflops = Gflops(options_.workload, record.mean_cost);
+    } else if (record.status == v1::OK) {
+      record.status = v1::RUNTIME_ERROR;
+      record.error = "the board reported OK without any timing";
+    }
+    absl::Status inserted = database_.Insert(&record);
+    if (!inserted.ok()) return inserted;
+
+    ++summary_.trials;
+    if (record.status != v1::OK) ++summary_.failures;
+    search_.Observe(index, record.gflops);
+    if (record.status == v1::OK && (!summary_.best || record.gflops > summary_.best->gflops)) {
+      summary_.best = record;
+    }
+    if (progress_) {
+      TuneProgress progress;
+      progress.done = summary_.trials;
+      progress.total = options_.trials;
+      progress.failures = summary_.failures;
+      if (summary_.best) {
+        progress.best_gflops = summary_.best->gflops;
+        progress.best_config = codegen::ConfigToString(summary_.best->config);
+      }
+      progress_(progress);
+    }
+    return absl::OkStatus();
+  }
+
+  const TuneOptions& options_;
+  db::Database& database_;
+  const codegen::SearchSpace& space_;
+  Search& search_;
+  std::function<void(const TuneProgress&)> progress_;
+  const std::string workload_key_;
+  const std::string target_key_;
+  std::vector<v1::TensorSpec> tensors_;
+  v1::Artifact reference_;
+  TuneSummary summary_;
+};
+
+}  // namespace
+
+v1::MeasureOptions DefaultMeasureOptions() {
+  v1::MeasureOptions options;
+  options.set_number(1);
+  options.set_repeat(3);
+  options.set_min_repeat_ms(40);
+  options.set_timeout_ms(10000);
+  options.set_check_correctness(true);
+  options.set_tolerance(1e-4);
+  return options;
+}
+
+double Gflops(const v1::Workload& workload, double seconds) {
+  if (seconds <= 0) return 0;
+  return codegen::WorkloadFlops(workload) / seconds / 1e9;
+}
+
+absl::StatusOr<TuneSummary> RunTuningJob(const TuneOptions& options, db::Database& database,
+                                         const std::function<void(const TuneProgress&)>& progress) {
+  if (options.trials <= 0) return absl::InvalidArgumentError("--trials must be positive");
+  if (options.batch_size <= 0) return absl::InvalidArgumentError("batch size must be positive");
+  absl::StatusOr<codegen::SearchSpace> space =
+      codegen::SearchSpaceFor(options.workload, options.target);
+  if (!space.ok()) return space.status();
+  absl::StatusOr<std::unique_ptr<Search>> search = MakeSearch(options.tuner, *space, options.seed);
+  if (!search.ok()) return search.status();
+  Job job(options, database, *space, **search, progress);
+  absl::Status status = job.Run();
+  if (!status.ok()) return status;
+  return job.TakeSummary();
+}
+
+}  // namespace fleettune::tuner

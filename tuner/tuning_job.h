@@ -1,0 +1,64 @@
+// The tuning loop: propose configs, build them on a pool of threads, measure them on boards
+// through a tracker, and record every result in the database.
+#ifndef FLEETTUNE_TUNER_TUNING_JOB_H_
+#define FLEETTUNE_TUNER_TUNING_JOB_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "db/database.h"
+#include "fleettune/v1/fleettune.pb.h"
+
+namespace fleettune::tuner {
+
+struct TuneOptions {
+  v1::Workload workload;
+  v1::Target target;
+  std::string device_key = "local";
+  std::string tracker_address;  // host:port of a running tracker
+  int trials = 64;
+  std::string tuner = "random";
+  uint64_t seed = 0;
+  int batch_size = 8;  // configs built, then measured, per round
+  int builder_threads = 2;
+  std::string job_name;        // empty: derived from workload, target and time
+  v1::MeasureOptions measure;  // number/repeat/min_repeat_ms/timeout/tolerance
+};
+
+// Progress after each measured config, for the CLI's status line.
+struct TuneProgress {
+  int done = 0;
+  int total = 0;
+  int failures = 0;
+  double best_gflops = 0;
+  std::string best_config;  // ConfigToString of the best so far
+};
+
+struct TuneSummary {
+  std::string job;
+  int trials = 0;
+  int failures = 0;
+  std::optional<db::Record> best;  // fastest OK record of this job
+  double build_seconds = 0;        // summed over builder threads
+  double measure_seconds = 0;      // wall time waiting for boards
+  double wall_seconds = 0;
+};
+
+// The default measurement settings: 3 repeats of at least 40 ms, correctness checked.
+v1::MeasureOptions DefaultMeasureOptions();
+
+// Throughput of one run of `workload` taking `seconds`.
+double Gflops(const v1::Workload& workload, double seconds);
+
+// Runs a whole job against the tracker at `options.tracker_address`, writing every result
+// (failures included) to `database`. Returns an error when the tracker cannot be reached or
+// the database refuses a write; results already recorded stay recorded.
+absl::StatusOr<TuneSummary> RunTuningJob(const TuneOptions& options, db::Database& database,
+                                         const std::function<void(const TuneProgress&)>& progress);
+
+}  // namespace fleettune::tuner
+
+#endif  // FLEETTUNE_TUNER_TUNING_JOB_H_
