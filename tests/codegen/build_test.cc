@@ -11,13 +11,13 @@
 #include "codegen/workload.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rpc_server/kernel_library.h"
 #include "tests/codegen/kernel_runner.h"
 
 namespace fleettune::codegen {
 namespace {
 
 using ::testing::HasSubstr;
-using testing::LoadedKernel;
 
 constexpr double kTolerance = 1e-4;
 
@@ -33,13 +33,17 @@ v1::Workload MatmulWorkload(const Shape& s) {
 // Runs the kernel on random inputs (C starts as NaN) and returns its error against a naive
 // double-accumulating matmul; a negative value with `error` set when it cannot run.
 double RunAndCompare(const BuiltKernel& kernel, const Shape& s, std::string* error) {
-  LoadedKernel loaded(kernel.shared_object, kernel.symbol, error);
-  if (loaded.function() == nullptr) return -1;
+  absl::StatusOr<std::unique_ptr<rpc_server::KernelLibrary>> loaded =
+      rpc_server::KernelLibrary::Load(kernel.shared_object, kernel.symbol);
+  if (!loaded.ok()) {
+    *error = std::string(loaded.status().message());
+    return -1;
+  }
   std::vector<float> a = testing::RandomVector(s.m * s.k, 1);
   std::vector<float> b = testing::RandomVector(s.k * s.n, 2);
   std::vector<float> c(s.m * s.n, std::nanf(""));
   void* args[] = {a.data(), b.data(), c.data()};
-  if (loaded.function()(args) != 0) {
+  if ((*loaded)->function()(args) != 0) {
     *error = "kernel returned non-zero";
     return -1;
   }
