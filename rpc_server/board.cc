@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "fleettune/v1/fleettune.grpc.pb.h"
 #include "rpc_server/measure.h"
+#include "rpc_server/sandbox.h"
 
 namespace fleettune::rpc_server {
 namespace {
@@ -149,7 +150,7 @@ absl::Status Board::Impl::Run() {
       const v1::MeasureTask& task = incoming.task();
       v1::BoardMessage reply;
       v1::MeasureResult* result = reply.mutable_result();
-      *result = MeasureTask(task);
+      *result = options.sandbox ? MeasureInSandbox(task) : MeasureTask(task);
       result->set_task_id(task.task_id());
       result->set_client_tag(task.client_tag());
       result->set_device_key(task.device_key());

@@ -15,6 +15,7 @@ struct BoardOptions {
   std::string key;                   // device key the board serves
   int connect_timeout_ms = 30000;    // how long Run() retries an unreachable tracker
   int heartbeat_interval_ms = 3000;  // how often the board tells the tracker it is alive
+  bool sandbox = true;               // measure in a child process (MeasureInSandbox)
 };
 
 // Runs until the tracker closes the stream or Stop() is called. Thread-safe.

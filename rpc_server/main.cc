@@ -25,6 +25,8 @@ constexpr char kUsage[] =
     "\n"
     "  --tracker HOST:PORT   address of the fleettune tracker (required)\n"
     "  --key KEY             device key this board serves, e.g. rk3399 (required)\n"
+    "  --no-sandbox          measure in this process instead of a child per task (debugging:\n"
+    "                        a crashing kernel then takes the board down)\n"
     "  --help                show this message\n";
 
 int UsageError(const std::string& message) {
@@ -41,6 +43,10 @@ int main(int argc, char** argv) {
     if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
+    }
+    if (arg == "--no-sandbox") {
+      options.sandbox = false;
+      continue;
     }
     std::string name = arg;
     std::string value;

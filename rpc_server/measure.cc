@@ -324,6 +324,16 @@ class TaskMeasurer {
 
 }  // namespace
 
+std::string ReferenceCacheKey(const v1::MeasureTask& task) { return ReferenceKey(task); }
+
+std::shared_ptr<const std::vector<float>> FindReferenceOutput(const std::string& key) {
+  return GlobalReferenceCache().Find(key);
+}
+
+void StoreReferenceOutput(const std::string& key, std::vector<float> output) {
+  GlobalReferenceCache().Insert(key, std::make_shared<const std::vector<float>>(std::move(output)));
+}
+
 v1::MeasureResult MeasureTask(const v1::MeasureTask& task) {
   try {
     return TaskMeasurer(task).Run();

@@ -3,6 +3,10 @@
 #ifndef FLEETTUNE_RPC_SERVER_MEASURE_H_
 #define FLEETTUNE_RPC_SERVER_MEASURE_H_
 
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "fleettune/v1/fleettune.pb.h"
 
 namespace fleettune::rpc_server {
@@ -11,6 +15,13 @@ namespace fleettune::rpc_server {
 // failures come back as a result with a status and an error naming the cause.
 // Not thread-safe across concurrent calls on one board (it times on the calling thread).
 v1::MeasureResult MeasureTask(const v1::MeasureTask& task);
+
+// The board's cache of reference outputs: inputs are deterministic, so a workload's reference
+// runs once per board, not once per candidate. The sandbox uses these to carry an output a
+// child process computed back into the board. Thread-safe.
+std::string ReferenceCacheKey(const v1::MeasureTask& task);
+std::shared_ptr<const std::vector<float>> FindReferenceOutput(const std::string& key);
+void StoreReferenceOutput(const std::string& key, std::vector<float> output);
 
 }  // namespace fleettune::rpc_server
 

@@ -64,3 +64,20 @@ int32_t matmul_overruns(void* const* args) {
   ((float*)args[2])[M * N] = 1.0f;
   return 0;
 }
+
+/* Dereferences a null pointer: the sandbox must turn this into RUNTIME_ERROR. */
+int32_t matmul_segfaults(void* const* args) {
+  (void)args;
+  volatile float* nowhere = 0;
+  *nowhere = 1.0f;
+  return 0;
+}
+
+/* Never returns: the sandbox must kill it and report TIMEOUT. */
+int32_t matmul_hangs(void* const* args) {
+  (void)args;
+  volatile int forever = 1;
+  while (forever) {
+  }
+  return 0;
+}

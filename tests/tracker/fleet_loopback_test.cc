@@ -143,13 +143,23 @@ TEST_F(FleetLoopbackTest, FailedMeasurementsComeBackAsResults) {
   v1::MeasureTask garbage = FixtureTask("matmul_reordered", 3);
   garbage.mutable_artifact()->set_shared_object("garbage");
   *batch.add_tasks() = garbage;
+  *batch.add_tasks() = FixtureTask("matmul_segfaults", 4);  // the sandbox child dies, not the board
+  v1::MeasureTask hangs = FixtureTask("matmul_hangs", 5);
+  hangs.mutable_options()->set_timeout_ms(200);
+  *batch.add_tasks() = hangs;
+  *batch.add_tasks() = FixtureTask("matmul_reordered", 6);  // the same board still serves
   std::map<uint64_t, v1::MeasureStatus> statuses;
   ASSERT_TRUE(
       client_->Measure(batch, [&](const auto& r) { statuses[r.client_tag()] = r.status(); }).ok());
   EXPECT_EQ(statuses[1], v1::WRONG_ANSWER);
   EXPECT_EQ(statuses[2], v1::RUNTIME_ERROR);
   EXPECT_EQ(statuses[3], v1::LOAD_ERROR);
-  EXPECT_EQ(AwaitBoards(1).boards(0).tasks_failed(), 3u);
+  EXPECT_EQ(statuses[4], v1::RUNTIME_ERROR);
+  EXPECT_EQ(statuses[5], v1::TIMEOUT);
+  EXPECT_EQ(statuses[6], v1::OK);
+  v1::StatusReply status = AwaitBoards(1);
+  EXPECT_EQ(status.boards(0).tasks_failed(), 5u);
+  EXPECT_EQ(status.boards(0).tasks_done(), 1u);  // done counts successes, failed the rest
 }
 
 TEST_F(FleetLoopbackTest, StoppingABoardMidBatchStillDeliversEveryResult) {

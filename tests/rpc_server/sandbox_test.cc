@@ -1,0 +1,70 @@
+#include "rpc_server/sandbox.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "rpc_server/measure.h"
+#include "tests/rpc_server/kernel_fixture.h"
+
+namespace fleettune::rpc_server {
+namespace {
+
+using ::fleettune::testing::FixtureTask;
+
+TEST(SandboxTest, CorrectKernelMeasuresAsInProcess) {
+  v1::MeasureTask task = FixtureTask("matmul_reordered", /*client_tag=*/9);
+  task.set_task_id(3);
+  v1::MeasureResult result = MeasureInSandbox(task);
+  ASSERT_EQ(result.status(), v1::OK) << result.error();
+  EXPECT_EQ(result.task_id(), 3u);
+  EXPECT_EQ(result.client_tag(), 9u);
+  EXPECT_EQ(result.costs_size(), 2);
+  for (double cost : result.costs()) EXPECT_GT(cost, 0);
+}
+
+TEST(SandboxTest, ReferenceComputedInTheChildIsKeptByTheBoard) {
+  v1::MeasureTask task = FixtureTask("matmul_reordered");
+  task.mutable_reference()->set_sha256("sandbox-reference-cache-test");
+  const std::string key = ReferenceCacheKey(task);
+  ASSERT_EQ(FindReferenceOutput(key), nullptr);
+  ASSERT_EQ(MeasureInSandbox(task).status(), v1::OK);
+  auto output = FindReferenceOutput(key);
+  ASSERT_NE(output, nullptr);
+  EXPECT_EQ(output->size(), static_cast<size_t>(testing::kFixtureM * testing::kFixtureN));
+  // The cached output is the real reference: a wrong kernel is still caught with it.
+  EXPECT_EQ(MeasureInSandbox(FixtureTask("matmul_wrong")).status(), v1::WRONG_ANSWER);
+}
+
+TEST(SandboxTest, CrashingKernelIsRuntimeErrorAndTheCallerLivesOn) {
+  v1::MeasureResult result = MeasureInSandbox(FixtureTask("matmul_segfaults", 5));
+  EXPECT_EQ(result.status(), v1::RUNTIME_ERROR);
+  EXPECT_EQ(result.client_tag(), 5u);
+  EXPECT_NE(result.error().find("signal 11"), std::string::npos) << result.error();
+  // This process (the board) still measures the next task.
+  EXPECT_EQ(MeasureInSandbox(FixtureTask("matmul_reordered")).status(), v1::OK);
+}
+
+TEST(SandboxTest, HangingKernelIsKilledAndTimesOut) {
+  v1::MeasureTask task = FixtureTask("matmul_hangs");
+  task.mutable_options()->set_timeout_ms(300);
+  SandboxOptions options;
+  options.grace_ms = 200;
+  auto start = std::chrono::steady_clock::now();
+  v1::MeasureResult result = MeasureInSandbox(task, options);
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(result.status(), v1::TIMEOUT) << result.error();
+  EXPECT_LT(seconds, 5.0);  // killed near its 0.5 s deadline, not left running
+  EXPECT_EQ(MeasureInSandbox(FixtureTask("matmul_reordered")).status(), v1::OK);
+}
+
+TEST(SandboxTest, GarbageArtifactIsLoadErrorNotACrash) {
+  v1::MeasureTask task = FixtureTask("matmul_reordered");
+  task.mutable_artifact()->set_shared_object(std::string(1000, '\x7f'));
+  v1::MeasureResult result = MeasureInSandbox(task);
+  EXPECT_EQ(result.status(), v1::LOAD_ERROR) << result.error();
+}
+
+}  // namespace
+}  // namespace fleettune::rpc_server
