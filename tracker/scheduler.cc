@@ -1,6 +1,7 @@
 #include "tracker/scheduler.h"
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -46,10 +47,15 @@ absl::Status Scheduler::AddBoard(const std::string& board_id, const v1::DeviceIn
 
 void Scheduler::RemoveBoard(const std::string& board_id) {
   absl::MutexLock lock(&mu_);
+  RemoveBoardLocked(board_id);
+}
+
+void Scheduler::RemoveBoardLocked(const std::string& board_id) {
   auto it = boards_.find(board_id);
   if (it == boards_.end()) return;
   const std::string key = it->second.info.key();
   const uint64_t task_id = it->second.current_task;
+  key_last_board_unix_ms_[key] = NowUnixMs();
   boards_.erase(it);
   if (task_id == 0) return;
 
@@ -72,6 +78,48 @@ void Scheduler::RemoveBoard(const std::string& board_id) {
   }
   queues_[key].push_front(task_id);
   DispatchLocked(key);
+}
+
+void Scheduler::Expire(int64_t now_unix_ms) {
+  absl::MutexLock lock(&mu_);
+  if (shut_down_) return;
+  std::vector<std::string> lost;
+  for (auto& [board_id, board] : boards_) {
+    key_last_board_unix_ms_[board.info.key()] = now_unix_ms;
+    const bool silent = now_unix_ms - board.last_seen_unix_ms > options_.board_silence_ms;
+    const bool past_lease = board.current_task != 0 &&
+                            now_unix_ms > tasks_.at(board.current_task).lease_deadline_unix_ms;
+    if (silent || past_lease) lost.push_back(board_id);
+  }
+  for (const std::string& board_id : lost) {
+    BoardChannel* channel = boards_.at(board_id).channel;
+    RemoveBoardLocked(board_id);
+    channel->Close();
+  }
+  // Keys nobody serves: fail what has waited longer than no_board_timeout_ms.
+  std::set<std::string> served;
+  for (const auto& [board_id, board] : boards_) served.insert(board.info.key());
+  std::vector<uint64_t> rejected;
+  for (const auto& [key, queue] : queues_) {
+    if (served.count(key) != 0) continue;
+    auto last = key_last_board_unix_ms_.find(key);
+    for (uint64_t task_id : queue) {
+      int64_t waiting_since = tasks_.at(task_id).queued_unix_ms;
+      if (last != key_last_board_unix_ms_.end())
+        waiting_since = std::max(waiting_since, last->second);
+      if (now_unix_ms - waiting_since > options_.no_board_timeout_ms) rejected.push_back(task_id);
+    }
+  }
+  for (uint64_t task_id : rejected) {
+    const std::string key = tasks_.at(task_id).task.device_key();
+    std::deque<uint64_t>& queue = queues_.at(key);
+    queue.erase(std::find(queue.begin(), queue.end(), task_id));
+    if (queue.empty()) queues_.erase(key);
+    FinishTaskLocked(
+        task_id, FailureResult(v1::REJECTED,
+                               absl::StrCat("no board with device key '", key, "' connected for ",
+                                            options_.no_board_timeout_ms / 1000, " s")));
+  }
 }
 
 void Scheduler::Touch(const std::string& board_id) {
@@ -135,6 +183,7 @@ absl::StatusOr<uint64_t> Scheduler::SubmitJob(const v1::MeasureBatch& batch, Job
     state.task.set_task_id(task_id);
     state.task.set_job_id(job_id);
     state.task.set_device_key(batch.device_key());
+    state.queued_unix_ms = NowUnixMs();
     queue.push_back(task_id);
   }
   DispatchLocked(batch.device_key());
@@ -218,6 +267,10 @@ void Scheduler::DispatchLocked(const std::string& key) {
     queue.pop_front();
     TaskState& state = tasks_.at(task_id);
     state.board_id = board_id;
+    const int64_t timeout_ms = state.task.options().timeout_ms() > 0
+                                   ? state.task.options().timeout_ms()
+                                   : options_.default_task_timeout_ms;
+    state.lease_deadline_unix_ms = NowUnixMs() + timeout_ms + options_.lease_grace_ms;
     board.current_task = task_id;
     ++jobs_.at(state.task.job_id()).running;
     board.channel->SendTask(state.task);

@@ -42,13 +42,27 @@ class JobSink {
   virtual void OnJobDone() = 0;
 };
 
+// Time limits the scheduler enforces in Expire().
+struct SchedulerOptions {
+  // A queued task whose device key has had no board for this long fails with REJECTED, so a
+  // tuner never waits forever for a key nobody serves.
+  int64_t no_board_timeout_ms = 60000;
+  // A board that has sent nothing (heartbeats included) for this long is dropped as lost:
+  // connected but hung (SIGSTOP, a wedged runtime) looks like this.
+  int64_t board_silence_ms = 15000;
+  // A running task's lease is its timeout_ms (or default_task_timeout_ms when unset) plus
+  // this grace for transfer, loading and the reference run; a board past it is dropped.
+  int64_t lease_grace_ms = 10000;
+  int64_t default_task_timeout_ms = 10000;
+};
+
 // Thread-safe. Every method takes the scheduler's mutex.
 class Scheduler {
  public:
   // Times a task may be lost with its board before it fails with DEVICE_LOST.
   static constexpr int kMaxBoardLosses = 2;
 
-  Scheduler() = default;
+  explicit Scheduler(SchedulerOptions options = {}) : options_(options) {}
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
@@ -86,6 +100,12 @@ class Scheduler {
   // are discarded when they arrive. The sink is never called after this returns.
   void CancelJob(uint64_t job_id);
 
+  // Enforces the time limits of SchedulerOptions at `now_unix_ms`: drops silent boards and
+  // boards past a task's lease (closing their streams; their tasks are re-queued or fail
+  // with DEVICE_LOST as in RemoveBoard), and fails queued tasks of keys that have had no
+  // board for no_board_timeout_ms with REJECTED. The tracker calls it about once a second.
+  void Expire(int64_t now_unix_ms);
+
   // Boards (ordered by id) and queues (ordered by key).
   v1::StatusReply GetStatus() const;
 
@@ -98,6 +118,8 @@ class Scheduler {
     v1::MeasureTask task;  // with tracker-assigned task_id and job_id
     int losses = 0;        // boards lost while running this task
     std::string board_id;  // non-empty while running
+    int64_t queued_unix_ms = 0;
+    int64_t lease_deadline_unix_ms = 0;  // while running
   };
   struct Job {
     JobSink* sink = nullptr;  // null once cancelled
@@ -115,12 +137,15 @@ class Scheduler {
     int64_t last_seen_unix_ms = 0;
   };
 
+  // Forgets a board; re-queues or fails its task (see RemoveBoard).
+  void RemoveBoardLocked(const std::string& board_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Pushes queued tasks of `key` to its idle boards, oldest task first.
   void DispatchLocked(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Delivers `result` for a task that is leaving the system and forgets the task.
   void FinishTaskLocked(uint64_t task_id, v1::MeasureResult result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  const SchedulerOptions options_;
   mutable absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t next_board_number_ ABSL_GUARDED_BY(mu_) = 1;
@@ -130,6 +155,8 @@ class Scheduler {
   std::map<uint64_t, TaskState> tasks_ ABSL_GUARDED_BY(mu_);  // queued or running
   std::map<uint64_t, Job> jobs_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::deque<uint64_t>> queues_ ABSL_GUARDED_BY(mu_);  // key → task ids
+  // When each key last had a board (absent: never).
+  std::map<std::string, int64_t> key_last_board_unix_ms_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace fleettune::tracker

@@ -5,10 +5,13 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include <chrono>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "tracker/scheduler.h"
 #include "tracker/tracker_service.h"
 
@@ -21,7 +24,8 @@ constexpr std::chrono::seconds kShutdownGrace(2);
 
 class TrackerServerImpl final : public TrackerServer {
  public:
-  TrackerServerImpl() : service_(&scheduler_) {}
+  explicit TrackerServerImpl(const SchedulerOptions& options)
+      : scheduler_(options), service_(&scheduler_) {}
   ~TrackerServerImpl() override {
     Shutdown();
     if (server_ != nullptr) server_->Wait();
@@ -41,6 +45,7 @@ class TrackerServerImpl final : public TrackerServer {
     if (server_ == nullptr || port_ == 0) {
       return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
     }
+    expirer_ = std::thread([this] { ExpireLoop(); });
     return absl::OkStatus();
   }
 
@@ -56,17 +61,31 @@ class TrackerServerImpl final : public TrackerServer {
       if (shut_down_) return;
       shut_down_ = true;
     }
+    if (expirer_.joinable()) expirer_.join();
     scheduler_.Shutdown();  // completes every job and closes every board stream
     if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   }
 
  private:
+  // Leases, silent boards and keys nobody serves are checked twice a second.
+  void ExpireLoop() {
+    absl::MutexLock lock(&mu_);
+    while (!shut_down_) {
+      mu_.AwaitWithTimeout(absl::Condition(&shut_down_), absl::Milliseconds(500));
+      if (shut_down_) break;
+      mu_.Unlock();
+      scheduler_.Expire(absl::ToUnixMillis(absl::Now()));
+      mu_.Lock();
+    }
+  }
+
   Scheduler scheduler_;  // outlives the server: declared first, destroyed last
   TrackerService service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread expirer_;
 };
 
 }  // namespace
@@ -75,7 +94,13 @@ absl::StatusOr<std::unique_ptr<TrackerServer>> TrackerServer::Start(const Tracke
   if (options.listen_address.empty()) {
     return absl::InvalidArgumentError("TrackerOptions.listen_address is empty");
   }
-  auto server = std::make_unique<TrackerServerImpl>();
+  if (options.no_board_timeout_ms <= 0 || options.board_silence_ms <= 0) {
+    return absl::InvalidArgumentError("tracker timeouts must be positive");
+  }
+  SchedulerOptions scheduler_options;
+  scheduler_options.no_board_timeout_ms = options.no_board_timeout_ms;
+  scheduler_options.board_silence_ms = options.board_silence_ms;
+  auto server = std::make_unique<TrackerServerImpl>(scheduler_options);
   absl::Status started = server->Start(options.listen_address);
   if (!started.ok()) return started;
   return std::unique_ptr<TrackerServer>(std::move(server));

@@ -3,6 +3,7 @@
 #ifndef FLEETTUNE_TRACKER_TRACKER_H_
 #define FLEETTUNE_TRACKER_TRACKER_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -12,6 +13,10 @@ namespace fleettune::tracker {
 
 struct TrackerOptions {
   std::string listen_address = "127.0.0.1:9190";  // port 0 picks a free one
+  // A batch for a device key with no board fails (REJECTED) after this long.
+  int64_t no_board_timeout_ms = 60000;
+  // A board silent this long (no heartbeat, no result) is dropped and its task re-queued.
+  int64_t board_silence_ms = 15000;
 };
 
 // A running tracker server. Thread-safe.

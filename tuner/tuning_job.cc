@@ -120,17 +120,27 @@ class Job {
 
     std::vector<bool> answered(outcomes.size(), false);
     absl::Status write_status;
+    std::string rejection;  // the tracker refused work (no board of the key): not a trial
     auto measure_start = Clock::now();
     absl::Status measured = client.Measure(batch, [&](const v1::MeasureResult& result) {
       uint64_t i = result.client_tag();
       if (i >= outcomes.size() || answered[i]) return;  // not ours, or a duplicate
       answered[i] = true;
+      if (result.status() == v1::REJECTED) {
+        rejection = result.error();
+        return;
+      }
       absl::Status recorded = Record(first_trial + i, indices[i], configs[i], result);
       if (write_status.ok()) write_status = recorded;
     });
     summary_.measure_seconds += SecondsSince(measure_start);
     if (!write_status.ok()) return write_status;
     if (!measured.ok()) return measured;
+    if (!rejection.empty()) {
+      return absl::UnavailableError(absl::StrCat("the tracker at ", options_.tracker_address,
+                                                 " refused the batch: ", rejection, " (",
+                                                 summary_.trials, " trials recorded before)"));
+    }
     // A tracker that ended the stream without answering every task lost those boards' work;
     // record that rather than dropping the trial.
     for (const v1::MeasureTask& task : batch.tasks()) {

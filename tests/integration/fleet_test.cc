@@ -1,9 +1,11 @@
 // End to end on loopback: `fleettune tracker` and two `fleettune-rpc-server` processes, a
 // `fleettune tune` job against them, then `best` and `compile` read the database it wrote.
 #include <dlfcn.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -47,9 +49,10 @@ class FleetTest : public ::testing::Test {
   }
 
   // Starts the tracker on a free port and `boards` board runtimes; waits until all registered.
-  void StartFleet(int boards) {
-    tracker_ = ChildProcess::Start({FLEETTUNE_BIN, "tracker", "--listen", "127.0.0.1:0"},
-                                   dir_.string(), "tracker");
+  void StartFleet(int boards, const std::vector<std::string>& tracker_flags = {}) {
+    std::vector<std::string> argv = {FLEETTUNE_BIN, "tracker", "--listen", "127.0.0.1:0"};
+    argv.insert(argv.end(), tracker_flags.begin(), tracker_flags.end());
+    tracker_ = ChildProcess::Start(argv, dir_.string(), "tracker");
     ASSERT_NE(tracker_, nullptr);
     ASSERT_TRUE(tracker_->WaitForOutput("listening on", 30)) << tracker_->Stderr();
     std::smatch match;
@@ -177,6 +180,41 @@ TEST_F(FleetTest, TunesOnTwoBoardsThenBestAndCompileUseTheDatabase) {
   }
   EXPECT_LT(max_error, 1e-4);
   dlclose(handle);
+}
+
+TEST_F(FleetTest, KeyThatNoBoardServesIsAClearErrorNotAHang) {
+  ASSERT_NO_FATAL_FAILURE(StartFleet(0, {"--no-board-timeout", "1"}));
+  auto start = std::chrono::steady_clock::now();
+  ProcessResult tune =
+      RunProcess({FLEETTUNE_BIN, "tune", "--workload", "matmul:m=8,n=8,k=8", "--tracker", address_,
+                  "--key", "ghost", "--trials", "4", "--db", db_},
+                 /*timeout_seconds=*/60);
+  EXPECT_EQ(tune.exit_code, 1) << tune.err;
+  EXPECT_NE(tune.err.find("no board with device key 'ghost'"), std::string::npos) << tune.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+}
+
+TEST_F(FleetTest, HungBoardIsDroppedAndTheJobStillCompletes) {
+  ASSERT_NO_FATAL_FAILURE(StartFleet(2, {"--board-silence", "5"}));
+  // Freeze one board: its connection stays open but it neither measures nor heartbeats.
+  kill(boards_[0]->pid(), SIGSTOP);
+  ProcessResult tune = RunProcess(
+      {FLEETTUNE_BIN, "tune", "--workload", "matmul:m=40,n=24,k=16", "--tracker", address_, "--key",
+       kKey, "--trials", "8", "--db", db_, "--min-repeat-ms", "2", "--batch-size", "4"},
+      /*timeout_seconds=*/120);
+  kill(boards_[0]->pid(), SIGCONT);
+  ASSERT_EQ(tune.exit_code, 0) << tune.out << tune.err;
+  absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::Open(db_);
+  ASSERT_TRUE(database.ok());
+  db::Query query;
+  query.workload_key = "matmul:m=40,n=24,k=16";
+  absl::StatusOr<std::vector<db::Record>> history = (*database)->History(query);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 8u);  // one final result per trial, none lost with the board
+  for (const db::Record& record : *history) EXPECT_EQ(record.status, v1::OK) << record.error;
+  ProcessResult status = RunProcess({FLEETTUNE_BIN, "status", "--tracker", address_, "--json"});
+  ASSERT_EQ(status.exit_code, 0);
+  EXPECT_EQ(nlohmann::json::parse(status.out)["boards"].size(), 1u) << status.out;
 }
 
 TEST_F(FleetTest, EmbeddedFleetTunesWithOneCommand) {

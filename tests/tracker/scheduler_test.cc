@@ -5,6 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
 namespace fleettune::tracker {
 namespace {
 
@@ -240,6 +243,84 @@ TEST_F(SchedulerTest, ShutdownFailsPendingTasksAndClosesBoards) {
   EXPECT_EQ(scheduler_.AddBoard("late", Info("a"), &late_board).code(),
             absl::StatusCode::kFailedPrecondition);
   scheduler_.Shutdown();  // idempotent
+}
+
+}  // namespace
+}  // namespace fleettune::tracker
+
+namespace fleettune::tracker {
+namespace {
+
+int64_t Now() { return absl::ToUnixMillis(absl::Now()); }
+
+TEST_F(SchedulerTest, KeyWithNoBoardFailsQueuedTasksAfterTheTimeout) {
+  FakeSink sink;
+  ASSERT_TRUE(scheduler_.SubmitJob(Batch("nobody", {1, 2}), &sink).ok());
+  scheduler_.Expire(Now() + 30000);  // half the default 60 s: still waiting
+  EXPECT_TRUE(sink.results.empty());
+  scheduler_.Expire(Now() + 61000);
+  ASSERT_EQ(sink.results.size(), 2u);
+  for (const v1::MeasureResult& result : sink.results) {
+    EXPECT_EQ(result.status(), v1::REJECTED);
+    EXPECT_NE(result.error().find("'nobody'"), std::string::npos) << result.error();
+  }
+  EXPECT_TRUE(sink.done);
+  EXPECT_TRUE(scheduler_.GetStatus().queues().empty());
+}
+
+TEST_F(SchedulerTest, TheNoBoardClockStartsWhenTheLastBoardLeaves) {
+  FakeBoard board;
+  const std::string id = AddBoard(board, "k");
+  scheduler_.RemoveBoard(id);
+  FakeSink sink;
+  ASSERT_TRUE(scheduler_.SubmitJob(Batch("k", {1}), &sink).ok());
+  scheduler_.Expire(Now() + 59000);
+  EXPECT_TRUE(sink.results.empty());
+  scheduler_.Expire(Now() + 61000);
+  ASSERT_EQ(sink.results.size(), 1u);
+  EXPECT_EQ(sink.results[0].status(), v1::REJECTED);
+}
+
+TEST_F(SchedulerTest, SilentBoardIsDroppedAndItsTaskGoesToAnother) {
+  FakeSink sink;
+  FakeBoard hung;
+  AddBoard(hung, "k");
+  ASSERT_TRUE(scheduler_.SubmitJob(Batch("k", {7}), &sink).ok());
+  ASSERT_EQ(hung.tasks.size(), 1u);
+  scheduler_.Expire(Now() + 5000);  // within the 15 s silence limit
+  EXPECT_FALSE(hung.closed);
+  scheduler_.Expire(Now() + 16000);  // no heartbeat for 16 s: connected but hung
+  EXPECT_TRUE(hung.closed);
+  EXPECT_TRUE(scheduler_.GetStatus().boards().empty());
+  FakeBoard healthy;
+  const std::string healthy_id = AddBoard(healthy, "k");
+  ASSERT_EQ(healthy.tasks.size(), 1u);  // the hung board's task, re-queued
+  EXPECT_EQ(healthy.tasks[0].client_tag(), 7u);
+  ASSERT_TRUE(scheduler_.OnBoardResult(healthy_id, Ok(healthy.tasks[0])).ok());
+  ASSERT_EQ(sink.results.size(), 1u);
+  EXPECT_EQ(sink.results[0].status(), v1::OK);
+}
+
+TEST_F(SchedulerTest, TaskPastItsLeaseIsRequeuedThenDeviceLost) {
+  FakeSink sink;
+  v1::MeasureBatch batch = Batch("k", {3});
+  batch.mutable_tasks(0)->mutable_options()->set_timeout_ms(1000);
+  ASSERT_TRUE(scheduler_.SubmitJob(batch, &sink).ok());
+  FakeBoard first, second;
+  AddBoard(first, "k");
+  ASSERT_EQ(first.tasks.size(), 1u);
+  // Lease = 1 s timeout + 10 s grace; the board keeps heartbeating but never answers.
+  scheduler_.Expire(Now() + 5000);
+  EXPECT_FALSE(first.closed);
+  AddBoard(second, "k");
+  scheduler_.Expire(Now() + 12000);
+  EXPECT_TRUE(first.closed);
+  ASSERT_EQ(second.tasks.size(), 1u);  // re-queued to the other board
+  EXPECT_TRUE(sink.results.empty());
+  scheduler_.Expire(Now() + 24000);  // second loss: the task fails
+  ASSERT_EQ(sink.results.size(), 1u);
+  EXPECT_EQ(sink.results[0].status(), v1::DEVICE_LOST);
+  EXPECT_EQ(sink.results[0].client_tag(), 3u);
 }
 
 }  // namespace

@@ -62,7 +62,12 @@ struct CompileArgs {
 };
 int RunCompile(const CompileArgs& args);
 
-int RunTracker(const std::string& listen);
+struct TrackerArgs {
+  std::string listen = "127.0.0.1:9190";
+  double no_board_timeout_s = 60;
+  double board_silence_s = 15;
+};
+int RunTracker(const TrackerArgs& args);
 int RunStatus(const std::string& tracker, bool json);
 int RunOps(bool json);
 

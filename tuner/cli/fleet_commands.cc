@@ -27,7 +27,7 @@ int ReportError(const std::string& command, const absl::Status& status) {
   }
 }
 
-int RunTracker(const std::string& listen) {
+int RunTracker(const TrackerArgs& args) {
   // Block the stop signals before gRPC starts its threads, then wait for one here.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -36,11 +36,13 @@ int RunTracker(const std::string& listen) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   tracker::TrackerOptions options;
-  options.listen_address = listen;
+  options.listen_address = args.listen;
+  options.no_board_timeout_ms = static_cast<int64_t>(args.no_board_timeout_s * 1000);
+  options.board_silence_ms = static_cast<int64_t>(args.board_silence_s * 1000);
   absl::StatusOr<std::unique_ptr<tracker::TrackerServer>> server =
       tracker::TrackerServer::Start(options);
   if (!server.ok()) return ReportError("tracker", server.status());
-  std::string host = listen.substr(0, listen.rfind(':'));
+  std::string host = args.listen.substr(0, args.listen.rfind(':'));
   std::cout << "fleettune tracker listening on " << host << ":" << (*server)->port() << std::endl;
 
   int signal_number = 0;

@@ -75,9 +75,20 @@ int Main(int argc, char** argv) {
   compile_cmd->add_flag("--compare-default", compile.compare_default,
                         "measure the kernel and the template default on this machine");
 
-  std::string listen = "127.0.0.1:9190";
+  TrackerArgs tracker;
   CLI::App* tracker_cmd = app.add_subcommand("tracker", "run a tracker");
-  tracker_cmd->add_option("--listen", listen, "address to listen on")->capture_default_str();
+  tracker_cmd->add_option("--listen", tracker.listen, "address to listen on")
+      ->capture_default_str();
+  tracker_cmd
+      ->add_option("--no-board-timeout", tracker.no_board_timeout_s,
+                   "seconds a batch waits for a board of its key before it is refused")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  tracker_cmd
+      ->add_option("--board-silence", tracker.board_silence_s,
+                   "seconds without a heartbeat after which a board is dropped as hung")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
 
   std::string status_tracker;
   bool status_json = false;
@@ -115,7 +126,7 @@ int Main(int argc, char** argv) {
   if (*best_cmd) return RunBest(best);
   if (*history_cmd) return RunHistory(history);
   if (*compile_cmd) return RunCompile(compile);
-  if (*tracker_cmd) return RunTracker(listen);
+  if (*tracker_cmd) return RunTracker(tracker);
   if (*status_cmd) return RunStatus(status_tracker, status_json);
   if (*ops_cmd) return RunOps(ops_json);
   return kExitBadInput;
