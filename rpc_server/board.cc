@@ -150,7 +150,9 @@ absl::Status Board::Impl::Run() {
       const v1::MeasureTask& task = incoming.task();
       v1::BoardMessage reply;
       v1::MeasureResult* result = reply.mutable_result();
-      *result = options.sandbox ? MeasureInSandbox(task) : MeasureTask(task);
+      SandboxOptions sandbox;
+      sandbox.worker_binary = options.sandbox_worker_binary;
+      *result = options.sandbox ? MeasureInSandbox(task, sandbox) : MeasureTask(task);
       result->set_task_id(task.task_id());
       result->set_client_tag(task.client_tag());
       result->set_device_key(task.device_key());

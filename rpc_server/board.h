@@ -16,6 +16,8 @@ struct BoardOptions {
   int connect_timeout_ms = 30000;    // how long Run() retries an unreachable tracker
   int heartbeat_interval_ms = 3000;  // how often the board tells the tracker it is alive
   bool sandbox = true;               // measure in a child process (MeasureInSandbox)
+  // The runtime binary started per task as the sandbox worker; empty: fork (see sandbox.h).
+  std::string sandbox_worker_binary;
 };
 
 // Runs until the tracker closes the stream or Stop() is called. Thread-safe.

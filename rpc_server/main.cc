@@ -6,7 +6,11 @@
 // 2 bad usage.
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -14,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "rpc_server/board.h"
+#include "rpc_server/sandbox.h"
 
 namespace {
 
@@ -21,13 +26,18 @@ constexpr char kUsage[] =
     "usage: fleettune-rpc-server --tracker HOST:PORT --key KEY\n"
     "\n"
     "Runs a board: connects to the tracker, registers under KEY and measures the kernels\n"
-    "it is sent until the tracker closes the connection or SIGINT/SIGTERM arrives.\n"
+    "it is sent, until SIGINT/SIGTERM. When the tracker goes away it connects again, with\n"
+    "backoff from 0.5 s up to 30 s.\n"
     "\n"
     "  --tracker HOST:PORT   address of the fleettune tracker (required)\n"
     "  --key KEY             device key this board serves, e.g. rk3399 (required)\n"
+    "  --no-reconnect        exit when the tracker goes away instead of connecting again\n"
     "  --no-sandbox          measure in this process instead of a child per task (debugging:\n"
     "                        a crashing kernel then takes the board down)\n"
     "  --help                show this message\n";
+
+constexpr std::chrono::milliseconds kFirstBackoff(500);
+constexpr std::chrono::milliseconds kMaxBackoff(30000);
 
 int UsageError(const std::string& message) {
   std::fprintf(stderr, "fleettune-rpc-server: %s\n\n%s", message.c_str(), kUsage);
@@ -37,12 +47,25 @@ int UsageError(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 2 && std::string(argv[1]) == "--sandbox-worker") {
+    return fleettune::rpc_server::RunSandboxWorker();  // one measurement, for the board
+  }
   fleettune::rpc_server::BoardOptions options;
+  bool reconnect = true;
+  // Each task is measured by a fresh process of this binary (see sandbox.h).
+  char self[4096];
+  if (ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1); n > 0) {
+    options.sandbox_worker_binary.assign(self, n);
+  }
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
+    }
+    if (arg == "--no-reconnect") {
+      reconnect = false;
+      continue;
     }
     if (arg == "--no-sandbox") {
       options.sandbox = false;
@@ -76,13 +99,34 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   fleettune::rpc_server::Board board(options);
+  std::atomic<bool> stopping{false};
   std::thread signal_thread([&] {
     int signal_number = 0;
     sigwait(&signals, &signal_number);
+    stopping = true;
     board.Stop();
   });
 
-  const absl::Status status = board.Run();
+  // Serve; when the tracker goes away (restart, network loss, it dropped this board), connect
+  // again with exponential backoff, unless --no-reconnect or a stop signal.
+  absl::Status status;
+  std::chrono::milliseconds backoff = kFirstBackoff;
+  while (true) {
+    const auto session_start = std::chrono::steady_clock::now();
+    status = board.Run();
+    if (stopping || !reconnect) break;
+    if (std::chrono::steady_clock::now() - session_start > kMaxBackoff) backoff = kFirstBackoff;
+    std::fprintf(stderr, "fleettune-rpc-server: %s; reconnecting in %.1f s\n",
+                 status.ok() ? "the tracker closed the connection" : status.ToString().c_str(),
+                 backoff.count() / 1000.0);
+    for (auto slept = std::chrono::milliseconds(0); slept < backoff && !stopping;
+         slept += std::chrono::milliseconds(50)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (stopping) break;
+    backoff = std::min(backoff * 2, kMaxBackoff);
+  }
+  if (stopping) status = absl::OkStatus();
   // Wake the signal thread if no signal came; Stop() after Run() returned is harmless.
   pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();

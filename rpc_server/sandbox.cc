@@ -3,31 +3,52 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "rpc_server/measure.h"
+
+extern char** environ;
 
 namespace fleettune::rpc_server {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The child's message: [u64 size][MeasureResult] then, when it computed a reference output
-// the board did not have, [u64 size][cache key][u64 count][float32 values].
+// Both directions are sequences of [u64 size][bytes] fields.
+// Request (worker only): the MeasureTask, the reference cache key, the cached reference
+// output (empty when the board has none). Reply: the MeasureResult, then, when the child
+// computed a reference output the board did not have, the key and the output.
+constexpr int kReplyFd = 3;
+
 void AppendSized(std::string* out, const void* data, uint64_t size) {
   out->append(reinterpret_cast<const char*>(&size), sizeof(size));
   out->append(static_cast<const char*>(data), size);
 }
 
-bool WriteAll(int fd, const std::string& bytes) {
+bool TakeSized(std::string_view* message, std::string_view* field) {
+  uint64_t size = 0;
+  if (message->size() < sizeof(size)) return false;
+  std::memcpy(&size, message->data(), sizeof(size));
+  message->remove_prefix(sizeof(size));
+  if (message->size() < size) return false;
+  *field = message->substr(0, size);
+  message->remove_prefix(size);
+  return true;
+}
+
+bool WriteAll(int fd, std::string_view bytes) {
   size_t written = 0;
   while (written < bytes.size()) {
     ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
@@ -38,18 +59,30 @@ bool WriteAll(int fd, const std::string& bytes) {
   return true;
 }
 
-[[noreturn]] void RunChild(const v1::MeasureTask& task, const std::string& reference_key,
-                           bool board_has_reference, int fd) {
-  std::string message;
+bool ReadAll(int fd, std::string* out) {
+  char buffer[1 << 16];
+  for (;;) {
+    ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) return true;
+    out->append(buffer, static_cast<size_t>(n));
+  }
+}
+
+// Measures in this (child) process and builds the reply.
+std::string MeasureAndReply(const v1::MeasureTask& task, const std::string& reference_key,
+                            bool board_has_reference) {
+  std::string reply;
   std::string result = MeasureTask(task).SerializeAsString();
-  AppendSized(&message, result.data(), result.size());
+  AppendSized(&reply, result.data(), result.size());
   if (!board_has_reference) {
     if (auto output = FindReferenceOutput(reference_key); output != nullptr) {
-      AppendSized(&message, reference_key.data(), reference_key.size());
-      AppendSized(&message, output->data(), output->size() * sizeof(float));
+      AppendSized(&reply, reference_key.data(), reference_key.size());
+      AppendSized(&reply, output->data(), output->size() * sizeof(float));
     }
   }
-  _exit(WriteAll(fd, message) ? 0 : 3);
+  return reply;
 }
 
 // Reads `fd` to its end or until `deadline`; false on timeout.
@@ -69,18 +102,6 @@ bool ReadUntil(int fd, Clock::time_point deadline, std::string* out) {
   }
 }
 
-// Splits off one [u64 size][bytes] field from the front of `message`.
-bool TakeSized(std::string_view* message, std::string_view* field) {
-  uint64_t size = 0;
-  if (message->size() < sizeof(size)) return false;
-  std::memcpy(&size, message->data(), sizeof(size));
-  message->remove_prefix(sizeof(size));
-  if (message->size() < size) return false;
-  *field = message->substr(0, size);
-  message->remove_prefix(size);
-  return true;
-}
-
 v1::MeasureResult Failure(const v1::MeasureTask& task, v1::MeasureStatus status,
                           std::string error) {
   v1::MeasureResult result;
@@ -92,36 +113,112 @@ v1::MeasureResult Failure(const v1::MeasureTask& task, v1::MeasureStatus status,
   return result;
 }
 
+// A child started with its reply pipe; pid < 0 and `error` set when it could not start.
+struct Child {
+  pid_t pid = -1;
+  int reply_fd = -1;
+  std::string error;
+};
+
+Child ForkChild(const v1::MeasureTask& task, const std::string& reference_key,
+                bool board_has_reference) {
+  Child child;
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    child.error = absl::StrCat("sandbox: pipe: ", strerror(errno));
+    return child;
+  }
+  child.pid = fork();
+  if (child.pid == 0) {
+    close(fds[0]);
+    _exit(WriteAll(fds[1], MeasureAndReply(task, reference_key, board_has_reference)) ? 0 : 3);
+  }
+  close(fds[1]);
+  if (child.pid < 0) {
+    child.error = absl::StrCat("sandbox: fork: ", strerror(errno));
+    close(fds[0]);
+    return child;
+  }
+  child.reply_fd = fds[0];
+  return child;
+}
+
+Child SpawnWorker(const std::string& binary, const v1::MeasureTask& task,
+                  const std::string& reference_key) {
+  Child child;
+  int request[2], reply[2];
+  if (pipe2(request, O_CLOEXEC) != 0) {
+    child.error = absl::StrCat("sandbox: pipe: ", strerror(errno));
+    return child;
+  }
+  if (pipe2(reply, O_CLOEXEC) != 0) {
+    child.error = absl::StrCat("sandbox: pipe: ", strerror(errno));
+    close(request[0]);
+    close(request[1]);
+    return child;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, request[0], 0);
+  posix_spawn_file_actions_adddup2(&actions, reply[1], kReplyFd);
+  std::string program = binary;
+  std::string flag = "--sandbox-worker";
+  char* argv[] = {program.data(), flag.data(), nullptr};
+  // The board blocks SIGINT/SIGTERM for its signal thread; the worker gets a clean mask.
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  sigset_t no_signals;
+  sigemptyset(&no_signals);
+  posix_spawnattr_setsigmask(&attributes, &no_signals);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
+  int error = posix_spawn(&child.pid, program.c_str(), &actions, &attributes, argv, environ);
+  posix_spawnattr_destroy(&attributes);
+  posix_spawn_file_actions_destroy(&actions);
+  close(request[0]);
+  close(reply[1]);
+  if (error != 0) {
+    child.pid = -1;
+    child.error = absl::StrCat("sandbox: cannot start '", binary, "': ", strerror(error));
+    close(request[1]);
+    close(reply[0]);
+    return child;
+  }
+  // The worker reads its whole request before it measures, so this write cannot deadlock
+  // against its reply.
+  std::string message;
+  std::string task_bytes = task.SerializeAsString();
+  AppendSized(&message, task_bytes.data(), task_bytes.size());
+  AppendSized(&message, reference_key.data(), reference_key.size());
+  auto output = FindReferenceOutput(reference_key);
+  AppendSized(&message, output ? output->data() : nullptr,
+              output ? output->size() * sizeof(float) : 0);
+  signal(SIGPIPE, SIG_IGN);  // a worker that dies early must not kill the board
+  WriteAll(request[1], message);
+  close(request[1]);
+  child.reply_fd = reply[0];
+  return child;
+}
+
 }  // namespace
 
 v1::MeasureResult MeasureInSandbox(const v1::MeasureTask& task, const SandboxOptions& options) {
   const std::string reference_key = ReferenceCacheKey(task);
   const bool board_has_reference = FindReferenceOutput(reference_key) != nullptr;
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) {
-    return Failure(task, v1::RUNTIME_ERROR, absl::StrCat("sandbox: pipe: ", strerror(errno)));
-  }
-  const pid_t pid = fork();
-  if (pid < 0) {
-    close(fds[0]);
-    close(fds[1]);
-    return Failure(task, v1::RUNTIME_ERROR, absl::StrCat("sandbox: fork: ", strerror(errno)));
-  }
-  if (pid == 0) {
-    close(fds[0]);
-    RunChild(task, reference_key, board_has_reference, fds[1]);
-  }
-  close(fds[1]);
+  const auto start = Clock::now();
+  Child child = options.worker_binary.empty()
+                    ? ForkChild(task, reference_key, board_has_reference)
+                    : SpawnWorker(options.worker_binary, task, reference_key);
+  if (child.pid < 0) return Failure(task, v1::RUNTIME_ERROR, child.error);
 
   const int timeout_ms =
       task.options().timeout_ms() > 0 ? task.options().timeout_ms() : options.default_timeout_ms;
-  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms + options.grace_ms);
+  const auto deadline = start + std::chrono::milliseconds(timeout_ms + options.grace_ms);
   std::string message;
-  const bool finished = ReadUntil(fds[0], deadline, &message);
-  close(fds[0]);
-  if (!finished) kill(pid, SIGKILL);
+  const bool finished = ReadUntil(child.reply_fd, deadline, &message);
+  close(child.reply_fd);
+  if (!finished) kill(child.pid, SIGKILL);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  while (waitpid(child.pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (!finished) {
     return Failure(task, v1::TIMEOUT,
@@ -150,6 +247,24 @@ v1::MeasureResult MeasureInSandbox(const v1::MeasureTask& task, const SandboxOpt
     StoreReferenceOutput(std::string(key), std::move(output));
   }
   return result;
+}
+
+int RunSandboxWorker() {
+  std::string request;
+  if (!ReadAll(0, &request)) return 4;
+  std::string_view rest = request, task_bytes, key, values;
+  v1::MeasureTask task;
+  if (!TakeSized(&rest, &task_bytes) || !TakeSized(&rest, &key) || !TakeSized(&rest, &values) ||
+      !task.ParseFromArray(task_bytes.data(), static_cast<int>(task_bytes.size()))) {
+    return 5;
+  }
+  const bool board_has_reference = !values.empty();
+  if (board_has_reference) {
+    std::vector<float> output(values.size() / sizeof(float));
+    std::memcpy(output.data(), values.data(), output.size() * sizeof(float));
+    StoreReferenceOutput(std::string(key), std::move(output));
+  }
+  return WriteAll(kReplyFd, MeasureAndReply(task, std::string(key), board_has_reference)) ? 0 : 3;
 }
 
 }  // namespace fleettune::rpc_server

@@ -65,6 +65,11 @@ class FleetTest : public ::testing::Test {
                                             dir_.string(), "board" + std::to_string(i)));
       ASSERT_NE(boards_.back(), nullptr);
     }
+    AwaitBoards(boards);
+  }
+
+  // Waits until exactly `boards` boards of kKey are registered.
+  void AwaitBoards(int boards) {
     for (int attempt = 0; attempt < 300; ++attempt) {
       ProcessResult status = RunProcess({FLEETTUNE_BIN, "status", "--tracker", address_, "--json"});
       if (status.exit_code == 0) {
@@ -202,7 +207,10 @@ TEST_F(FleetTest, HungBoardIsDroppedAndTheJobStillCompletes) {
       {FLEETTUNE_BIN, "tune", "--workload", "matmul:m=40,n=24,k=16", "--tracker", address_, "--key",
        kKey, "--trials", "8", "--db", db_, "--min-repeat-ms", "2", "--batch-size", "4"},
       /*timeout_seconds=*/120);
+  ProcessResult status = RunProcess({FLEETTUNE_BIN, "status", "--tracker", address_, "--json"});
   kill(boards_[0]->pid(), SIGCONT);
+  ASSERT_EQ(status.exit_code, 0);
+  EXPECT_EQ(nlohmann::json::parse(status.out)["boards"].size(), 1u) << status.out;  // dropped
   ASSERT_EQ(tune.exit_code, 0) << tune.out << tune.err;
   absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::Open(db_);
   ASSERT_TRUE(database.ok());
@@ -212,9 +220,51 @@ TEST_F(FleetTest, HungBoardIsDroppedAndTheJobStillCompletes) {
   ASSERT_TRUE(history.ok());
   ASSERT_EQ(history->size(), 8u);  // one final result per trial, none lost with the board
   for (const db::Record& record : *history) EXPECT_EQ(record.status, v1::OK) << record.error;
-  ProcessResult status = RunProcess({FLEETTUNE_BIN, "status", "--tracker", address_, "--json"});
-  ASSERT_EQ(status.exit_code, 0);
-  EXPECT_EQ(nlohmann::json::parse(status.out)["boards"].size(), 1u) << status.out;
+}
+
+TEST_F(FleetTest, BoardsReconnectAfterATrackerRestart) {
+  ASSERT_NO_FATAL_FAILURE(StartFleet(2));
+  tracker_->Kill(SIGKILL);
+  tracker_ = ChildProcess::Start({FLEETTUNE_BIN, "tracker", "--listen", address_}, dir_.string(),
+                                 "tracker-restarted");
+  ASSERT_TRUE(tracker_->WaitForOutput("listening on", 30)) << tracker_->Stderr();
+  ASSERT_NO_FATAL_FAILURE(AwaitBoards(2));  // both boards came back by themselves
+  ProcessResult tune =
+      RunProcess({FLEETTUNE_BIN, "tune", "--workload", "matmul:m=16,n=16,k=16", "--tracker",
+                  address_, "--key", kKey, "--trials", "4", "--db", db_, "--min-repeat-ms", "2"},
+                 /*timeout_seconds=*/120);
+  EXPECT_EQ(tune.exit_code, 0) << tune.err;
+}
+
+TEST_F(FleetTest, JobSurvivesATrackerRestartWithExactlyOneResultPerTrial) {
+  ASSERT_NO_FATAL_FAILURE(StartFleet(2));
+  auto tune = ChildProcess::Start(
+      {FLEETTUNE_BIN, "tune", "--workload", "matmul:m=48,n=40,k=24", "--tracker", address_, "--key",
+       kKey, "--trials", "24", "--batch-size", "12", "--db", db_, "--min-repeat-ms", "60"},
+      dir_.string(), "tune");
+  ASSERT_NE(tune, nullptr);
+  ASSERT_TRUE(tune->WaitForOutput("[   2/24]", 60)) << tune->Stderr();
+  tracker_->Kill(SIGKILL);  // mid-batch: tasks queued and running are gone with it
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  tracker_ = ChildProcess::Start({FLEETTUNE_BIN, "tracker", "--listen", address_}, dir_.string(),
+                                 "tracker-restarted");
+  ASSERT_TRUE(tracker_->WaitForOutput("listening on", 30)) << tracker_->Stderr();
+  std::optional<int> exit_code = tune->Wait(180);
+  ASSERT_TRUE(exit_code.has_value()) << tune->Stderr();
+  ASSERT_EQ(*exit_code, 0) << tune->Stderr();
+
+  absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::Open(db_);
+  ASSERT_TRUE(database.ok());
+  db::Query query;
+  query.workload_key = "matmul:m=48,n=40,k=24";
+  absl::StatusOr<std::vector<db::Record>> history = (*database)->History(query);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 24u);
+  std::set<int64_t> trials;
+  for (const db::Record& record : *history) {
+    EXPECT_TRUE(trials.insert(record.trial).second) << "trial " << record.trial << " twice";
+    EXPECT_EQ(record.status, v1::OK) << record.error;
+  }
 }
 
 TEST_F(FleetTest, EmbeddedFleetTunesWithOneCommand) {

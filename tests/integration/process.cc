@@ -88,6 +88,20 @@ std::unique_ptr<ChildProcess> ChildProcess::Start(const std::vector<std::string>
   return child;
 }
 
+std::optional<int> ChildProcess::Wait(int timeout_seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+  while (pid_ > 0 && std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      if (WIFEXITED(status)) return WEXITSTATUS(status);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return std::nullopt;
+}
+
 ChildProcess::~ChildProcess() {
   if (pid_ <= 0) return;
   kill(pid_, SIGTERM);
@@ -104,10 +118,10 @@ std::string ChildProcess::Stderr() const { return ReadAll(err_path_); }
 bool ChildProcess::WaitForOutput(const std::string& text, int timeout_seconds) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (Stdout().find(text) != std::string::npos) return true;
+    if ((Stdout() + Stderr()).find(text) != std::string::npos) return true;
     if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
       pid_ = -1;
-      return Stdout().find(text) != std::string::npos;
+      return (Stdout() + Stderr()).find(text) != std::string::npos;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

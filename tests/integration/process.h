@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,7 +30,10 @@ class ChildProcess {
   pid_t pid() const { return pid_; }
   std::string Stdout() const;
   std::string Stderr() const;
-  // Waits until stdout contains `text` (true) or `timeout_seconds` pass or the child exits.
+  // The exit code once the child exits (-1 for a signal), or nullopt after `timeout_seconds`.
+  std::optional<int> Wait(int timeout_seconds);
+  // Waits until stdout or stderr contains `text` (true), `timeout_seconds` pass or the child
+  // exits.
   bool WaitForOutput(const std::string& text, int timeout_seconds);
   // Sends `signal` and reaps the child.
   void Kill(int signal);

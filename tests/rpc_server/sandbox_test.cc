@@ -12,10 +12,27 @@ namespace {
 
 using ::fleettune::testing::FixtureTask;
 
-TEST(SandboxTest, CorrectKernelMeasuresAsInProcess) {
+// Every case runs twice: with the worker process the real board uses (a fresh
+// `fleettune-rpc-server --sandbox-worker` per task) and with the fork fallback.
+class SandboxTest : public ::testing::TestWithParam<bool> {
+ protected:
+  SandboxOptions Options() const {
+    SandboxOptions options;
+    if (GetParam()) options.worker_binary = FLEETTUNE_RPC_SERVER_BINARY;
+    return options;
+  }
+  v1::MeasureResult Measure(const v1::MeasureTask& task) {
+    return MeasureInSandbox(task, Options());
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(WorkerAndFork, SandboxTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Worker" : "Fork"; });
+
+TEST_P(SandboxTest, CorrectKernelMeasuresAsInProcess) {
   v1::MeasureTask task = FixtureTask("matmul_reordered", /*client_tag=*/9);
   task.set_task_id(3);
-  v1::MeasureResult result = MeasureInSandbox(task);
+  v1::MeasureResult result = Measure(task);
   ASSERT_EQ(result.status(), v1::OK) << result.error();
   EXPECT_EQ(result.task_id(), 3u);
   EXPECT_EQ(result.client_tag(), 9u);
@@ -23,46 +40,45 @@ TEST(SandboxTest, CorrectKernelMeasuresAsInProcess) {
   for (double cost : result.costs()) EXPECT_GT(cost, 0);
 }
 
-TEST(SandboxTest, ReferenceComputedInTheChildIsKeptByTheBoard) {
+TEST_P(SandboxTest, ReferenceComputedInTheChildIsKeptByTheBoard) {
   v1::MeasureTask task = FixtureTask("matmul_reordered");
-  task.mutable_reference()->set_sha256("sandbox-reference-cache-test");
+  task.mutable_reference()->set_sha256(GetParam() ? "worker-cache-test" : "fork-cache-test");
   const std::string key = ReferenceCacheKey(task);
   ASSERT_EQ(FindReferenceOutput(key), nullptr);
-  ASSERT_EQ(MeasureInSandbox(task).status(), v1::OK);
+  ASSERT_EQ(Measure(task).status(), v1::OK);
   auto output = FindReferenceOutput(key);
   ASSERT_NE(output, nullptr);
   EXPECT_EQ(output->size(), static_cast<size_t>(testing::kFixtureM * testing::kFixtureN));
   // The cached output is the real reference: a wrong kernel is still caught with it.
-  EXPECT_EQ(MeasureInSandbox(FixtureTask("matmul_wrong")).status(), v1::WRONG_ANSWER);
+  EXPECT_EQ(Measure(FixtureTask("matmul_wrong")).status(), v1::WRONG_ANSWER);
 }
 
-TEST(SandboxTest, CrashingKernelIsRuntimeErrorAndTheCallerLivesOn) {
-  v1::MeasureResult result = MeasureInSandbox(FixtureTask("matmul_segfaults", 5));
+TEST_P(SandboxTest, CrashingKernelIsRuntimeErrorAndTheCallerLivesOn) {
+  v1::MeasureResult result = Measure(FixtureTask("matmul_segfaults", 5));
   EXPECT_EQ(result.status(), v1::RUNTIME_ERROR);
   EXPECT_EQ(result.client_tag(), 5u);
   EXPECT_NE(result.error().find("signal 11"), std::string::npos) << result.error();
   // This process (the board) still measures the next task.
-  EXPECT_EQ(MeasureInSandbox(FixtureTask("matmul_reordered")).status(), v1::OK);
+  EXPECT_EQ(Measure(FixtureTask("matmul_reordered")).status(), v1::OK);
 }
 
-TEST(SandboxTest, HangingKernelIsKilledAndTimesOut) {
+TEST_P(SandboxTest, HangingKernelIsKilledAndTimesOut) {
   v1::MeasureTask task = FixtureTask("matmul_hangs");
   task.mutable_options()->set_timeout_ms(300);
-  SandboxOptions options;
+  SandboxOptions options = Options();
   options.grace_ms = 200;
   auto start = std::chrono::steady_clock::now();
   v1::MeasureResult result = MeasureInSandbox(task, options);
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(result.status(), v1::TIMEOUT) << result.error();
   EXPECT_LT(seconds, 5.0);  // killed near its 0.5 s deadline, not left running
-  EXPECT_EQ(MeasureInSandbox(FixtureTask("matmul_reordered")).status(), v1::OK);
+  EXPECT_EQ(Measure(FixtureTask("matmul_reordered")).status(), v1::OK);
 }
 
-TEST(SandboxTest, GarbageArtifactIsLoadErrorNotACrash) {
+TEST_P(SandboxTest, GarbageArtifactIsLoadErrorNotACrash) {
   v1::MeasureTask task = FixtureTask("matmul_reordered");
   task.mutable_artifact()->set_shared_object(std::string(1000, '\x7f'));
-  v1::MeasureResult result = MeasureInSandbox(task);
+  v1::MeasureResult result = Measure(task);
   EXPECT_EQ(result.status(), v1::LOAD_ERROR) << result.error();
 }
 
