@@ -174,6 +174,7 @@ absl::StatusOr<uint64_t> Scheduler::SubmitJob(const v1::MeasureBatch& batch, Job
   const uint64_t job_id = next_job_id_++;
   Job& job = jobs_[job_id];
   job.sink = sink;
+  job.priority = batch.priority();
   job.total = batch.tasks_size();
   std::deque<uint64_t>& queue = queues_[batch.device_key()];
   for (const v1::MeasureTask& task : batch.tasks()) {
@@ -263,8 +264,18 @@ void Scheduler::DispatchLocked(const std::string& key) {
   for (auto& [board_id, board] : boards_) {
     if (queue.empty()) break;
     if (board.current_task != 0 || board.info.key() != key) continue;
-    const uint64_t task_id = queue.front();
-    queue.pop_front();
+    // Fair share between the jobs on this key (see the header).
+    auto best = queue.begin();
+    for (auto it = queue.begin(); it != queue.end(); ++it) {
+      const Job& job = jobs_.at(tasks_.at(*it).task.job_id());
+      const Job& best_job = jobs_.at(tasks_.at(*best).task.job_id());
+      if (job.priority > best_job.priority ||
+          (job.priority == best_job.priority && job.running < best_job.running)) {
+        best = it;
+      }
+    }
+    const uint64_t task_id = *best;
+    queue.erase(best);
     TaskState& state = tasks_.at(task_id);
     state.board_id = board_id;
     const int64_t timeout_ms = state.task.options().timeout_ms() > 0

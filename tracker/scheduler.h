@@ -123,6 +123,7 @@ class Scheduler {
   };
   struct Job {
     JobSink* sink = nullptr;  // null once cancelled
+    int32_t priority = 0;
     size_t total = 0;
     size_t finished = 0;
     size_t running = 0;
@@ -139,7 +140,9 @@ class Scheduler {
 
   // Forgets a board; re-queues or fails its task (see RemoveBoard).
   void RemoveBoardLocked(const std::string& board_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Pushes queued tasks of `key` to its idle boards, oldest task first.
+  // Pushes queued tasks of `key` to its idle boards. Jobs sharing the key take turns: the
+  // next task comes from the highest-priority job, then the one with the fewest tasks
+  // running, then the oldest task; re-queued tasks (at the front) go before their job's rest.
   void DispatchLocked(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Delivers `result` for a task that is leaving the system and forgets the task.
   void FinishTaskLocked(uint64_t task_id, v1::MeasureResult result)

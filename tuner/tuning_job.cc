@@ -98,6 +98,7 @@ class Job {
     v1::MeasureBatch batch;
     batch.set_device_key(options_.device_key);
     batch.set_job_name(summary_.job);
+    batch.set_priority(options_.priority);
     for (size_t i = 0; i < outcomes.size(); ++i) {
       summary_.build_seconds += outcomes[i].seconds;
       if (!outcomes[i].artifact.ok()) {

@@ -23,6 +23,7 @@ struct TuneOptions {
   std::string tuner = "random";
   uint64_t seed = 0;
   int batch_size = 8;  // configs built, then measured, per round
+  int priority = 0;    // among jobs sharing the key's boards; higher goes first
   int builder_threads = 2;
   std::string job_name;        // empty: derived from workload, target and time
   v1::MeasureOptions measure;  // number/repeat/min_repeat_ms/timeout/tolerance

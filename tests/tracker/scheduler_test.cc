@@ -325,3 +325,40 @@ TEST_F(SchedulerTest, TaskPastItsLeaseIsRequeuedThenDeviceLost) {
 
 }  // namespace
 }  // namespace fleettune::tracker
+
+namespace fleettune::tracker {
+namespace {
+
+TEST_F(SchedulerTest, JobsSharingAKeyTakeTurns) {
+  FakeSink first, second;
+  ASSERT_TRUE(scheduler_.SubmitJob(Batch("k", {10, 11, 12, 13}), &first).ok());
+  ASSERT_TRUE(scheduler_.SubmitJob(Batch("k", {20, 21, 22, 23}), &second).ok());
+  FakeBoard a, b;
+  AddBoard(a, "k");
+  AddBoard(b, "k");
+  // One task of each job runs, although the first job was queued entirely before the second.
+  ASSERT_EQ(a.tasks.size(), 1u);
+  ASSERT_EQ(b.tasks.size(), 1u);
+  EXPECT_EQ(a.tasks[0].client_tag(), 10u);
+  EXPECT_EQ(b.tasks[0].client_tag(), 20u);
+}
+
+TEST_F(SchedulerTest, HigherPriorityJobGoesFirst) {
+  FakeSink low, high;
+  ASSERT_TRUE(scheduler_.SubmitJob(Batch("k", {1, 2}), &low).ok());
+  v1::MeasureBatch urgent = Batch("k", {7, 8});
+  urgent.set_priority(5);
+  ASSERT_TRUE(scheduler_.SubmitJob(urgent, &high).ok());
+  FakeBoard board;
+  const std::string id = AddBoard(board, "k");
+  std::vector<uint64_t> order;
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(board.tasks.size(), static_cast<size_t>(i + 1));
+    order.push_back(board.tasks.back().client_tag());
+    ASSERT_TRUE(scheduler_.OnBoardResult(id, Ok(board.tasks.back())).ok());
+  }
+  EXPECT_EQ(order, (std::vector<uint64_t>{7, 8, 1, 2}));
+}
+
+}  // namespace
+}  // namespace fleettune::tracker

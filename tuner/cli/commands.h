@@ -29,6 +29,7 @@ struct TuneArgs {
   std::string db = "fleettune.db";
   uint64_t seed = 0;
   int batch_size = 8;
+  int priority = 0;
   int builders = 2;
   int boards = 1;  // embedded boards
   int number = 1;

@@ -42,6 +42,10 @@ int Main(int argc, char** argv) {
   tune_cmd->add_option("--batch-size", tune.batch_size, "configs per build/measure round")
       ->capture_default_str();
   tune_cmd->add_option("--builders", tune.builders, "builder threads")->capture_default_str();
+  tune_cmd
+      ->add_option("--priority", tune.priority,
+                   "jobs sharing boards take turns; a higher priority goes first")
+      ->capture_default_str();
   tune_cmd->add_option("--boards", tune.boards, "local boards of the embedded fleet")
       ->capture_default_str();
   tune_cmd->add_option("--number", tune.number, "runs per repeat")->capture_default_str();

@@ -50,6 +50,7 @@ int RunTune(const TuneArgs& args) {
   options.tuner = args.tuner;
   options.seed = args.seed;
   options.batch_size = args.batch_size;
+  options.priority = args.priority;
   options.builder_threads = args.builders;
   options.job_name = args.job;
   options.measure = tuner::DefaultMeasureOptions();
