@@ -119,6 +119,8 @@ absl::Status Board::Impl::Run() {
 
   std::unique_ptr<v1::Tracker::Stub> stub = v1::Tracker::NewStub(channel);
   grpc::ClientContext stream_context;
+  if (!options.token.empty())
+    stream_context.AddMetadata("authorization", "Bearer " + options.token);
   {
     absl::MutexLock lock(&mu);
     if (stopped) return absl::OkStatus();
@@ -134,7 +136,12 @@ absl::Status Board::Impl::Run() {
   *hello.mutable_register_() = DescribeDevice(options.key);
   v1::TrackerMessage incoming;
   std::string board_id;
-  if (Write(hello) && owned_stream->Read(&incoming) && incoming.has_registered()) {
+  bool read_ended = false;  // the tracker ended the stream: Finish() returns its status
+  if (!Write(hello)) {
+    read_ended = !owned_stream->Read(&incoming);  // a refused board learns why here
+  } else if (!owned_stream->Read(&incoming)) {
+    read_ended = true;
+  } else if (incoming.has_registered()) {
     board_id = incoming.registered().board_id();
   }
 
@@ -145,7 +152,11 @@ absl::Status Board::Impl::Run() {
       serving = true;
     }
     heartbeat = std::thread([this] { HeartbeatLoop(); });
-    while (owned_stream->Read(&incoming)) {
+    while (true) {
+      if (!owned_stream->Read(&incoming)) {
+        read_ended = true;
+        break;
+      }
       if (!incoming.has_task()) continue;
       const v1::MeasureTask& task = incoming.task();
       v1::BoardMessage reply;
@@ -171,7 +182,7 @@ absl::Status Board::Impl::Run() {
     absl::MutexLock lock(&write_mu);
     stream = nullptr;
   }
-  stream_context.TryCancel();  // ends a stream we stopped reading early
+  if (!read_ended) stream_context.TryCancel();  // ends a stream we stopped reading early
   grpc::Status status = owned_stream->Finish();
   bool was_stopped;
   {

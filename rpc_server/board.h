@@ -15,6 +15,7 @@ struct BoardOptions {
   std::string key;                   // device key the board serves
   int connect_timeout_ms = 30000;    // how long Run() retries an unreachable tracker
   int heartbeat_interval_ms = 3000;  // how often the board tells the tracker it is alive
+  std::string token;                 // the tracker's board token; empty when it has none
   bool sandbox = true;               // measure in a child process (MeasureInSandbox)
   // The runtime binary started per task as the sandbox worker; empty: fork (see sandbox.h).
   std::string sandbox_worker_binary;

@@ -10,9 +10,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 
@@ -31,6 +35,7 @@ constexpr char kUsage[] =
     "\n"
     "  --tracker HOST:PORT   address of the fleettune tracker (required)\n"
     "  --key KEY             device key this board serves, e.g. rk3399 (required)\n"
+    "  --token-file FILE     the tracker's board token (default: $FLEETTUNE_BOARD_TOKEN)\n"
     "  --no-reconnect        exit when the tracker goes away instead of connecting again\n"
     "  --no-sandbox          measure in this process instead of a child per task (debugging:\n"
     "                        a crashing kernel then takes the board down)\n"
@@ -52,6 +57,7 @@ int main(int argc, char** argv) {
   }
   fleettune::rpc_server::BoardOptions options;
   bool reconnect = true;
+  std::string token_file;
   // Each task is measured by a fresh process of this binary (see sandbox.h).
   char self[4096];
   if (ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1); n > 0) {
@@ -79,16 +85,33 @@ int main(int argc, char** argv) {
       value = arg.substr(eq + 1);
       has_value = true;
     }
-    if (name != "--tracker" && name != "--key") return UsageError("unknown argument " + arg);
+    if (name != "--tracker" && name != "--key" && name != "--token-file") {
+      return UsageError("unknown argument " + arg);
+    }
     if (!has_value) {
       if (i + 1 >= argc) return UsageError(name + " needs a value");
       value = argv[++i];
     }
     if (value.empty()) return UsageError(name + " must not be empty");
-    (name == "--tracker" ? options.tracker_address : options.key) = value;
+    if (name == "--token-file") {
+      token_file = value;
+    } else {
+      (name == "--tracker" ? options.tracker_address : options.key) = value;
+    }
   }
   if (options.tracker_address.empty()) return UsageError("--tracker is required");
   if (options.key.empty()) return UsageError("--key is required");
+  if (!token_file.empty()) {
+    std::ifstream in(token_file);
+    std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+      token.pop_back();
+    if (!in && !in.eof()) return UsageError("cannot read --token-file " + token_file);
+    if (token.empty()) return UsageError("--token-file " + token_file + " is empty");
+    options.token = token;
+  } else if (const char* env = std::getenv("FLEETTUNE_BOARD_TOKEN"); env != nullptr) {
+    options.token = env;
+  }
 
   // SIGINT/SIGTERM are taken by a dedicated thread (blocked everywhere else, so every thread
   // gRPC starts inherits the mask) that stops the board.
@@ -115,6 +138,7 @@ int main(int argc, char** argv) {
     const auto session_start = std::chrono::steady_clock::now();
     status = board.Run();
     if (stopping || !reconnect) break;
+    if (status.code() == absl::StatusCode::kUnauthenticated) break;  // retrying cannot help
     if (std::chrono::steady_clock::now() - session_start > kMaxBackoff) backoff = kFirstBackoff;
     std::fprintf(stderr, "fleettune-rpc-server: %s; reconnecting in %.1f s\n",
                  status.ok() ? "the tracker closed the connection" : status.ToString().c_str(),
@@ -132,7 +156,7 @@ int main(int argc, char** argv) {
   signal_thread.join();
   if (!status.ok()) {
     std::fprintf(stderr, "fleettune-rpc-server: %s\n", status.ToString().c_str());
-    return 1;
+    return status.code() == absl::StatusCode::kUnauthenticated ? 2 : 1;
   }
   return 0;
 }

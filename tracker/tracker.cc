@@ -24,8 +24,8 @@ constexpr std::chrono::seconds kShutdownGrace(2);
 
 class TrackerServerImpl final : public TrackerServer {
  public:
-  explicit TrackerServerImpl(const SchedulerOptions& options)
-      : scheduler_(options), service_(&scheduler_) {}
+  TrackerServerImpl(const SchedulerOptions& options, AccessTokens tokens)
+      : scheduler_(options), service_(&scheduler_, std::move(tokens)) {}
   ~TrackerServerImpl() override {
     Shutdown();
     if (server_ != nullptr) server_->Wait();
@@ -100,7 +100,8 @@ absl::StatusOr<std::unique_ptr<TrackerServer>> TrackerServer::Start(const Tracke
   SchedulerOptions scheduler_options;
   scheduler_options.no_board_timeout_ms = options.no_board_timeout_ms;
   scheduler_options.board_silence_ms = options.board_silence_ms;
-  auto server = std::make_unique<TrackerServerImpl>(scheduler_options);
+  auto server = std::make_unique<TrackerServerImpl>(
+      scheduler_options, AccessTokens{options.board_token, options.client_token});
   absl::Status started = server->Start(options.listen_address);
   if (!started.ok()) return started;
   return std::unique_ptr<TrackerServer>(std::move(server));

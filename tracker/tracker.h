@@ -17,6 +17,10 @@ struct TrackerOptions {
   int64_t no_board_timeout_ms = 60000;
   // A board silent this long (no heartbeat, no result) is dropped and its task re-queued.
   int64_t board_silence_ms = 15000;
+  // Shared secrets boards (Connect) and tuning clients (Measure, Status) must present; empty
+  // leaves that side open. Read them from a file or the environment, never a command line.
+  std::string board_token;
+  std::string client_token;
 };
 
 // A running tracker server. Thread-safe.

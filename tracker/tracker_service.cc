@@ -6,6 +6,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 
 namespace fleettune::tracker {
@@ -225,22 +226,59 @@ class MeasureReactor final : public grpc::ServerWriteReactor<v1::MeasureResult>,
 
 }  // namespace
 
+// Checks the caller's `authorization: Bearer <token>` against `expected` (empty: open),
+// comparing in constant time.
+grpc::Status Authenticate(const grpc::CallbackServerContext& context, const std::string& expected,
+                          const char* kind) {
+  if (expected.empty()) return grpc::Status::OK;
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find("authorization");
+  const std::string wanted = "Bearer " + expected;
+  bool match = it != metadata.end() && it->second.size() == wanted.size();
+  unsigned char difference = 0;
+  for (size_t i = 0; match && i < wanted.size(); ++i) {
+    difference |= static_cast<unsigned char>(it->second.data()[i] ^ wanted[i]);
+  }
+  if (match && difference == 0) return grpc::Status::OK;
+  return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                      absl::StrCat(it == metadata.end() ? "missing " : "wrong ", kind, " token"));
+}
+
+// Ends a call at once with `status` (a refused caller).
+template <typename Base>
+class RefusingReactor final : public Base {
+ public:
+  explicit RefusingReactor(grpc::Status status) { this->Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
 grpc::ServerBidiReactor<v1::BoardMessage, v1::TrackerMessage>* TrackerService::Connect(
-    grpc::CallbackServerContext* /*context*/) {
+    grpc::CallbackServerContext* context) {
+  if (grpc::Status auth = Authenticate(*context, tokens_.board, "board"); !auth.ok()) {
+    return new RefusingReactor<grpc::ServerBidiReactor<v1::BoardMessage, v1::TrackerMessage>>(
+        std::move(auth));
+  }
   return new BoardReactor(scheduler_);
 }
 
 grpc::ServerWriteReactor<v1::MeasureResult>* TrackerService::Measure(
-    grpc::CallbackServerContext* /*context*/, const v1::MeasureBatch* batch) {
+    grpc::CallbackServerContext* context, const v1::MeasureBatch* batch) {
+  if (grpc::Status auth = Authenticate(*context, tokens_.client, "client"); !auth.ok()) {
+    return new RefusingReactor<grpc::ServerWriteReactor<v1::MeasureResult>>(std::move(auth));
+  }
   return new MeasureReactor(scheduler_, *batch);
 }
 
 grpc::ServerUnaryReactor* TrackerService::Status(grpc::CallbackServerContext* context,
                                                  const v1::StatusRequest* /*request*/,
                                                  v1::StatusReply* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (grpc::Status auth = Authenticate(*context, tokens_.client, "client"); !auth.ok()) {
+    reactor->Finish(std::move(auth));
+    return reactor;
+  }
   *reply = scheduler_->GetStatus();
   reply->set_version(FLEETTUNE_VERSION_STRING);
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

@@ -4,15 +4,26 @@
 #ifndef FLEETTUNE_TRACKER_TRACKER_SERVICE_H_
 #define FLEETTUNE_TRACKER_TRACKER_SERVICE_H_
 
+#include <string>
+#include <utility>
+
 #include "fleettune/v1/fleettune.grpc.pb.h"
 #include "tracker/scheduler.h"
 
 namespace fleettune::tracker {
 
+// Shared secrets callers present as `authorization: Bearer <token>` metadata. An empty token
+// leaves that kind of call open (fine on loopback, where the tracker listens by default).
+struct AccessTokens {
+  std::string board;   // Connect
+  std::string client;  // Measure and Status
+};
+
 // Thread-safe. `scheduler` must outlive the server this service is registered with.
 class TrackerService final : public v1::Tracker::CallbackService {
  public:
-  explicit TrackerService(Scheduler* scheduler) : scheduler_(scheduler) {}
+  TrackerService(Scheduler* scheduler, AccessTokens tokens)
+      : scheduler_(scheduler), tokens_(std::move(tokens)) {}
 
   grpc::ServerBidiReactor<v1::BoardMessage, v1::TrackerMessage>* Connect(
       grpc::CallbackServerContext* context) override;
@@ -24,6 +35,7 @@ class TrackerService final : public v1::Tracker::CallbackService {
 
  private:
   Scheduler* const scheduler_;
+  const AccessTokens tokens_;
 };
 
 }  // namespace fleettune::tracker

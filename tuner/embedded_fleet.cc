@@ -9,8 +9,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <string_view>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "tracker/tracker.h"
@@ -35,6 +38,14 @@ void StopProcess(pid_t pid, absl::Duration grace) {
   waitpid(pid, nullptr, 0);
 }
 
+// 32 random bytes from the kernel, hex-encoded.
+std::string RandomToken() {
+  unsigned char bytes[32] = {};
+  std::ifstream random("/dev/urandom", std::ios::binary);
+  random.read(reinterpret_cast<char*>(bytes), sizeof(bytes));
+  return absl::BytesToHexString(std::string(reinterpret_cast<char*>(bytes), sizeof(bytes)));
+}
+
 }  // namespace
 
 std::string FindRpcServerBinary() {
@@ -53,8 +64,12 @@ std::string FindRpcServerBinary() {
 absl::StatusOr<std::unique_ptr<EmbeddedFleet>> EmbeddedFleet::Start(
     const std::string& key, int boards, absl::Duration register_timeout) {
   std::unique_ptr<EmbeddedFleet> fleet(new EmbeddedFleet());
+  fleet->board_token_ = RandomToken();
+  fleet->client_token_ = RandomToken();
   tracker::TrackerOptions options;
   options.listen_address = "127.0.0.1:0";
+  options.board_token = fleet->board_token_;
+  options.client_token = fleet->client_token_;
   absl::StatusOr<std::unique_ptr<tracker::TrackerServer>> server =
       tracker::TrackerServer::Start(options);
   if (!server.ok()) return server.status();
@@ -70,7 +85,8 @@ absl::StatusOr<std::unique_ptr<EmbeddedFleet>> EmbeddedFleet::Start(
     fleet->boards_.push_back(*pid);
   }
 
-  absl::StatusOr<std::unique_ptr<TrackerClient>> client = TrackerClient::Connect(fleet->address_);
+  absl::StatusOr<std::unique_ptr<TrackerClient>> client =
+      TrackerClient::Connect(fleet->address_, fleet->client_token_);
   if (!client.ok()) return client.status();
   absl::Time deadline = absl::Now() + register_timeout;
   while (true) {
@@ -108,7 +124,18 @@ absl::StatusOr<pid_t> EmbeddedFleet::SpawnBoard() const {
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
   pid_t pid = 0;
-  int error = posix_spawnp(&pid, binary_.c_str(), nullptr, nullptr, argv.data(), environ);
+  // The board token goes through the environment, never the command line (ps shows that).
+  std::vector<std::string> variables;
+  for (char** variable = environ; *variable != nullptr; ++variable) {
+    if (std::string_view(*variable).rfind("FLEETTUNE_BOARD_TOKEN=", 0) != 0) {
+      variables.push_back(*variable);
+    }
+  }
+  variables.push_back("FLEETTUNE_BOARD_TOKEN=" + board_token_);
+  std::vector<char*> envp;
+  for (std::string& variable : variables) envp.push_back(variable.data());
+  envp.push_back(nullptr);
+  int error = posix_spawnp(&pid, binary_.c_str(), nullptr, nullptr, argv.data(), envp.data());
   if (error != 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot start the board runtime '", binary_, "': ", strerror(error)));

@@ -37,6 +37,9 @@ class EmbeddedFleet {
   ~EmbeddedFleet();
 
   const std::string& address() const { return address_; }
+  // The embedded tracker takes calls only with these (random per fleet): other local users
+  // can neither submit code to its boards nor pose as a board.
+  const std::string& client_token() const { return client_token_; }
 
  private:
   EmbeddedFleet() = default;
@@ -46,6 +49,8 @@ class EmbeddedFleet {
   std::unique_ptr<tracker::TrackerServer> tracker_;
   std::string address_;
   std::string key_;
+  std::string board_token_;
+  std::string client_token_;
   std::string binary_;
   std::vector<pid_t> boards_;  // owned by the supervisor thread once it runs
   std::atomic<bool> stopping_{false};

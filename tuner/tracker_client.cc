@@ -59,7 +59,8 @@ std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<TrackerClient>> TrackerClient::Connect(const std::string& address) {
+absl::StatusOr<std::unique_ptr<TrackerClient>> TrackerClient::Connect(const std::string& address,
+                                                                      const std::string& token) {
   if (address.empty()) return absl::InvalidArgumentError("tracker address is empty");
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
@@ -71,13 +72,19 @@ absl::StatusOr<std::unique_ptr<TrackerClient>> TrackerClient::Connect(const std:
                                                kConnectTimeout.count(), " s"));
   }
   return std::unique_ptr<TrackerClient>(
-      new TrackerClient(address, v1::Tracker::NewStub(std::move(channel))));
+      new TrackerClient(address, token, v1::Tracker::NewStub(std::move(channel))));
+}
+
+void TrackerClient::Authorize(grpc::ClientContext* context) const {
+  if (!token_.empty()) context->AddMetadata("authorization", "Bearer " + token_);
 }
 
 absl::Status TrackerClient::Measure(
     const v1::MeasureBatch& batch, const std::function<void(const v1::MeasureResult&)>& on_result) {
+  // No wait_for_ready: while the tracker is down a call fails at once with Unavailable and
+  // the caller decides how long to keep resubmitting.
   grpc::ClientContext context;
-  context.set_wait_for_ready(true);
+  Authorize(&context);
   std::unique_ptr<grpc::ClientReader<v1::MeasureResult>> reader = stub_->Measure(&context, batch);
   v1::MeasureResult result;
   int received = 0;
@@ -96,6 +103,7 @@ absl::Status TrackerClient::Measure(
 
 absl::StatusOr<v1::StatusReply> TrackerClient::GetStatus() {
   grpc::ClientContext context;
+  Authorize(&context);
   context.set_deadline(std::chrono::system_clock::now() + kStatusTimeout);
   v1::StatusReply reply;
   grpc::Status status = stub_->Status(&context, v1::StatusRequest(), &reply);

@@ -17,8 +17,11 @@ namespace fleettune::tuner {
 class TrackerClient {
  public:
   // Connects to `address` (host:port) and waits up to 10 s for the channel to come up.
-  // InvalidArgument when the address is empty; Unavailable naming it when unreachable.
-  static absl::StatusOr<std::unique_ptr<TrackerClient>> Connect(const std::string& address);
+  // `token`, when not empty, goes with every call as `authorization: Bearer <token>` (the
+  // tracker's client token). InvalidArgument when the address is empty; Unavailable naming
+  // it when unreachable. A wrong token shows on the first call, as Unauthenticated.
+  static absl::StatusOr<std::unique_ptr<TrackerClient>> Connect(const std::string& address,
+                                                                const std::string& token = "");
 
   // Submits `batch` and blocks until every task has a result, calling `on_result` on this
   // thread for each result as it arrives (in completion order). On a tracker-side rejection
@@ -34,10 +37,12 @@ class TrackerClient {
   const std::string& address() const { return address_; }
 
  private:
-  TrackerClient(std::string address, std::unique_ptr<v1::Tracker::Stub> stub)
-      : address_(std::move(address)), stub_(std::move(stub)) {}
+  TrackerClient(std::string address, std::string token, std::unique_ptr<v1::Tracker::Stub> stub)
+      : address_(std::move(address)), token_(std::move(token)), stub_(std::move(stub)) {}
+  void Authorize(grpc::ClientContext* context) const;
 
   const std::string address_;
+  const std::string token_;
   const std::unique_ptr<v1::Tracker::Stub> stub_;
 };
 

@@ -71,7 +71,7 @@ class Job {
     }
     reference_ = MakeArtifact(std::move(reference->shared_object), reference->symbol);
     absl::StatusOr<std::unique_ptr<TrackerClient>> client =
-        TrackerClient::Connect(options_.tracker_address);
+        TrackerClient::Connect(options_.tracker_address, options_.tracker_token);
     if (!client.ok()) return client.status();
 
     while (summary_.trials < options_.trials) {

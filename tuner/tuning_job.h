@@ -19,6 +19,7 @@ struct TuneOptions {
   v1::Target target;
   std::string device_key = "local";
   std::string tracker_address;  // host:port of a running tracker
+  std::string tracker_token;    // the tracker's client token, if it has one
   int trials = 64;
   std::string tuner = "random";
   uint64_t seed = 0;

@@ -49,7 +49,8 @@ class FleetTest : public ::testing::Test {
   }
 
   // Starts the tracker on a free port and `boards` board runtimes; waits until all registered.
-  void StartFleet(int boards, const std::vector<std::string>& tracker_flags = {}) {
+  void StartFleet(int boards, const std::vector<std::string>& tracker_flags = {},
+                  const std::vector<std::string>& board_flags = {}) {
     std::vector<std::string> argv = {FLEETTUNE_BIN, "tracker", "--listen", "127.0.0.1:0"};
     argv.insert(argv.end(), tracker_flags.begin(), tracker_flags.end());
     tracker_ = ChildProcess::Start(argv, dir_.string(), "tracker");
@@ -61,8 +62,9 @@ class FleetTest : public ::testing::Test {
         << out;
     address_ = match[1];
     for (int i = 0; i < boards; ++i) {
-      boards_.push_back(ChildProcess::Start({RPC_SERVER_BIN, "--tracker", address_, "--key", kKey},
-                                            dir_.string(), "board" + std::to_string(i)));
+      std::vector<std::string> board = {RPC_SERVER_BIN, "--tracker", address_, "--key", kKey};
+      board.insert(board.end(), board_flags.begin(), board_flags.end());
+      boards_.push_back(ChildProcess::Start(board, dir_.string(), "board" + std::to_string(i)));
       ASSERT_NE(boards_.back(), nullptr);
     }
     AwaitBoards(boards);
@@ -71,7 +73,9 @@ class FleetTest : public ::testing::Test {
   // Waits until exactly `boards` boards of kKey are registered.
   void AwaitBoards(int boards) {
     for (int attempt = 0; attempt < 300; ++attempt) {
-      ProcessResult status = RunProcess({FLEETTUNE_BIN, "status", "--tracker", address_, "--json"});
+      std::vector<std::string> argv = {FLEETTUNE_BIN, "status", "--tracker", address_, "--json"};
+      argv.insert(argv.end(), client_flags_.begin(), client_flags_.end());
+      ProcessResult status = RunProcess(argv);
       if (status.exit_code == 0) {
         nlohmann::json reply = nlohmann::json::parse(status.out, nullptr, false);
         if (!reply.is_discarded() && reply.contains("boards") &&
@@ -85,8 +89,16 @@ class FleetTest : public ::testing::Test {
     FAIL() << "boards did not register with " << address_;
   }
 
+  // Writes `text` to a file in the test's directory and returns its path.
+  std::string WriteFile(const std::string& name, const std::string& text) {
+    std::string path = (dir_ / name).string();
+    std::ofstream(path) << text;
+    return path;
+  }
+
   std::filesystem::path dir_;
   std::string db_;
+  std::vector<std::string> client_flags_;  // added to the fixture's own status calls
   std::string address_;
   std::unique_ptr<ChildProcess> tracker_;
   std::vector<std::unique_ptr<ChildProcess>> boards_;
@@ -265,6 +277,49 @@ TEST_F(FleetTest, JobSurvivesATrackerRestartWithExactlyOneResultPerTrial) {
     EXPECT_TRUE(trials.insert(record.trial).second) << "trial " << record.trial << " twice";
     EXPECT_EQ(record.status, v1::OK) << record.error;
   }
+}
+
+TEST_F(FleetTest, TokensKeepStrangersOffTheTrackerAndItsBoards) {
+  const std::string board_token = WriteFile("board.token", "b0ard-s3cret\n");
+  const std::string client_token = WriteFile("client.token", "cl1ent-s3cret\n");
+  const std::string wrong = WriteFile("wrong.token", "guess\n");
+  client_flags_ = {"--token-file", client_token};
+  ASSERT_NO_FATAL_FAILURE(
+      StartFleet(1, {"--board-token-file", board_token, "--client-token-file", client_token},
+                 {"--token-file", board_token}));
+
+  // A board with the wrong token is refused and says so; it never gets work.
+  ProcessResult intruder =
+      RunProcess({RPC_SERVER_BIN, "--tracker", address_, "--key", kKey, "--token-file", wrong}, 60);
+  EXPECT_EQ(intruder.exit_code, 2) << intruder.err;
+  EXPECT_NE(intruder.err.find("wrong board token"), std::string::npos) << intruder.err;
+  // The client token is not a board token either.
+  ProcessResult swapped = RunProcess(
+      {RPC_SERVER_BIN, "--tracker", address_, "--key", kKey, "--token-file", client_token}, 60);
+  EXPECT_EQ(swapped.exit_code, 2) << swapped.err;
+
+  // Tuners: none, or a wrong one, is refused with exit 2; the right one works.
+  const std::vector<std::string> tune = {
+      FLEETTUNE_BIN,     "tune",   "--workload", "matmul:m=8,n=8,k=8",
+      "--tracker",       address_, "--key",      kKey,
+      "--trials",        "2",      "--db",       db_,
+      "--min-repeat-ms", "1"};
+  ProcessResult anonymous = RunProcess(tune, 60);
+  EXPECT_EQ(anonymous.exit_code, 2) << anonymous.err;
+  EXPECT_NE(anonymous.err.find("missing client token"), std::string::npos) << anonymous.err;
+  std::vector<std::string> guessed = tune;
+  guessed.insert(guessed.end(), {"--token-file", wrong});
+  ProcessResult wrong_client = RunProcess(guessed, 60);
+  EXPECT_EQ(wrong_client.exit_code, 2) << wrong_client.err;
+  EXPECT_NE(wrong_client.err.find("wrong client token"), std::string::npos) << wrong_client.err;
+  ProcessResult status = RunProcess({FLEETTUNE_BIN, "status", "--tracker", address_});
+  EXPECT_EQ(status.exit_code, 2) << status.err;
+
+  std::vector<std::string> authorized = tune;
+  authorized.insert(authorized.end(), {"--token-file", client_token});
+  ProcessResult ok = RunProcess(authorized, 120);
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  ASSERT_NO_FATAL_FAILURE(AwaitBoards(1));  // the intruders never registered
 }
 
 TEST_F(FleetTest, EmbeddedFleetTunesWithOneCommand) {

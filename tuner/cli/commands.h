@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace fleettune::cli {
 
@@ -19,11 +20,16 @@ inline constexpr int kExitBadInput = 2;
 // code: bad input (InvalidArgument, FailedPrecondition, NotFound of a user-named thing) is 2.
 int ReportError(const std::string& command, const absl::Status& status);
 
+// A shared secret: the trimmed contents of `file` when given, else $`env_variable`, else "".
+// InvalidArgument naming the file when it cannot be read or is empty.
+absl::StatusOr<std::string> ReadToken(const std::string& file, const char* env_variable);
+
 struct TuneArgs {
   std::string workload;
   std::string target = "host";
   std::string key = "local";
-  std::string tracker;  // empty: embedded tracker + local boards
+  std::string tracker;     // empty: embedded tracker + local boards
+  std::string token_file;  // the tracker's client token ($FLEETTUNE_CLIENT_TOKEN otherwise)
   int trials = 64;
   std::string tuner = "random";
   std::string db = "fleettune.db";
@@ -67,9 +73,11 @@ struct TrackerArgs {
   std::string listen = "127.0.0.1:9190";
   double no_board_timeout_s = 60;
   double board_silence_s = 15;
+  std::string board_token_file;   // $FLEETTUNE_BOARD_TOKEN otherwise
+  std::string client_token_file;  // $FLEETTUNE_CLIENT_TOKEN otherwise
 };
 int RunTracker(const TrackerArgs& args);
-int RunStatus(const std::string& tracker, bool json);
+int RunStatus(const std::string& tracker, const std::string& token_file, bool json);
 int RunOps(bool json);
 
 }  // namespace fleettune::cli

@@ -1,8 +1,13 @@
 // `fleettune tracker`, `status` and `ops`, and the shared error reporting.
 #include <signal.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "codegen/workload.h"
@@ -21,10 +26,25 @@ int ReportError(const std::string& command, const absl::Status& status) {
     case absl::StatusCode::kFailedPrecondition:
     case absl::StatusCode::kOutOfRange:
     case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kUnauthenticated:
       return kExitBadInput;
     default:
       return kExitFailure;
   }
+}
+
+absl::StatusOr<std::string> ReadToken(const std::string& file, const char* env_variable) {
+  if (file.empty()) {
+    const char* value = std::getenv(env_variable);
+    return std::string(value == nullptr ? "" : value);
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read token file '", file, "'"));
+  std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  token = std::string(absl::StripAsciiWhitespace(token));
+  if (token.empty())
+    return absl::InvalidArgumentError(absl::StrCat("token file '", file, "' is empty"));
+  return token;
 }
 
 int RunTracker(const TrackerArgs& args) {
@@ -39,6 +59,14 @@ int RunTracker(const TrackerArgs& args) {
   options.listen_address = args.listen;
   options.no_board_timeout_ms = static_cast<int64_t>(args.no_board_timeout_s * 1000);
   options.board_silence_ms = static_cast<int64_t>(args.board_silence_s * 1000);
+  absl::StatusOr<std::string> board_token =
+      ReadToken(args.board_token_file, "FLEETTUNE_BOARD_TOKEN");
+  if (!board_token.ok()) return ReportError("tracker", board_token.status());
+  absl::StatusOr<std::string> client_token =
+      ReadToken(args.client_token_file, "FLEETTUNE_CLIENT_TOKEN");
+  if (!client_token.ok()) return ReportError("tracker", client_token.status());
+  options.board_token = *board_token;
+  options.client_token = *client_token;
   absl::StatusOr<std::unique_ptr<tracker::TrackerServer>> server =
       tracker::TrackerServer::Start(options);
   if (!server.ok()) return ReportError("tracker", server.status());
@@ -52,9 +80,11 @@ int RunTracker(const TrackerArgs& args) {
   return kExitOk;
 }
 
-int RunStatus(const std::string& address, bool json) {
+int RunStatus(const std::string& address, const std::string& token_file, bool json) {
+  absl::StatusOr<std::string> token = ReadToken(token_file, "FLEETTUNE_CLIENT_TOKEN");
+  if (!token.ok()) return ReportError("status", token.status());
   absl::StatusOr<std::unique_ptr<tuner::TrackerClient>> client =
-      tuner::TrackerClient::Connect(address);
+      tuner::TrackerClient::Connect(address, *token);
   if (!client.ok()) return ReportError("status", client.status());
   absl::StatusOr<v1::StatusReply> status = (*client)->GetStatus();
   if (!status.ok()) return ReportError("status", status.status());

@@ -34,6 +34,9 @@ int Main(int argc, char** argv) {
   tune_cmd->add_option("--key,-k", tune.key, "device key of the boards")->capture_default_str();
   tune_cmd->add_option("--tracker", tune.tracker,
                        "tracker HOST:PORT (default: an embedded tracker and local boards)");
+  tune_cmd->add_option(
+      "--token-file", tune.token_file,
+      "file holding the tracker's client token (default: $FLEETTUNE_CLIENT_TOKEN)");
   tune_cmd->add_option("--trials,-n", tune.trials, "configs to measure")->capture_default_str();
   tune_cmd->add_option("--tuner", tune.tuner, "search strategy: random, grid")
       ->capture_default_str();
@@ -88,6 +91,12 @@ int Main(int argc, char** argv) {
                    "seconds a batch waits for a board of its key before it is refused")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  tracker_cmd->add_option("--board-token-file", tracker.board_token_file,
+                          "file holding the token boards must present "
+                          "(default: $FLEETTUNE_BOARD_TOKEN; none: boards are not checked)");
+  tracker_cmd->add_option("--client-token-file", tracker.client_token_file,
+                          "file holding the token tuners must present "
+                          "(default: $FLEETTUNE_CLIENT_TOKEN; none: tuners are not checked)");
   tracker_cmd
       ->add_option("--board-silence", tracker.board_silence_s,
                    "seconds without a heartbeat after which a board is dropped as hung")
@@ -95,9 +104,13 @@ int Main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
 
   std::string status_tracker;
+  std::string status_token_file;
   bool status_json = false;
   CLI::App* status_cmd = app.add_subcommand("status", "boards and queues of a tracker");
   status_cmd->add_option("--tracker", status_tracker, "tracker HOST:PORT")->required();
+  status_cmd->add_option(
+      "--token-file", status_token_file,
+      "file holding the tracker's client token (default: $FLEETTUNE_CLIENT_TOKEN)");
   status_cmd->add_flag("--json", status_json, "print JSON");
 
   bool ops_json = false;
@@ -131,7 +144,7 @@ int Main(int argc, char** argv) {
   if (*history_cmd) return RunHistory(history);
   if (*compile_cmd) return RunCompile(compile);
   if (*tracker_cmd) return RunTracker(tracker);
-  if (*status_cmd) return RunStatus(status_tracker, status_json);
+  if (*status_cmd) return RunStatus(status_tracker, status_token_file, status_json);
   if (*ops_cmd) return RunOps(ops_json);
   return kExitBadInput;
 }

@@ -71,8 +71,12 @@ int RunTune(const TuneArgs& args) {
     if (!started.ok()) return ReportError(kCommand, started.status());
     fleet = *std::move(started);
     options.tracker_address = fleet->address();
+    options.tracker_token = fleet->client_token();
   } else {
     options.tracker_address = args.tracker;
+    absl::StatusOr<std::string> token = ReadToken(args.token_file, "FLEETTUNE_CLIENT_TOKEN");
+    if (!token.ok()) return ReportError(kCommand, token.status());
+    options.tracker_token = *token;
   }
 
   std::cerr << absl::StrFormat("tuning %s on %s (key %s, %d trials, %s search) via %s%s\n",
