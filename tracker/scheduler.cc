@@ -98,7 +98,9 @@ void Scheduler::Expire(int64_t now_unix_ms) {
   }
   // Keys nobody serves: fail what has waited longer than no_board_timeout_ms.
   std::set<std::string> served;
-  for (const auto& [board_id, board] : boards_) served.insert(board.info.key());
+  for (const auto& [board_id, board] : boards_) {
+    if (!board.quarantined) served.insert(board.info.key());
+  }
   std::vector<uint64_t> rejected;
   for (const auto& [key, queue] : queues_) {
     if (served.count(key) != 0) continue;
@@ -109,6 +111,25 @@ void Scheduler::Expire(int64_t now_unix_ms) {
         waiting_since = std::max(waiting_since, last->second);
       if (now_unix_ms - waiting_since > options_.no_board_timeout_ms) rejected.push_back(task_id);
     }
+  }
+  // A failed task waiting for a second opinion whose other boards have all gone: the first
+  // failure is the answer.
+  std::vector<uint64_t> stranded;
+  for (const auto& [key, queue] : queues_) {
+    for (uint64_t task_id : queue) {
+      const TaskState& state = tasks_.at(task_id);
+      if (!state.failed_on.empty() && !HasOtherBoardLocked(key, state) &&
+          std::find(rejected.begin(), rejected.end(), task_id) == rejected.end()) {
+        stranded.push_back(task_id);
+      }
+    }
+  }
+  for (uint64_t task_id : stranded) {
+    const std::string key = tasks_.at(task_id).task.device_key();
+    std::deque<uint64_t>& queue = queues_.at(key);
+    queue.erase(std::find(queue.begin(), queue.end(), task_id));
+    if (queue.empty()) queues_.erase(key);
+    FinishTaskLocked(task_id, tasks_.at(task_id).last_failure);
   }
   for (uint64_t task_id : rejected) {
     const std::string key = tasks_.at(task_id).task.device_key();
@@ -142,16 +163,56 @@ absl::Status Scheduler::OnBoardResult(const std::string& board_id, v1::MeasureRe
   }
   board.current_task = 0;
   board.last_seen_unix_ms = NowUnixMs();
+  const uint64_t task_id = result.task_id();
+  TaskState& state = tasks_.at(task_id);
+  const std::string key = board.info.key();
+  const bool measurement_failed =
+      result.status() == v1::RUNTIME_ERROR || result.status() == v1::WRONG_ANSWER ||
+      result.status() == v1::TIMEOUT || result.status() == v1::LOAD_ERROR;
   if (result.status() == v1::OK) {
     ++board.tasks_done;
   } else {
     ++board.tasks_failed;
   }
+  if (measurement_failed) {
+    state.failed_on.push_back(board_id);
+    state.last_failure = result;
+    state.last_failure.set_board_id(board_id);
+    if (jobs_.at(state.task.job_id()).sink != nullptr && HasOtherBoardLocked(key, state)) {
+      // Bad config or bad board? Ask another board before blaming the config.
+      state.board_id.clear();
+      --jobs_.at(state.task.job_id()).running;
+      queues_[key].push_front(task_id);
+      DispatchLocked(key);
+      return absl::OkStatus();
+    }
+    if (state.failed_on.size() > 1) {
+      result.set_error(absl::StrCat(result.error(), " (failed on ", state.failed_on.size(),
+                                    " boards: the config's fault)"));
+    }
+  } else if (result.status() == v1::OK) {
+    // It failed elsewhere and works here: those boards are suspect.
+    for (const std::string& failed_board : state.failed_on) {
+      auto suspect = boards_.find(failed_board);
+      if (suspect == boards_.end()) continue;
+      if (++suspect->second.strikes >= kQuarantineStrikes) suspect->second.quarantined = true;
+    }
+  }
   result.set_board_id(board_id);
-  const uint64_t task_id = result.task_id();
   FinishTaskLocked(task_id, std::move(result));
-  DispatchLocked(board.info.key());
+  DispatchLocked(key);
   return absl::OkStatus();
+}
+
+bool Scheduler::HasOtherBoardLocked(const std::string& key, const TaskState& state) const {
+  for (const auto& [board_id, board] : boards_) {
+    if (board.info.key() != key || board.quarantined) continue;
+    if (std::find(state.failed_on.begin(), state.failed_on.end(), board_id) ==
+        state.failed_on.end()) {
+      return true;
+    }
+  }
+  return false;
 }
 
 absl::StatusOr<uint64_t> Scheduler::SubmitJob(const v1::MeasureBatch& batch, JobSink* sink) {
@@ -218,14 +279,18 @@ v1::StatusReply Scheduler::GetStatus() const {
     v1::BoardStatus* status = reply.add_boards();
     status->set_board_id(board_id);
     *status->mutable_info() = board.info;
-    status->set_state(board.current_task == 0 ? "idle" : "busy");
+    status->set_state(board.quarantined         ? "quarantined"
+                      : board.current_task == 0 ? "idle"
+                                                : "busy");
     status->set_current_task(board.current_task);
     status->set_tasks_done(board.tasks_done);
     status->set_tasks_failed(board.tasks_failed);
     status->set_connected_unix_ms(board.connected_unix_ms);
     v1::QueueStatus& queue = queues[board.info.key()];
     queue.set_boards(queue.boards() + 1);
-    if (board.current_task == 0) {
+    if (board.quarantined) {
+      // counted as a board of the key, neither idle nor running
+    } else if (board.current_task == 0) {
       queue.set_idle_boards(queue.idle_boards() + 1);
     } else {
       queue.set_running(queue.running() + 1);
@@ -263,17 +328,28 @@ void Scheduler::DispatchLocked(const std::string& key) {
   std::deque<uint64_t>& queue = queue_it->second;
   for (auto& [board_id, board] : boards_) {
     if (queue.empty()) break;
-    if (board.current_task != 0 || board.info.key() != key) continue;
-    // Fair share between the jobs on this key (see the header).
-    auto best = queue.begin();
+    if (board.current_task != 0 || board.quarantined || board.info.key() != key) continue;
+    // Fair share between the jobs on this key (see the header); a task never goes back to a
+    // board it failed on.
+    auto best = queue.end();
     for (auto it = queue.begin(); it != queue.end(); ++it) {
-      const Job& job = jobs_.at(tasks_.at(*it).task.job_id());
+      const TaskState& candidate = tasks_.at(*it);
+      if (std::find(candidate.failed_on.begin(), candidate.failed_on.end(), board_id) !=
+          candidate.failed_on.end()) {
+        continue;
+      }
+      if (best == queue.end()) {
+        best = it;
+        continue;
+      }
+      const Job& job = jobs_.at(candidate.task.job_id());
       const Job& best_job = jobs_.at(tasks_.at(*best).task.job_id());
       if (job.priority > best_job.priority ||
           (job.priority == best_job.priority && job.running < best_job.running)) {
         best = it;
       }
     }
+    if (best == queue.end()) continue;
     const uint64_t task_id = *best;
     queue.erase(best);
     TaskState& state = tasks_.at(task_id);

@@ -61,6 +61,9 @@ class Scheduler {
  public:
   // Times a task may be lost with its board before it fails with DEVICE_LOST.
   static constexpr int kMaxBoardLosses = 2;
+  // Failures of configs that then succeeded on another board of the key, after which a
+  // board gets no more work (quarantined: shown in Status, cleared when it reconnects).
+  static constexpr int kQuarantineStrikes = 3;
 
   explicit Scheduler(SchedulerOptions options = {}) : options_(options) {}
   Scheduler(const Scheduler&) = delete;
@@ -86,8 +89,11 @@ class Scheduler {
 
   // A board finished its current task. The result is stamped with the tracker's task_id,
   // client_tag, board_id and device_key and routed to the submitting job; the board becomes
-  // idle and may get the next task. FailedPrecondition (state unchanged) when the board is
-  // unknown or does not hold that task.
+  // idle and may get the next task. A failed measurement (RUNTIME_ERROR, WRONG_ANSWER,
+  // TIMEOUT, LOAD_ERROR) is first tried once more on another board of the key, when there is
+  // one: if it succeeds there the failure was the board's (a strike against it) and the good
+  // result is delivered; if it fails again it was the config's, and that result is delivered.
+  // FailedPrecondition (state unchanged) when the board is unknown or does not hold that task.
   absl::Status OnBoardResult(const std::string& board_id, v1::MeasureResult result);
 
   // Queues a batch for its device key, assigning the job id and task ids. The batch must
@@ -120,6 +126,8 @@ class Scheduler {
     std::string board_id;  // non-empty while running
     int64_t queued_unix_ms = 0;
     int64_t lease_deadline_unix_ms = 0;  // while running
+    std::vector<std::string> failed_on;  // boards whose measurement of it failed
+    v1::MeasureResult last_failure;      // delivered if no other board can try it
   };
   struct Job {
     JobSink* sink = nullptr;  // null once cancelled
@@ -136,8 +144,13 @@ class Scheduler {
     uint64_t tasks_failed = 0;
     int64_t connected_unix_ms = 0;
     int64_t last_seen_unix_ms = 0;
+    int strikes = 0;  // failures that succeeded elsewhere
+    bool quarantined = false;
   };
 
+  // True when a failed task should be measured again on another board of `key`.
+  bool HasOtherBoardLocked(const std::string& key, const TaskState& state) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Forgets a board; re-queues or fails its task (see RemoveBoard).
   void RemoveBoardLocked(const std::string& board_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Pushes queued tasks of `key` to its idle boards. Jobs sharing the key take turns: the

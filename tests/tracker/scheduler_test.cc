@@ -118,7 +118,9 @@ TEST_F(SchedulerTest, BoardsOnlyGetTheirKeyAndEachGetsOneTask) {
   status = scheduler_.GetStatus();
   EXPECT_EQ(status.boards(0).tasks_failed(), 1u);
   EXPECT_EQ(status.boards(0).tasks_done(), 0u);
-  EXPECT_EQ(status.queues(0).pending(), 0u);
+  // The wrong answer waits for a second opinion from the other board of "a".
+  EXPECT_EQ(status.queues(0).pending(), 1u);
+  EXPECT_TRUE(sink.results.empty());
 }
 
 TEST_F(SchedulerTest, LostBoardsTaskIsRequeuedOnceThenDeviceLost) {
@@ -358,6 +360,82 @@ TEST_F(SchedulerTest, HigherPriorityJobGoesFirst) {
     ASSERT_TRUE(scheduler_.OnBoardResult(id, Ok(board.tasks.back())).ok());
   }
   EXPECT_EQ(order, (std::vector<uint64_t>{7, 8, 1, 2}));
+}
+
+}  // namespace
+}  // namespace fleettune::tracker
+
+namespace fleettune::tracker {
+namespace {
+
+v1::MeasureResult Failed(const v1::MeasureTask& task) {
+  v1::MeasureResult result;
+  result.set_task_id(task.task_id());
+  result.set_status(v1::RUNTIME_ERROR);
+  result.set_error("the kernel crashed");
+  return result;
+}
+
+TEST_F(SchedulerTest, ConfigThatFailsEverywhereIsTheConfigsFault) {
+  FakeSink sink;
+  FakeBoard a, b;
+  const std::string a_id = AddBoard(a, "k");
+  const std::string b_id = AddBoard(b, "k");
+  ASSERT_TRUE(scheduler_.SubmitJob(Batch("k", {1}), &sink).ok());
+  ASSERT_EQ(a.tasks.size(), 1u);
+  ASSERT_TRUE(scheduler_.OnBoardResult(a_id, Failed(a.tasks[0])).ok());
+  EXPECT_TRUE(sink.results.empty());  // a second opinion first
+  ASSERT_EQ(b.tasks.size(), 1u);
+  ASSERT_TRUE(scheduler_.OnBoardResult(b_id, Failed(b.tasks[0])).ok());
+  ASSERT_EQ(sink.results.size(), 1u);
+  EXPECT_EQ(sink.results[0].status(), v1::RUNTIME_ERROR);
+  EXPECT_NE(sink.results[0].error().find("the config's fault"), std::string::npos);
+  const v1::StatusReply status = scheduler_.GetStatus();
+  for (const v1::BoardStatus& board : status.boards()) EXPECT_NE(board.state(), "quarantined");
+}
+
+TEST_F(SchedulerTest, BoardThatFailsWhatWorksElsewhereIsQuarantined) {
+  FakeBoard bad, good;
+  const std::string bad_id = AddBoard(bad, "k");
+  const std::string good_id = AddBoard(good, "k");
+  for (int round = 0; round < Scheduler::kQuarantineStrikes; ++round) {
+    FakeSink sink;
+    // The bad board is idle, so it gets the task first.
+    ASSERT_TRUE(scheduler_.SubmitJob(Batch("k", {static_cast<uint64_t>(round)}), &sink).ok());
+    ASSERT_EQ(bad.tasks.size(), static_cast<size_t>(round + 1));
+    ASSERT_TRUE(scheduler_.OnBoardResult(bad_id, Failed(bad.tasks.back())).ok());
+    ASSERT_EQ(good.tasks.size(), static_cast<size_t>(round + 1));
+    ASSERT_TRUE(scheduler_.OnBoardResult(good_id, Ok(good.tasks.back())).ok());
+    ASSERT_EQ(sink.results.size(), 1u);
+    EXPECT_EQ(sink.results[0].status(), v1::OK);  // the good result is the answer
+    EXPECT_EQ(sink.results[0].board_id(), good_id);
+  }
+  v1::StatusReply status = scheduler_.GetStatus();
+  ASSERT_EQ(status.boards_size(), 2);
+  EXPECT_EQ(status.boards(0).state(), "quarantined");
+  // New work goes only to the healthy board.
+  FakeSink sink;
+  ASSERT_TRUE(scheduler_.SubmitJob(Batch("k", {9, 10}), &sink).ok());
+  EXPECT_EQ(bad.tasks.size(), static_cast<size_t>(Scheduler::kQuarantineStrikes));
+  ASSERT_EQ(good.tasks.back().client_tag(), 9u);
+}
+
+TEST_F(SchedulerTest, FailureWaitingForASecondOpinionIsDeliveredWhenTheOtherBoardsLeave) {
+  FakeSink sink;
+  FakeBoard a, b;
+  const std::string a_id = AddBoard(a, "k");
+  FakeSink blocker;
+  ASSERT_TRUE(scheduler_.SubmitJob(Batch("k", {1}), &sink).ok());
+  const std::string b_id = AddBoard(b, "k");
+  ASSERT_TRUE(scheduler_.SubmitJob(Batch("k", {2}), &blocker).ok());  // keeps b busy
+  ASSERT_EQ(b.tasks.size(), 1u);
+  ASSERT_TRUE(scheduler_.OnBoardResult(a_id, Failed(a.tasks[0])).ok());  // waits for b
+  EXPECT_TRUE(sink.results.empty());
+  scheduler_.RemoveBoard(b_id);  // b leaves without trying it
+  scheduler_.Expire(Now());
+  ASSERT_EQ(sink.results.size(), 1u);
+  EXPECT_EQ(sink.results[0].status(), v1::RUNTIME_ERROR);
+  EXPECT_EQ(sink.results[0].board_id(), a_id);
 }
 
 }  // namespace
