@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <thread>
 #include <utility>
 
@@ -45,6 +46,18 @@ v1::DeviceInfo DescribeDevice(const std::string& key) {
   info.set_num_cores(static_cast<int32_t>(std::max(1u, std::thread::hardware_concurrency())));
   info.set_runtime_version(FLEETTUNE_VERSION_STRING);
   return info;
+}
+
+// A simulated board's answer: OK after `simulate_ms`, with a cost that depends only on the
+// config (so a search over simulated boards still has something to find).
+v1::MeasureResult SimulateMeasurement(const v1::MeasureTask& task, int simulate_ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(simulate_ms));
+  const size_t hash = std::hash<std::string>()(task.config().SerializeAsString());
+  v1::MeasureResult result;
+  result.set_status(v1::OK);
+  const double cost = 1e-3 * (1.0 + static_cast<double>(hash % 1000) / 1000.0);
+  for (int r = 0; r < std::max(1, task.options().repeat()); ++r) result.add_costs(cost);
+  return result;
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status, const std::string& what) {
@@ -134,6 +147,7 @@ absl::Status Board::Impl::Run() {
 
   v1::BoardMessage hello;
   *hello.mutable_register_() = DescribeDevice(options.key);
+  if (options.simulate_ms > 0) hello.mutable_register_()->set_emulated(true);
   v1::TrackerMessage incoming;
   std::string board_id;
   bool read_ended = false;  // the tracker ended the stream: Finish() returns its status
@@ -161,9 +175,13 @@ absl::Status Board::Impl::Run() {
       const v1::MeasureTask& task = incoming.task();
       v1::BoardMessage reply;
       v1::MeasureResult* result = reply.mutable_result();
-      SandboxOptions sandbox;
-      sandbox.worker_binary = options.sandbox_worker_binary;
-      *result = options.sandbox ? MeasureInSandbox(task, sandbox) : MeasureTask(task);
+      if (options.simulate_ms > 0) {
+        *result = SimulateMeasurement(task, options.simulate_ms);
+      } else {
+        SandboxOptions sandbox;
+        sandbox.worker_binary = options.sandbox_worker_binary;
+        *result = options.sandbox ? MeasureInSandbox(task, sandbox) : MeasureTask(task);
+      }
       result->set_task_id(task.task_id());
       result->set_client_tag(task.client_tag());
       result->set_device_key(task.device_key());

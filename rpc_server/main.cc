@@ -36,6 +36,8 @@ constexpr char kUsage[] =
     "  --tracker HOST:PORT   address of the fleettune tracker (required)\n"
     "  --key KEY             device key this board serves, e.g. rk3399 (required)\n"
     "  --token-file FILE     the tracker's board token (default: $FLEETTUNE_BOARD_TOKEN)\n"
+    "  --simulate-ms N       a simulated board for scale tests: runs no code, answers every\n"
+    "                        task OK after N ms with a synthetic cost\n"
     "  --no-reconnect        exit when the tracker goes away instead of connecting again\n"
     "  --no-sandbox          measure in this process instead of a child per task (debugging:\n"
     "                        a crashing kernel then takes the board down)\n"
@@ -85,7 +87,8 @@ int main(int argc, char** argv) {
       value = arg.substr(eq + 1);
       has_value = true;
     }
-    if (name != "--tracker" && name != "--key" && name != "--token-file") {
+    if (name != "--tracker" && name != "--key" && name != "--token-file" &&
+        name != "--simulate-ms") {
       return UsageError("unknown argument " + arg);
     }
     if (!has_value) {
@@ -95,6 +98,13 @@ int main(int argc, char** argv) {
     if (value.empty()) return UsageError(name + " must not be empty");
     if (name == "--token-file") {
       token_file = value;
+    } else if (name == "--simulate-ms") {
+      char* end = nullptr;
+      const long ms = std::strtol(value.c_str(), &end, 10);
+      if (*end != '\0' || ms <= 0 || ms > 3600000) {
+        return UsageError("--simulate-ms must be a positive number of milliseconds, got " + value);
+      }
+      options.simulate_ms = static_cast<int>(ms);
     } else {
       (name == "--tracker" ? options.tracker_address : options.key) = value;
     }
