@@ -25,11 +25,12 @@ using ::fleettune::testing::FixtureTask;
 // A Board running on its own thread; Run()'s status is kept for the test to check.
 class BoardThread {
  public:
-  BoardThread(const std::string& address, const std::string& key) {
+  BoardThread(const std::string& address, const std::string& key, int simulate_ms = 0) {
     rpc_server::BoardOptions options;
     options.tracker_address = address;
     options.key = key;
     options.heartbeat_interval_ms = 200;
+    options.simulate_ms = simulate_ms;
     board_ = std::make_unique<rpc_server::Board>(options);
     thread_ = std::thread([this] { status_ = board_->Run(); });
   }
@@ -313,6 +314,31 @@ TEST(TrackerServerTest, BusyPortIsUnavailable) {
   ASSERT_TRUE(first.ok());
   auto second = tracker::TrackerServer::Start({absl::StrCat("127.0.0.1:", (*first)->port())});
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(FleetLoopbackTest, SimulatedBoardAnswersWithoutRunningCode) {
+  boards_.push_back(std::make_unique<BoardThread>(address_, "sim", /*simulate_ms=*/20));
+  v1::StatusReply status = AwaitBoards(1);
+  ASSERT_EQ(status.boards_size(), 1);
+  EXPECT_TRUE(status.boards(0).info().emulated());
+  v1::MeasureBatch batch;
+  batch.set_device_key("sim");
+  for (int i = 0; i < 3; ++i) {
+    v1::MeasureTask* task = batch.add_tasks();  // no artifact at all: nothing is loaded
+    task->set_client_tag(i);
+    task->mutable_config()->add_knobs()->set_value(i);
+    task->mutable_options()->set_repeat(2);
+  }
+  std::vector<v1::MeasureResult> results;
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(client_->Measure(batch, [&](const auto& r) { results.push_back(r); }).ok());
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(60));
+  ASSERT_EQ(results.size(), 3u);
+  for (const v1::MeasureResult& result : results) {
+    EXPECT_EQ(result.status(), v1::OK);
+    ASSERT_EQ(result.costs_size(), 2);
+    EXPECT_GT(result.costs(0), 0);
+  }
 }
 
 }  // namespace
