@@ -16,9 +16,9 @@ PACKAGES=(
   # database
   libsqlite3-dev sqlite3 libssl-dev
   # CLI and logging
-  libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
+  libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcpp-httplib-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev libdnnl-dev
   # kernels' OpenMP runtime
   libgomp1
 )

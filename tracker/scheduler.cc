@@ -64,6 +64,7 @@ void Scheduler::RemoveBoardLocked(const std::string& board_id) {
   state.board_id.clear();
   --job.running;
   ++state.losses;
+  ++counters_.boards_lost;
   if (job.sink == nullptr) {  // cancelled: nobody wants the result
     FinishTaskLocked(task_id, v1::MeasureResult());
     return;
@@ -247,6 +248,7 @@ absl::StatusOr<uint64_t> Scheduler::SubmitJob(const v1::MeasureBatch& batch, Job
     state.task.set_device_key(batch.device_key());
     state.queued_unix_ms = NowUnixMs();
     queue.push_back(task_id);
+    ++counters_.tasks_submitted;
   }
   DispatchLocked(batch.device_key());
   return job_id;
@@ -306,6 +308,11 @@ v1::StatusReply Scheduler::GetStatus() const {
   return reply;
 }
 
+Scheduler::Counters Scheduler::GetCounters() const {
+  absl::MutexLock lock(&mu_);
+  return counters_;
+}
+
 void Scheduler::Shutdown() {
   absl::MutexLock lock(&mu_);
   if (shut_down_) return;
@@ -360,6 +367,7 @@ void Scheduler::DispatchLocked(const std::string& key) {
     state.lease_deadline_unix_ms = NowUnixMs() + timeout_ms + options_.lease_grace_ms;
     board.current_task = task_id;
     ++jobs_.at(state.task.job_id()).running;
+    ++counters_.tasks_dispatched;
     board.channel->SendTask(state.task);
   }
   if (queue.empty()) queues_.erase(queue_it);
@@ -378,6 +386,7 @@ void Scheduler::FinishTaskLocked(uint64_t task_id, v1::MeasureResult result) {
   if (was_running) --job.running;
   ++job.finished;
   if (job.sink != nullptr) {
+    ++counters_.results_by_status[v1::MeasureStatus_Name(result.status())];
     job.sink->OnResult(result);
     if (job.finished == job.total) {
       job.sink->OnJobDone();

@@ -112,6 +112,15 @@ class Scheduler {
   // board for no_board_timeout_ms with REJECTED. The tracker calls it about once a second.
   void Expire(int64_t now_unix_ms);
 
+  // Totals since start, for the metrics endpoint.
+  struct Counters {
+    uint64_t tasks_submitted = 0;
+    uint64_t tasks_dispatched = 0;  // pushes to boards, re-dispatches included
+    uint64_t boards_lost = 0;       // streams ended or dropped while holding a task
+    std::map<std::string, uint64_t> results_by_status;  // delivered results, by status name
+  };
+  Counters GetCounters() const;
+
   // Boards (ordered by id) and queues (ordered by key).
   v1::StatusReply GetStatus() const;
 
@@ -171,6 +180,7 @@ class Scheduler {
   std::map<uint64_t, TaskState> tasks_ ABSL_GUARDED_BY(mu_);  // queued or running
   std::map<uint64_t, Job> jobs_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::deque<uint64_t>> queues_ ABSL_GUARDED_BY(mu_);  // key → task ids
+  Counters counters_ ABSL_GUARDED_BY(mu_);
   // When each key last had a board (absent: never).
   std::map<std::string, int64_t> key_last_board_unix_ms_ ABSL_GUARDED_BY(mu_);
 };

@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "tracker/metrics.h"
 #include "tracker/scheduler.h"
 #include "tracker/tracker_service.h"
 
@@ -50,6 +51,15 @@ class TrackerServerImpl final : public TrackerServer {
   }
 
   int port() const override { return port_; }
+  int metrics_port() const override { return metrics_ ? metrics_->port() : 0; }
+
+  absl::Status StartMetrics(const std::string& address) {
+    absl::StatusOr<std::unique_ptr<MetricsServer>> metrics =
+        MetricsServer::Start(address, &scheduler_);
+    if (!metrics.ok()) return metrics.status();
+    metrics_ = *std::move(metrics);
+    return absl::OkStatus();
+  }
 
   void Wait() override {
     if (server_ != nullptr) server_->Wait();
@@ -82,6 +92,7 @@ class TrackerServerImpl final : public TrackerServer {
   Scheduler scheduler_;  // outlives the server: declared first, destroyed last
   TrackerService service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<MetricsServer> metrics_;  // reads scheduler_, so declared after it
   int port_ = 0;
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
@@ -104,6 +115,10 @@ absl::StatusOr<std::unique_ptr<TrackerServer>> TrackerServer::Start(const Tracke
       scheduler_options, AccessTokens{options.board_token, options.client_token});
   absl::Status started = server->Start(options.listen_address);
   if (!started.ok()) return started;
+  if (!options.metrics_address.empty()) {
+    absl::Status metrics = server->StartMetrics(options.metrics_address);
+    if (!metrics.ok()) return metrics;
+  }
   return std::unique_ptr<TrackerServer>(std::move(server));
 }
 

@@ -21,6 +21,8 @@ struct TrackerOptions {
   // leaves that side open. Read them from a file or the environment, never a command line.
   std::string board_token;
   std::string client_token;
+  // host:port for Prometheus metrics over HTTP (GET /metrics); empty: none.
+  std::string metrics_address;
 };
 
 // A running tracker server. Thread-safe.
@@ -32,6 +34,8 @@ class TrackerServer {
 
   // The bound port (the real one when the address asked for port 0).
   virtual int port() const = 0;
+  // The metrics endpoint's port; 0 without one.
+  virtual int metrics_port() const = 0;
   // Blocks until Shutdown() is called from another thread or a signal handler path.
   virtual void Wait() = 0;
   // Stops accepting work; pending tasks get DEVICE_LOST results; boards' streams end.

@@ -18,6 +18,7 @@
 
 #include "db/database.h"
 #include "gtest/gtest.h"
+#include "httplib.h"
 #include "nlohmann/json.hpp"
 #include "tests/integration/process.h"
 
@@ -320,6 +321,30 @@ TEST_F(FleetTest, TokensKeepStrangersOffTheTrackerAndItsBoards) {
   ProcessResult ok = RunProcess(authorized, 120);
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   ASSERT_NO_FATAL_FAILURE(AwaitBoards(1));  // the intruders never registered
+}
+
+TEST_F(FleetTest, TrackerServesPrometheusMetrics) {
+  ASSERT_NO_FATAL_FAILURE(StartFleet(1, {"--metrics-listen", "127.0.0.1:0"}));
+  ASSERT_TRUE(tracker_->WaitForOutput("/metrics", 10));
+  std::smatch match;
+  std::string out = tracker_->Stdout();
+  ASSERT_TRUE(std::regex_search(out, match, std::regex("http://127\\.0\\.0\\.1:(\\d+)/metrics")));
+  const int port = std::stoi(match[1]);
+  ProcessResult tune =
+      RunProcess({FLEETTUNE_BIN, "tune", "--workload", "matmul:m=8,n=8,k=8", "--tracker", address_,
+                  "--key", kKey, "--trials", "3", "--db", db_, "--min-repeat-ms", "1"},
+                 120);
+  ASSERT_EQ(tune.exit_code, 0) << tune.err;
+  httplib::Client http("127.0.0.1", port);
+  auto response = http.Get("/metrics");
+  ASSERT_TRUE(response) << "no answer from the metrics endpoint";
+  EXPECT_EQ(response->status, 200);
+  const std::string& text = response->body;
+  EXPECT_NE(text.find("fleettune_boards{key=\"itest\",state=\"idle\"} 1"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("fleettune_results_total{status=\"OK\"} 3"), std::string::npos) << text;
+  EXPECT_NE(text.find("fleettune_tasks_submitted_total 3"), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE fleettune_board_tasks_total counter"), std::string::npos);
 }
 
 TEST_F(FleetTest, EmbeddedFleetTunesWithOneCommand) {

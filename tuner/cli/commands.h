@@ -75,6 +75,7 @@ struct TrackerArgs {
   double board_silence_s = 15;
   std::string board_token_file;   // $FLEETTUNE_BOARD_TOKEN otherwise
   std::string client_token_file;  // $FLEETTUNE_CLIENT_TOKEN otherwise
+  std::string metrics_listen;     // Prometheus endpoint; empty: none
 };
 int RunTracker(const TrackerArgs& args);
 int RunStatus(const std::string& tracker, const std::string& token_file, bool json);

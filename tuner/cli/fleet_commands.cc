@@ -67,11 +67,17 @@ int RunTracker(const TrackerArgs& args) {
   if (!client_token.ok()) return ReportError("tracker", client_token.status());
   options.board_token = *board_token;
   options.client_token = *client_token;
+  options.metrics_address = args.metrics_listen;
   absl::StatusOr<std::unique_ptr<tracker::TrackerServer>> server =
       tracker::TrackerServer::Start(options);
   if (!server.ok()) return ReportError("tracker", server.status());
   std::string host = args.listen.substr(0, args.listen.rfind(':'));
   std::cout << "fleettune tracker listening on " << host << ":" << (*server)->port() << std::endl;
+  if ((*server)->metrics_port() != 0) {
+    std::string metrics_host = args.metrics_listen.substr(0, args.metrics_listen.rfind(':'));
+    std::cout << "metrics at http://" << metrics_host << ":" << (*server)->metrics_port()
+              << "/metrics" << std::endl;
+  }
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

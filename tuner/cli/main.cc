@@ -97,6 +97,8 @@ int Main(int argc, char** argv) {
   tracker_cmd->add_option("--client-token-file", tracker.client_token_file,
                           "file holding the token tuners must present "
                           "(default: $FLEETTUNE_CLIENT_TOKEN; none: tuners are not checked)");
+  tracker_cmd->add_option("--metrics-listen", tracker.metrics_listen,
+                          "serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9191");
   tracker_cmd
       ->add_option("--board-silence", tracker.board_silence_s,
                    "seconds without a heartbeat after which a board is dropped as hung")
