@@ -237,6 +237,8 @@ absl::StatusOr<uint64_t> Scheduler::SubmitJob(const v1::MeasureBatch& batch, Job
   Job& job = jobs_[job_id];
   job.sink = sink;
   job.priority = batch.priority();
+  job.name = batch.job_name();
+  job.key = batch.device_key();
   job.total = batch.tasks_size();
   std::deque<uint64_t>& queue = queues_[batch.device_key()];
   for (const v1::MeasureTask& task : batch.tasks()) {
@@ -304,6 +306,17 @@ v1::StatusReply Scheduler::GetStatus() const {
   for (auto& [key, queue] : queues) {
     queue.set_device_key(key);
     *reply.add_queues() = std::move(queue);
+  }
+  for (const auto& [job_id, job] : jobs_) {
+    if (job.sink == nullptr) continue;  // cancelled, draining
+    v1::JobStatus* status = reply.add_jobs();
+    status->set_job_id(job_id);
+    status->set_name(job.name);
+    status->set_device_key(job.key);
+    status->set_priority(job.priority);
+    status->set_tasks(job.total);
+    status->set_finished(job.finished);
+    status->set_running(job.running);
   }
   return reply;
 }

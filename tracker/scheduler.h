@@ -141,6 +141,8 @@ class Scheduler {
   struct Job {
     JobSink* sink = nullptr;  // null once cancelled
     int32_t priority = 0;
+    std::string name;
+    std::string key;
     size_t total = 0;
     size_t finished = 0;
     size_t running = 0;

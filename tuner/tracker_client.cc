@@ -142,6 +142,19 @@ std::string FormatStatus(const v1::StatusReply& status) {
     }
     absl::StrAppend(&out, FormatTable(rows));
   }
+  absl::StrAppend(&out, "\n");
+  if (status.jobs().empty()) {
+    absl::StrAppend(&out, "no jobs\n");
+  } else {
+    std::vector<std::vector<std::string>> rows = {
+        {"JOB", "NAME", "KEY", "PRIORITY", "DONE", "RUNNING", "TASKS"}};
+    for (const v1::JobStatus& job : status.jobs()) {
+      rows.push_back({absl::StrCat(job.job_id()), job.name().empty() ? "-" : job.name(),
+                      job.device_key(), absl::StrCat(job.priority()), absl::StrCat(job.finished()),
+                      absl::StrCat(job.running()), absl::StrCat(job.tasks())});
+    }
+    absl::StrAppend(&out, FormatTable(rows));
+  }
   return out;
 }
 

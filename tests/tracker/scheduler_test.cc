@@ -440,3 +440,30 @@ TEST_F(SchedulerTest, FailureWaitingForASecondOpinionIsDeliveredWhenTheOtherBoar
 
 }  // namespace
 }  // namespace fleettune::tracker
+
+namespace fleettune::tracker {
+namespace {
+
+TEST_F(SchedulerTest, StatusListsUnfinishedJobs) {
+  FakeSink sink;
+  v1::MeasureBatch batch = Batch("k", {1, 2, 3});
+  batch.set_job_name("resnet-layer4");
+  batch.set_priority(2);
+  auto job_id = scheduler_.SubmitJob(batch, &sink);
+  ASSERT_TRUE(job_id.ok());
+  FakeBoard board;
+  const std::string id = AddBoard(board, "k");
+  ASSERT_TRUE(scheduler_.OnBoardResult(id, Ok(board.tasks[0])).ok());
+  v1::StatusReply status = scheduler_.GetStatus();
+  ASSERT_EQ(status.jobs_size(), 1);
+  EXPECT_EQ(status.jobs(0).job_id(), *job_id);
+  EXPECT_EQ(status.jobs(0).name(), "resnet-layer4");
+  EXPECT_EQ(status.jobs(0).device_key(), "k");
+  EXPECT_EQ(status.jobs(0).priority(), 2);
+  EXPECT_EQ(status.jobs(0).tasks(), 3u);
+  EXPECT_EQ(status.jobs(0).finished(), 1u);
+  EXPECT_EQ(status.jobs(0).running(), 1u);
+}
+
+}  // namespace
+}  // namespace fleettune::tracker
