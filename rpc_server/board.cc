@@ -60,6 +60,13 @@ v1::MeasureResult SimulateMeasurement(const v1::MeasureTask& task, int simulate_
   return result;
 }
 
+std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials(const std::string& ca_pem) {
+  if (ca_pem.empty()) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ca_pem;
+  return grpc::SslCredentials(ssl);
+}
+
 absl::Status FromGrpcStatus(const grpc::Status& status, const std::string& what) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                       absl::StrCat(what, ": ", status.error_message()));
@@ -124,8 +131,8 @@ absl::Status Board::Impl::Run() {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   args.SetMaxSendMessageSize(kMaxMessageBytes);
-  std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateCustomChannel(options.tracker_address, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
+      options.tracker_address, ChannelCredentials(options.tls_ca_pem), args);
   if (absl::Status up = AwaitChannel(*channel); !up.ok()) {
     return up.code() == absl::StatusCode::kCancelled ? absl::OkStatus() : up;
   }

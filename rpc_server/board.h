@@ -16,10 +16,13 @@ struct BoardOptions {
   int connect_timeout_ms = 30000;    // how long Run() retries an unreachable tracker
   int heartbeat_interval_ms = 3000;  // how often the board tells the tracker it is alive
   std::string token;                 // the tracker's board token; empty when it has none
+  // PEM root certificates: when set the board speaks TLS and takes work only from a tracker
+  // whose certificate they vouch for.
+  std::string tls_ca_pem;
   // > 0: a simulated board for scale tests. It runs no code: each task is answered OK after
   // this many milliseconds with a synthetic cost, and the board registers as emulated.
   int simulate_ms = 0;
-  bool sandbox = true;               // measure in a child process (MeasureInSandbox)
+  bool sandbox = true;  // measure in a child process (MeasureInSandbox)
   // The runtime binary started per task as the sandbox worker; empty: fork (see sandbox.h).
   std::string sandbox_worker_binary;
 };

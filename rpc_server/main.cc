@@ -36,6 +36,8 @@ constexpr char kUsage[] =
     "  --tracker HOST:PORT   address of the fleettune tracker (required)\n"
     "  --key KEY             device key this board serves, e.g. rk3399 (required)\n"
     "  --token-file FILE     the tracker's board token (default: $FLEETTUNE_BOARD_TOKEN)\n"
+    "  --tls-ca FILE         PEM CA certificates: speak TLS, and take work only from a\n"
+    "                        tracker whose certificate they vouch for\n"
     "  --simulate-ms N       a simulated board for scale tests: runs no code, answers every\n"
     "                        task OK after N ms with a synthetic cost\n"
     "  --no-reconnect        exit when the tracker goes away instead of connecting again\n"
@@ -88,7 +90,7 @@ int main(int argc, char** argv) {
       has_value = true;
     }
     if (name != "--tracker" && name != "--key" && name != "--token-file" &&
-        name != "--simulate-ms") {
+        name != "--simulate-ms" && name != "--tls-ca") {
       return UsageError("unknown argument " + arg);
     }
     if (!has_value) {
@@ -98,6 +100,12 @@ int main(int argc, char** argv) {
     if (value.empty()) return UsageError(name + " must not be empty");
     if (name == "--token-file") {
       token_file = value;
+    } else if (name == "--tls-ca") {
+      std::ifstream in(value);
+      options.tls_ca_pem.assign(std::istreambuf_iterator<char>(in),
+                                std::istreambuf_iterator<char>());
+      if (!in && !in.eof()) return UsageError("cannot read --tls-ca " + value);
+      if (options.tls_ca_pem.empty()) return UsageError("--tls-ca " + value + " is empty");
     } else if (name == "--simulate-ms") {
       char* end = nullptr;
       const long ms = std::strtol(value.c_str(), &end, 10);

@@ -18,7 +18,7 @@ PACKAGES=(
   # CLI and logging
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcpp-httplib-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev libdnnl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev libdnnl-dev openssl
   # kernels' OpenMP runtime
   libgomp1
 )

@@ -32,11 +32,18 @@ class TrackerServerImpl final : public TrackerServer {
     if (server_ != nullptr) server_->Wait();
   }
 
-  absl::Status Start(const std::string& address) {
+  absl::Status Start(const std::string& address, const std::string& cert_pem,
+                     const std::string& key_pem) {
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
-    builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port_);
+    std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+    if (!cert_pem.empty()) {
+      grpc::SslServerCredentialsOptions ssl;
+      ssl.pem_key_cert_pairs.push_back({key_pem, cert_pem});
+      credentials = grpc::SslServerCredentials(ssl);
+    }
+    builder.AddListeningPort(address, credentials, &port_);
     builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
     builder.SetMaxSendMessageSize(kMaxMessageBytes);
     // A second tracker on a taken port must fail, not silently share it.
@@ -113,7 +120,11 @@ absl::StatusOr<std::unique_ptr<TrackerServer>> TrackerServer::Start(const Tracke
   scheduler_options.board_silence_ms = options.board_silence_ms;
   auto server = std::make_unique<TrackerServerImpl>(
       scheduler_options, AccessTokens{options.board_token, options.client_token});
-  absl::Status started = server->Start(options.listen_address);
+  if (options.tls_cert_pem.empty() != options.tls_key_pem.empty()) {
+    return absl::InvalidArgumentError("TLS needs both a certificate and its private key");
+  }
+  absl::Status started =
+      server->Start(options.listen_address, options.tls_cert_pem, options.tls_key_pem);
   if (!started.ok()) return started;
   if (!options.metrics_address.empty()) {
     absl::Status metrics = server->StartMetrics(options.metrics_address);

@@ -21,6 +21,10 @@ struct TrackerOptions {
   // leaves that side open. Read them from a file or the environment, never a command line.
   std::string board_token;
   std::string client_token;
+  // TLS: PEM certificate chain and private key of the tracker. Both empty: plaintext (fine on
+  // loopback); give both to serve TLS only.
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
   // host:port for Prometheus metrics over HTTP (GET /metrics); empty: none.
   std::string metrics_address;
 };

@@ -57,16 +57,23 @@ std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
+std::shared_ptr<grpc::ChannelCredentials> Credentials(const std::string& ca_pem) {
+  if (ca_pem.empty()) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ca_pem;
+  return grpc::SslCredentials(ssl);
+}
+
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<TrackerClient>> TrackerClient::Connect(const std::string& address,
-                                                                      const std::string& token) {
+absl::StatusOr<std::unique_ptr<TrackerClient>> TrackerClient::Connect(
+    const std::string& address, const std::string& token, const std::string& tls_ca_pem) {
   if (address.empty()) return absl::InvalidArgumentError("tracker address is empty");
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   args.SetMaxSendMessageSize(kMaxMessageBytes);
   std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+      grpc::CreateCustomChannel(address, Credentials(tls_ca_pem), args);
   if (!channel->WaitForConnected(std::chrono::system_clock::now() + kConnectTimeout)) {
     return absl::UnavailableError(absl::StrCat("cannot reach tracker at ", address, " within ",
                                                kConnectTimeout.count(), " s"));

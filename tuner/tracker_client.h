@@ -20,8 +20,10 @@ class TrackerClient {
   // `token`, when not empty, goes with every call as `authorization: Bearer <token>` (the
   // tracker's client token). InvalidArgument when the address is empty; Unavailable naming
   // it when unreachable. A wrong token shows on the first call, as Unauthenticated.
+  // `tls_ca_pem`, when not empty, makes the connection TLS, trusting only those roots.
   static absl::StatusOr<std::unique_ptr<TrackerClient>> Connect(const std::string& address,
-                                                                const std::string& token = "");
+                                                                const std::string& token = "",
+                                                                const std::string& tls_ca_pem = "");
 
   // Submits `batch` and blocks until every task has a result, calling `on_result` on this
   // thread for each result as it arrives (in completion order). On a tracker-side rejection

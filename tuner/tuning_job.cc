@@ -70,8 +70,8 @@ class Job {
           absl::StrCat("building the reference kernel failed: ", reference.status().message()));
     }
     reference_ = MakeArtifact(std::move(reference->shared_object), reference->symbol);
-    absl::StatusOr<std::unique_ptr<TrackerClient>> client =
-        TrackerClient::Connect(options_.tracker_address, options_.tracker_token);
+    absl::StatusOr<std::unique_ptr<TrackerClient>> client = TrackerClient::Connect(
+        options_.tracker_address, options_.tracker_token, options_.tracker_tls_ca);
     if (!client.ok()) return client.status();
 
     while (summary_.trials < options_.trials) {

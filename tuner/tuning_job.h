@@ -20,6 +20,7 @@ struct TuneOptions {
   std::string device_key = "local";
   std::string tracker_address;  // host:port of a running tracker
   std::string tracker_token;    // the tracker's client token, if it has one
+  std::string tracker_tls_ca;   // PEM roots: talk TLS to the tracker; empty: plaintext
   int trials = 64;
   std::string tuner = "random";
   uint64_t seed = 0;

@@ -347,6 +347,52 @@ TEST_F(FleetTest, TrackerServesPrometheusMetrics) {
   EXPECT_NE(text.find("# TYPE fleettune_board_tasks_total counter"), std::string::npos);
 }
 
+// Makes a CA and a certificate for 127.0.0.1 signed by it, with the openssl tool; returns
+// false when it fails.
+bool MakeCertificates(const std::filesystem::path& dir, const std::string& name) {
+  const std::string d = dir.string() + "/" + name;
+  const std::vector<std::vector<std::string>> steps = {
+      {"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+       d + "-ca.key", "-out", d + "-ca.pem", "-days", "1", "-subj", "/CN=" + name + " test CA"},
+      {"/usr/bin/openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", d + ".key", "-out",
+       d + ".csr", "-subj", "/CN=127.0.0.1"},
+      {"/usr/bin/openssl", "x509", "-req", "-in", d + ".csr", "-CA", d + "-ca.pem", "-CAkey",
+       d + "-ca.key", "-CAcreateserial", "-out", d + ".pem", "-days", "1", "-extfile", d + ".ext"},
+  };
+  std::ofstream(d + ".ext") << "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
+  for (const auto& step : steps) {
+    ProcessResult result = RunProcess(step, 60);
+    if (result.exit_code != 0) {
+      ADD_FAILURE() << step[1] << ": " << result.err;
+      return false;
+    }
+  }
+  return true;
+}
+
+TEST_F(FleetTest, TlsTrackerServesOnlyBoardsAndTunersThatTrustIt) {
+  ASSERT_TRUE(MakeCertificates(dir_, "tracker"));
+  ASSERT_TRUE(MakeCertificates(dir_, "impostor"));
+  const std::string ca = (dir_ / "tracker-ca.pem").string();
+  client_flags_ = {"--tls-ca", ca};
+  ASSERT_NO_FATAL_FAILURE(StartFleet(
+      1,
+      {"--tls-cert", (dir_ / "tracker.pem").string(), "--tls-key", (dir_ / "tracker.key").string()},
+      {"--tls-ca", ca}));
+  // A board that trusts another CA will not talk to this tracker, so it never registers.
+  auto wary = ChildProcess::Start({RPC_SERVER_BIN, "--tracker", address_, "--key", kKey, "--tls-ca",
+                                   (dir_ / "impostor-ca.pem").string()},
+                                  dir_.string(), "wary-board");
+  ASSERT_NE(wary, nullptr);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  ASSERT_NO_FATAL_FAILURE(AwaitBoards(1));
+  ProcessResult tune = RunProcess(
+      {FLEETTUNE_BIN, "tune", "--workload", "matmul:m=8,n=8,k=8", "--tracker", address_, "--key",
+       kKey, "--trials", "2", "--db", db_, "--min-repeat-ms", "1", "--tls-ca", ca},
+      120);
+  EXPECT_EQ(tune.exit_code, 0) << tune.err;
+}
+
 TEST_F(FleetTest, EmbeddedFleetTunesWithOneCommand) {
   ProcessResult tune = RunProcess({FLEETTUNE_BIN, "tune", "--workload", "matmul:m=32,n=24,k=16",
                                    "--trials", "6", "--db", db_, "--min-repeat-ms", "2"});

@@ -24,12 +24,17 @@ int ReportError(const std::string& command, const absl::Status& status);
 // InvalidArgument naming the file when it cannot be read or is empty.
 absl::StatusOr<std::string> ReadToken(const std::string& file, const char* env_variable);
 
+// The whole of a PEM file named on the command line ("" when `file` is empty); InvalidArgument
+// naming the file when it cannot be read or is empty.
+absl::StatusOr<std::string> ReadPemFile(const std::string& file, const char* flag);
+
 struct TuneArgs {
   std::string workload;
   std::string target = "host";
   std::string key = "local";
   std::string tracker;     // empty: embedded tracker + local boards
   std::string token_file;  // the tracker's client token ($FLEETTUNE_CLIENT_TOKEN otherwise)
+  std::string tls_ca;      // PEM roots of the tracker's certificate: use TLS
   int trials = 64;
   std::string tuner = "random";
   std::string db = "fleettune.db";
@@ -76,9 +81,12 @@ struct TrackerArgs {
   std::string board_token_file;   // $FLEETTUNE_BOARD_TOKEN otherwise
   std::string client_token_file;  // $FLEETTUNE_CLIENT_TOKEN otherwise
   std::string metrics_listen;     // Prometheus endpoint; empty: none
+  std::string tls_cert;           // PEM files: serve TLS
+  std::string tls_key;
 };
 int RunTracker(const TrackerArgs& args);
-int RunStatus(const std::string& tracker, const std::string& token_file, bool json);
+int RunStatus(const std::string& tracker, const std::string& token_file, const std::string& tls_ca,
+              bool json);
 int RunOps(bool json);
 
 }  // namespace fleettune::cli

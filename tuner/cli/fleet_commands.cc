@@ -47,6 +47,19 @@ absl::StatusOr<std::string> ReadToken(const std::string& file, const char* env_v
   return token;
 }
 
+absl::StatusOr<std::string> ReadPemFile(const std::string& file, const char* flag) {
+  if (file.empty()) return std::string();
+  std::ifstream in(file, std::ios::binary);
+  std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in && !in.eof()) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot read ", flag, " '", file, "'"));
+  }
+  if (pem.find("-----BEGIN") == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, " '", file, "' is not a PEM file"));
+  }
+  return pem;
+}
+
 int RunTracker(const TrackerArgs& args) {
   // Block the stop signals before gRPC starts its threads, then wait for one here.
   sigset_t stop_signals;
@@ -68,6 +81,12 @@ int RunTracker(const TrackerArgs& args) {
   options.board_token = *board_token;
   options.client_token = *client_token;
   options.metrics_address = args.metrics_listen;
+  absl::StatusOr<std::string> cert = ReadPemFile(args.tls_cert, "--tls-cert");
+  if (!cert.ok()) return ReportError("tracker", cert.status());
+  absl::StatusOr<std::string> key = ReadPemFile(args.tls_key, "--tls-key");
+  if (!key.ok()) return ReportError("tracker", key.status());
+  options.tls_cert_pem = *cert;
+  options.tls_key_pem = *key;
   absl::StatusOr<std::unique_ptr<tracker::TrackerServer>> server =
       tracker::TrackerServer::Start(options);
   if (!server.ok()) return ReportError("tracker", server.status());
@@ -86,11 +105,14 @@ int RunTracker(const TrackerArgs& args) {
   return kExitOk;
 }
 
-int RunStatus(const std::string& address, const std::string& token_file, bool json) {
+int RunStatus(const std::string& address, const std::string& token_file, const std::string& tls_ca,
+              bool json) {
   absl::StatusOr<std::string> token = ReadToken(token_file, "FLEETTUNE_CLIENT_TOKEN");
   if (!token.ok()) return ReportError("status", token.status());
+  absl::StatusOr<std::string> ca = ReadPemFile(tls_ca, "--tls-ca");
+  if (!ca.ok()) return ReportError("status", ca.status());
   absl::StatusOr<std::unique_ptr<tuner::TrackerClient>> client =
-      tuner::TrackerClient::Connect(address, *token);
+      tuner::TrackerClient::Connect(address, *token, *ca);
   if (!client.ok()) return ReportError("status", client.status());
   absl::StatusOr<v1::StatusReply> status = (*client)->GetStatus();
   if (!status.ok()) return ReportError("status", status.status());

@@ -37,6 +37,8 @@ int Main(int argc, char** argv) {
   tune_cmd->add_option(
       "--token-file", tune.token_file,
       "file holding the tracker's client token (default: $FLEETTUNE_CLIENT_TOKEN)");
+  tune_cmd->add_option("--tls-ca", tune.tls_ca,
+                       "PEM CA certificates of the tracker: connect with TLS");
   tune_cmd->add_option("--trials,-n", tune.trials, "configs to measure")->capture_default_str();
   tune_cmd->add_option("--tuner", tune.tuner, "search strategy: random, grid")
       ->capture_default_str();
@@ -97,6 +99,8 @@ int Main(int argc, char** argv) {
   tracker_cmd->add_option("--client-token-file", tracker.client_token_file,
                           "file holding the token tuners must present "
                           "(default: $FLEETTUNE_CLIENT_TOKEN; none: tuners are not checked)");
+  tracker_cmd->add_option("--tls-cert", tracker.tls_cert, "PEM certificate: serve TLS only");
+  tracker_cmd->add_option("--tls-key", tracker.tls_key, "PEM private key of --tls-cert");
   tracker_cmd->add_option("--metrics-listen", tracker.metrics_listen,
                           "serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9191");
   tracker_cmd
@@ -113,6 +117,9 @@ int Main(int argc, char** argv) {
   status_cmd->add_option(
       "--token-file", status_token_file,
       "file holding the tracker's client token (default: $FLEETTUNE_CLIENT_TOKEN)");
+  std::string status_tls_ca;
+  status_cmd->add_option("--tls-ca", status_tls_ca,
+                         "PEM CA certificates of the tracker: connect with TLS");
   status_cmd->add_flag("--json", status_json, "print JSON");
 
   bool ops_json = false;
@@ -146,7 +153,7 @@ int Main(int argc, char** argv) {
   if (*history_cmd) return RunHistory(history);
   if (*compile_cmd) return RunCompile(compile);
   if (*tracker_cmd) return RunTracker(tracker);
-  if (*status_cmd) return RunStatus(status_tracker, status_token_file, status_json);
+  if (*status_cmd) return RunStatus(status_tracker, status_token_file, status_tls_ca, status_json);
   if (*ops_cmd) return RunOps(ops_json);
   return kExitBadInput;
 }

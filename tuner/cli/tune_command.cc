@@ -77,6 +77,9 @@ int RunTune(const TuneArgs& args) {
     absl::StatusOr<std::string> token = ReadToken(args.token_file, "FLEETTUNE_CLIENT_TOKEN");
     if (!token.ok()) return ReportError(kCommand, token.status());
     options.tracker_token = *token;
+    absl::StatusOr<std::string> ca = ReadPemFile(args.tls_ca, "--tls-ca");
+    if (!ca.ok()) return ReportError(kCommand, ca.status());
+    options.tracker_tls_ca = *ca;
   }
 
   std::cerr << absl::StrFormat("tuning %s on %s (key %s, %d trials, %s search) via %s%s\n",
