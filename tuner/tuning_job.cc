@@ -14,6 +14,7 @@
 #include "codegen/search_space.h"
 #include "codegen/target.h"
 #include "codegen/workload.h"
+#include "tuner/adaptive_timeout.h"
 #include "tuner/builder_pool.h"
 #include "tuner/search.h"
 #include "tuner/tracker_client.h"
@@ -120,6 +121,9 @@ class Job {
       *task->mutable_reference() = reference_;
       for (const v1::TensorSpec& tensor : tensors_) *task->add_tensors() = tensor;
       *task->mutable_options() = options_.measure;
+      task->mutable_options()->set_timeout_ms(AdaptiveTimeoutMs(
+          options_.measure,
+          summary_.best ? std::optional<double>(summary_.best->mean_cost) : std::nullopt));
     }
     if (batch.tasks_size() == 0) return absl::OkStatus();
 
