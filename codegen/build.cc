@@ -67,7 +67,9 @@ std::string CHeader(const v1::Workload& workload, const v1::Target& target,
     absl::StrAppend(&text, "//   args[", i, "] = ", tensors[i].name(), " float", dims,
                     i + 1 == tensors.size() ? " (output)\n" : " (input)\n");
   }
-  absl::StrAppend(&text, "// Returns 0 on success. Link or load with libgomp.so.1 available.\n",
+  absl::StrAppend(&text,
+                  "// Returns 0 on success, 1 when it cannot allocate its scratch buffers (packed\n"
+                  "// panels). Link or load with libgomp.so.1 available.\n",
                   "#ifndef ", guard, "\n#define ", guard, "\n\n#include <stdint.h>\n\n",
                   "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\nint32_t ", symbol,
                   "(void* const* args);\n\n#ifdef __cplusplus\n}  // extern \"C\"\n#endif\n\n",
@@ -151,6 +153,15 @@ absl::StatusOr<BuiltKernel> BuildKernel(const v1::Workload& workload, const v1::
   absl::StatusOr<const OpTemplate*> op_template = CheckInputs(workload, target, options);
   if (!op_template.ok()) return op_template.status();
   Clock::time_point start = Clock::now();
+  if (config.template_name() != (*op_template)->Space(workload, target).template_name()) {
+    // A record of an older template of the op still builds with that template.
+    const OpTemplate* named = FindTemplate(workload.op(), config.template_name());
+    if (named == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("op '", workload.op(), "' has no template '", config.template_name(), "'"));
+    }
+    op_template = named;
+  }
   SearchSpace space = (*op_template)->Space(workload, target);
   if (absl::StatusOr<uint64_t> index = space.IndexOf(config); !index.ok()) {
     return index.status();

@@ -20,25 +20,25 @@ struct BuildOptions {
 struct BuiltKernel {
   std::string shared_object;  // ELF bytes
   std::string symbol;
-  std::string c_header;       // declares the kernel, documents the tensors
-  std::string ir_dump;        // filled when BuildOptions::dump_ir
+  std::string c_header;  // declares the kernel, documents the tensors
+  std::string ir_dump;   // filled when BuildOptions::dump_ir
   double lower_seconds = 0;
-  double llvm_seconds = 0;    // IR emission + O3 + object emission
+  double llvm_seconds = 0;  // IR emission + O3 + object emission
   double link_seconds = 0;
 };
 
-// Builds `config` of the workload's template for `target`. InvalidArgument when the config
-// does not belong to the workload's search space (naming the knob); Internal when LLVM or
+// Builds `config` of the workload's template for `target`; a config of an older template of
+// the op (config.template_name(), e.g. matmul's "matmul") builds with that template.
+// InvalidArgument when the config does not belong to that template's search space (naming
+// the knob) or the op has no template of that name; Internal when LLVM or
 // the linker fails (with their message). Thread-safe: concurrent calls build in parallel,
 // each with its own LLVMContext.
 absl::StatusOr<BuiltKernel> BuildKernel(const v1::Workload& workload, const v1::Target& target,
-                                        const v1::Config& config,
-                                        const BuildOptions& options = {});
+                                        const v1::Config& config, const BuildOptions& options = {});
 
 // Builds the workload's naive reference kernel (plain loop nest, no tiling, vectorization
 // or threads) for `target`: what boards check candidates against. Thread-safe.
-absl::StatusOr<BuiltKernel> BuildReference(const v1::Workload& workload,
-                                           const v1::Target& target,
+absl::StatusOr<BuiltKernel> BuildReference(const v1::Workload& workload, const v1::Target& target,
                                            const BuildOptions& options = {});
 
 }  // namespace fleettune::codegen

@@ -85,6 +85,18 @@ absl::StatusOr<SearchSpace> SearchSpaceFor(const v1::Workload& workload, const v
   return op_template->Space(workload, target);
 }
 
+absl::StatusOr<SearchSpace> SearchSpaceFor(const v1::Workload& workload, const v1::Target& target,
+                                           const std::string& template_name) {
+  if (absl::Status status = ValidateWorkload(workload); !status.ok()) return status;
+  if (absl::Status status = ValidateTarget(target); !status.ok()) return status;
+  const OpTemplate* op_template = FindTemplate(workload.op(), template_name);
+  if (op_template == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("op '", workload.op(), "' has no template '", template_name, "'"));
+  }
+  return op_template->Space(workload, target);
+}
+
 std::string ConfigToString(const v1::Config& config) {
   std::vector<std::string> parts;
   for (const auto& knob : config.knobs())

@@ -47,8 +47,13 @@ class SearchSpace {
 
 // The search space of the op's template for this workload and target. InvalidArgument for
 // an op without a template.
-absl::StatusOr<SearchSpace> SearchSpaceFor(const v1::Workload& workload,
-                                           const v1::Target& target);
+absl::StatusOr<SearchSpace> SearchSpaceFor(const v1::Workload& workload, const v1::Target& target);
+
+// The search space of the op's template named `template_name`: the primary one or an older
+// one kept so its tuning records still build (matmul: "matmul_blocked", "matmul").
+// InvalidArgument when the op has no template of that name.
+absl::StatusOr<SearchSpace> SearchSpaceFor(const v1::Workload& workload, const v1::Target& target,
+                                           const std::string& template_name);
 
 // `tile_m=32,tile_n=64,...` — knobs in declared order. Stable; used in logs and the CLI.
 std::string ConfigToString(const v1::Config& config);

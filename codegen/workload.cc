@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <set>
+#include <tuple>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -22,6 +24,10 @@ struct OpDef {
   // Tensors in ABI order from the parameter values (in declared order).
   std::function<std::vector<v1::TensorSpec>(const std::vector<int64_t>&)> tensors;
   std::function<double(const std::vector<int64_t>&)> flops;
+  // Required parameters that may be 0 (e.g. conv2d's pad); all others are >= 1.
+  std::set<std::string> zero_allowed = {};
+  // Checks across parameters (e.g. a conv2d window that fits its padded input); may be null.
+  std::function<absl::Status(const std::vector<int64_t>&)> check = nullptr;
 };
 
 v1::TensorSpec Tensor(const std::string& name, std::vector<int64_t> shape) {
@@ -31,20 +37,126 @@ v1::TensorSpec Tensor(const std::string& name, std::vector<int64_t> shape) {
   return spec;
 }
 
+// Matmul-family tensors: A, B, the optional bias[n], C; `batch` 0 means no batch dimension.
+std::vector<v1::TensorSpec> MatmulTensors(int64_t batch, int64_t m, int64_t n, int64_t k,
+                                          bool bias) {
+  auto shape = [batch](int64_t rows, int64_t columns) {
+    return batch > 0 ? std::vector<int64_t>{batch, rows, columns}
+                     : std::vector<int64_t>{rows, columns};
+  };
+  std::vector<v1::TensorSpec> tensors = {Tensor("A", shape(m, k)), Tensor("B", shape(k, n))};
+  if (bias) tensors.push_back(Tensor("bias", {n}));
+  tensors.push_back(Tensor("C", shape(m, n)));
+  return tensors;
+}
+
+// Multiply-adds count 2; the epilogue's bias add and ReLU one each per output element.
+double MatmulFlops(int64_t batch, int64_t m, int64_t n, int64_t k, bool bias, bool relu) {
+  double outputs = static_cast<double>(std::max<int64_t>(batch, 1)) * static_cast<double>(m) *
+                   static_cast<double>(n);
+  return outputs * (2.0 * static_cast<double>(k) + (bias ? 1 : 0) + (relu ? 1 : 0));
+}
+
+std::vector<OptionalParam> EpilogueParams() {
+  return {{"bias", 0, 0, 1, "1: add a bias[n] input to every row (fused epilogue)"},
+          {"relu", 0, 0, 1, "1: apply max(x, 0) last (fused epilogue)"}};
+}
+
+// conv2d parameters in declared order.
+enum Conv2dParam { kN, kC, kH, kW, kK, kR, kS, kStride, kPad, kDilation, kBias, kRelu };
+
+// Output rows (or columns) of a convolution window sliding over `size` (+ padding both sides).
+int64_t ConvOutput(int64_t size, int64_t window, int64_t stride, int64_t pad, int64_t dilation) {
+  return (size + 2 * pad - dilation * (window - 1) - 1) / stride + 1;
+}
+
+absl::Status CheckConv2d(const std::vector<int64_t>& p) {
+  for (auto [size, window, name] : {std::tuple{p[kH], p[kR], "h"}, {p[kW], p[kS], "w"}}) {
+    int64_t span = p[kDilation] * (window - 1) + 1;
+    if (size + 2 * p[kPad] < span) {
+      return absl::InvalidArgumentError(absl::StrCat("conv2d: the window spans ", span,
+                                                     " but the padded input has ", name,
+                                                     " + 2*pad = ", size + 2 * p[kPad]));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Tensors of conv2d parameters `p` (declared order); depthwise: weight[c,1,r,s].
+std::vector<v1::TensorSpec> Conv2dTensors(const std::vector<int64_t>& p, bool depthwise) {
+  int64_t oh = ConvOutput(p[kH], p[kR], p[kStride], p[kPad], p[kDilation]);
+  int64_t ow = ConvOutput(p[kW], p[kS], p[kStride], p[kPad], p[kDilation]);
+  std::vector<v1::TensorSpec> tensors = {
+      Tensor("data", {p[kN], p[kC], p[kH], p[kW]}),
+      Tensor("weight", {p[kK], depthwise ? 1 : p[kC], p[kR], p[kS]})};
+  if (p[kBias]) tensors.push_back(Tensor("bias", {p[kK]}));
+  tensors.push_back(Tensor("out", {p[kN], p[kK], oh, ow}));
+  return tensors;
+}
+
+double Conv2dFlops(const std::vector<int64_t>& p, bool depthwise) {
+  double outputs =
+      static_cast<double>(p[kN]) * static_cast<double>(p[kK]) *
+      static_cast<double>(ConvOutput(p[kH], p[kR], p[kStride], p[kPad], p[kDilation])) *
+      static_cast<double>(ConvOutput(p[kW], p[kS], p[kStride], p[kPad], p[kDilation]));
+  double taps = static_cast<double>((depthwise ? 1 : p[kC]) * p[kR] * p[kS]);
+  return outputs * (2.0 * taps + static_cast<double>(p[kBias] + p[kRelu]));
+}
+
+// depthwise_conv2d parameters (n,c,h,w,r,s,stride,pad,dilation,bias,relu) as conv2d ones
+// with k = c.
+std::vector<int64_t> AsConv2d(const std::vector<int64_t>& d) {
+  std::vector<int64_t> p = d;
+  p.insert(p.begin() + kK, d[kC]);
+  return p;
+}
+
 const std::vector<OpDef>& OpDefs() {
   static const auto* defs = new std::vector<OpDef>{
       {{"matmul",
         {"m", "n", "k"},
         "A[m,k] B[k,n] -> C[m,n]",
-        "dense float32 matrix product C = A * B (row-major)"},
+        "dense float32 matrix product C = A * B (row-major); bias=1 adds an input bias[n] "
+        "before C (C = A * B + bias), relu=1 applies max(C, 0) last",
+        EpilogueParams()},
+       [](const std::vector<int64_t>& p) { return MatmulTensors(0, p[0], p[1], p[2], p[3]); },
+       [](const std::vector<int64_t>& p) { return MatmulFlops(0, p[0], p[1], p[2], p[3], p[4]); }},
+      {{"batch_matmul",
+        {"b", "m", "n", "k"},
+        "A[b,m,k] B[b,k,n] -> C[b,m,n]",
+        "b independent float32 matrix products C[i] = A[i] * B[i]; bias=1 adds an input "
+        "bias[n] before C, relu=1 applies max(C, 0) last",
+        EpilogueParams()},
+       [](const std::vector<int64_t>& p) { return MatmulTensors(p[0], p[1], p[2], p[3], p[4]); },
        [](const std::vector<int64_t>& p) {
-         return std::vector<v1::TensorSpec>{Tensor("A", {p[0], p[2]}), Tensor("B", {p[2], p[1]}),
-                                            Tensor("C", {p[0], p[1]})};
-       },
-       [](const std::vector<int64_t>& p) {
-         return 2.0 * static_cast<double>(p[0]) * static_cast<double>(p[1]) *
-                static_cast<double>(p[2]);
+         return MatmulFlops(p[0], p[1], p[2], p[3], p[4], p[5]);
        }},
+      {{"conv2d",
+        {"n", "c", "h", "w", "k", "r", "s", "stride", "pad"},
+        "data[n,c,h,w] weight[k,c,r,s] -> out[n,k,oh,ow]",
+        "direct 2-D convolution, NCHW in and out, zero padding `pad` on every side; "
+        "oh = (h + 2*pad - dilation*(r-1) - 1) / stride + 1 (ow likewise); bias=1 adds an "
+        "input bias[k] before out, relu=1 applies max(out, 0) last",
+        {{"dilation", 1, 1, 64, "spacing of the window's taps"},
+         {"bias", 0, 0, 1, "1: add a bias[k] input per output channel (fused epilogue)"},
+         {"relu", 0, 0, 1, "1: apply max(x, 0) last (fused epilogue)"}}},
+       [](const std::vector<int64_t>& p) { return Conv2dTensors(p, false); },
+       [](const std::vector<int64_t>& p) { return Conv2dFlops(p, false); },
+       {"pad"},
+       CheckConv2d},
+      {{"depthwise_conv2d",
+        {"n", "c", "h", "w", "r", "s", "stride", "pad"},
+        "data[n,c,h,w] weight[c,1,r,s] -> out[n,c,oh,ow]",
+        "depthwise 2-D convolution (one filter per channel), NCHW in and out, zero padding "
+        "`pad` on every side, output size as conv2d; bias=1 adds an input bias[c] before out, "
+        "relu=1 applies max(out, 0) last",
+        {{"dilation", 1, 1, 64, "spacing of the window's taps"},
+         {"bias", 0, 0, 1, "1: add a bias[c] input per channel (fused epilogue)"},
+         {"relu", 0, 0, 1, "1: apply max(x, 0) last (fused epilogue)"}}},
+       [](const std::vector<int64_t>& d) { return Conv2dTensors(AsConv2d(d), true); },
+       [](const std::vector<int64_t>& d) { return Conv2dFlops(AsConv2d(d), true); },
+       {"pad"},
+       [](const std::vector<int64_t>& d) { return CheckConv2d(AsConv2d(d)); }},
   };
   return *defs;
 }
@@ -73,19 +185,52 @@ absl::Status CheckDtype(const std::string& op, absl::string_view dtype) {
       absl::StrCat(op, ": unsupported dtype '", dtype, "' (supported: float32)"));
 }
 
-absl::Status CheckValue(const std::string& op, const std::string& param, int64_t value) {
-  if (value < 1 || value > kMaxParamValue) {
-    return absl::InvalidArgumentError(absl::StrCat(op, ": parameter '", param, "' must be in [1, ",
-                                                   kMaxParamValue, "], got ", value));
+int64_t MinValue(const OpDef& def, const std::string& param) {
+  return def.zero_allowed.count(param) ? 0 : 1;
+}
+
+absl::Status CheckValue(const OpDef& def, const std::string& param, int64_t value) {
+  int64_t min = MinValue(def, param);
+  if (value < min || value > kMaxParamValue) {
+    return absl::InvalidArgumentError(absl::StrCat(def.info.name, ": parameter '", param,
+                                                   "' must be in [", min, ", ", kMaxParamValue,
+                                                   "], got ", value));
   }
   return absl::OkStatus();
 }
 
-// Values of the workload's parameters in declared order; the workload must be valid.
-std::vector<int64_t> ParamValues(const v1::Workload& workload) {
+absl::Status CheckOptionalValue(const std::string& op, const OptionalParam& param, int64_t value) {
+  if (value < param.min_value || value > param.max_value) {
+    return absl::InvalidArgumentError(absl::StrCat(op, ": parameter '", param.name,
+                                                   "' must be in [", param.min_value, ", ",
+                                                   param.max_value, "], got ", value));
+  }
+  return absl::OkStatus();
+}
+
+// Values of every declared parameter in declared order (defaults for absent optional ones);
+// the workload must be valid.
+std::vector<int64_t> ParamValues(const OpDef& def, const v1::Workload& workload) {
   std::vector<int64_t> values;
-  for (const auto& param : workload.params()) values.push_back(param.value());
+  int given = 0;
+  for (size_t i = 0; i < def.info.params.size(); ++i) {
+    values.push_back(workload.params(given++).value());
+  }
+  for (const OptionalParam& param : def.info.optional_params) {
+    if (given < workload.params_size() && workload.params(given).name() == param.name) {
+      values.push_back(workload.params(given++).value());
+    } else {
+      values.push_back(param.default_value);
+    }
+  }
   return values;
+}
+
+// Every parameter name in declared order.
+std::vector<std::string> AllParams(const OpInfo& info) {
+  std::vector<std::string> names = info.params;
+  for (const OptionalParam& param : info.optional_params) names.push_back(param.name);
+  return names;
 }
 
 }  // namespace
@@ -108,7 +253,8 @@ absl::StatusOr<v1::Workload> ParseWorkload(std::string_view input) {
   const OpDef* def = FindOp(op_name);
   if (def == nullptr) return UnknownOp(op_name);
   const std::string& op = def->info.name;
-  const std::vector<std::string>& params = def->info.params;
+  const std::vector<std::string> params = AllParams(def->info);
+  const size_t required = def->info.params.size();
 
   v1::Workload workload;
   workload.set_op(op);
@@ -116,6 +262,7 @@ absl::StatusOr<v1::Workload> ParseWorkload(std::string_view input) {
   std::vector<absl::string_view> items;
   if (colon != absl::string_view::npos) items = absl::StrSplit(text.substr(colon + 1), ',');
   size_t next_param = 0;
+  std::set<std::string> seen;
   bool saw_dtype = false;
   for (absl::string_view raw_item : items) {
     absl::string_view item = absl::StripAsciiWhitespace(raw_item);
@@ -142,27 +289,52 @@ absl::StatusOr<v1::Workload> ParseWorkload(std::string_view input) {
     }
     size_t position = known - params.begin();
     if (position < next_param) {
-      return absl::InvalidArgumentError(absl::StrCat(op, ": duplicate parameter '", name, "'"));
+      if (!seen.insert(name).second) {
+        return absl::InvalidArgumentError(absl::StrCat(op, ": duplicate parameter '", name, "'"));
+      }
+      return absl::InvalidArgumentError(absl::StrCat(op, ": parameter '", name,
+                                                     "' out of order (it comes before '",
+                                                     params[next_param - 1], "')"));
     }
-    if (position > next_param) {
+    seen.insert(name);
+    if (position > next_param && (next_param < required || position < required)) {
       return absl::InvalidArgumentError(absl::StrCat(
           op, ": parameter '", name, "' out of order (expected '", params[next_param], "' first)"));
     }
     int64_t number = 0;
     bool digits_only = !value.empty() && value.find_first_not_of("0123456789") == value.npos;
-    if (!digits_only || !absl::SimpleAtoi(value, &number) || number < 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          op, ": parameter '", name, "' must be a positive integer, got '", value, "'"));
+    if (position >= required) {
+      // An optional parameter (any skipped before it keep their defaults).
+      const OptionalParam& optional = def->info.optional_params[position - required];
+      if (!digits_only || !absl::SimpleAtoi(value, &number)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(op, ": parameter '", name, "' must be an integer, got '", value, "'"));
+      }
+      if (absl::Status s = CheckOptionalValue(op, optional, number); !s.ok()) return s;
+      next_param = position + 1;
+      if (number == optional.default_value) continue;  // canonical: defaults are left out
+      auto* param = workload.add_params();
+      param->set_name(name);
+      param->set_value(number);
+      continue;
     }
-    if (absl::Status s = CheckValue(op, name, number); !s.ok()) return s;
+    if (!digits_only || !absl::SimpleAtoi(value, &number) || number < MinValue(*def, name)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          op, ": parameter '", name, "' must be a ",
+          MinValue(*def, name) == 0 ? "non-negative" : "positive", " integer, got '", value, "'"));
+    }
+    if (absl::Status s = CheckValue(*def, name, number); !s.ok()) return s;
     auto* param = workload.add_params();
     param->set_name(name);
     param->set_value(number);
     ++next_param;
   }
-  if (next_param < params.size()) {
+  if (next_param < required) {
     return absl::InvalidArgumentError(
         absl::StrCat(op, ": missing parameter '", params[next_param], "'"));
+  }
+  if (def->check) {
+    if (absl::Status s = def->check(ParamValues(*def, workload)); !s.ok()) return s;
   }
   return workload;
 }
@@ -172,28 +344,51 @@ absl::Status ValidateWorkload(const v1::Workload& workload) {
   if (def == nullptr) return UnknownOp(workload.op());
   const std::string& op = def->info.name;
   const std::vector<std::string>& params = def->info.params;
+  const std::vector<OptionalParam>& optional = def->info.optional_params;
+  size_t next_optional = 0;
   for (int i = 0; i < workload.params_size(); ++i) {
     const std::string& name = workload.params(i).name();
-    if (static_cast<size_t>(i) >= params.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(op, ": unknown parameter '", name, "'"));
+    int64_t value = workload.params(i).value();
+    if (static_cast<size_t>(i) < params.size()) {
+      if (name != params[i]) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(op, ": parameter ", i, " is '", name, "', expected '", params[i], "'"));
+      }
+      if (absl::Status s = CheckValue(*def, name, value); !s.ok()) return s;
+      continue;
     }
-    if (name != params[i]) {
+    while (next_optional < optional.size() && optional[next_optional].name != name) {
+      ++next_optional;
+    }
+    if (next_optional == optional.size()) {
       return absl::InvalidArgumentError(
-          absl::StrCat(op, ": parameter ", i, " is '", name, "', expected '", params[i], "'"));
+          absl::StrCat(op, ": unknown or out-of-order parameter '", name, "'"));
     }
-    if (absl::Status s = CheckValue(op, name, workload.params(i).value()); !s.ok()) return s;
+    if (absl::Status s = CheckOptionalValue(op, optional[next_optional++], value); !s.ok()) {
+      return s;
+    }
   }
   if (static_cast<size_t>(workload.params_size()) < params.size()) {
     return absl::InvalidArgumentError(
         absl::StrCat(op, ": missing parameter '", params[workload.params_size()], "'"));
   }
+  if (def->check) {
+    if (absl::Status s = def->check(ParamValues(*def, workload)); !s.ok()) return s;
+  }
   return CheckDtype(op, workload.dtype());
 }
 
 std::string WorkloadKey(const v1::Workload& workload) {
+  const OpDef* def = FindOp(workload.op());
   std::vector<std::string> parts;
   for (const auto& param : workload.params()) {
-    parts.push_back(absl::StrCat(param.name(), "=", param.value()));
+    bool is_default = false;
+    if (def != nullptr) {
+      for (const OptionalParam& optional : def->info.optional_params) {
+        is_default |= optional.name == param.name() && optional.default_value == param.value();
+      }
+    }
+    if (!is_default) parts.push_back(absl::StrCat(param.name(), "=", param.value()));
   }
   if (!workload.dtype().empty() && workload.dtype() != kDefaultDtype) {
     parts.push_back(absl::StrCat("dtype=", workload.dtype()));
@@ -204,13 +399,13 @@ std::string WorkloadKey(const v1::Workload& workload) {
 std::vector<v1::TensorSpec> WorkloadTensors(const v1::Workload& workload) {
   const OpDef* def = FindOp(workload.op());
   if (def == nullptr || !ValidateWorkload(workload).ok()) return {};
-  return def->tensors(ParamValues(workload));
+  return def->tensors(ParamValues(*def, workload));
 }
 
 double WorkloadFlops(const v1::Workload& workload) {
   const OpDef* def = FindOp(workload.op());
   if (def == nullptr || !ValidateWorkload(workload).ok()) return 0;
-  return def->flops(ParamValues(workload));
+  return def->flops(ParamValues(*def, workload));
 }
 
 }  // namespace fleettune::codegen

@@ -5,6 +5,7 @@
 #ifndef FLEETTUNE_CODEGEN_WORKLOAD_H_
 #define FLEETTUNE_CODEGEN_WORKLOAD_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,12 +15,23 @@
 
 namespace fleettune::codegen {
 
+// An optional workload parameter: it may be left out, meaning `default_value`.
+struct OptionalParam {
+  std::string name;
+  int64_t default_value = 0;
+  int64_t min_value = 0;
+  int64_t max_value = 1;
+  std::string help;
+};
+
 // An op that has a template: its name, parameters in declared order, and tensor layouts.
+// Declared order is `params` (required, each >= 1) then `optional_params`.
 struct OpInfo {
   std::string name;
   std::vector<std::string> params;
   std::string layout;  // e.g. "A[m,k] B[k,n] -> C[m,n]"
   std::string description;
+  std::vector<OptionalParam> optional_params;  // e.g. matmul's bias=0|1, relu=0|1
 };
 
 // Every op fleettune can tune, in a stable order. Thread-safe.
@@ -27,15 +39,18 @@ const std::vector<OpInfo>& RegisteredOps();
 
 // Parses and validates a workload string. On failure returns InvalidArgument whose message
 // names the bad part (unknown op, unknown/missing/duplicate/out-of-order parameter,
-// non-positive or non-integer value, unsupported dtype). Thread-safe.
+// non-positive or non-integer value, unsupported dtype). Optional parameters may be left
+// out; the message carries only those that differ from their default. Thread-safe.
 absl::StatusOr<v1::Workload> ParseWorkload(std::string_view text);
 
 // Checks a Workload message (e.g. one received over the network) the way ParseWorkload checks
-// a string: known op, every parameter in declared order with a positive value, supported
-// dtype. InvalidArgument naming the bad part otherwise. Thread-safe.
+// a string: known op, every required parameter (optional ones may be absent) in declared order
+// with a value in range, supported dtype. InvalidArgument naming the bad part otherwise.
+// Thread-safe.
 absl::Status ValidateWorkload(const v1::Workload& workload);
 
-// The canonical string: every parameter in declared order, dtype omitted when float32.
+// The canonical string: every required parameter in declared order, then the optional ones
+// that differ from their default; dtype omitted when float32.
 std::string WorkloadKey(const v1::Workload& workload);
 
 // The op's tensors in ABI order (inputs first, output last), dense row-major. Empty for an

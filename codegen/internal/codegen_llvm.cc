@@ -40,14 +40,15 @@ std::optional<int64_t> LaneStride(const ir::Expr& index, const std::string& var)
 }
 
 // Whether a vectorized loop body can become vector code: stores and blocks only, every
-// float expression made of loads with lane stride 0 or 1, immediates and arithmetic, every
-// store with lane stride 1, and loads of stored buffers with stride 1.
+// float expression made of loads with a constant lane stride (0: broadcast, 1: a vector
+// load, else a gather of scalar loads), immediates and arithmetic, every store with lane
+// stride 1, and loads of stored buffers with stride 1.
 class VectorizableCheck : public ir::IRVisitor {
  public:
   explicit VectorizableCheck(const std::string& var) : var_(var) {}
   bool ok = true;
   std::map<std::string, bool> stored;       // buffer -> stored in the body
-  std::map<std::string, bool> broadcasted;  // buffer -> some load has stride 0
+  std::map<std::string, bool> broadcasted;  // buffer -> some load has a stride other than 1
 
  protected:
   void VisitFor(const ir::For*) override { ok = false; }
@@ -59,8 +60,8 @@ class VectorizableCheck : public ir::IRVisitor {
   }
   void VisitLoad(const ir::Load* op) override {
     std::optional<int64_t> stride = LaneStride(op->index, var_);
-    ok &= stride == std::optional<int64_t>(0) || stride == std::optional<int64_t>(1);
-    if (stride == std::optional<int64_t>(0)) broadcasted[op->buffer] = true;
+    ok &= stride.has_value();  // 0: broadcast, 1: vector load, else lane by lane
+    if (stride != std::optional<int64_t>(1)) broadcasted[op->buffer] = true;
   }
   void VisitBinary(const ir::Binary* op) override {
     ok &= op->type == ir::Type::kFloat && op->op != BinaryOp::kDiv;
@@ -96,21 +97,23 @@ class FunctionEmitter {
 
   bool uses_gomp() const { return uses_gomp_; }
 
-  // Defines `name(float* noalias buffers..., extra i64 params...)` computing `body`, where
-  // `body` sees the i64 params as variables `params`.
-  llvm::Function* DefineFunction(const std::string& name, const std::vector<std::string>& params,
-                                 const ir::Stmt& body) {
-    std::vector<llvm::Type*> arg_types(signature_.buffers.size(), FloatPtr());
+  // Defines `i32 name(float* noalias buffers..., extra i64 params...)` computing `body`, where
+  // `body` sees the buffers by name and the i64 params as variables `params`. It returns 0, or
+  // 1 when a heap allocation fails.
+  llvm::Function* DefineFunction(const std::string& name, const std::vector<std::string>& buffers,
+                                 const std::vector<std::string>& params, const ir::Stmt& body) {
+    std::vector<llvm::Type*> arg_types(buffers.size(), FloatPtr());
     arg_types.insert(arg_types.end(), params.size(), I64());
-    auto* type = llvm::FunctionType::get(builder_.getVoidTy(), arg_types, false);
+    auto* type = llvm::FunctionType::get(builder_.getInt32Ty(), arg_types, false);
     auto* fn = llvm::Function::Create(type, llvm::Function::InternalLinkage, name, module_);
     fn->addFnAttr(llvm::Attribute::NoInline);
     fn->addFnAttr(llvm::Attribute::NoUnwind);
     size_t i = 0;
-    for (; i < signature_.buffers.size(); ++i) {
+    for (; i < buffers.size(); ++i) {
       fn->addParamAttr(i, llvm::Attribute::NoAlias);
-      fn->getArg(i)->setName(signature_.buffers[i]);
-      buffers_[signature_.buffers[i]] = fn->getArg(i);
+      fn->getArg(i)->setName(buffers[i]);
+      buffers_[buffers[i]] = fn->getArg(i);
+      buffer_order_.push_back(buffers[i]);
     }
     for (const std::string& param : params) {
       fn->getArg(i)->setName(param);
@@ -119,7 +122,7 @@ class FunctionEmitter {
     builder_.SetInsertPoint(llvm::BasicBlock::Create(context_, "entry", fn));
     function_ = fn;
     EmitStmt(body, /*loop_depth=*/0);
-    builder_.CreateRetVoid();
+    builder_.CreateRet(builder_.getInt32(0));
     return fn;
   }
 
@@ -139,6 +142,7 @@ class FunctionEmitter {
       for (const ir::Stmt& child : op->stmts) EmitStmt(child, loop_depth);
       return;
     }
+    if (const ir::Allocate* op = s->As<ir::Allocate>()) return EmitAllocate(op, loop_depth);
     const ir::IfThenElse* op = s->As<ir::IfThenElse>();
     FLEETTUNE_INTERNAL_CHECK(op != nullptr, "unknown statement");
     llvm::Value* condition = EmitExpr(op->condition);
@@ -153,6 +157,52 @@ class FunctionEmitter {
     if (op->else_case) EmitStmt(op->else_case, loop_depth);
     builder_.CreateBr(done);
     builder_.SetInsertPoint(done);
+  }
+
+  // Stack buffers: a 64-byte aligned alloca in the entry block (so SROA can promote it).
+  // Heap buffers: aligned_alloc(64, bytes rounded up to 64), freed after the body; a failed
+  // allocation returns 1 from the function.
+  void EmitAllocate(const ir::Allocate* op, int loop_depth) {
+    FLEETTUNE_INTERNAL_CHECK(buffers_.count(op->name) == 0, "allocation shadows a buffer");
+    FLEETTUNE_INTERNAL_CHECK(op->memory == ir::MemoryKind::kStack || !in_parallel_region_,
+                             "heap allocation inside a parallel loop");
+    llvm::Value* pointer = nullptr;
+    llvm::Type* i8_ptr = builder_.getInt8PtrTy();
+    if (op->memory == ir::MemoryKind::kStack) {
+      llvm::IRBuilder<> entry(&function_->getEntryBlock(), function_->getEntryBlock().begin());
+      llvm::AllocaInst* alloca = entry.CreateAlloca(llvm::ArrayType::get(F32(), op->size));
+      alloca->setAlignment(llvm::Align(64));
+      alloca->setName(op->name);
+      pointer = entry.CreateConstInBoundsGEP2_32(alloca->getAllocatedType(), alloca, 0, 0);
+    } else {
+      int64_t bytes = (op->size * 4 + 63) / 64 * 64;
+      auto* alloc_type = llvm::FunctionType::get(i8_ptr, {I64(), I64()}, false);
+      llvm::Value* raw =
+          builder_.CreateCall(module_->getOrInsertFunction("aligned_alloc", alloc_type),
+                              {builder_.getInt64(64), builder_.getInt64(bytes)}, op->name);
+      auto* failed = llvm::BasicBlock::Create(context_, op->name + ".failed", function_);
+      auto* ok = llvm::BasicBlock::Create(context_, op->name + ".ok", function_);
+      builder_.CreateCondBr(builder_.CreateIsNull(raw), failed, ok);
+      builder_.SetInsertPoint(failed);
+      auto* free_type = llvm::FunctionType::get(builder_.getVoidTy(), {i8_ptr}, false);
+      for (llvm::Value* outer : heap_) {
+        builder_.CreateCall(module_->getOrInsertFunction("free", free_type), {outer});
+      }
+      builder_.CreateRet(builder_.getInt32(1));
+      builder_.SetInsertPoint(ok);
+      pointer = builder_.CreateBitCast(raw, FloatPtr());
+      heap_.push_back(raw);
+    }
+    buffers_[op->name] = pointer;
+    buffer_order_.push_back(op->name);
+    EmitStmt(op->body, loop_depth);
+    buffer_order_.pop_back();
+    buffers_.erase(op->name);
+    if (op->memory == ir::MemoryKind::kHeap) {
+      auto* free_type = llvm::FunctionType::get(builder_.getVoidTy(), {i8_ptr}, false);
+      builder_.CreateCall(module_->getOrInsertFunction("free", free_type), {heap_.back()});
+      heap_.pop_back();
+    }
   }
 
   void EmitFor(const ir::For* op, int loop_depth) {
@@ -217,11 +267,22 @@ class FunctionEmitter {
   llvm::Value* EmitVectorExpr(const ir::Expr& e, const ir::For* loop, int64_t lanes) {
     if (const ir::Load* load = e->As<ir::Load>()) {
       llvm::Value* base = Address(load->buffer, LaneBase(load->index, loop));
-      if (LaneStride(load->index, loop->var) == std::optional<int64_t>(0)) {
+      int64_t stride = *LaneStride(load->index, loop->var);
+      if (stride == 0) {
         return builder_.CreateVectorSplat(lanes,
                                           builder_.CreateAlignedLoad(F32(), base, llvm::Align(4)));
       }
       auto* vector_type = llvm::FixedVectorType::get(F32(), lanes);
+      if (stride != 1) {
+        llvm::Value* vector = llvm::UndefValue::get(vector_type);
+        for (int64_t lane = 0; lane < lanes; ++lane) {
+          llvm::Value* element = builder_.CreateAlignedLoad(
+              F32(), builder_.CreateConstInBoundsGEP1_64(F32(), base, lane * stride),
+              llvm::Align(4));
+          vector = builder_.CreateInsertElement(vector, element, lane);
+        }
+        return vector;
+      }
       return builder_.CreateAlignedLoad(
           vector_type, builder_.CreateBitCast(base, vector_type->getPointerTo()), llvm::Align(4));
     }
@@ -244,13 +305,15 @@ class FunctionEmitter {
         ir::MakeFor(op->var, ir::MakeVar(lo), ir::Sub(ir::MakeVar(hi), ir::MakeVar(lo)),
                     ir::ForKind::kSerial, op->body);
     FunctionEmitter range_emitter(module_, signature_, outlined_);
+    range_emitter.in_parallel_region_ = true;
+    const std::vector<std::string> buffers = buffer_order_;
     llvm::Function* range_fn =
-        range_emitter.DefineFunction(prefix + ".range", {lo, hi}, range_loop);
+        range_emitter.DefineFunction(prefix + ".range", buffers, {lo, hi}, range_loop);
     uses_gomp_ |= range_emitter.uses_gomp();
 
     llvm::Type* i32 = builder_.getInt32Ty();
     llvm::Type* i8_ptr = builder_.getInt8PtrTy();
-    size_t num_buffers = signature_.buffers.size();
+    size_t num_buffers = buffers.size();
     auto* closure_type = llvm::ArrayType::get(FloatPtr(), num_buffers);
     auto* worker_type = llvm::FunctionType::get(builder_.getVoidTy(), {i8_ptr}, false);
     auto* worker = llvm::Function::Create(worker_type, llvm::Function::InternalLinkage,
@@ -285,7 +348,7 @@ class FunctionEmitter {
     llvm::IRBuilder<> entry(&function_->getEntryBlock(), function_->getEntryBlock().begin());
     llvm::Value* closure = entry.CreateAlloca(closure_type);
     for (size_t i = 0; i < num_buffers; ++i) {
-      builder_.CreateStore(buffers_.at(signature_.buffers[i]),
+      builder_.CreateStore(buffers_.at(buffers[i]),
                            builder_.CreateConstInBoundsGEP2_32(closure_type, closure, 0, i));
     }
     auto* gomp_type = llvm::FunctionType::get(
@@ -404,6 +467,9 @@ class FunctionEmitter {
   int* outlined_;  // counter for unique names of outlined parallel loops
   llvm::Function* function_ = nullptr;
   std::map<std::string, llvm::Value*> buffers_;
+  std::vector<std::string> buffer_order_;  // buffers in scope, arguments first
+  std::vector<llvm::Value*> heap_;         // heap allocations in scope (innermost last)
+  bool in_parallel_region_ = false;        // a failed allocation could not be reported here
   std::map<std::string, llvm::Value*> vars_;
   bool uses_gomp_ = false;
 };
@@ -413,7 +479,8 @@ class FunctionEmitter {
 bool EmitKernel(const ir::Stmt& body, const KernelSignature& signature, llvm::Module* module) {
   int outlined = 0;
   FunctionEmitter emitter(module, signature, &outlined);
-  llvm::Function* body_fn = emitter.DefineFunction(signature.symbol + ".body", {}, body);
+  llvm::Function* body_fn =
+      emitter.DefineFunction(signature.symbol + ".body", signature.buffers, {}, body);
 
   // int32_t symbol(void* const* args)
   llvm::LLVMContext& context = module->getContext();
@@ -431,8 +498,7 @@ bool EmitKernel(const ir::Stmt& body, const KernelSignature& signature, llvm::Mo
     llvm::Value* pointer = b.CreateLoad(i8_ptr, slot, signature.buffers[i]);
     buffers.push_back(b.CreateBitCast(pointer, llvm::Type::getFloatPtrTy(context)));
   }
-  b.CreateCall(body_fn, buffers);
-  b.CreateRet(b.getInt32(0));
+  b.CreateRet(b.CreateCall(body_fn, buffers));
   return emitter.uses_gomp();
 }
 

@@ -20,6 +20,10 @@ const char* ForKindName(ForKind kind) {
   return "?";
 }
 
+const char* MemoryKindName(MemoryKind kind) {
+  return kind == MemoryKind::kStack ? "stack" : "heap";
+}
+
 Expr MakeInt(int64_t value) { return std::make_shared<IntImm>(Type::kInt, value); }
 Expr MakeBool(bool value) { return std::make_shared<IntImm>(Type::kBool, value ? 1 : 0); }
 Expr MakeFloat(double value) { return std::make_shared<FloatImm>(value); }
@@ -69,6 +73,12 @@ Stmt MakeIfThenElse(Expr condition, Stmt then_case, Stmt else_case) {
   FLEETTUNE_INTERNAL_CHECK(then_case != nullptr, "if without then case");
   return std::make_shared<IfThenElse>(std::move(condition), std::move(then_case),
                                       std::move(else_case));
+}
+
+Stmt MakeAllocate(const std::string& name, int64_t size, MemoryKind memory, Stmt body) {
+  FLEETTUNE_INTERNAL_CHECK(size >= 1, "allocation of no elements");
+  FLEETTUNE_INTERNAL_CHECK(body != nullptr, "allocation without body");
+  return std::make_shared<Allocate>(name, size, memory, std::move(body));
 }
 
 bool IsConstInt(const Expr& e, int64_t* value) {

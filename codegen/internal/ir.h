@@ -70,7 +70,7 @@ struct Load : ExprNode {
   const Expr index;
 };
 
-enum class StmtKind { kFor, kStore, kBlock, kIfThenElse };
+enum class StmtKind { kFor, kStore, kBlock, kIfThenElse, kAllocate };
 
 // How codegen runs a loop. Vectorized loops need a constant extent and become LLVM vector
 // code; unrolled loops are expanded by the unroll pass; parallel loops run through libgomp.
@@ -134,6 +134,27 @@ struct IfThenElse : StmtNode {
   const Stmt else_case;  // may be null
 };
 
+// Where an Allocate's buffer lives. Stack buffers are small, fixed-size locals (an
+// accumulator tile): codegen makes them entry-block allocas that LLVM's SROA/mem2reg turn
+// into registers when every access has a constant index. Heap buffers (a packed input
+// panel, possibly megabytes) come from aligned_alloc(64, ...) and are freed after the body;
+// when the allocation fails the kernel returns 1. Heap buffers must not be allocated inside a
+// parallel loop.
+enum class MemoryKind { kStack, kHeap };
+
+const char* MemoryKindName(MemoryKind kind);
+
+// A float buffer `name[size]` that exists while `body` runs (uninitialised).
+struct Allocate : StmtNode {
+  static constexpr StmtKind kKind = StmtKind::kAllocate;
+  Allocate(std::string name, int64_t size, MemoryKind memory, Stmt body)
+      : StmtNode(kKind), name(std::move(name)), size(size), memory(memory), body(std::move(body)) {}
+  const std::string name;
+  const int64_t size;  // elements
+  const MemoryKind memory;
+  const Stmt body;
+};
+
 // ---- Construction ----------------------------------------------------------------------
 Expr MakeInt(int64_t value);
 Expr MakeBool(bool value);
@@ -156,6 +177,7 @@ Stmt MakeFor(const std::string& var, Expr min, Expr extent, ForKind kind, Stmt b
 Stmt MakeStore(const std::string& buffer, Expr index, Expr value);
 Stmt MakeBlock(std::vector<Stmt> stmts);
 Stmt MakeIfThenElse(Expr condition, Stmt then_case, Stmt else_case = nullptr);
+Stmt MakeAllocate(const std::string& name, int64_t size, MemoryKind memory, Stmt body);
 
 // The integer constant `e` holds, if it is one.
 bool IsConstInt(const Expr& e, int64_t* value = nullptr);

@@ -30,6 +30,8 @@ void IRVisitor::Visit(const Stmt& s) {
       return VisitBlock(s->As<Block>());
     case StmtKind::kIfThenElse:
       return VisitIfThenElse(s->As<IfThenElse>());
+    case StmtKind::kAllocate:
+      return VisitAllocate(s->As<Allocate>());
   }
 }
 
@@ -55,6 +57,8 @@ void IRVisitor::VisitIfThenElse(const IfThenElse* op) {
   Visit(op->then_case);
   if (op->else_case) Visit(op->else_case);
 }
+
+void IRVisitor::VisitAllocate(const Allocate* op) { Visit(op->body); }
 
 Expr IRMutator::Mutate(const Expr& e) {
   switch (e->kind) {
@@ -82,6 +86,8 @@ Stmt IRMutator::Mutate(const Stmt& s) {
       return MutateBlock(s, s->As<Block>());
     case StmtKind::kIfThenElse:
       return MutateIfThenElse(s, s->As<IfThenElse>());
+    case StmtKind::kAllocate:
+      return MutateAllocate(s, s->As<Allocate>());
   }
   return s;
 }
@@ -133,6 +139,12 @@ Stmt IRMutator::MutateIfThenElse(const Stmt& s, const IfThenElse* op) {
     return s;
   }
   return MakeIfThenElse(std::move(condition), std::move(then_case), std::move(else_case));
+}
+
+Stmt IRMutator::MutateAllocate(const Stmt& s, const Allocate* op) {
+  Stmt body = Mutate(op->body);
+  if (body == op->body) return s;
+  return MakeAllocate(op->name, op->size, op->memory, std::move(body));
 }
 
 namespace {

@@ -24,6 +24,7 @@ class IRVisitor {
   virtual void VisitStore(const Store* op);
   virtual void VisitBlock(const Block* op);
   virtual void VisitIfThenElse(const IfThenElse* op);
+  virtual void VisitAllocate(const Allocate* op);
 };
 
 class IRMutator {
@@ -43,6 +44,7 @@ class IRMutator {
   virtual Stmt MutateStore(const Stmt& s, const Store* op);
   virtual Stmt MutateBlock(const Stmt& s, const Block* op);
   virtual Stmt MutateIfThenElse(const Stmt& s, const IfThenElse* op);
+  virtual Stmt MutateAllocate(const Stmt& s, const Allocate* op);
 };
 
 // Replaces every use of variable `name` by `value`.

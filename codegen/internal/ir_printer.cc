@@ -90,6 +90,16 @@ class Printer : public IRVisitor {
     Visit(op->value);
     out << "\n";
   }
+  void VisitAllocate(const Allocate* op) override {
+    Indent();
+    out << "allocate " << op->name << "[" << op->size << "] on the " << MemoryKindName(op->memory)
+        << " {\n";
+    ++depth_;
+    Visit(op->body);
+    --depth_;
+    Indent();
+    out << "}\n";
+  }
   void VisitIfThenElse(const IfThenElse* op) override {
     Indent();
     out << "if (";

@@ -3,11 +3,17 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "codegen/internal/check.h"
+#include "codegen/internal/llvm_init.h"
+#include "codegen/internal/matmul_blocked_template.h"
 #include "codegen/internal/schedule.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
 
 namespace fleettune::codegen {
 namespace {
@@ -38,8 +44,9 @@ struct MatmulShape {
 };
 
 MatmulShape ShapeOf(const v1::Workload& workload) {
-  FLEETTUNE_INTERNAL_CHECK(workload.params_size() == 3, "matmul workload not validated");
-  return {workload.params(0).value(), workload.params(1).value(), workload.params(2).value()};
+  MatmulProblem p = MatmulProblemOf(workload);
+  FLEETTUNE_INTERNAL_CHECK(!p.has_batch_axis, "the tiled template has no batch axis");
+  return {p.m, p.n, p.k};
 }
 
 std::map<std::string, int64_t> KnobValues(const v1::Config& config) {
@@ -77,13 +84,23 @@ LoopNestDef UpdateDef(const MatmulShape& s) {
 }  // namespace
 
 int64_t VectorLanes(const v1::Target& target) {
-  bool avx512 = false, avx = false;
-  for (absl::string_view feature : absl::StrSplit(target.features(), ',')) {
-    avx512 |= feature == "+avx512f";
-    avx |= feature == "+avx" || feature == "+avx2";
-  }
-  if (avx512) return 16;
-  if (avx) return 8;
+  // The CPU's own features count too (`-mcpu=skylake-avx512` without `-mattr`); explicit
+  // `-mattr` entries override them.
+  internal::InitializeLLVM();
+  std::string error;
+  const llvm::Target* backend = llvm::TargetRegistry::lookupTarget(target.triple(), error);
+  std::unique_ptr<llvm::MCSubtargetInfo> info(
+      backend ? backend->createMCSubtargetInfo(target.triple(), target.cpu(), target.features())
+              : nullptr);
+  auto has = [&](const char* feature) {
+    for (absl::string_view entry : absl::StrSplit(target.features(), ',')) {
+      if (entry == absl::StrCat("-", feature + 1)) return false;
+      if (entry == feature) return true;
+    }
+    return info != nullptr && info->checkFeatures(feature);
+  };
+  if (has("+avx512f")) return 16;
+  if (has("+avx")) return 8;
   return 4;
 }
 
@@ -191,17 +208,15 @@ absl::StatusOr<ir::Stmt> MatmulTemplate::Apply(const v1::Workload& workload,
   }
   absl::StatusOr<ir::Stmt> update_nest = LowerSchedule(update_def, update);
   if (!update_nest.ok()) return update_nest.status();
+  absl::StatusOr<ir::Stmt> epilogue =
+      MatmulEpilogueNest(MatmulProblemOf(workload), lanes, parallel);
+  if (!epilogue.ok()) return epilogue.status();
+  if (*epilogue) return ir::MakeBlock({*init_nest, *update_nest, *epilogue});
   return ir::MakeBlock({*init_nest, *update_nest});
 }
 
 ir::Stmt MatmulTemplate::Reference(const v1::Workload& workload) const {
-  MatmulShape s = ShapeOf(workload);
-  LoopNestDef init_def = InitDef(s);
-  LoopNestDef update_def = UpdateDef(s);
-  absl::StatusOr<ir::Stmt> init = LowerSchedule(init_def, Schedule(init_def));
-  absl::StatusOr<ir::Stmt> update = LowerSchedule(update_def, Schedule(update_def));
-  FLEETTUNE_INTERNAL_CHECK(init.ok() && update.ok(), "unscheduled matmul failed to lower");
-  return ir::MakeBlock({*init, *update});
+  return MatmulBlockedTemplate().Reference(workload);
 }
 
 }  // namespace fleettune::codegen

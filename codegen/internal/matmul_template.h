@@ -15,8 +15,8 @@
 
 namespace fleettune::codegen {
 
-// Lanes of a float32 vector register for the target's features (16 with AVX-512, 8 with
-// AVX, else 4).
+// Lanes of a float32 vector register for the target's CPU and features (16 with AVX-512,
+// 8 with AVX, else 4, e.g. NEON).
 int64_t VectorLanes(const v1::Target& target);
 
 // Split-factor choices for an axis of `extent`: powers of two, a few non-powers of two

@@ -1,12 +1,27 @@
 #include "codegen/internal/op_template.h"
 
+#include "codegen/internal/conv2d_template.h"
+#include "codegen/internal/matmul_blocked_template.h"
 #include "codegen/internal/matmul_template.h"
 
 namespace fleettune::codegen {
 
 const OpTemplate* FindTemplate(std::string_view op) {
+  static const MatmulBlockedTemplate* matmul_blocked = new MatmulBlockedTemplate();
+  static const Conv2dTemplate* conv2d = new Conv2dTemplate();
+  if (op == "matmul" || op == "batch_matmul") return matmul_blocked;
+  if (op == "conv2d" || op == "depthwise_conv2d") return conv2d;
+  return nullptr;
+}
+
+const OpTemplate* FindTemplate(std::string_view op, std::string_view template_name) {
   static const MatmulTemplate* matmul = new MatmulTemplate();
-  if (op == "matmul") return matmul;
+  if (op == "matmul" && template_name == "matmul") return matmul;
+  const OpTemplate* primary = FindTemplate(op);
+  if (primary != nullptr &&
+      (op == "conv2d" ? template_name == "conv2d_direct" : template_name == "matmul_blocked")) {
+    return primary;
+  }
   return nullptr;
 }
 

@@ -31,8 +31,14 @@ class OpTemplate {
   virtual ir::Stmt Reference(const v1::Workload& workload) const = 0;
 };
 
-// The template of `op`, or nullptr when the op has none. Thread-safe.
+// The primary template of `op` (what SearchSpaceFor offers), or nullptr when the op has none.
+// Thread-safe.
 const OpTemplate* FindTemplate(std::string_view op);
+
+// A template of `op` by name, the primary one or an older one kept so that tuning records
+// made with it still build (matmul: "matmul_blocked", primary; "matmul", the plain tiled
+// template). nullptr when `op` has no template of that name. Thread-safe.
+const OpTemplate* FindTemplate(std::string_view op, std::string_view template_name);
 
 }  // namespace fleettune::codegen
 

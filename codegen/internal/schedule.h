@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,38 @@ struct Split {
   std::string inner;
 };
 
+// Cache write (TVM's cache_write + compute_at): the output tile computed inside loop `at`
+// accumulates in a stack buffer `local` (registers after LLVM's SROA), then is written to
+// `output` once per tile, through `epilogue` when given. `epilogue` is a float expression over
+// the axes in which `Load(kEpilogueValue, 0)` stands for the finished value (e.g. bias + ReLU).
+//
+// Along `overcompute_axes` (spatial axes), a tile that runs past the edge is still computed in
+// full in registers and only its part inside the output is stored: the caller promises that
+// every read indexed by such an axis stays in bounds past the edge (e.g. a packed input padded
+// to whole tiles). Along other axes, partial tiles take an uncached path.
+struct CacheWriteSpec {
+  std::string at;
+  std::string output;
+  std::string local;
+  ir::Expr epilogue;  // may be null
+  std::vector<std::string> overcompute_axes;
+};
+
+// The placeholder buffer of CacheWriteSpec::epilogue.
+inline constexpr char kEpilogueValue[] = "__value";
+
+// Packing an input into a blocked layout: `pack_nest` (a finished loop nest) copies `buffer`
+// into a heap buffer `packed` of `size` elements before the computation, and every load of
+// `buffer` in the body reads `packed[packed_index]` instead: an expression over the axes and
+// the loops the schedule splits them into (e.g. a panel loop `j.outer`).
+struct PackSpec {
+  std::string buffer;
+  std::string packed;
+  int64_t size = 0;
+  ir::Expr packed_index;
+  ir::Stmt pack_nest;
+};
+
 class Schedule {
  public:
   explicit Schedule(const LoopNestDef& def);
@@ -52,11 +85,23 @@ class Schedule {
   }
   absl::Status Unroll(const std::string& loop) { return SetKind(loop, ir::ForKind::kUnrolled); }
   absl::Status Parallel(const std::string& loop) { return SetKind(loop, ir::ForKind::kParallel); }
+  // Accumulates the tile of `output` computed inside `loop` in a local buffer (see
+  // CacheWriteSpec). One per schedule. Lowering checks the rest: the body must be a reduction
+  // `output[i] = output[i] + x`; every spatial loop inside `loop` needs a constant extent for
+  // full tiles (partial tiles take an uncached path); an epilogue needs every reduction loop
+  // inside `loop`.
+  absl::Status CacheWrite(const std::string& loop, const std::string& output,
+                          const std::string& local, ir::Expr epilogue = nullptr,
+                          std::vector<std::string> overcompute_axes = {});
+  // Packs an input (see PackSpec). One per input buffer.
+  absl::Status PackInput(PackSpec pack);
 
   // The current loops, outermost first.
   const std::vector<std::string>& loops() const { return loops_; }
   const std::vector<Split>& splits() const { return splits_; }
   ir::ForKind KindOf(const std::string& loop) const;
+  const CacheWriteSpec* cache_write() const { return cache_write_ ? &*cache_write_ : nullptr; }
+  const std::vector<PackSpec>& packs() const { return packs_; }
   // The axis a loop was split from (the loop itself for an unsplit axis).
   std::string RootAxisOf(const std::string& loop) const;
 
@@ -69,11 +114,14 @@ class Schedule {
   std::vector<Split> splits_;
   std::map<std::string, ir::ForKind> kinds_;
   std::map<std::string, std::string> parent_;  // split loop -> loop it came from
+  std::optional<CacheWriteSpec> cache_write_;
+  std::vector<PackSpec> packs_;
 };
 
 // Applies `schedule` to `def`: the loop nest with every split, the order and loop kinds.
 // Checks what can only be checked once the order is final: a parallel loop must be the
-// outermost loop and come from a non-reduction axis; a vectorized loop must be innermost.
+// outermost loop and come from a non-reduction axis; a vectorized loop must be innermost;
+// the cache write's conditions (see Schedule::CacheWrite).
 absl::StatusOr<ir::Stmt> LowerSchedule(const LoopNestDef& def, const Schedule& schedule);
 
 }  // namespace fleettune::codegen

@@ -132,7 +132,7 @@ TEST(BuildTest, RejectsConfigsOutsideTheSpaceAndBadSymbols) {
   config.mutable_knobs(1)->set_value(5);
   absl::StatusOr<BuiltKernel> kernel = BuildKernel(workload, target, config);
   EXPECT_EQ(kernel.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(kernel.status().message()), HasSubstr("tile_n"));
+  EXPECT_THAT(std::string(kernel.status().message()), HasSubstr("tile_x"));
 
   BuildOptions bad_symbol;
   bad_symbol.symbol = "9lives; rm -rf";

@@ -52,10 +52,31 @@ TEST(ScheduleTest, SplitOfANonDivisorGetsAMinBound) {
             "    out[((i.o*4) + i.v)] = (in[((i.o*4) + i.v)]*2f)\n"
             "  }\n"
             "}\n");
-  // The tail pass gives the vector loop a constant extent and keeps a serial tail.
-  std::string tails = ir::ToString(ir::PartitionTails(*nest));
-  EXPECT_THAT(tails, HasSubstr("if (((10 - (i.o*4)) >= 4)) {\n    vectorized for (i.v, 0, 4)"));
-  EXPECT_THAT(tails, HasSubstr("} else {\n    serial for (i.v, 0, (10 - (i.o*4)))"));
+  // The tail pass peels the partial tile: two full vector tiles, then a serial tail of 2.
+  EXPECT_EQ(ir::ToString(ir::PartitionTails(*nest)),
+            "serial for (i.o, 0, 2) {\n"
+            "  vectorized for (i.v, 0, 4) {\n"
+            "    out[((i.o*4) + i.v)] = (in[((i.o*4) + i.v)]*2f)\n"
+            "  }\n"
+            "}\n"
+            "serial for (i.v, 0, 2) {\n"
+            "  out[(8 + i.v)] = (in[(8 + i.v)]*2f)\n"
+            "}\n");
+}
+
+// A partial vector loop that is not the whole body of its tile loop keeps its test inside.
+TEST(ScheduleTest, PartialTileNextToOtherWorkIsGuarded) {
+  ir::Expr tile = ir::MakeVar("i.o");
+  ir::Expr remaining = ir::Sub(ir::MakeVar("n"), ir::Mul(tile, ir::MakeInt(4)));
+  ir::Stmt vector = ir::MakeFor("i.v", ir::MakeInt(0), ir::Min(ir::MakeInt(4), remaining),
+                                ir::ForKind::kVectorized,
+                                ir::MakeStore("out", ir::MakeVar("i.v"), ir::MakeFloat(1)));
+  ir::Stmt loop =
+      ir::MakeFor("i.o", ir::MakeInt(0), ir::MakeInt(3), ir::ForKind::kSerial,
+                  ir::MakeBlock({vector, ir::MakeStore("flag", tile, ir::MakeFloat(0))}));
+  std::string tails = ir::ToString(ir::PartitionTails(loop));
+  EXPECT_THAT(tails, HasSubstr("if (((n - (i.o*4)) >= 4)) {\n    vectorized for (i.v, 0, 4)"));
+  EXPECT_THAT(tails, HasSubstr("} else {\n    serial for (i.v, 0, (n - (i.o*4)))"));
 }
 
 TEST(ScheduleTest, DivisibleSplitHasConstantExtents) {
@@ -108,6 +129,133 @@ TEST(ScheduleTest, PrimitivesCheckPreconditionsNamingTheLoop) {
               HasSubstr("extent of loop 'i.i' depends on 'i.o'"));
 }
 
+// out[i] += in[i*8 + k] over i (spatial, `rows`) and k (reduction, 8).
+LoopNestDef RowSums(int64_t rows) {
+  ir::Expr i = ir::MakeVar("i"), k = ir::MakeVar("k");
+  ir::Expr sum =
+      ir::Add(ir::MakeLoad("out", i), ir::MakeLoad("in", ir::Add(ir::Mul(i, ir::MakeInt(8)), k)));
+  return {{{"i", rows, false}, {"k", 8, true}}, ir::MakeStore("out", i, sum)};
+}
+
+TEST(ScheduleTest, CacheWriteAccumulatesFullTilesLocally) {
+  LoopNestDef def = RowSums(10);
+  Schedule schedule(def);
+  ASSERT_TRUE(schedule.SplitLoop("i", 4, "i.o", "i.i").ok());
+  ASSERT_TRUE(schedule.Reorder({"i.o", "k", "i.i"}).ok());
+  ASSERT_TRUE(schedule.Unroll("i.i").ok());
+  ir::Expr relu = ir::Max(ir::MakeLoad(kEpilogueValue, ir::MakeInt(0)), ir::MakeFloat(0));
+  ASSERT_TRUE(schedule.CacheWrite("i.o", "out", "out.local", relu).ok());
+  absl::StatusOr<ir::Stmt> nest = LowerSchedule(def, schedule);
+  ASSERT_TRUE(nest.ok()) << nest.status();
+  std::string text = ir::ToString(*nest);
+  // Full tiles: a 4-element local tile, zeroed, accumulated, written back through the epilogue.
+  EXPECT_THAT(text, HasSubstr("if (((10 - (i.o*4)) >= 4)) {\n"
+                              "    allocate out.local[4] on the stack {\n"
+                              "      unrolled for (i.i, 0, 4) {\n"
+                              "        out.local[i.i] = 0f\n"));
+  EXPECT_THAT(text, HasSubstr("out.local[i.i] = (out.local[i.i] + in[((((i.o*4) + i.i)*8) + k)])"));
+  EXPECT_THAT(text, HasSubstr("out[((i.o*4) + i.i)] = max(out.local[i.i], 0f)"));
+  // The partial tile runs uncached: zero, accumulate into `out`, then the epilogue.
+  EXPECT_THAT(text, HasSubstr("} else {\n    unrolled for (i.i, 0, min(4, (10 - (i.o*4)))) {\n"
+                              "      out[((i.o*4) + i.i)] = 0f\n"));
+  EXPECT_THAT(text, HasSubstr("out[((i.o*4) + i.i)] = max(out[((i.o*4) + i.i)], 0f)"));
+  // Lowered all the way, the local tile only has constant indices (what SROA needs).
+  std::string lowered = ir::ToString(RunLoweringPasses(*nest, nullptr));
+  EXPECT_THAT(lowered, HasSubstr("out.local[3] = (out.local[3] + in["));
+  EXPECT_THAT(lowered, Not(HasSubstr("out.local[i.i]")));
+}
+
+TEST(ScheduleTest, CacheWriteAndPackCheckPreconditionsNamingTheLoop) {
+  LoopNestDef def = RowSums(12);
+  Schedule schedule(def);
+  EXPECT_THAT(std::string(schedule.CacheWrite("j", "out", "out.local").message()),
+              HasSubstr("cache_write: no loop 'j'"));
+  ASSERT_TRUE(schedule.CacheWrite("i", "out", "out.local").ok());
+  EXPECT_THAT(std::string(schedule.CacheWrite("k", "out", "again").message()),
+              HasSubstr("already cached at loop 'i'"));
+
+  // An epilogue needs the whole reduction inside the cached loop.
+  Schedule outer_reduction(def);
+  ASSERT_TRUE(outer_reduction.Reorder({"k", "i"}).ok());
+  ASSERT_TRUE(outer_reduction
+                  .CacheWrite("k", "out", "out.local", ir::MakeLoad(kEpilogueValue, ir::MakeInt(0)))
+                  .ok());
+  EXPECT_THAT(std::string(LowerSchedule(def, outer_reduction).status().message()),
+              HasSubstr("cache_write: loop 'k': an epilogue needs every reduction loop inside"));
+
+  // A spatial loop inside the cached one must have a constant extent in full tiles.
+  Schedule split_inside(def);
+  ASSERT_TRUE(split_inside.SplitLoop("i", 5, "i.o", "i.i").ok());
+  ASSERT_TRUE(split_inside.CacheWrite("k", "out", "out.local").ok());
+  ASSERT_TRUE(split_inside.Reorder({"k", "i.o", "i.i"}).ok());
+  EXPECT_THAT(std::string(LowerSchedule(def, split_inside).status().message()),
+              HasSubstr("spatial loop 'i.i' inside it has no constant extent"));
+
+  Schedule overcompute_reduction(def);
+  ASSERT_TRUE(overcompute_reduction.CacheWrite("i", "out", "out.local", nullptr, {"k"}).ok());
+  EXPECT_THAT(std::string(LowerSchedule(def, overcompute_reduction).status().message()),
+              HasSubstr("cache_write: loop 'i': 'k' is not a spatial axis (overcompute)"));
+
+  // Only reductions into the cached buffer can be cached.
+  LoopNestDef copy = Scale(8);
+  Schedule not_reduction(copy);
+  ASSERT_TRUE(not_reduction.CacheWrite("i", "out", "out.local").ok());
+  EXPECT_THAT(std::string(LowerSchedule(copy, not_reduction).status().message()),
+              HasSubstr("cache_write: loop 'i': the body is not a reduction"));
+
+  Schedule pack(def);
+  EXPECT_TRUE(pack.PackInput({"in", "in.packed", 96, ir::MakeVar("k"), ir::MakeBlock({})}).ok());
+  EXPECT_THAT(
+      std::string(
+          pack.PackInput({"in", "in.p2", 96, ir::MakeVar("k"), ir::MakeBlock({})}).message()),
+      HasSubstr("pack: input 'in' is already packed"));
+  Schedule pack_unread(def);
+  ASSERT_TRUE(
+      pack_unread.PackInput({"weights", "w.packed", 8, ir::MakeVar("k"), ir::MakeBlock({})}).ok());
+  EXPECT_THAT(std::string(LowerSchedule(def, pack_unread).status().message()),
+              HasSubstr("pack: input 'weights' is not read"));
+}
+
+// Along an overcompute axis a partial tile runs in the local tile too and stores only its
+// part, through a spill buffer so the local tile keeps constant indices.
+TEST(ScheduleTest, CacheWriteOvercomputesPartialTiles) {
+  LoopNestDef def = RowSums(10);
+  Schedule schedule(def);
+  ASSERT_TRUE(schedule.SplitLoop("i", 4, "i.o", "i.i").ok());
+  ASSERT_TRUE(schedule.Reorder({"i.o", "k", "i.i"}).ok());
+  ASSERT_TRUE(schedule.Unroll("i.i").ok());
+  ASSERT_TRUE(schedule.CacheWrite("i.o", "out", "out.local", nullptr, {"i"}).ok());
+  absl::StatusOr<ir::Stmt> nest = LowerSchedule(def, schedule);
+  ASSERT_TRUE(nest.ok()) << nest.status();
+  std::string text = ir::ToString(*nest);
+  EXPECT_THAT(text, HasSubstr("serial for (i.o, 0, 3) {\n  allocate out.local[4] on the stack"));
+  EXPECT_THAT(text, HasSubstr("allocate out.local.spill[4] on the stack {\n"
+                              "        unrolled for (i.i, 0, 4) {\n"
+                              "          out.local.spill[i.i] = out.local[i.i]\n"));
+  EXPECT_THAT(text, HasSubstr("unrolled for (i.i, 0, min(4, (10 - (i.o*4)))) {\n"
+                              "          out[((i.o*4) + i.i)] = out.local.spill[i.i]"));
+  EXPECT_THAT(text, Not(HasSubstr("out[((i.o*4) + i.i)] = 0f")));  // no uncached path
+}
+
+TEST(ScheduleTest, PackReadsThePackedBufferInsideAHeapAllocation) {
+  LoopNestDef def = RowSums(4);
+  Schedule schedule(def);
+  ir::Stmt copy = ir::MakeStore("in.packed", ir::MakeInt(0), ir::MakeFloat(1));
+  ir::Expr index = ir::Add(ir::Mul(ir::MakeVar("k"), ir::MakeInt(4)), ir::MakeVar("i"));
+  ASSERT_TRUE(schedule.PackInput({"in", "in.packed", 32, index, copy}).ok());
+  absl::StatusOr<ir::Stmt> nest = LowerSchedule(def, schedule);
+  ASSERT_TRUE(nest.ok()) << nest.status();
+  EXPECT_EQ(ir::ToString(*nest),
+            "allocate in.packed[32] on the heap {\n"
+            "  in.packed[0] = 1f\n"
+            "  serial for (i, 0, 4) {\n"
+            "    serial for (k, 0, 8) {\n"
+            "      out[i] = (out[i] + in.packed[((k*4) + i)])\n"
+            "    }\n"
+            "  }\n"
+            "}\n");
+}
+
 TEST(LowerTest, DumpHasEveryPass) {
   LoopNestDef def = Scale(10);
   Schedule schedule(def);
@@ -120,9 +268,10 @@ TEST(LowerTest, DumpHasEveryPass) {
     EXPECT_THAT(dump, HasSubstr(pass));
   }
   std::string text = ir::ToString(lowered);
-  EXPECT_THAT(text, HasSubstr("if (((10 - (i.o*4)) >= 4))"));
-  EXPECT_THAT(text, HasSubstr("out[((i.o*4) + 3)]"));                   // unrolled copy
-  EXPECT_THAT(text, HasSubstr("serial for (i.u, 0, (10 - (i.o*4)))"));  // tail
+  EXPECT_THAT(text, HasSubstr("serial for (i.o, 0, 2) {\n  out[(i.o*4)]"));
+  EXPECT_THAT(text, HasSubstr("out[((i.o*4) + 3)]"));        // unrolled copy
+  EXPECT_THAT(text, HasSubstr("serial for (i.u, 0, 2) {"));  // peeled tail
+  EXPECT_THAT(text, HasSubstr("out[(8 + i.u)]"));
 }
 
 }  // namespace

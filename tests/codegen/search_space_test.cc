@@ -18,9 +18,10 @@ using ::testing::HasSubstr;
 v1::Workload Matmul(const std::string& text) { return *ParseWorkload(text); }
 v1::Target Target(const std::string& text) { return *ParseTarget(text); }
 
-TEST(SearchSpaceTest, MatmulKnobs) {
+// The plain tiled template, kept so that its tuning records still build.
+TEST(SearchSpaceTest, LegacyMatmulKnobs) {
   absl::StatusOr<SearchSpace> space =
-      SearchSpaceFor(Matmul("matmul:m=512,n=512,k=512"), Target("host -threads=4"));
+      SearchSpaceFor(Matmul("matmul:m=512,n=512,k=512"), Target("host -threads=4"), "matmul");
   ASSERT_TRUE(space.ok()) << space.status();
   EXPECT_EQ(space->template_name(), "matmul");
   std::vector<std::string> names;
@@ -37,7 +38,7 @@ TEST(SearchSpaceTest, MatmulKnobs) {
             "tile_m=32,tile_n=64,tile_k=64,order=0,vectorize=1,unroll=1,parallel=1");
 
   absl::StatusOr<SearchSpace> odd =
-      SearchSpaceFor(Matmul("matmul:m=7,n=13,k=1"), Target("host -threads=1"));
+      SearchSpaceFor(Matmul("matmul:m=7,n=13,k=1"), Target("host -threads=1"), "matmul");
   ASSERT_TRUE(odd.ok());
   EXPECT_THAT(odd->knobs()[0].choices, ElementsAre(1, 2, 3, 4, 6, 7));
   EXPECT_THAT(odd->knobs()[1].choices, ElementsAre(1, 2, 3, 4, 6, 8, 12, 13));
@@ -48,8 +49,49 @@ TEST(SearchSpaceTest, MatmulKnobs) {
   EXPECT_TRUE(odd->IndexOf(odd->DefaultConfig()).ok());
 }
 
+// The register-blocked template is matmul's primary one.
+TEST(SearchSpaceTest, BlockedMatmulKnobs) {
+  // AVX-512 (16 lanes) and 4 threads.
+  v1::Target avx512 = Target("llvm -mtriple=x86_64-linux-gnu -mcpu=skylake-avx512 -threads=4");
+  absl::StatusOr<SearchSpace> space = SearchSpaceFor(Matmul("matmul:m=512,n=512,k=512"), avx512);
+  ASSERT_TRUE(space.ok()) << space.status();
+  EXPECT_EQ(space->template_name(), "matmul_blocked");
+  std::vector<std::string> names;
+  for (const Knob& knob : space->knobs()) names.push_back(knob.name);
+  EXPECT_THAT(names,
+              ElementsAre("tile_y", "tile_x", "tile_k", "order", "unroll_k", "pack", "parallel"));
+  EXPECT_THAT(space->knobs()[0].choices, ElementsAre(1, 2, 3, 4, 5, 6, 8));
+  EXPECT_THAT(space->knobs()[1].choices, ElementsAre(16, 32, 48, 64));
+  EXPECT_THAT(space->knobs()[2].choices, ElementsAre(16, 32, 64, 128, 256, 512));
+  EXPECT_THAT(space->knobs()[3].choices, ElementsAre(0, 1, 2, 3));  // spatial loop outermost
+  EXPECT_EQ(space->size(), 7ull * 4 * 6 * 4 * 4 * 2 * 2);
+  EXPECT_EQ(ConfigToString(space->DefaultConfig()),
+            "tile_y=6,tile_x=32,tile_k=512,order=1,unroll_k=4,pack=1,parallel=1");
+  EXPECT_TRUE(space->IndexOf(space->DefaultConfig()).ok());
+
+  // AVX2 (8 lanes), one thread, odd sizes: choices shrink to the problem.
+  v1::Target avx2 = Target("llvm -mtriple=x86_64-linux-gnu -mcpu=haswell -threads=1");
+  absl::StatusOr<SearchSpace> odd = SearchSpaceFor(Matmul("matmul:m=5,n=13,k=33"), avx2);
+  ASSERT_TRUE(odd.ok()) << odd.status();
+  EXPECT_THAT(odd->knobs()[0].choices, ElementsAre(1, 2, 3, 4, 5));
+  EXPECT_THAT(odd->knobs()[1].choices, ElementsAre(8, 16));
+  EXPECT_THAT(odd->knobs()[2].choices, ElementsAre(16, 32, 33));
+  EXPECT_THAT(odd->knobs()[3].choices, ElementsAre(0, 1, 2, 3, 4, 5));
+  EXPECT_EQ(ConfigToString(odd->DefaultConfig()),
+            "tile_y=5,tile_x=16,tile_k=33,order=1,unroll_k=4,pack=1,parallel=0");
+
+  // The legacy template stays reachable by name; unknown names are refused.
+  EXPECT_EQ(SearchSpaceFor(Matmul("matmul:m=5,n=13,k=33"), avx2, "matmul")->template_name(),
+            "matmul");
+  EXPECT_THAT(
+      std::string(
+          SearchSpaceFor(Matmul("matmul:m=5,n=13,k=33"), avx2, "conv2d_nchwc").status().message()),
+      HasSubstr("no template 'conv2d_nchwc'"));
+}
+
 TEST(SearchSpaceTest, ConfigAtAndIndexOfRoundTrip) {
-  SearchSpace space = *SearchSpaceFor(Matmul("matmul:m=97,n=101,k=89"), Target("host -threads=2"));
+  SearchSpace space =
+      *SearchSpaceFor(Matmul("matmul:m=97,n=101,k=89"), Target("host -threads=2"), "matmul");
   std::mt19937_64 random(7);
   std::set<uint64_t> hashes;
   for (uint64_t index : {uint64_t{0}, space.size() - 1, space.size() / 2}) {
@@ -73,7 +115,8 @@ TEST(SearchSpaceTest, ConfigAtAndIndexOfRoundTrip) {
 }
 
 TEST(SearchSpaceTest, IndexOfRejectsForeignConfigsNamingTheKnob) {
-  SearchSpace space = *SearchSpaceFor(Matmul("matmul:m=64,n=64,k=64"), Target("host -threads=2"));
+  SearchSpace space =
+      *SearchSpaceFor(Matmul("matmul:m=64,n=64,k=64"), Target("host -threads=2"), "matmul");
   v1::Config good = space.DefaultConfig();
 
   v1::Config wrong_template = good;

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "codegen/search_space.h"
+#include "codegen/target.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -42,7 +44,14 @@ struct BadCase {
 
 TEST(WorkloadTest, RejectsBadStringsNamingTheBadPart) {
   const BadCase cases[] = {
-      {"foo:m=1", "unknown op 'foo' (known: matmul)"},
+      {"foo:m=1", "unknown op 'foo' (known: matmul, batch_matmul"},
+      {"matmul:m=1,n=2,k=3,bias=2", "parameter 'bias' must be in [0, 1], got 2"},
+      {"matmul:m=1,n=2,k=3,relu=x", "parameter 'relu' must be an integer, got 'x'"},
+      {"matmul:m=1,n=2,k=3,relu=1,bias=1",
+       "parameter 'bias' out of order (it comes before 'relu')"},
+      {"matmul:m=1,n=2,k=3,relu=1,relu=0", "duplicate parameter 'relu'"},
+      {"matmul:m=1,n=2,bias=1,k=3", "parameter 'bias' out of order (expected 'k' first)"},
+      {"batch_matmul:m=1,n=2,k=3", "parameter 'm' out of order (expected 'b' first)"},
       {"", "empty op name"},
       {"matmul", "matmul: missing parameter 'm'"},
       {"matmul:m=1,n=2", "matmul: missing parameter 'k'"},
@@ -83,6 +92,114 @@ TEST(WorkloadTest, TensorsAndFlops) {
   EXPECT_DOUBLE_EQ(WorkloadFlops(*workload), 2.0 * 7 * 13 * 5);
 }
 
+// Optional parameters (the fused epilogue): left out they mean 0, and the key omits defaults,
+// so every string that parsed before keeps its key.
+TEST(WorkloadTest, OptionalEpilogueParameters) {
+  const GoodCase cases[] = {
+      {"matmul:m=2,n=3,k=4,bias=1,relu=1", "matmul:m=2,n=3,k=4,bias=1,relu=1"},
+      {"matmul:m=2,n=3,k=4,relu=1", "matmul:m=2,n=3,k=4,relu=1"},
+      {"matmul:m=2,n=3,k=4,bias=0,relu=0", "matmul:m=2,n=3,k=4"},
+      {"matmul:m=2,n=3,k=4,bias=1,dtype=float32", "matmul:m=2,n=3,k=4,bias=1"},
+      {"batch_matmul:b=5,m=2,n=3,k=4", "batch_matmul:b=5,m=2,n=3,k=4"},
+      {"batch_matmul:b=5,m=2,n=3,k=4,relu=1", "batch_matmul:b=5,m=2,n=3,k=4,relu=1"},
+  };
+  for (const GoodCase& c : cases) {
+    absl::StatusOr<v1::Workload> workload = ParseWorkload(c.text);
+    ASSERT_TRUE(workload.ok()) << c.text << ": " << workload.status();
+    EXPECT_EQ(WorkloadKey(*workload), c.key) << c.text;
+    EXPECT_TRUE(ValidateWorkload(*workload).ok()) << c.text;
+    EXPECT_EQ(WorkloadKey(*ParseWorkload(WorkloadKey(*workload))), c.key);
+  }
+  EXPECT_EQ(ParseWorkload("matmul:m=2,n=3,k=4,bias=0")->params_size(), 3);
+
+  v1::Workload fused = *ParseWorkload("matmul:m=7,n=13,k=5,bias=1,relu=1");
+  std::vector<v1::TensorSpec> tensors = WorkloadTensors(fused);
+  ASSERT_EQ(tensors.size(), 4u);
+  EXPECT_EQ(tensors[2].name(), "bias");
+  EXPECT_THAT(tensors[2].shape(), ::testing::ElementsAre(13));
+  EXPECT_EQ(tensors[3].name(), "C");
+  EXPECT_DOUBLE_EQ(WorkloadFlops(fused), 7.0 * 13 * (2 * 5 + 2));
+
+  v1::Workload batched = *ParseWorkload("batch_matmul:b=3,m=7,n=13,k=5");
+  tensors = WorkloadTensors(batched);
+  ASSERT_EQ(tensors.size(), 3u);
+  EXPECT_THAT(tensors[0].shape(), ::testing::ElementsAre(3, 7, 5));
+  EXPECT_THAT(tensors[1].shape(), ::testing::ElementsAre(3, 5, 13));
+  EXPECT_THAT(tensors[2].shape(), ::testing::ElementsAre(3, 7, 13));
+  EXPECT_DOUBLE_EQ(WorkloadFlops(batched), 3 * 2.0 * 7 * 13 * 5);
+
+  // Messages from the network: optional parameters may be absent, present or out of range.
+  v1::Workload swapped = fused;
+  std::swap(*swapped.mutable_params(3), *swapped.mutable_params(4));
+  EXPECT_THAT(std::string(ValidateWorkload(swapped).message()),
+              HasSubstr("out-of-order parameter 'bias'"));
+  v1::Workload too_big = fused;
+  too_big.mutable_params(4)->set_value(3);
+  EXPECT_THAT(std::string(ValidateWorkload(too_big).message()),
+              HasSubstr("parameter 'relu' must be in [0, 1], got 3"));
+}
+
+TEST(WorkloadTest, Conv2dParametersTensorsAndFlops) {
+  absl::StatusOr<v1::Workload> workload =
+      ParseWorkload("conv2d:n=1,c=64,h=56,w=56,k=64,r=3,s=3,stride=1,pad=1");
+  ASSERT_TRUE(workload.ok()) << workload.status();
+  EXPECT_EQ(WorkloadKey(*workload), "conv2d:n=1,c=64,h=56,w=56,k=64,r=3,s=3,stride=1,pad=1");
+  std::vector<v1::TensorSpec> tensors = WorkloadTensors(*workload);
+  ASSERT_EQ(tensors.size(), 3u);
+  EXPECT_EQ(tensors[0].name(), "data");
+  EXPECT_THAT(tensors[1].shape(), ::testing::ElementsAre(64, 64, 3, 3));
+  EXPECT_THAT(tensors[2].shape(), ::testing::ElementsAre(1, 64, 56, 56));
+  EXPECT_DOUBLE_EQ(WorkloadFlops(*workload), 2.0 * 64 * 56 * 56 * 64 * 9);
+
+  // pad may be 0; stride, dilation and the epilogue change the output and the tensors.
+  workload =
+      ParseWorkload("conv2d:n=2,c=3,h=11,w=10,k=5,r=3,s=2,stride=2,pad=0,dilation=2,bias=1,relu=1");
+  ASSERT_TRUE(workload.ok()) << workload.status();
+  tensors = WorkloadTensors(*workload);
+  ASSERT_EQ(tensors.size(), 4u);
+  EXPECT_EQ(tensors[2].name(), "bias");
+  EXPECT_THAT(tensors[2].shape(), ::testing::ElementsAre(5));
+  // oh = (11 - 2*2 - 1) / 2 + 1 = 4, ow = (10 - 2*1 - 1) / 2 + 1 = 4
+  EXPECT_THAT(tensors[3].shape(), ::testing::ElementsAre(2, 5, 4, 4));
+  EXPECT_DOUBLE_EQ(WorkloadFlops(*workload), 2.0 * 5 * 4 * 4 * (2.0 * 3 * 3 * 2 + 2));
+  EXPECT_EQ(WorkloadKey(*ParseWorkload("conv2d:n=1,c=1,h=4,w=4,k=1,r=3,s=3,stride=1,pad=0,"
+                                       "dilation=1")),
+            "conv2d:n=1,c=1,h=4,w=4,k=1,r=3,s=3,stride=1,pad=0");
+
+  const BadCase cases[] = {
+      {"conv2d:n=1,c=1,h=2,w=4,k=1,r=3,s=3,stride=1,pad=0",
+       "the window spans 3 but the padded input has h + 2*pad = 2"},
+      {"conv2d:n=1,c=1,h=4,w=4,k=1,r=3,s=3,stride=1,pad=0,dilation=2",
+       "the window spans 5 but the padded input has h + 2*pad = 4"},
+      {"conv2d:n=1,c=1,h=4,w=4,k=1,r=3,s=3,stride=0,pad=0",
+       "parameter 'stride' must be a positive integer, got '0'"},
+      {"conv2d:n=1,c=1,h=4,w=4,k=1,r=3,s=3,stride=1,pad=-1",
+       "parameter 'pad' must be a non-negative integer, got '-1'"},
+      {"conv2d:n=1,c=1,h=4,w=4,k=1,r=3,s=3,stride=1", "missing parameter 'pad'"},
+  };
+  for (const BadCase& c : cases) {
+    absl::StatusOr<v1::Workload> bad = ParseWorkload(c.text);
+    ASSERT_FALSE(bad.ok()) << c.text;
+    EXPECT_THAT(std::string(bad.status().message()), HasSubstr(c.message)) << c.text;
+  }
+  absl::StatusOr<v1::Workload> depthwise =
+      ParseWorkload("depthwise_conv2d:n=1,c=32,h=112,w=112,r=3,s=3,stride=2,pad=1,relu=1");
+  ASSERT_TRUE(depthwise.ok()) << depthwise.status();
+  tensors = WorkloadTensors(*depthwise);
+  ASSERT_EQ(tensors.size(), 3u);
+  EXPECT_THAT(tensors[1].shape(), ::testing::ElementsAre(32, 1, 3, 3));
+  EXPECT_THAT(tensors[2].shape(), ::testing::ElementsAre(1, 32, 56, 56));
+  EXPECT_DOUBLE_EQ(WorkloadFlops(*depthwise), 32.0 * 56 * 56 * (2 * 9 + 1));
+  EXPECT_THAT(std::string(ParseWorkload("depthwise_conv2d:n=1,c=1,h=1,w=4,r=3,s=3,stride=1,pad=0")
+                              .status()
+                              .message()),
+              HasSubstr("window spans 3"));
+
+  v1::Workload too_small = *ParseWorkload("conv2d:n=1,c=1,h=4,w=4,k=1,r=3,s=3,stride=1,pad=0");
+  too_small.mutable_params(2)->set_value(1);
+  EXPECT_THAT(std::string(ValidateWorkload(too_small).message()), HasSubstr("window spans 3"));
+}
+
 TEST(WorkloadTest, ValidateRejectsMalformedMessages) {
   v1::Workload workload = *ParseWorkload("matmul:m=2,n=3,k=4");
   v1::Workload swapped = workload;
@@ -108,6 +225,20 @@ TEST(WorkloadTest, RegistryListsMatmul) {
   EXPECT_EQ(ops[0].name, "matmul");
   EXPECT_THAT(ops[0].params, ::testing::ElementsAre("m", "n", "k"));
   EXPECT_EQ(ops[0].layout, "A[m,k] B[k,n] -> C[m,n]");
+  ASSERT_EQ(ops[0].optional_params.size(), 2u);
+  EXPECT_EQ(ops[0].optional_params[0].name, "bias");
+  EXPECT_EQ(ops[0].optional_params[1].name, "relu");
+  ASSERT_GE(ops.size(), 2u);
+  EXPECT_EQ(ops[1].name, "batch_matmul");
+  EXPECT_THAT(ops[1].params, ::testing::ElementsAre("b", "m", "n", "k"));
+  // Every registered op has a template, so `fleettune tune` accepts each of them.
+  for (const OpInfo& op : ops) {
+    std::string text = op.name + ":";
+    for (size_t i = 0; i < op.params.size(); ++i) text += (i ? "," : "") + op.params[i] + "=3";
+    absl::StatusOr<v1::Workload> workload = ParseWorkload(text);
+    ASSERT_TRUE(workload.ok()) << text << ": " << workload.status();
+    EXPECT_TRUE(SearchSpaceFor(*workload, *ParseTarget("host")).ok()) << text;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,368 @@
+// The register-blocked matmul template, modelled on AutoTVM's x86 `dense_pack`.
+//
+// Loop nest (per batch entry b of batch_matmul):
+//   [pack B into panels Bp[b][n/nr][k][nr] (heap, aligned_alloc; padded columns repeat the
+//    last column so they stay finite)]
+//   outer loops i.outer (m/mr), j.outer (n/nr), k.outer (k/kc) in the order of `order`
+//     micro-kernel at the innermost spatial outer loop (cache write): acc[mr][nr] = 0 on the
+//     stack (SROA keeps it in vector registers); for k in the k tile (unrolled by unroll_k):
+//     for each of the mr rows (unrolled) and nr/lanes vectors (unrolled): acc += A * Bp (one
+//     broadcast, vector loads of Bp, FMAs); then C = acc (+ C when a k tile loop runs
+//     outside the micro-kernel) with the fused epilogue (bias, ReLU) when the whole k runs
+//     inside it. Partial tiles at the m edge (A's row index is clamped to m-1) and, with
+//     pack on, at the n edge (panels are padded) still run in registers and store only their
+//     part; partial column tiles without packing take an uncached path. Any shape works.
+//
+// Knobs:
+//   tile_y   mr, rows of the register tile {1,2,3,4,5,6,8} (<= m)
+//   tile_x   nr, columns of the register tile: 1..4 vectors of the target's lanes
+//   tile_k   kc, the k tile {16,...,512} below k, and k itself (no k tile loop)
+//   order    order of the outer loops (kOrders); with threads > 1 only orders whose
+//            outermost loop is spatial (it runs in parallel)
+//   unroll_k unroll factor of the k loop inside the micro-kernel {1,2,4,8}
+//   pack     copy B into the panel layout first (1) or read B in place (0)
+//   parallel run the outermost loop (and the packing) on the target's threads
+// Default: mr=6, nr=2 vectors, kc=k up to 512 (no k remainder; under order 1 the k tile
+// loop sits inside the micro-kernel, so it does not change locality) else 256, order 1 (rows
+// outermost: the most parallel work), unroll_k 4, pack on: an mr x nr tile of 12 accumulators (AVX2
+// has 16 vector registers, AVX-512 and NEON 32).
+#include "codegen/internal/matmul_blocked_template.h"
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <string>
+
+#include "codegen/internal/check.h"
+#include "codegen/internal/matmul_template.h"
+#include "codegen/internal/schedule.h"
+
+namespace fleettune::codegen {
+namespace {
+
+constexpr std::array<std::array<const char*, 3>, 6> kOrders = {{
+    {"j.outer", "i.outer", "k.outer"},
+    {"i.outer", "j.outer", "k.outer"},
+    {"j.outer", "k.outer", "i.outer"},
+    {"i.outer", "k.outer", "j.outer"},
+    {"k.outer", "j.outer", "i.outer"},
+    {"k.outer", "i.outer", "j.outer"},
+}};
+constexpr int64_t kSpatialFirstOrders = 4;
+
+std::map<std::string, int64_t> KnobValues(const v1::Config& config) {
+  std::map<std::string, int64_t> values;
+  for (const auto& knob : config.knobs()) values[knob.name()] = knob.value();
+  return values;
+}
+
+int64_t ChoiceAtMost(const std::vector<int64_t>& choices, int64_t want) {
+  int64_t best = choices.front();
+  for (int64_t c : choices) {
+    if (c <= want) best = c;
+  }
+  return best;
+}
+
+ir::Expr Int(int64_t value) { return ir::MakeInt(value); }
+ir::Expr V(const std::string& name) { return ir::MakeVar(name); }
+
+// Flat indices of the tensors; `b` is null without a batch axis.
+struct Indexing {
+  const MatmulProblem& p;
+  ir::Expr Row(const ir::Expr& b, const ir::Expr& row, int64_t rows) const {
+    return b ? ir::Add(ir::Mul(b, Int(rows)), row) : row;
+  }
+  ir::Expr A(const ir::Expr& b, const ir::Expr& i, const ir::Expr& k) const {
+    return ir::Add(ir::Mul(Row(b, i, p.m), Int(p.k)), k);
+  }
+  ir::Expr B(const ir::Expr& b, const ir::Expr& k, const ir::Expr& j) const {
+    return ir::Add(ir::Mul(Row(b, k, p.k), Int(p.n)), j);
+  }
+  ir::Expr C(const ir::Expr& b, const ir::Expr& i, const ir::Expr& j) const {
+    return ir::Add(ir::Mul(Row(b, i, p.m), Int(p.n)), j);
+  }
+};
+
+std::vector<Axis> SpatialAxes(const MatmulProblem& p) {
+  std::vector<Axis> axes;
+  if (p.has_batch_axis) axes.push_back({"b", p.batch, false});
+  axes.push_back({"i", p.m, false});
+  axes.push_back({"j", p.n, false});
+  return axes;
+}
+
+ir::Expr BatchVar(const MatmulProblem& p) { return p.has_batch_axis ? V("b") : nullptr; }
+
+// The epilogue applied to `value` (C at (i, j)), or null when the workload has none.
+ir::Expr Epilogue(const MatmulProblem& p, ir::Expr value) {
+  if (!p.bias && !p.relu) return nullptr;
+  if (p.bias) value = ir::Add(value, ir::MakeLoad("bias", V("j")));
+  if (p.relu) value = ir::Max(value, ir::MakeFloat(0.0));
+  return value;
+}
+
+LoopNestDef InitDef(const MatmulProblem& p) {
+  return {SpatialAxes(p),
+          ir::MakeStore("C", Indexing{p}.C(BatchVar(p), V("i"), V("j")), ir::MakeFloat(0.0))};
+}
+
+// C[i,j] += A[i,k] * B[k,j]; with `clamp_rows`, rows past m read row m-1 of A (so that a
+// register tile may run past the last row; its extra rows are never stored).
+LoopNestDef UpdateDef(const MatmulProblem& p, bool clamp_rows = false) {
+  Indexing index{p};
+  ir::Expr b = BatchVar(p);
+  ir::Expr c = index.C(b, V("i"), V("j"));
+  ir::Expr row = clamp_rows ? ir::Min(V("i"), Int(p.m - 1)) : V("i");
+  ir::Expr product = ir::Mul(ir::MakeLoad("A", index.A(b, row, V("k"))),
+                             ir::MakeLoad("B", index.B(b, V("k"), V("j"))));
+  std::vector<Axis> axes = SpatialAxes(p);
+  axes.push_back({"k", p.k, true});
+  return {axes, ir::MakeStore("C", c, ir::Add(ir::MakeLoad("C", c), product))};
+}
+
+LoopNestDef EpilogueDef(const MatmulProblem& p) {
+  ir::Expr c = Indexing{p}.C(BatchVar(p), V("i"), V("j"));
+  return {SpatialAxes(p), ir::MakeStore("C", c, Epilogue(p, ir::MakeLoad("C", c)))};
+}
+
+// A spatial nest (init or epilogue) with j vectorized and the outermost loop parallel.
+absl::StatusOr<ir::Stmt> LowerElementwise(const LoopNestDef& def, int64_t lanes, bool parallel) {
+  Schedule schedule(def);
+  std::vector<std::string> order;
+  for (const Axis& axis : def.axes) order.push_back(axis.name);
+  order.pop_back();
+  order.insert(order.end(), {"j.o", "j.v"});
+  std::vector<absl::Status> steps = {schedule.SplitLoop("j", lanes, "j.o", "j.v"),
+                                     schedule.Reorder(order), schedule.Vectorize("j.v")};
+  if (parallel) steps.push_back(schedule.Parallel(order.front()));
+  for (const absl::Status& step : steps) {
+    if (!step.ok()) return step;
+  }
+  return LowerSchedule(def, schedule);
+}
+
+// Copies B into panels Bp[b][panel][k][nr]: full panels vectorized, then the last partial
+// panel (its padding columns repeat column n-1).
+absl::StatusOr<ir::Stmt> PackNest(const MatmulProblem& p, int64_t nr, int64_t lanes,
+                                  bool parallel) {
+  int64_t panels = (p.n + nr - 1) / nr;
+  int64_t full_panels = p.n / nr;
+  Indexing index{p};
+  ir::Expr b = BatchVar(p);
+  auto packed = [&](const ir::Expr& panel) {
+    ir::Expr row = b ? ir::Add(ir::Mul(b, Int(panels)), panel) : panel;
+    return ir::Add(ir::Mul(ir::Add(ir::Mul(row, Int(p.k)), V("p.k")), Int(nr)), V("p.v"));
+  };
+  std::vector<Axis> axes;
+  if (p.has_batch_axis) axes.push_back({"b", p.batch, false});
+  std::vector<ir::Stmt> nests;
+  if (full_panels > 0) {
+    std::vector<Axis> full_axes = axes;
+    full_axes.insert(full_axes.end(),
+                     {{"p.j", full_panels, false}, {"p.k", p.k, false}, {"p.v", nr, false}});
+    LoopNestDef def{
+        full_axes,
+        ir::MakeStore("B.packed", packed(V("p.j")),
+                      ir::MakeLoad("B", index.B(b, V("p.k"),
+                                                ir::Add(ir::Mul(V("p.j"), Int(nr)), V("p.v")))))};
+    Schedule schedule(def);
+    std::vector<std::string> order;
+    for (const Axis& axis : full_axes) order.push_back(axis.name);
+    order.pop_back();
+    order.insert(order.end(), {"p.v.o", "p.v.v"});
+    std::vector<absl::Status> steps = {schedule.SplitLoop("p.v", lanes, "p.v.o", "p.v.v"),
+                                       schedule.Reorder(order), schedule.Vectorize("p.v.v")};
+    if (parallel) steps.push_back(schedule.Parallel(order.front()));
+    for (const absl::Status& step : steps) {
+      if (!step.ok()) return step;
+    }
+    absl::StatusOr<ir::Stmt> nest = LowerSchedule(def, schedule);
+    if (!nest.ok()) return nest.status();
+    nests.push_back(*nest);
+  }
+  if (panels > full_panels) {
+    std::vector<Axis> tail_axes = axes;
+    tail_axes.insert(tail_axes.end(), {{"p.k", p.k, false}, {"p.v", nr, false}});
+    ir::Expr column = ir::Min(ir::Add(Int(full_panels * nr), V("p.v")), Int(p.n - 1));
+    LoopNestDef def{tail_axes, ir::MakeStore("B.packed", packed(Int(full_panels)),
+                                             ir::MakeLoad("B", index.B(b, V("p.k"), column)))};
+    absl::StatusOr<ir::Stmt> nest = LowerSchedule(def, Schedule(def));
+    if (!nest.ok()) return nest.status();
+    nests.push_back(*nest);
+  }
+  return ir::MakeBlock(std::move(nests));
+}
+
+}  // namespace
+
+MatmulProblem MatmulProblemOf(const v1::Workload& workload) {
+  MatmulProblem p;
+  p.has_batch_axis = workload.op() == "batch_matmul";
+  for (const auto& param : workload.params()) {
+    if (param.name() == "b") p.batch = param.value();
+    if (param.name() == "m") p.m = param.value();
+    if (param.name() == "n") p.n = param.value();
+    if (param.name() == "k") p.k = param.value();
+    if (param.name() == "bias") p.bias = param.value() != 0;
+    if (param.name() == "relu") p.relu = param.value() != 0;
+  }
+  return p;
+}
+
+absl::StatusOr<ir::Stmt> MatmulEpilogueNest(const MatmulProblem& p, int64_t lanes, bool parallel) {
+  if (!p.bias && !p.relu) return ir::Stmt(nullptr);
+  return LowerElementwise(EpilogueDef(p), lanes, parallel);
+}
+
+SearchSpace MatmulBlockedTemplate::Space(const v1::Workload& workload,
+                                         const v1::Target& target) const {
+  MatmulProblem p = MatmulProblemOf(workload);
+  int64_t lanes = VectorLanes(target);
+  std::vector<int64_t> tile_y, tile_x, tile_k, orders;
+  for (int64_t rows : {1, 2, 3, 4, 5, 6, 8}) {
+    if (rows == 1 || rows <= p.m) tile_y.push_back(rows);
+  }
+  int64_t padded_n = (p.n + lanes - 1) / lanes * lanes;
+  for (int64_t vectors : {1, 2, 3, 4}) {
+    if (vectors == 1 || lanes * vectors <= padded_n) tile_x.push_back(lanes * vectors);
+  }
+  for (int64_t kc = 16; kc <= 512; kc *= 2) {
+    if (kc < p.k) tile_k.push_back(kc);
+  }
+  tile_k.push_back(p.k);
+  int64_t num_orders = target.threads() > 1 ? kSpatialFirstOrders : kOrders.size();
+  for (int64_t o = 0; o < num_orders; ++o) orders.push_back(o);
+  std::vector<Knob> knobs = {
+      {"tile_y", tile_y, "mr: rows of the register tile"},
+      {"tile_x", tile_x, "nr: columns of the register tile (whole vectors)"},
+      {"tile_k", tile_k, "kc: the k tile (k itself: no k tile loop)"},
+      {"order", orders, "order of the outer loops i.outer, j.outer, k.outer"},
+      {"unroll_k", {1, 2, 4, 8}, "unroll factor of the k loop in the micro-kernel"},
+      {"pack", {0, 1}, "copy B into [n/nr][k][nr] panels first"},
+      {"parallel", target.threads() > 1 ? std::vector<int64_t>{0, 1} : std::vector<int64_t>{0},
+       "run the outermost loop on the target's threads (libgomp)"},
+  };
+  v1::Config default_config;
+  default_config.set_template_name("matmul_blocked");
+  auto add = [&](const std::string& name, int64_t value) {
+    auto* knob = default_config.add_knobs();
+    knob->set_name(name);
+    knob->set_value(value);
+  };
+  add("tile_y", ChoiceAtMost(tile_y, 6));
+  add("tile_x", ChoiceAtMost(tile_x, 2 * lanes));
+  add("tile_k", p.k <= 512 ? p.k : 256);
+  add("order", 1);
+  add("unroll_k", 4);
+  add("pack", 1);
+  add("parallel", target.threads() > 1 ? 1 : 0);
+  return SearchSpace("matmul_blocked", std::move(knobs), std::move(default_config));
+}
+
+absl::StatusOr<ir::Stmt> MatmulBlockedTemplate::Apply(const v1::Workload& workload,
+                                                      const v1::Target& target,
+                                                      const v1::Config& config) const {
+  MatmulProblem p = MatmulProblemOf(workload);
+  std::map<std::string, int64_t> knob = KnobValues(config);
+  int64_t lanes = VectorLanes(target);
+  int64_t mr = knob.at("tile_y"), nr = knob.at("tile_x"), kc = knob.at("tile_k");
+  int64_t unroll_k = knob.at("unroll_k");
+  bool parallel = knob.at("parallel") != 0, pack = knob.at("pack") != 0;
+  bool k_tiled = kc < p.k;
+
+  LoopNestDef def = UpdateDef(p, /*clamp_rows=*/true);
+  Schedule update(def);
+  std::vector<absl::Status> steps = {
+      update.SplitLoop("i", mr, "i.outer", "i.inner"),
+      update.SplitLoop("j", nr, "j.outer", "j.inner"),
+      update.SplitLoop("j.inner", lanes, "j.inner.o", "j.inner.v"),
+  };
+  std::string k_inner = "k";
+  if (k_tiled) {
+    steps.push_back(update.SplitLoop("k", kc, "k.outer", "k.inner"));
+    k_inner = "k.inner";
+  }
+  std::vector<std::string> order;
+  if (p.has_batch_axis) order.push_back("b");
+  std::string cache_at;     // the micro-kernel sits in the innermost spatial outer loop
+  bool accumulate = false;  // k.outer runs outside it: C accumulates k tiles
+  for (const char* loop : kOrders[knob.at("order")]) {
+    bool is_k = std::string(loop) == "k.outer";
+    if (is_k && !k_tiled) continue;
+    if (is_k) accumulate = true;
+    if (!is_k) cache_at = loop;
+    order.push_back(loop);
+  }
+  accumulate = accumulate && order.back() != "k.outer";
+  if (p.has_batch_axis && parallel && p.batch < target.threads()) {
+    // Too few batch entries to share out: the first outer loop runs in parallel instead.
+    order.erase(order.begin());
+    order.insert(order.begin() + 1, "b");
+  }
+  if (unroll_k > 1) {
+    steps.push_back(update.SplitLoop(k_inner, unroll_k, k_inner + ".o", k_inner + ".u"));
+    order.insert(order.end(), {k_inner + ".o", k_inner + ".u"});
+    steps.push_back(update.Unroll(k_inner + ".u"));
+  } else {
+    order.push_back(k_inner);
+  }
+  order.insert(order.end(), {"i.inner", "j.inner.o", "j.inner.v"});
+  steps.push_back(update.Reorder(order));
+  steps.push_back(update.Unroll("i.inner"));
+  steps.push_back(update.Unroll("j.inner.o"));
+  steps.push_back(update.Vectorize("j.inner.v"));
+  ir::Expr fused_epilogue =
+      accumulate ? nullptr : Epilogue(p, ir::MakeLoad(kEpilogueValue, ir::MakeInt(0)));
+  // Rows past m read a valid row of A (clamped) and packed B panels are padded to whole
+  // tiles: partial tiles compute in registers like the others and store only their part.
+  std::vector<std::string> overcompute = {"i"};
+  if (pack) overcompute.push_back("j");
+  steps.push_back(update.CacheWrite(cache_at, "C", "C.local", fused_epilogue, overcompute));
+  if (parallel) steps.push_back(update.Parallel(order.front()));
+  if (pack) {
+    int64_t panels = (p.n + nr - 1) / nr;
+    absl::StatusOr<ir::Stmt> pack_nest = PackNest(p, nr, lanes, parallel);
+    if (!pack_nest.ok()) return pack_nest.status();
+    ir::Expr row =
+        p.has_batch_axis ? ir::Add(ir::Mul(V("b"), Int(panels)), V("j.outer")) : V("j.outer");
+    ir::Expr packed_index =
+        ir::Add(ir::Mul(ir::Add(ir::Mul(row, Int(p.k)), V("k")), Int(nr)), V("j.inner"));
+    steps.push_back(
+        update.PackInput({"B", "B.packed", p.batch * panels * p.k * nr, packed_index, *pack_nest}));
+  }
+  for (const absl::Status& step : steps) {
+    if (!step.ok()) return step;
+  }
+  absl::StatusOr<ir::Stmt> compute = LowerSchedule(def, update);
+  if (!compute.ok()) return compute.status();
+
+  std::vector<ir::Stmt> stmts;
+  if (accumulate) {
+    absl::StatusOr<ir::Stmt> init = LowerElementwise(InitDef(p), lanes, parallel);
+    if (!init.ok()) return init.status();
+    stmts.push_back(*init);
+  }
+  stmts.push_back(*compute);
+  if (accumulate) {
+    absl::StatusOr<ir::Stmt> epilogue = MatmulEpilogueNest(p, lanes, parallel);
+    if (!epilogue.ok()) return epilogue.status();
+    if (*epilogue) stmts.push_back(*epilogue);
+  }
+  return ir::MakeBlock(std::move(stmts));
+}
+
+ir::Stmt MatmulBlockedTemplate::Reference(const v1::Workload& workload) const {
+  MatmulProblem p = MatmulProblemOf(workload);
+  std::vector<LoopNestDef> defs = {InitDef(p), UpdateDef(p)};
+  if (p.bias || p.relu) defs.push_back(EpilogueDef(p));
+  std::vector<ir::Stmt> stmts;
+  for (const LoopNestDef& def : defs) {
+    absl::StatusOr<ir::Stmt> nest = LowerSchedule(def, Schedule(def));
+    FLEETTUNE_INTERNAL_CHECK(nest.ok(), "unscheduled matmul failed to lower");
+    stmts.push_back(*nest);
+  }
+  return ir::MakeBlock(std::move(stmts));
+}
+
+}  // namespace fleettune::codegen

@@ -1,0 +1,40 @@
+// The register-blocked matmul template ("matmul_blocked"), the default template of matmul and
+// batch_matmul: a micro-kernel that keeps an mr x nr tile of C in vector registers (cache
+// write) while it streams k, reading B from a packed panel layout. See the .cc for the knobs.
+#ifndef FLEETTUNE_CODEGEN_INTERNAL_MATMUL_BLOCKED_TEMPLATE_H_
+#define FLEETTUNE_CODEGEN_INTERNAL_MATMUL_BLOCKED_TEMPLATE_H_
+
+#include <cstdint>
+
+#include "codegen/internal/op_template.h"
+
+namespace fleettune::codegen {
+
+// The dimensions of one (batched) matrix product C[b] = A[b] * B[b] (+ bias, ReLU).
+struct MatmulProblem {
+  int64_t batch = 1;
+  bool has_batch_axis = false;  // batch_matmul: tensors carry a leading batch dimension
+  int64_t m = 1, n = 1, k = 1;
+  bool bias = false;  // C += bias[n] (broadcast over rows)
+  bool relu = false;  // C = max(C, 0) last
+};
+
+// The problem of a valid matmul or batch_matmul workload.
+MatmulProblem MatmulProblemOf(const v1::Workload& workload);
+
+// The separate epilogue nest (C = relu(C + bias)) over C, j vectorized by `lanes`, the
+// outermost loop parallel when asked; null when the problem has no epilogue.
+absl::StatusOr<ir::Stmt> MatmulEpilogueNest(const MatmulProblem& problem, int64_t lanes,
+                                            bool parallel);
+
+class MatmulBlockedTemplate : public OpTemplate {
+ public:
+  SearchSpace Space(const v1::Workload& workload, const v1::Target& target) const override;
+  absl::StatusOr<ir::Stmt> Apply(const v1::Workload& workload, const v1::Target& target,
+                                 const v1::Config& config) const override;
+  ir::Stmt Reference(const v1::Workload& workload) const override;
+};
+
+}  // namespace fleettune::codegen
+
+#endif  // FLEETTUNE_CODEGEN_INTERNAL_MATMUL_BLOCKED_TEMPLATE_H_

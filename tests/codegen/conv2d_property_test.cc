@@ -1,0 +1,156 @@
+// Property tests of conv2d: over random small workloads (odd and prime sizes, strides,
+// padding, dilation, the bias/ReLU epilogue), the template default and random configs
+// compute what a naive C++ convolution computes, and so does the reference kernel.
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "codegen/build.h"
+#include "codegen/search_space.h"
+#include "codegen/target.h"
+#include "codegen/workload.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "rpc_server/kernel_library.h"
+#include "tests/codegen/kernel_runner.h"
+
+namespace fleettune::codegen {
+namespace {
+
+constexpr double kTolerance = 1e-4;
+
+struct Conv {
+  int64_t n, c, h, w, k, r, s, stride, pad, dilation = 1;
+  bool bias = false, relu = false;
+  bool depthwise = false;  // depthwise_conv2d: k is c, one filter per channel
+
+  std::string Text() const {
+    std::string text = std::string(depthwise ? "depthwise_conv2d" : "conv2d") +
+                       ":n=" + std::to_string(n) + ",c=" + std::to_string(c) +
+                       ",h=" + std::to_string(h) + ",w=" + std::to_string(w) +
+                       (depthwise ? "" : ",k=" + std::to_string(k)) + ",r=" + std::to_string(r) +
+                       ",s=" + std::to_string(s) + ",stride=" + std::to_string(stride) +
+                       ",pad=" + std::to_string(pad);
+    if (dilation != 1) text += ",dilation=" + std::to_string(dilation);
+    if (bias) text += ",bias=1";
+    if (relu) text += ",relu=1";
+    return text;
+  }
+  int64_t OutH() const { return (h + 2 * pad - dilation * (r - 1) - 1) / stride + 1; }
+  int64_t OutW() const { return (w + 2 * pad - dilation * (s - 1) - 1) / stride + 1; }
+};
+
+std::vector<float> NaiveConv(const Conv& p, const std::vector<std::vector<float>>& inputs) {
+  const std::vector<float>& data = inputs[0];
+  const std::vector<float>& weight = inputs[1];
+  int64_t oh = p.OutH(), ow = p.OutW();
+  std::vector<float> out(p.n * p.k * oh * ow);
+  for (int64_t b = 0; b < p.n; ++b) {
+    for (int64_t oc = 0; oc < p.k; ++oc) {
+      for (int64_t y = 0; y < oh; ++y) {
+        for (int64_t x = 0; x < ow; ++x) {
+          double sum = 0;
+          for (int64_t ic = p.depthwise ? oc : 0; ic < (p.depthwise ? oc + 1 : p.c); ++ic) {
+            for (int64_t ry = 0; ry < p.r; ++ry) {
+              for (int64_t rx = 0; rx < p.s; ++rx) {
+                int64_t iy = y * p.stride + ry * p.dilation - p.pad;
+                int64_t ix = x * p.stride + rx * p.dilation - p.pad;
+                if (iy < 0 || iy >= p.h || ix < 0 || ix >= p.w) continue;
+                int64_t filter = p.depthwise ? oc : oc * p.c + ic;
+                sum += double{data[((b * p.c + ic) * p.h + iy) * p.w + ix]} *
+                       double{weight[(filter * p.r + ry) * p.s + rx]};
+              }
+            }
+          }
+          float value = static_cast<float>(sum);
+          if (p.bias) value += inputs[2][oc];
+          if (p.relu) value = std::max(value, 0.0f);
+          out[((b * p.k + oc) * oh + y) * ow + x] = value;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+void ExpectCorrect(const absl::StatusOr<BuiltKernel>& kernel, const Conv& p) {
+  ASSERT_TRUE(kernel.ok()) << kernel.status();
+  absl::StatusOr<std::unique_ptr<rpc_server::KernelLibrary>> loaded =
+      rpc_server::KernelLibrary::Load(kernel->shared_object, kernel->symbol);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  std::vector<v1::TensorSpec> tensors = WorkloadTensors(*ParseWorkload(p.Text()));
+  std::vector<std::vector<float>> buffers;
+  std::vector<void*> args;
+  for (size_t t = 0; t < tensors.size(); ++t) {
+    size_t size = 1;
+    for (int64_t d : tensors[t].shape()) size *= d;
+    buffers.push_back(t + 1 < tensors.size() ? testing::RandomVector(size, 3 + t)
+                                             : std::vector<float>(size, std::nanf("")));
+  }
+  for (auto& buffer : buffers) args.push_back(buffer.data());
+  ASSERT_EQ((*loaded)->function()(args.data()), 0);
+  std::vector<std::vector<float>> inputs(buffers.begin(), buffers.end() - 1);
+  EXPECT_LT(testing::MaxRelativeError(buffers.back(), NaiveConv(p, inputs)), kTolerance);
+}
+
+Conv RandomConv(std::mt19937_64& random, bool depthwise) {
+  const int64_t sizes[] = {1, 2, 3, 5, 7, 11, 13, 17};
+  const int64_t windows[] = {1, 2, 3, 5};
+  for (;;) {
+    Conv p{1 + static_cast<int64_t>(random() % 2), sizes[random() % std::size(sizes)],
+           sizes[random() % std::size(sizes)],     sizes[random() % std::size(sizes)] + 4,
+           sizes[random() % std::size(sizes)],     windows[random() % std::size(windows)],
+           windows[random() % std::size(windows)], 1 + static_cast<int64_t>(random() % 2),
+           static_cast<int64_t>(random() % 3)};
+    p.dilation = 1 + random() % 2;
+    p.bias = random() % 2;
+    p.relu = random() % 2;
+    p.depthwise = depthwise;
+    if (p.depthwise) p.k = p.c;
+    if (ParseWorkload(p.Text()).ok()) return p;  // the window fits the padded input
+  }
+}
+
+TEST(Conv2dPropertyTest, ReferenceKernelsMatchNaive) {
+  v1::Target target = *ParseTarget("host");
+  for (const Conv& p :
+       {Conv{1, 3, 7, 9, 4, 3, 3, 1, 1}, Conv{2, 2, 8, 5, 3, 2, 3, 2, 0, 2, true, true},
+        Conv{1, 1, 1, 1, 1, 1, 1, 1, 0}}) {
+    SCOPED_TRACE(p.Text());
+    ExpectCorrect(BuildReference(*ParseWorkload(p.Text()), target), p);
+  }
+}
+
+TEST(Conv2dPropertyTest, RandomConfigsOfRandomConvsMatchNaive) {
+  std::mt19937_64 random(777);
+  for (const char* target_text : {"host -threads=1", "host -threads=3"}) {
+    v1::Target target = *ParseTarget(target_text);
+    for (int i = 0; i < 9; ++i) {
+      Conv p = RandomConv(random, /*depthwise=*/i % 3 == 2);
+      v1::Workload workload = *ParseWorkload(p.Text());
+      SearchSpace space = *SearchSpaceFor(workload, target);
+      std::vector<v1::Config> configs = {space.DefaultConfig()};
+      for (int j = 0; j < 3; ++j) configs.push_back(space.ConfigAt(random() % space.size()));
+      for (const v1::Config& config : configs) {
+        SCOPED_TRACE(p.Text() + " " + target_text + " " + ConfigToString(config));
+        ExpectCorrect(BuildKernel(workload, target, config), p);
+      }
+    }
+  }
+}
+
+TEST(Conv2dPropertyTest, SpaceAndDefault) {
+  v1::Target avx512 =
+      *ParseTarget("llvm -mtriple=x86_64-linux-gnu -mcpu=skylake-avx512 -threads=1");
+  SearchSpace space = *SearchSpaceFor(
+      *ParseWorkload("conv2d:n=1,c=64,h=56,w=56,k=64,r=3,s=3,stride=1,pad=1"), avx512);
+  EXPECT_EQ(space.template_name(), "conv2d_direct");
+  EXPECT_THAT(space.knobs()[2].choices, ::testing::ElementsAre(14, 16, 32));
+  // Register tile of 8 channels x 2 rows x 14 columns: 56 splits into 4 full tiles.
+  EXPECT_EQ(ConfigToString(space.DefaultConfig()),
+            "tile_oc=8,tile_oh=2,tile_ow=14,order=0,parallel=0");
+}
+
+}  // namespace
+}  // namespace fleettune::codegen
