@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# `make bench`: the benchmarks of tests/bench/, run one after another on an otherwise idle
-# machine. Each prints medians and ratios against references measured in the same run.
+# `make bench`: the benchmarks of tests/bench/ on an otherwise idle machine. kernel_bench
+# tunes fleettune's matmul (512^3, 1024^3) and ResNet-50 conv2d kernels in process and prints,
+# for one thread and for all cores, their GFLOPS next to OpenBLAS sgemm and oneDNN measured in
+# the same run, as a fraction of the measured peak FMA throughput (about 10-15 minutes on
+# 2 cores). Extra arguments go to kernel_bench, e.g. `scripts/bench.sh build --quick`.
+# fleet_bench then measures the tracker with 1,000 simulated boards (about a minute).
 set -euo pipefail
 build=${1:-build}
+shift || true
 # OpenBLAS 0.3.21 does not know recent Xeon/EPYC models and falls back to a slow generic
 # kernel (some environments pin it to Haswell, AVX2 only); name the best core type this CPU
 # supports so the reference is fair. FLEETTUNE_KEEP_OPENBLAS_CORETYPE=1 keeps the caller's.
@@ -11,9 +16,14 @@ if [[ -z ${FLEETTUNE_KEEP_OPENBLAS_CORETYPE:-} ]]; then
   elif grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX
   fi
 fi
-db_args=()
-[[ -f demo-out/demo.db ]] && db_args=(--db demo-out/demo.db)  # the tuned kernel of `make demo`
-cores=$(nproc)
-"$build/bin/matmul_bench" --size 512 --threads 1 "${db_args[@]}"
+bench="$build/bin/kernel_bench"
+if [[ ! -x $bench ]]; then
+  echo "bench: $bench not built (run 'make build' first)" >&2
+  exit 1
+fi
+quick=()
+for arg in "$@"; do [[ $arg == --quick ]] && quick=(--quick); done
+"$bench" "$@"
 echo
-"$build/bin/matmul_bench" --size 512 --threads "$cores" "${db_args[@]}"
+# The tracker at scale: 1,000 simulated boards, dispatch rate and overhead, utilisation.
+"$build/bin/fleet_bench" "${quick[@]}"
