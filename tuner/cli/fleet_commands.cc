@@ -134,8 +134,17 @@ int RunOps(bool json) {
   if (json) {
     nlohmann::json array = nlohmann::json::array();
     for (const codegen::OpInfo& op : ops) {
+      nlohmann::json optional = nlohmann::json::array();
+      for (const codegen::OptionalParam& param : op.optional_params) {
+        optional.push_back({{"name", param.name},
+                            {"default", param.default_value},
+                            {"min", param.min_value},
+                            {"max", param.max_value},
+                            {"help", param.help}});
+      }
       array.push_back({{"op", op.name},
                        {"params", op.params},
+                       {"optional_params", optional},
                        {"layout", op.layout},
                        {"description", op.description}});
     }
@@ -143,9 +152,17 @@ int RunOps(bool json) {
     return kExitOk;
   }
   for (const codegen::OpInfo& op : ops) {
-    std::cout << absl::StrFormat("%-18s %s=...  %s\n    %s\n", op.name,
-                                 absl::StrJoin(op.params, "=...,"), op.layout, op.description);
+    std::string optional;
+    for (const codegen::OptionalParam& param : op.optional_params) {
+      absl::StrAppend(&optional, "[,", param.name, "=", param.default_value, "]");
+    }
+    std::cout << absl::StrFormat("%-18s %s=...%s\n    %s\n    %s\n", op.name,
+                                 absl::StrJoin(op.params, "=...,"), optional, op.layout,
+                                 op.description);
   }
+  std::cout << "\nA workload is op:param=value,... in this order, e.g. "
+               "matmul:m=512,n=512,k=512 or conv2d:n=1,c=64,h=56,w=56,k=64,r=3,s=3,stride=1,"
+               "pad=1,relu=1; dtype=float32 may be added.\n";
   return kExitOk;
 }
 
