@@ -224,6 +224,14 @@ absl::StatusOr<uint64_t> Scheduler::SubmitJob(const v1::MeasureBatch& batch, Job
     return absl::InvalidArgumentError("MeasureBatch.tasks is empty");
   }
   for (int i = 0; i < batch.tasks_size(); ++i) {
+    for (const auto& [name, artifact] : {std::pair{"artifact", &batch.tasks(i).artifact()},
+                                         std::pair{"reference", &batch.tasks(i).reference()}}) {
+      if (artifact->shared_object().size() > kMaxArtifactBytes) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "MeasureBatch.tasks[", i, "].", name, ".shared_object is ",
+            artifact->shared_object().size(), " bytes; the limit is ", kMaxArtifactBytes));
+      }
+    }
     const std::string& key = batch.tasks(i).device_key();
     if (!key.empty() && key != batch.device_key()) {
       return absl::InvalidArgumentError(absl::StrCat("MeasureBatch.tasks[", i, "].device_key is \"",

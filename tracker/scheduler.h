@@ -64,6 +64,8 @@ class Scheduler {
   // Failures of configs that then succeeded on another board of the key, after which a
   // board gets no more work (quarantined: shown in Status, cleared when it reconnects).
   static constexpr int kQuarantineStrikes = 3;
+  // Largest artifact (candidate or reference shared object) a task may carry.
+  static constexpr size_t kMaxArtifactBytes = size_t{32} << 20;
 
   explicit Scheduler(SchedulerOptions options = {}) : options_(options) {}
   Scheduler(const Scheduler&) = delete;
@@ -98,8 +100,9 @@ class Scheduler {
 
   // Queues a batch for its device key, assigning the job id and task ids. The batch must
   // name a device_key and hold at least one task; a task's own device_key, if set, must
-  // match. InvalidArgument naming the field otherwise, Unavailable after Shutdown(). On
-  // success `sink` must stay valid until OnJobDone() or until CancelJob() returns.
+  // match, and its artifacts must not exceed kMaxArtifactBytes. InvalidArgument naming the field
+  // otherwise, Unavailable after Shutdown(). On success `sink` must stay valid until OnJobDone() or
+  // until CancelJob() returns.
   absl::StatusOr<uint64_t> SubmitJob(const v1::MeasureBatch& batch, JobSink* sink);
 
   // The submitter went away: drops the job's queued tasks, and results of its running tasks

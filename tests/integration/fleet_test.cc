@@ -393,6 +393,32 @@ TEST_F(FleetTest, TlsTrackerServesOnlyBoardsAndTunersThatTrustIt) {
   EXPECT_EQ(tune.exit_code, 0) << tune.err;
 }
 
+TEST_F(FleetTest, BoardKilledMidJobLosesNoTrial) {
+  ASSERT_NO_FATAL_FAILURE(StartFleet(2));
+  auto tune = ChildProcess::Start(
+      {FLEETTUNE_BIN, "tune", "--workload", "matmul:m=48,n=40,k=24", "--tracker", address_, "--key",
+       kKey, "--trials", "12", "--batch-size", "6", "--db", db_, "--min-repeat-ms", "80"},
+      dir_.string(), "tune");
+  ASSERT_NE(tune, nullptr);
+  ASSERT_TRUE(tune->WaitForOutput("[   1/12]", 60)) << tune->Stderr();
+  boards_[0]->Kill(SIGKILL);  // mid-task: the other board must pick up its work
+  std::optional<int> exit_code = tune->Wait(180);
+  ASSERT_TRUE(exit_code.has_value()) << tune->Stderr();
+  ASSERT_EQ(*exit_code, 0) << tune->Stderr();
+  absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::Open(db_);
+  ASSERT_TRUE(database.ok());
+  db::Query query;
+  query.workload_key = "matmul:m=48,n=40,k=24";
+  absl::StatusOr<std::vector<db::Record>> history = (*database)->History(query);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 12u);
+  std::set<int64_t> trials;
+  for (const db::Record& record : *history) {
+    EXPECT_TRUE(trials.insert(record.trial).second);
+    EXPECT_EQ(record.status, v1::OK) << record.error;
+  }
+}
+
 TEST_F(FleetTest, EmbeddedFleetTunesWithOneCommand) {
   ProcessResult tune = RunProcess({FLEETTUNE_BIN, "tune", "--workload", "matmul:m=32,n=24,k=16",
                                    "--trials", "6", "--db", db_, "--min-repeat-ms", "2"});
