@@ -69,7 +69,10 @@ std::string CHeader(const v1::Workload& workload, const v1::Target& target,
   }
   absl::StrAppend(&text,
                   "// Returns 0 on success, 1 when it cannot allocate its scratch buffers (packed\n"
-                  "// panels). Link or load with libgomp.so.1 available.\n",
+                  "// panels). Link or load with libgomp.so.1 available. A program that dlopen()s\n"
+                  "// and later dlclose()s a kernel must keep libgomp loaded (link with -lgomp, or\n"
+                  "// dlopen(\"libgomp.so.1\", RTLD_NOW | RTLD_NODELETE) first): its worker threads\n"
+                  "// outlive a parallel region.\n",
                   "#ifndef ", guard, "\n#define ", guard, "\n\n#include <stdint.h>\n\n",
                   "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\nint32_t ", symbol,
                   "(void* const* args);\n\n#ifdef __cplusplus\n}  // extern \"C\"\n#endif\n\n",

@@ -75,9 +75,20 @@ class Job {
         options_.tracker_address, options_.tracker_token, options_.tracker_tls_ca);
     if (!client.ok()) return client.status();
 
+    // The template default is always measured first: it is what users get without a record,
+    // so the job's best is never worse than it and the summary can say by how much it wins.
+    std::vector<uint64_t> first;
+    if (absl::StatusOr<uint64_t> default_index = space_.IndexOf(space_.DefaultConfig());
+        default_index.ok()) {
+      search_.MarkVisited(*default_index);
+      first.push_back(*default_index);
+    }
     while (summary_.trials < options_.trials) {
       int want = std::min(options_.batch_size, options_.trials - summary_.trials);
-      std::vector<uint64_t> indices = search_.Propose(want);
+      std::vector<uint64_t> indices = std::move(first);
+      first.clear();
+      std::vector<uint64_t> proposed = search_.Propose(want - static_cast<int>(indices.size()));
+      indices.insert(indices.end(), proposed.begin(), proposed.end());
       if (indices.empty()) break;  // the whole space has been measured
       absl::Status status = RunRound(**client, indices);
       if (!status.ok()) return status;
@@ -219,6 +230,10 @@ class Job {
     ++summary_.trials;
     if (record.status != v1::OK) ++summary_.failures;
     search_.Observe(index, record.gflops);
+    if (record.status == v1::OK &&
+        record.config_hash == codegen::ConfigHash(space_.DefaultConfig())) {
+      summary_.default_gflops = record.gflops;
+    }
     if (record.status == v1::OK && (!summary_.best || record.gflops > summary_.best->gflops)) {
       summary_.best = record;
     }

@@ -45,6 +45,7 @@ struct TuneSummary {
   int trials = 0;
   int failures = 0;
   std::optional<db::Record> best;  // fastest OK record of this job
+  double default_gflops = 0;       // the template default, always measured first (0: failed)
   double build_seconds = 0;        // summed over builder threads
   double measure_seconds = 0;      // wall time waiting for boards
   double wall_seconds = 0;

@@ -179,6 +179,8 @@ TEST_F(FleetTest, TunesOnTwoBoardsThenBestAndCompileUseTheDatabase) {
                      std::istreambuf_iterator<char>());
   EXPECT_NE(header.find(symbol), std::string::npos) << header;
 
+  // As the generated header says: keep libgomp loaded when a parallel kernel may be closed.
+  ASSERT_NE(dlopen("libgomp.so.1", RTLD_NOW | RTLD_NODELETE), nullptr) << dlerror();
   void* handle = dlopen((out + ".so").c_str(), RTLD_NOW | RTLD_LOCAL);
   ASSERT_NE(handle, nullptr) << dlerror();
   using Kernel = int32_t (*)(void* const*);

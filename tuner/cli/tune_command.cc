@@ -106,6 +106,11 @@ int RunTune(const TuneArgs& args) {
   std::cout << absl::StrFormat("best: %.2f GFLOPS (%.3f ms) %s\n", summary->best->gflops,
                                summary->best->mean_cost * 1e3,
                                codegen::ConfigToString(summary->best->config));
+  if (summary->default_gflops > 0) {
+    std::cout << absl::StrFormat("template default: %.2f GFLOPS; tuned is %.2fx the default\n",
+                                 summary->default_gflops,
+                                 summary->best->gflops / summary->default_gflops);
+  }
   return kExitOk;
 }
 
