@@ -90,6 +90,23 @@ class FleetTest : public ::testing::Test {
     FAIL() << "boards did not register with " << address_;
   }
 
+  // Checks that the database holds exactly one OK record for each of `trials` trials of
+  // `workload`: nothing lost, nothing measured twice.
+  void ExpectOneOkRecordPerTrial(const std::string& workload, size_t trials) {
+    absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::Open(db_);
+    ASSERT_TRUE(database.ok()) << database.status();
+    db::Query query;
+    query.workload_key = workload;
+    absl::StatusOr<std::vector<db::Record>> history = (*database)->History(query);
+    ASSERT_TRUE(history.ok()) << history.status();
+    ASSERT_EQ(history->size(), trials);
+    std::set<int64_t> seen;
+    for (const db::Record& record : *history) {
+      EXPECT_TRUE(seen.insert(record.trial).second) << "trial " << record.trial << " twice";
+      EXPECT_EQ(record.status, v1::OK) << record.error;
+    }
+  }
+
   // Writes `text` to a file in the test's directory and returns its path.
   std::string WriteFile(const std::string& name, const std::string& text) {
     std::string path = (dir_ / name).string();
@@ -227,14 +244,7 @@ TEST_F(FleetTest, HungBoardIsDroppedAndTheJobStillCompletes) {
   ASSERT_EQ(status.exit_code, 0);
   EXPECT_EQ(nlohmann::json::parse(status.out)["boards"].size(), 1u) << status.out;  // dropped
   ASSERT_EQ(tune.exit_code, 0) << tune.out << tune.err;
-  absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::Open(db_);
-  ASSERT_TRUE(database.ok());
-  db::Query query;
-  query.workload_key = "matmul:m=40,n=24,k=16";
-  absl::StatusOr<std::vector<db::Record>> history = (*database)->History(query);
-  ASSERT_TRUE(history.ok());
-  ASSERT_EQ(history->size(), 8u);  // one final result per trial, none lost with the board
-  for (const db::Record& record : *history) EXPECT_EQ(record.status, v1::OK) << record.error;
+  ExpectOneOkRecordPerTrial("matmul:m=40,n=24,k=16", 8);  // none lost with the board
 }
 
 TEST_F(FleetTest, BoardsReconnectAfterATrackerRestart) {
@@ -267,19 +277,7 @@ TEST_F(FleetTest, JobSurvivesATrackerRestartWithExactlyOneResultPerTrial) {
   std::optional<int> exit_code = tune->Wait(180);
   ASSERT_TRUE(exit_code.has_value()) << tune->Stderr();
   ASSERT_EQ(*exit_code, 0) << tune->Stderr();
-
-  absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::Open(db_);
-  ASSERT_TRUE(database.ok());
-  db::Query query;
-  query.workload_key = "matmul:m=48,n=40,k=24";
-  absl::StatusOr<std::vector<db::Record>> history = (*database)->History(query);
-  ASSERT_TRUE(history.ok());
-  ASSERT_EQ(history->size(), 24u);
-  std::set<int64_t> trials;
-  for (const db::Record& record : *history) {
-    EXPECT_TRUE(trials.insert(record.trial).second) << "trial " << record.trial << " twice";
-    EXPECT_EQ(record.status, v1::OK) << record.error;
-  }
+  ExpectOneOkRecordPerTrial("matmul:m=48,n=40,k=24", 24);
 }
 
 TEST_F(FleetTest, TokensKeepStrangersOffTheTrackerAndItsBoards) {
@@ -407,18 +405,7 @@ TEST_F(FleetTest, BoardKilledMidJobLosesNoTrial) {
   std::optional<int> exit_code = tune->Wait(180);
   ASSERT_TRUE(exit_code.has_value()) << tune->Stderr();
   ASSERT_EQ(*exit_code, 0) << tune->Stderr();
-  absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::Open(db_);
-  ASSERT_TRUE(database.ok());
-  db::Query query;
-  query.workload_key = "matmul:m=48,n=40,k=24";
-  absl::StatusOr<std::vector<db::Record>> history = (*database)->History(query);
-  ASSERT_TRUE(history.ok());
-  ASSERT_EQ(history->size(), 12u);
-  std::set<int64_t> trials;
-  for (const db::Record& record : *history) {
-    EXPECT_TRUE(trials.insert(record.trial).second);
-    EXPECT_EQ(record.status, v1::OK) << record.error;
-  }
+  ExpectOneOkRecordPerTrial("matmul:m=48,n=40,k=24", 12);
 }
 
 TEST_F(FleetTest, EmbeddedFleetTunesWithOneCommand) {
