@@ -3,6 +3,7 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "tuner/xgb_search.h"
 
 namespace fleettune::tuner {
 namespace {
@@ -73,8 +74,15 @@ absl::StatusOr<std::unique_ptr<Search>> MakeSearch(const std::string& name,
   if (space.size() == 0) return absl::InvalidArgumentError("the search space is empty");
   if (name == "random") return std::make_unique<RandomSearch>(space.size(), seed);
   if (name == "grid") return std::make_unique<GridSearch>(space.size());
+  if (name == "xgb") {
+    XgbSearchOptions options;
+    options.seed = seed;
+    absl::StatusOr<std::unique_ptr<XgbSearch>> search = XgbSearch::Create(space, options);
+    if (!search.ok()) return search.status();
+    return std::unique_ptr<Search>(*std::move(search));
+  }
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown tuner '", name, "' (available: random, grid)"));
+      absl::StrCat("unknown tuner '", name, "' (available: random, grid, xgb)"));
 }
 
 }  // namespace fleettune::tuner

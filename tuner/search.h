@@ -29,8 +29,8 @@ class Search {
   virtual void Observe(uint64_t index, double gflops) = 0;
 };
 
-// `random` (uniform without replacement) or `grid` (index order). InvalidArgument naming the
-// tuner otherwise.
+// `random` (uniform without replacement), `grid` (index order) or `xgb` (model-guided, see
+// xgb_search.h). InvalidArgument naming the tuner otherwise.
 absl::StatusOr<std::unique_ptr<Search>> MakeSearch(const std::string& name,
                                                    const codegen::SearchSpace& space,
                                                    uint64_t seed);

@@ -40,7 +40,7 @@ int Main(int argc, char** argv) {
   tune_cmd->add_option("--tls-ca", tune.tls_ca,
                        "PEM CA certificates of the tracker: connect with TLS");
   tune_cmd->add_option("--trials,-n", tune.trials, "configs to measure")->capture_default_str();
-  tune_cmd->add_option("--tuner", tune.tuner, "search strategy: random, grid")
+  tune_cmd->add_option("--tuner", tune.tuner, "search strategy: random, grid, xgb")
       ->capture_default_str();
   tune_cmd->add_option("--db", tune.db, "tuning database file")->capture_default_str();
   tune_cmd->add_option("--seed", tune.seed, "random seed")->capture_default_str();

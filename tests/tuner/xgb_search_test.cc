@@ -1,0 +1,209 @@
+#include "tuner/xgb_search.h"
+
+#include <algorithm>
+#include <cmath>
+#include <iostream>
+#include <set>
+
+#include "cost_model/features.h"
+#include "gtest/gtest.h"
+
+namespace fleettune::tuner {
+namespace {
+
+// 4 knobs of 8 power-of-two choices each: 4096 configs.
+codegen::SearchSpace ToySpace(int knobs = 4, int choices = 8) {
+  v1::Config default_config;
+  default_config.set_template_name("toy");
+  std::vector<codegen::Knob> space_knobs;
+  for (int k = 0; k < knobs; ++k) {
+    codegen::Knob knob{std::string(1, static_cast<char>('a' + k)), {}, ""};
+    for (int c = 0; c < choices; ++c) knob.choices.push_back(int64_t{1} << c);
+    v1::Config::Knob* entry = default_config.add_knobs();
+    entry->set_name(knob.name);
+    entry->set_value(1);
+    space_knobs.push_back(std::move(knob));
+  }
+  return codegen::SearchSpace("toy", std::move(space_knobs), default_config);
+}
+
+// A smooth throughput with one optimum, 100 GFLOPS at log2(a, b, c, d) = (5, 2, 6, 3). Only
+// the optimum itself is within 95% of it: one knob off by one gives 88%.
+constexpr double kOptimum = 100.0;
+double Throughput(const v1::Config& config) {
+  const int best[] = {5, 2, 6, 3};
+  double distance = 0;
+  for (int k = 0; k < config.knobs_size(); ++k) {
+    const double off = std::log2(static_cast<double>(config.knobs(k).value())) - best[k];
+    distance += off * off;
+  }
+  return kOptimum * std::exp(-distance / 8.0);
+}
+
+struct TuningRun {
+  std::vector<uint64_t> proposed;
+  double best = 0;
+  int trials_to_95 = -1;  // -1: never reached
+};
+
+// Drives `search` like the tuning loop: batches of 8, every proposal measured.
+TuningRun Drive(Search& search, const codegen::SearchSpace& space, int trials) {
+  TuningRun run;
+  while (static_cast<int>(run.proposed.size()) < trials) {
+    std::vector<uint64_t> batch = search.Propose(8);
+    if (batch.empty()) break;
+    for (uint64_t index : batch) {
+      const double gflops = Throughput(space.ConfigAt(index));
+      run.proposed.push_back(index);
+      run.best = std::max(run.best, gflops);
+      if (run.trials_to_95 < 0 && run.best >= 0.95 * kOptimum) {
+        run.trials_to_95 = static_cast<int>(run.proposed.size());
+      }
+      search.Observe(index, gflops);
+    }
+  }
+  return run;
+}
+
+double Median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+TEST(XgbSearchTest, FeaturesMatchKnobFeaturesOfTheConfig) {
+  codegen::SearchSpace space = ToySpace();
+  auto search = *XgbSearch::Create(space, {});
+  for (uint64_t index : {uint64_t{0}, uint64_t{1}, uint64_t{8}, uint64_t{777}, uint64_t{4095}}) {
+    EXPECT_EQ(search->FeaturesAt(index), cost_model::KnobFeatures(space.ConfigAt(index)))
+        << "index " << index;
+  }
+}
+
+TEST(XgbSearchTest, FindsTheOptimumSoonerThanRandom) {
+  codegen::SearchSpace space = ToySpace();
+  constexpr int kTrials = 96;
+  std::vector<double> xgb_best, random_best, xgb_trials, random_trials;
+  for (uint64_t seed : {1, 2, 3, 4, 5}) {
+    XgbSearchOptions options;
+    options.seed = seed;
+    auto xgb = *XgbSearch::Create(space, options);
+    TuningRun xgb_run = Drive(*xgb, space, kTrials);
+    EXPECT_GT(xgb->model_guided_rounds(), 0) << "seed " << seed;
+    auto random = *MakeSearch("random", space, seed);
+    TuningRun random_run = Drive(*random, space, kTrials);
+    ASSERT_EQ(xgb_run.proposed.size(), static_cast<size_t>(kTrials));
+    ASSERT_EQ(random_run.proposed.size(), static_cast<size_t>(kTrials));
+    xgb_best.push_back(xgb_run.best);
+    random_best.push_back(random_run.best);
+    // A run that never got within 95% counts as one past the budget.
+    xgb_trials.push_back(xgb_run.trials_to_95 < 0 ? kTrials + 1 : xgb_run.trials_to_95);
+    random_trials.push_back(random_run.trials_to_95 < 0 ? kTrials + 1 : random_run.trials_to_95);
+    std::cout << "seed " << seed << ": xgb best " << xgb_run.best << " (95% after "
+              << xgb_run.trials_to_95 << "), random best " << random_run.best << " (95% after "
+              << random_run.trials_to_95 << ")\n";
+  }
+  EXPECT_GT(Median(xgb_best), Median(random_best));
+  EXPECT_GE(Median(xgb_best), 0.95 * kOptimum);
+  EXPECT_LT(Median(xgb_trials), Median(random_trials));
+}
+
+TEST(XgbSearchTest, ProposesEveryConfigExactlyOnceThenStops) {
+  codegen::SearchSpace space = ToySpace(3, 4);  // 64 configs
+  XgbSearchOptions options;
+  options.seed = 9;
+  auto search = *XgbSearch::Create(space, options);
+  for (uint64_t i = 0; i < space.size(); i += 5) search->MarkVisited(i);
+  std::set<uint64_t> seen;
+  for (int round = 0; round < 20; ++round) {
+    for (uint64_t index : search->Propose(7)) {
+      EXPECT_LT(index, space.size());
+      EXPECT_NE(index % 5, 0u) << "proposed a visited config: " << index;
+      EXPECT_TRUE(seen.insert(index).second) << "proposed twice: " << index;
+      search->Observe(index, Throughput(space.ConfigAt(index)));
+    }
+  }
+  EXPECT_EQ(seen.size(), space.size() - 13);  // 0, 5, ..., 60 were visited
+  EXPECT_GT(search->model_guided_rounds(), 0);
+  EXPECT_TRUE(search->Propose(3).empty());
+}
+
+TEST(XgbSearchTest, NeverRepeatsOnALargerSpaceAndFailedConfigsAreFine) {
+  codegen::SearchSpace space = ToySpace();
+  auto search = *XgbSearch::Create(space, {});
+  std::set<uint64_t> seen;
+  for (int round = 0; round < 30; ++round) {
+    for (uint64_t index : search->Propose(8)) {
+      EXPECT_LT(index, space.size());
+      EXPECT_TRUE(seen.insert(index).second) << "proposed twice: " << index;
+      // Every other config fails; NaN and negative count as failed too.
+      const double gflops = index % 2 == 0   ? Throughput(space.ConfigAt(index))
+                            : index % 3 == 0 ? std::nan("")
+                                             : -1.0;
+      search->Observe(index, gflops);
+    }
+  }
+  EXPECT_EQ(seen.size(), 240u);
+}
+
+TEST(XgbSearchTest, AllFailedStaysRandomAndTerminates) {
+  codegen::SearchSpace space = ToySpace(2, 4);  // 16 configs
+  auto search = *XgbSearch::Create(space, {});
+  std::set<uint64_t> seen;
+  for (int round = 0; round < 10; ++round) {
+    for (uint64_t index : search->Propose(5)) {
+      EXPECT_TRUE(seen.insert(index).second);
+      search->Observe(index, 0.0);
+    }
+  }
+  EXPECT_EQ(seen.size(), 16u);
+  EXPECT_EQ(search->model_guided_rounds(), 0);
+}
+
+TEST(XgbSearchTest, IsReproducibleForASeed) {
+  codegen::SearchSpace space = ToySpace();
+  auto first = *MakeSearch("xgb", space, 11);
+  auto second = *MakeSearch("xgb", space, 11);
+  TuningRun a = Drive(*first, space, 64);
+  TuningRun b = Drive(*second, space, 64);
+  EXPECT_EQ(a.proposed, b.proposed);
+  auto other = *MakeSearch("xgb", space, 12);
+  EXPECT_NE(Drive(*other, space, 64).proposed, a.proposed);
+}
+
+TEST(XgbSearchTest, RejectsBadOptions) {
+  codegen::SearchSpace space = ToySpace(2, 2);
+  struct Case {
+    XgbSearchOptions options;
+    const char* named;
+  };
+  XgbSearchOptions chains, steps, minimum, epsilon;
+  chains.chains = 0;
+  steps.steps = -1;
+  minimum.min_observations = 0;
+  epsilon.epsilon = 1.5;
+  for (const Case& c : {Case{chains, "chains"}, Case{steps, "steps"},
+                        Case{minimum, "min_observations"}, Case{epsilon, "epsilon"}}) {
+    absl::StatusOr<std::unique_ptr<XgbSearch>> search = XgbSearch::Create(space, c.options);
+    ASSERT_FALSE(search.ok()) << c.named;
+    EXPECT_EQ(search.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(search.status().message().find(c.named), std::string::npos)
+        << search.status().message();
+  }
+}
+
+TEST(XgbSearchTest, MakeSearchKnowsXgbAndStillNamesUnknownTuners) {
+  codegen::SearchSpace space = ToySpace(2, 2);
+  absl::StatusOr<std::unique_ptr<Search>> xgb = MakeSearch("xgb", space, 3);
+  ASSERT_TRUE(xgb.ok()) << xgb.status();
+  std::vector<uint64_t> all = (*xgb)->Propose(10);
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(all, (std::vector<uint64_t>{0, 1, 2, 3}));
+  absl::StatusOr<std::unique_ptr<Search>> unknown = MakeSearch("xgboost", space, 3);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(unknown.status().message().find("'xgboost'"), std::string::npos);
+  EXPECT_NE(unknown.status().message().find("xgb)"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fleettune::tuner
