@@ -30,6 +30,7 @@
 
 #include "codegen/internal/check.h"
 #include "codegen/internal/matmul_template.h"
+#include "codegen/internal/op_template.h"
 #include "codegen/internal/schedule.h"
 
 namespace fleettune::codegen {
@@ -51,14 +52,6 @@ ir::Expr Flat(std::vector<std::pair<ir::Expr, int64_t>> parts) {
     index = ir::Add(ir::Mul(index, Int(parts[i].second)), parts[i].first);
   }
   return index;
-}
-
-int64_t ChoiceAtMost(const std::vector<int64_t>& choices, int64_t want) {
-  int64_t best = choices.front();
-  for (int64_t c : choices) {
-    if (c <= want) best = c;
-  }
-  return best;
 }
 
 ir::Expr OutIndex(const Conv2dProblem& p) {

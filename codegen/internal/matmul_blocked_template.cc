@@ -35,6 +35,7 @@
 
 #include "codegen/internal/check.h"
 #include "codegen/internal/matmul_template.h"
+#include "codegen/internal/op_template.h"
 #include "codegen/internal/schedule.h"
 
 namespace fleettune::codegen {
@@ -49,20 +50,6 @@ constexpr std::array<std::array<const char*, 3>, 6> kOrders = {{
     {"k.outer", "i.outer", "j.outer"},
 }};
 constexpr int64_t kSpatialFirstOrders = 4;
-
-std::map<std::string, int64_t> KnobValues(const v1::Config& config) {
-  std::map<std::string, int64_t> values;
-  for (const auto& knob : config.knobs()) values[knob.name()] = knob.value();
-  return values;
-}
-
-int64_t ChoiceAtMost(const std::vector<int64_t>& choices, int64_t want) {
-  int64_t best = choices.front();
-  for (int64_t c : choices) {
-    if (c <= want) best = c;
-  }
-  return best;
-}
 
 ir::Expr Int(int64_t value) { return ir::MakeInt(value); }
 ir::Expr V(const std::string& name) { return ir::MakeVar(name); }

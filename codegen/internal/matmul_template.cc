@@ -11,6 +11,7 @@
 #include "codegen/internal/check.h"
 #include "codegen/internal/llvm_init.h"
 #include "codegen/internal/matmul_blocked_template.h"
+#include "codegen/internal/op_template.h"
 #include "codegen/internal/schedule.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
@@ -47,21 +48,6 @@ MatmulShape ShapeOf(const v1::Workload& workload) {
   MatmulProblem p = MatmulProblemOf(workload);
   FLEETTUNE_INTERNAL_CHECK(!p.has_batch_axis, "the tiled template has no batch axis");
   return {p.m, p.n, p.k};
-}
-
-std::map<std::string, int64_t> KnobValues(const v1::Config& config) {
-  std::map<std::string, int64_t> values;
-  for (const auto& knob : config.knobs()) values[knob.name()] = knob.value();
-  return values;
-}
-
-// The largest choice <= want (choices are sorted and start at 1).
-int64_t ChoiceAtMost(const std::vector<int64_t>& choices, int64_t want) {
-  int64_t best = choices.front();
-  for (int64_t c : choices) {
-    if (c <= want) best = c;
-  }
-  return best;
 }
 
 // C[i,j] = 0 over (i, j).

@@ -6,6 +6,20 @@
 
 namespace fleettune::codegen {
 
+std::map<std::string, int64_t> KnobValues(const v1::Config& config) {
+  std::map<std::string, int64_t> values;
+  for (const auto& knob : config.knobs()) values[knob.name()] = knob.value();
+  return values;
+}
+
+int64_t ChoiceAtMost(const std::vector<int64_t>& choices, int64_t want) {
+  int64_t best = choices.front();
+  for (int64_t c : choices) {
+    if (c <= want) best = c;
+  }
+  return best;
+}
+
 const OpTemplate* FindTemplate(std::string_view op) {
   static const MatmulBlockedTemplate* matmul_blocked = new MatmulBlockedTemplate();
   static const Conv2dTemplate* conv2d = new Conv2dTemplate();

@@ -6,7 +6,11 @@
 #ifndef FLEETTUNE_CODEGEN_INTERNAL_OP_TEMPLATE_H_
 #define FLEETTUNE_CODEGEN_INTERNAL_OP_TEMPLATE_H_
 
+#include <cstdint>
+#include <map>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "codegen/internal/ir.h"
@@ -30,6 +34,12 @@ class OpTemplate {
   // The naive loop nest (default loop order, everything serial).
   virtual ir::Stmt Reference(const v1::Workload& workload) const = 0;
 };
+
+// Helpers templates share for reading configs and picking defaults.
+// The config's knobs by name.
+std::map<std::string, int64_t> KnobValues(const v1::Config& config);
+// The largest choice <= want (choices sorted ascending); the first choice when none is.
+int64_t ChoiceAtMost(const std::vector<int64_t>& choices, int64_t want);
 
 // The primary template of `op` (what SearchSpaceFor offers), or nullptr when the op has none.
 // Thread-safe.

@@ -80,14 +80,8 @@ void ExpectCorrect(const absl::StatusOr<BuiltKernel>& kernel, const Conv& p) {
       rpc_server::KernelLibrary::Load(kernel->shared_object, kernel->symbol);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   std::vector<v1::TensorSpec> tensors = WorkloadTensors(*ParseWorkload(p.Text()));
-  std::vector<std::vector<float>> buffers;
+  std::vector<std::vector<float>> buffers = testing::KernelBuffers(tensors, 3);
   std::vector<void*> args;
-  for (size_t t = 0; t < tensors.size(); ++t) {
-    size_t size = 1;
-    for (int64_t d : tensors[t].shape()) size *= d;
-    buffers.push_back(t + 1 < tensors.size() ? testing::RandomVector(size, 3 + t)
-                                             : std::vector<float>(size, std::nanf("")));
-  }
   for (auto& buffer : buffers) args.push_back(buffer.data());
   ASSERT_EQ((*loaded)->function()(args.data()), 0);
   std::vector<std::vector<float>> inputs(buffers.begin(), buffers.end() - 1);

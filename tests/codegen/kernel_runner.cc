@@ -37,4 +37,16 @@ std::vector<float> RandomVector(size_t size, uint32_t seed) {
   return values;
 }
 
+std::vector<std::vector<float>> KernelBuffers(const std::vector<v1::TensorSpec>& tensors,
+                                              uint32_t seed) {
+  std::vector<std::vector<float>> buffers;
+  for (size_t t = 0; t < tensors.size(); ++t) {
+    size_t size = 1;
+    for (int64_t d : tensors[t].shape()) size *= d;
+    buffers.push_back(t + 1 < tensors.size() ? RandomVector(size, seed + t)
+                                             : std::vector<float>(size, std::nanf("")));
+  }
+  return buffers;
+}
+
 }  // namespace fleettune::codegen::testing

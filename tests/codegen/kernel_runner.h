@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "fleettune/v1/fleettune.pb.h"
+
 namespace fleettune::codegen::testing {
 
 // C = A * B, row-major, accumulated in double.
@@ -16,6 +18,11 @@ void NaiveMatmul(const std::vector<float>& a, const std::vector<float>& b, std::
 double MaxRelativeError(const std::vector<float>& x, const std::vector<float>& y);
 
 std::vector<float> RandomVector(size_t size, uint32_t seed);
+
+// Buffers for a kernel's tensors in ABI order: inputs random (seeds `seed`, `seed` + 1, ...),
+// the output NaN, so an element the kernel never writes fails the comparison.
+std::vector<std::vector<float>> KernelBuffers(const std::vector<v1::TensorSpec>& tensors,
+                                              uint32_t seed);
 
 }  // namespace fleettune::codegen::testing
 

@@ -65,14 +65,8 @@ double RunAndCompare(const BuiltKernel& kernel, const Problem& p, std::string* e
     return -1;
   }
   std::vector<v1::TensorSpec> tensors = WorkloadTensors(*ParseWorkload(p.Text()));
-  std::vector<std::vector<float>> buffers;
+  std::vector<std::vector<float>> buffers = testing::KernelBuffers(tensors, 11);
   std::vector<void*> args;
-  for (size_t t = 0; t < tensors.size(); ++t) {
-    size_t size = 1;
-    for (int64_t d : tensors[t].shape()) size *= d;
-    buffers.push_back(t + 1 < tensors.size() ? testing::RandomVector(size, 11 + t)
-                                             : std::vector<float>(size, std::nanf("")));
-  }
   for (auto& buffer : buffers) args.push_back(buffer.data());
   if ((*loaded)->function()(args.data()) != 0) {
     *error = "kernel returned non-zero";
