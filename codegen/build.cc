@@ -45,7 +45,7 @@ absl::StatusOr<const OpTemplate*> CheckInputs(const v1::Workload& workload,
   if (absl::Status s = ValidateWorkload(workload); !s.ok()) return s;
   if (absl::Status s = ValidateTarget(target); !s.ok()) return s;
   if (absl::Status s = CheckSymbol(options.symbol); !s.ok()) return s;
-  const OpTemplate* op_template = FindTemplate(workload.op());
+  const OpTemplate* op_template = FindTemplate(workload);
   if (op_template == nullptr) {
     return absl::InvalidArgumentError(
         absl::StrCat("op '", workload.op(), "' has no schedule template"));
@@ -67,16 +67,17 @@ std::string CHeader(const v1::Workload& workload, const v1::Target& target,
     absl::StrAppend(&text, "//   args[", i, "] = ", tensors[i].name(), " float", dims,
                     i + 1 == tensors.size() ? " (output)\n" : " (input)\n");
   }
-  absl::StrAppend(&text,
-                  "// Returns 0 on success, 1 when it cannot allocate its scratch buffers (packed\n"
-                  "// panels). Link or load with libgomp.so.1 available. A program that dlopen()s\n"
-                  "// and later dlclose()s a kernel must keep libgomp loaded (link with -lgomp, or\n"
-                  "// dlopen(\"libgomp.so.1\", RTLD_NOW | RTLD_NODELETE) first): its worker threads\n"
-                  "// outlive a parallel region.\n",
-                  "#ifndef ", guard, "\n#define ", guard, "\n\n#include <stdint.h>\n\n",
-                  "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\nint32_t ", symbol,
-                  "(void* const* args);\n\n#ifdef __cplusplus\n}  // extern \"C\"\n#endif\n\n",
-                  "#endif  // ", guard, "\n");
+  absl::StrAppend(
+      &text,
+      "// Returns 0 on success, 1 when it cannot allocate its scratch buffers (packed\n"
+      "// panels). Link or load with libgomp.so.1 available. A program that dlopen()s\n"
+      "// and later dlclose()s a kernel must keep libgomp loaded (link with -lgomp, or\n"
+      "// dlopen(\"libgomp.so.1\", RTLD_NOW | RTLD_NODELETE) first): its worker threads\n"
+      "// outlive a parallel region.\n",
+      "#ifndef ", guard, "\n#define ", guard, "\n\n#include <stdint.h>\n\n",
+      "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\nint32_t ", symbol,
+      "(void* const* args);\n\n#ifdef __cplusplus\n}  // extern \"C\"\n#endif\n\n", "#endif  // ",
+      guard, "\n");
   return text;
 }
 

@@ -7,6 +7,7 @@
 #include "codegen/internal/check.h"
 #include "codegen/internal/ir_mutator.h"
 #include "codegen/internal/simplify.h"
+#include "codegen/internal/vectorize_loops.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Module.h"
 
@@ -14,73 +15,6 @@ namespace fleettune::codegen {
 namespace {
 
 using ir::BinaryOp;
-
-// The stride of `index` in lanes of `var` when it is affine in it with a constant stride.
-std::optional<int64_t> LaneStride(const ir::Expr& index, const std::string& var) {
-  if (!ir::UsesVar(index, var)) return 0;
-  if (const ir::Var* v = index->As<ir::Var>()) return v->name == var ? 1 : 0;
-  const ir::Binary* op = index->As<ir::Binary>();
-  if (op == nullptr) return std::nullopt;
-  std::optional<int64_t> a = LaneStride(op->a, var);
-  std::optional<int64_t> b = LaneStride(op->b, var);
-  if (!a || !b) return std::nullopt;
-  int64_t c;
-  switch (op->op) {
-    case BinaryOp::kAdd:
-      return *a + *b;
-    case BinaryOp::kSub:
-      return *a - *b;
-    case BinaryOp::kMul:
-      if (*a == 0 && ir::IsConstInt(op->a, &c)) return c * *b;
-      if (*b == 0 && ir::IsConstInt(op->b, &c)) return c * *a;
-      return std::nullopt;
-    default:
-      return std::nullopt;
-  }
-}
-
-// Whether a vectorized loop body can become vector code: stores and blocks only, every
-// float expression made of loads with a constant lane stride (0: broadcast, 1: a vector
-// load, else a gather of scalar loads), immediates and arithmetic, every store with lane
-// stride 1, and loads of stored buffers with stride 1.
-class VectorizableCheck : public ir::IRVisitor {
- public:
-  explicit VectorizableCheck(const std::string& var) : var_(var) {}
-  bool ok = true;
-  std::map<std::string, bool> stored;       // buffer -> stored in the body
-  std::map<std::string, bool> broadcasted;  // buffer -> some load has a stride other than 1
-
- protected:
-  void VisitFor(const ir::For*) override { ok = false; }
-  void VisitIfThenElse(const ir::IfThenElse*) override { ok = false; }
-  void VisitStore(const ir::Store* op) override {
-    ok &= LaneStride(op->index, var_) == std::optional<int64_t>(1);
-    stored[op->buffer] = true;
-    Visit(op->value);
-  }
-  void VisitLoad(const ir::Load* op) override {
-    std::optional<int64_t> stride = LaneStride(op->index, var_);
-    ok &= stride.has_value();  // 0: broadcast, 1: vector load, else lane by lane
-    if (stride != std::optional<int64_t>(1)) broadcasted[op->buffer] = true;
-  }
-  void VisitBinary(const ir::Binary* op) override {
-    ok &= op->type == ir::Type::kFloat && op->op != BinaryOp::kDiv;
-    ir::IRVisitor::VisitBinary(op);
-  }
-  void VisitVar(const ir::Var*) override { ok = false; }  // only inside indices
-
- private:
-  const std::string& var_;
-};
-
-bool Vectorizable(const ir::Stmt& body, const std::string& var) {
-  VectorizableCheck check(var);
-  check.Visit(body);
-  for (const auto& [buffer, unused] : check.stored) {
-    if (check.broadcasted.count(buffer)) return false;
-  }
-  return check.ok;
-}
 
 class FunctionEmitter {
  public:
@@ -207,8 +141,11 @@ class FunctionEmitter {
 
   void EmitFor(const ir::For* op, int loop_depth) {
     int64_t lanes = 0;
-    if (op->for_kind == ir::ForKind::kVectorized && ir::IsConstInt(op->extent, &lanes) &&
-        lanes > 1 && Vectorizable(op->body, op->var)) {
+    if (op->for_kind == ir::ForKind::kVectorized) {
+      // The vectorize_loops pass left only loops that can be vector code.
+      FLEETTUNE_INTERNAL_CHECK(
+          ir::IsConstInt(op->extent, &lanes) && lanes > 1 && ir::Vectorizable(op->body, op->var),
+          "vectorized loop that is not vector code");
       return EmitVectorBody(op, lanes);
     }
     if (op->for_kind == ir::ForKind::kParallel && loop_depth == 0) return EmitParallelFor(op);
@@ -267,7 +204,7 @@ class FunctionEmitter {
   llvm::Value* EmitVectorExpr(const ir::Expr& e, const ir::For* loop, int64_t lanes) {
     if (const ir::Load* load = e->As<ir::Load>()) {
       llvm::Value* base = Address(load->buffer, LaneBase(load->index, loop));
-      int64_t stride = *LaneStride(load->index, loop->var);
+      int64_t stride = *ir::LaneStride(load->index, loop->var);
       if (stride == 0) {
         return builder_.CreateVectorSplat(lanes,
                                           builder_.CreateAlignedLoad(F32(), base, llvm::Align(4)));

@@ -28,7 +28,7 @@
 #include <map>
 #include <string>
 
-#include "codegen/internal/check.h"
+#include "codegen/internal/conv2d_common.h"
 #include "codegen/internal/matmul_template.h"
 #include "codegen/internal/op_template.h"
 #include "codegen/internal/schedule.h"
@@ -42,117 +42,10 @@ constexpr std::array<std::array<const char*, 3>, 3> kOrders = {{
     {"oh.outer", "ow.outer", "oc.outer"},
 }};
 
-ir::Expr Int(int64_t value) { return ir::MakeInt(value); }
-ir::Expr V(const std::string& name) { return ir::MakeVar(name); }
-
-// ((a * extent_b + b) * extent_c + c) ...
-ir::Expr Flat(std::vector<std::pair<ir::Expr, int64_t>> parts) {
-  ir::Expr index = parts.front().first;
-  for (size_t i = 1; i < parts.size(); ++i) {
-    index = ir::Add(ir::Mul(index, Int(parts[i].second)), parts[i].first);
-  }
-  return index;
-}
-
-ir::Expr OutIndex(const Conv2dProblem& p) {
-  return Flat({{V("b"), p.n}, {V("oc"), p.k}, {V("oh"), p.oh}, {V("ow"), p.ow}});
-}
-
-std::vector<Axis> OutAxes(const Conv2dProblem& p) {
-  return {{"b", p.n, false}, {"oc", p.k, false}, {"oh", p.oh, false}, {"ow", p.ow, false}};
-}
-
-// The input tap of output (oh, ow) and window position (ry, rx), in `buffer` of rows x cols.
-ir::Expr InputIndex(const Conv2dProblem& p, int64_t rows, int64_t cols) {
-  ir::Expr y = ir::Add(ir::Mul(V("oh"), Int(p.stride)), ir::Mul(V("ry"), Int(p.dilation)));
-  ir::Expr x = ir::Add(ir::Mul(V("ow"), Int(p.stride)), ir::Mul(V("rx"), Int(p.dilation)));
-  return Flat({{V("b"), p.n}, {V(p.depthwise ? "oc" : "ic"), p.c}, {y, rows}, {x, cols}});
-}
-
-// out += input * weight over (b, oc, oh, ow | ic, ry, rx), reading the unpadded input; the
-// padding pack redirects those reads.
-LoopNestDef UpdateDef(const Conv2dProblem& p) {
-  ir::Expr out = OutIndex(p);
-  ir::Expr weight = p.depthwise
-                        ? Flat({{V("oc"), p.k}, {V("ry"), p.r}, {V("rx"), p.s}})
-                        : Flat({{V("oc"), p.k}, {V("ic"), p.c}, {V("ry"), p.r}, {V("rx"), p.s}});
-  ir::Expr product =
-      ir::Mul(ir::MakeLoad("data", InputIndex(p, p.h, p.w)), ir::MakeLoad("weight", weight));
-  std::vector<Axis> axes = OutAxes(p);
-  if (!p.depthwise) axes.push_back({"ic", p.c, true});
-  axes.insert(axes.end(), {{"ry", p.r, true}, {"rx", p.s, true}});
-  return {axes, ir::MakeStore("out", out, ir::Add(ir::MakeLoad("out", out), product))};
-}
-
-ir::Expr Epilogue(const Conv2dProblem& p, ir::Expr value) {
-  if (!p.bias && !p.relu) return nullptr;
-  if (p.bias) value = ir::Add(value, ir::MakeLoad("bias", V("oc")));
-  if (p.relu) value = ir::Max(value, ir::MakeFloat(0.0));
-  return value;
-}
-
-absl::StatusOr<ir::Stmt> Lower(const LoopNestDef& def, const Schedule& schedule) {
-  return LowerSchedule(def, schedule);
-}
-
-// A flat or row-wise nest with its innermost loop vectorized and its outermost parallel.
-absl::StatusOr<ir::Stmt> LowerVectorized(const LoopNestDef& def, int64_t lanes, bool parallel) {
-  Schedule schedule(def);
-  const std::string inner = def.axes.back().name;
-  std::vector<std::string> order;
-  for (const Axis& axis : def.axes) order.push_back(axis.name);
-  order.pop_back();
-  order.insert(order.end(), {inner + ".o", inner + ".v"});
-  std::vector<absl::Status> steps = {schedule.SplitLoop(inner, lanes, inner + ".o", inner + ".v"),
-                                     schedule.Reorder(order), schedule.Vectorize(inner + ".v")};
-  if (parallel && order.size() > 2) steps.push_back(schedule.Parallel(order.front()));
-  for (const absl::Status& step : steps) {
-    if (!step.ok()) return step;
-  }
-  return Lower(def, schedule);
-}
-
-// Zero padding: data.padded = 0, then the interior = data.
-absl::StatusOr<PackSpec> PadSpec(const Conv2dProblem& p, int64_t lanes, bool parallel) {
-  int64_t rows = p.h + 2 * p.pad, cols = p.w + 2 * p.pad;
-  int64_t size = p.n * p.c * rows * cols;
-  LoopNestDef zero{{{"x", size, false}}, ir::MakeStore("data.padded", V("x"), ir::MakeFloat(0))};
-  ir::Expr to = Flat({{V("b"), p.n},
-                      {V("ic"), p.c},
-                      {ir::Add(V("y"), Int(p.pad)), rows},
-                      {ir::Add(V("x"), Int(p.pad)), cols}});
-  ir::Expr from = Flat({{V("b"), p.n}, {V("ic"), p.c}, {V("y"), p.h}, {V("x"), p.w}});
-  LoopNestDef copy{{{"b", p.n, false}, {"ic", p.c, false}, {"y", p.h, false}, {"x", p.w, false}},
-                   ir::MakeStore("data.padded", to, ir::MakeLoad("data", from))};
-  absl::StatusOr<ir::Stmt> zero_nest = LowerVectorized(zero, lanes, false);
-  if (!zero_nest.ok()) return zero_nest.status();
-  absl::StatusOr<ir::Stmt> copy_nest = LowerVectorized(copy, lanes, parallel);
-  if (!copy_nest.ok()) return copy_nest.status();
-  return PackSpec{"data", "data.padded", size, InputIndex(p, rows, cols),
-                  ir::MakeBlock({*zero_nest, *copy_nest})};
-}
-
 }  // namespace
 
 std::string TemplateName(const Conv2dProblem& problem) {
   return problem.depthwise ? "depthwise_conv2d_direct" : "conv2d_direct";
-}
-
-Conv2dProblem Conv2dProblemOf(const v1::Workload& workload) {
-  Conv2dProblem p;
-  std::map<std::string, int64_t*> fields = {
-      {"n", &p.n}, {"c", &p.c}, {"h", &p.h},           {"w", &p.w},     {"k", &p.k},
-      {"r", &p.r}, {"s", &p.s}, {"stride", &p.stride}, {"pad", &p.pad}, {"dilation", &p.dilation}};
-  for (const auto& param : workload.params()) {
-    if (auto it = fields.find(param.name()); it != fields.end()) *it->second = param.value();
-    if (param.name() == "bias") p.bias = param.value() != 0;
-    if (param.name() == "relu") p.relu = param.value() != 0;
-  }
-  p.depthwise = workload.op() == "depthwise_conv2d";
-  if (p.depthwise) p.k = p.c;
-  p.oh = (p.h + 2 * p.pad - p.dilation * (p.r - 1) - 1) / p.stride + 1;
-  p.ow = (p.w + 2 * p.pad - p.dilation * (p.s - 1) - 1) / p.stride + 1;
-  return p;
 }
 
 SearchSpace Conv2dTemplate::Space(const v1::Workload& workload, const v1::Target& target) const {
@@ -210,7 +103,8 @@ absl::StatusOr<ir::Stmt> Conv2dTemplate::Apply(const v1::Workload& workload,
   int64_t tile_ow = knob.at("tile_ow");
   bool parallel = knob.at("parallel") != 0;
 
-  LoopNestDef def = UpdateDef(p);
+  te::ComputeOp op = Conv2dOp(p);
+  LoopNestDef def = op.UpdateDef();
   Schedule schedule(def);
   std::vector<absl::Status> steps = {
       schedule.SplitLoop("oc", knob.at("tile_oc"), "oc.outer", "oc.inner"),
@@ -237,42 +131,22 @@ absl::StatusOr<ir::Stmt> Conv2dTemplate::Apply(const v1::Workload& workload,
   steps.push_back(schedule.Unroll("oc.inner"));
   steps.push_back(schedule.Unroll("oh.inner"));
   steps.push_back(schedule.Vectorize(vector_loop));
-  steps.push_back(schedule.CacheWrite(cache_at, "out", "out.local",
-                                      Epilogue(p, ir::MakeLoad(kEpilogueValue, ir::MakeInt(0)))));
+  steps.push_back(schedule.CacheWrite(cache_at, "out", "out.local", op.CacheWriteEpilogue()));
   if (parallel) steps.push_back(schedule.Parallel(order.front()));
   if (p.pad > 0) {
-    absl::StatusOr<PackSpec> pad = PadSpec(p, lanes, parallel);
+    absl::StatusOr<PackSpec> pad =
+        Conv2dPadSpec(p, p.h + 2 * p.pad, p.w + 2 * p.pad, lanes, parallel);
     if (!pad.ok()) return pad.status();
     steps.push_back(schedule.PackInput(*pad));
   }
   for (const absl::Status& step : steps) {
     if (!step.ok()) return step;
   }
-  return Lower(def, schedule);
+  return LowerSchedule(def, schedule);
 }
 
 ir::Stmt Conv2dTemplate::Reference(const v1::Workload& workload) const {
-  Conv2dProblem p = Conv2dProblemOf(workload);
-  LoopNestDef init{OutAxes(p), ir::MakeStore("out", OutIndex(p), ir::MakeFloat(0))};
-  LoopNestDef update = UpdateDef(p);
-  Schedule update_schedule(update);
-  if (p.pad > 0) {
-    absl::StatusOr<PackSpec> pad = PadSpec(p, 1, false);
-    FLEETTUNE_INTERNAL_CHECK(pad.ok() && update_schedule.PackInput(*pad).ok(),
-                             "conv2d padding failed");
-  }
-  std::vector<ir::Stmt> stmts;
-  absl::StatusOr<ir::Stmt> init_nest = Lower(init, Schedule(init));
-  absl::StatusOr<ir::Stmt> update_nest = Lower(update, update_schedule);
-  FLEETTUNE_INTERNAL_CHECK(init_nest.ok() && update_nest.ok(), "unscheduled conv2d failed");
-  stmts = {*init_nest, *update_nest};
-  if (ir::Expr epilogue = Epilogue(p, ir::MakeLoad("out", OutIndex(p)))) {
-    LoopNestDef def{OutAxes(p), ir::MakeStore("out", OutIndex(p), epilogue)};
-    absl::StatusOr<ir::Stmt> nest = Lower(def, Schedule(def));
-    FLEETTUNE_INTERNAL_CHECK(nest.ok(), "conv2d epilogue failed");
-    stmts.push_back(*nest);
-  }
-  return ir::MakeBlock(std::move(stmts));
+  return Conv2dReference(Conv2dProblemOf(workload));
 }
 
 }  // namespace fleettune::codegen

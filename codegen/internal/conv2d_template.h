@@ -7,21 +7,10 @@
 #include <cstdint>
 #include <string>
 
+#include "codegen/internal/conv2d_common.h"
 #include "codegen/internal/op_template.h"
 
 namespace fleettune::codegen {
-
-// The parameters of a valid conv2d workload, with the output size worked out.
-struct Conv2dProblem {
-  int64_t n = 1, c = 1, h = 1, w = 1, k = 1, r = 1, s = 1;
-  int64_t stride = 1, pad = 0, dilation = 1;
-  bool bias = false, relu = false;
-  bool depthwise = false;  // depthwise_conv2d: k == c, weight[c,1,r,s]
-  int64_t oh = 1, ow = 1;
-};
-
-// The problem of a valid conv2d or depthwise_conv2d workload.
-Conv2dProblem Conv2dProblemOf(const v1::Workload& workload);
 
 // "conv2d_direct" or "depthwise_conv2d_direct".
 std::string TemplateName(const Conv2dProblem& problem);

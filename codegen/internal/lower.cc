@@ -5,6 +5,7 @@
 #include "codegen/internal/partition_tails.h"
 #include "codegen/internal/simplify.h"
 #include "codegen/internal/unroll_loops.h"
+#include "codegen/internal/vectorize_loops.h"
 
 namespace fleettune::codegen {
 
@@ -18,6 +19,8 @@ ir::Stmt RunLoweringPasses(const ir::Stmt& scheduled, std::string* dump) {
   log("simplify", s);
   s = ir::PartitionTails(s);
   log("partition_tails", s);
+  s = ir::VectorizeLoops(s);
+  log("vectorize_loops", s);
   s = ir::UnrollLoops(s);
   log("unroll_loops", s);
   s = ir::Simplify(s);

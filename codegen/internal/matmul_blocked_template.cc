@@ -33,10 +33,10 @@
 #include <map>
 #include <string>
 
-#include "codegen/internal/check.h"
 #include "codegen/internal/matmul_template.h"
 #include "codegen/internal/op_template.h"
 #include "codegen/internal/schedule.h"
+#include "codegen/internal/tensor_expr.h"
 
 namespace fleettune::codegen {
 namespace {
@@ -71,46 +71,37 @@ struct Indexing {
   }
 };
 
-std::vector<Axis> SpatialAxes(const MatmulProblem& p) {
-  std::vector<Axis> axes;
-  if (p.has_batch_axis) axes.push_back({"b", p.batch, false});
-  axes.push_back({"i", p.m, false});
-  axes.push_back({"j", p.n, false});
-  return axes;
-}
-
 ir::Expr BatchVar(const MatmulProblem& p) { return p.has_batch_axis ? V("b") : nullptr; }
 
-// The epilogue applied to `value` (C at (i, j)), or null when the workload has none.
-ir::Expr Epilogue(const MatmulProblem& p, ir::Expr value) {
-  if (!p.bias && !p.relu) return nullptr;
-  if (p.bias) value = ir::Add(value, ir::MakeLoad("bias", V("j")));
-  if (p.relu) value = ir::Max(value, ir::MakeFloat(0.0));
-  return value;
-}
-
-LoopNestDef InitDef(const MatmulProblem& p) {
-  return {SpatialAxes(p),
-          ir::MakeStore("C", Indexing{p}.C(BatchVar(p), V("i"), V("j")), ir::MakeFloat(0.0))};
-}
-
-// C[i,j] += A[i,k] * B[k,j]; with `clamp_rows`, rows past m read row m-1 of A (so that a
-// register tile may run past the last row; its extra rows are never stored).
-LoopNestDef UpdateDef(const MatmulProblem& p, bool clamp_rows = false) {
-  Indexing index{p};
-  ir::Expr b = BatchVar(p);
-  ir::Expr c = index.C(b, V("i"), V("j"));
-  ir::Expr row = clamp_rows ? ir::Min(V("i"), Int(p.m - 1)) : V("i");
-  ir::Expr product = ir::Mul(ir::MakeLoad("A", index.A(b, row, V("k"))),
-                             ir::MakeLoad("B", index.B(b, V("k"), V("j"))));
-  std::vector<Axis> axes = SpatialAxes(p);
-  axes.push_back({"k", p.k, true});
-  return {axes, ir::MakeStore("C", c, ir::Add(ir::MakeLoad("C", c), product))};
-}
-
-LoopNestDef EpilogueDef(const MatmulProblem& p) {
-  ir::Expr c = Indexing{p}.C(BatchVar(p), V("i"), V("j"));
-  return {SpatialAxes(p), ir::MakeStore("C", c, Epilogue(p, ir::MakeLoad("C", c)))};
+// C[b, i, j] = epilogue(sum over k of A[b, i, k] * B[b, k, j]) (no b for matmul); the
+// epilogue adds bias[j] and applies ReLU as the workload asks. With `clamp_rows`, rows past
+// m read row m - 1 of A (so that a register tile may run past the last row; its extra rows
+// are never stored).
+te::ComputeOp MatmulOp(const MatmulProblem& p, bool clamp_rows = false) {
+  std::vector<int64_t> batch;
+  if (p.has_batch_axis) batch.push_back(p.batch);
+  auto shape = [&batch](int64_t rows, int64_t cols) {
+    std::vector<int64_t> dims = batch;
+    dims.insert(dims.end(), {rows, cols});
+    return dims;
+  };
+  te::Tensor a = te::Placeholder("A", shape(p.m, p.k)), b = te::Placeholder("B", shape(p.k, p.n));
+  te::Tensor c = te::Placeholder("C", shape(p.m, p.n)), bias = te::Placeholder("bias", {p.n});
+  te::IterVar i = te::Spatial("i", p.m), j = te::Spatial("j", p.n), k = te::Reduce("k", p.k);
+  ir::Expr row = clamp_rows ? ir::Min(i, Int(p.m - 1)) : ir::Expr(i);
+  auto at = [&p](ir::Expr first, ir::Expr second) {
+    std::vector<ir::Expr> index;
+    if (p.has_batch_axis) index.push_back(V("b"));
+    index.insert(index.end(), {std::move(first), std::move(second)});
+    return index;
+  };
+  std::vector<te::IterVar> axes;
+  if (p.has_batch_axis) axes.push_back(te::Spatial("b", p.batch));
+  axes.insert(axes.end(), {i, j});
+  te::ComputeOp op = te::Compute(c, axes, te::Sum(ir::Mul(a(at(row, k)), b(at(k, j))), {k}));
+  if (p.bias) op.Then([bias, j](ir::Expr v) { return ir::Add(v, bias({j})); });
+  if (p.relu) op.Then([](ir::Expr v) { return ir::Max(v, ir::MakeFloat(0.0)); });
+  return op;
 }
 
 // A spatial nest (init or epilogue) with j vectorized and the outermost loop parallel.
@@ -199,7 +190,7 @@ MatmulProblem MatmulProblemOf(const v1::Workload& workload) {
 
 absl::StatusOr<ir::Stmt> MatmulEpilogueNest(const MatmulProblem& p, int64_t lanes, bool parallel) {
   if (!p.bias && !p.relu) return ir::Stmt(nullptr);
-  return LowerElementwise(EpilogueDef(p), lanes, parallel);
+  return LowerElementwise(MatmulOp(p).EpilogueDef(), lanes, parallel);
 }
 
 SearchSpace MatmulBlockedTemplate::Space(const v1::Workload& workload,
@@ -258,7 +249,8 @@ absl::StatusOr<ir::Stmt> MatmulBlockedTemplate::Apply(const v1::Workload& worklo
   bool parallel = knob.at("parallel") != 0, pack = knob.at("pack") != 0;
   bool k_tiled = kc < p.k;
 
-  LoopNestDef def = UpdateDef(p, /*clamp_rows=*/true);
+  te::ComputeOp op = MatmulOp(p, /*clamp_rows=*/true);
+  LoopNestDef def = op.UpdateDef();
   Schedule update(def);
   std::vector<absl::Status> steps = {
       update.SplitLoop("i", mr, "i.outer", "i.inner"),
@@ -299,8 +291,7 @@ absl::StatusOr<ir::Stmt> MatmulBlockedTemplate::Apply(const v1::Workload& worklo
   steps.push_back(update.Unroll("i.inner"));
   steps.push_back(update.Unroll("j.inner.o"));
   steps.push_back(update.Vectorize("j.inner.v"));
-  ir::Expr fused_epilogue =
-      accumulate ? nullptr : Epilogue(p, ir::MakeLoad(kEpilogueValue, ir::MakeInt(0)));
+  ir::Expr fused_epilogue = accumulate ? nullptr : op.CacheWriteEpilogue();
   // Rows past m read a valid row of A (clamped) and packed B panels are padded to whole
   // tiles: partial tiles compute in registers like the others and store only their part.
   std::vector<std::string> overcompute = {"i"};
@@ -326,7 +317,7 @@ absl::StatusOr<ir::Stmt> MatmulBlockedTemplate::Apply(const v1::Workload& worklo
 
   std::vector<ir::Stmt> stmts;
   if (accumulate) {
-    absl::StatusOr<ir::Stmt> init = LowerElementwise(InitDef(p), lanes, parallel);
+    absl::StatusOr<ir::Stmt> init = LowerElementwise(op.InitDef(), lanes, parallel);
     if (!init.ok()) return init.status();
     stmts.push_back(*init);
   }
@@ -340,16 +331,7 @@ absl::StatusOr<ir::Stmt> MatmulBlockedTemplate::Apply(const v1::Workload& worklo
 }
 
 ir::Stmt MatmulBlockedTemplate::Reference(const v1::Workload& workload) const {
-  MatmulProblem p = MatmulProblemOf(workload);
-  std::vector<LoopNestDef> defs = {InitDef(p), UpdateDef(p)};
-  if (p.bias || p.relu) defs.push_back(EpilogueDef(p));
-  std::vector<ir::Stmt> stmts;
-  for (const LoopNestDef& def : defs) {
-    absl::StatusOr<ir::Stmt> nest = LowerSchedule(def, Schedule(def));
-    FLEETTUNE_INTERNAL_CHECK(nest.ok(), "unscheduled matmul failed to lower");
-    stmts.push_back(*nest);
-  }
-  return ir::MakeBlock(std::move(stmts));
+  return MatmulOp(MatmulProblemOf(workload)).Naive();
 }
 
 }  // namespace fleettune::codegen

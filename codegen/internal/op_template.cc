@@ -1,5 +1,6 @@
 #include "codegen/internal/op_template.h"
 
+#include "codegen/internal/conv2d_nchwc_template.h"
 #include "codegen/internal/conv2d_template.h"
 #include "codegen/internal/matmul_blocked_template.h"
 #include "codegen/internal/matmul_template.h"
@@ -20,21 +21,32 @@ int64_t ChoiceAtMost(const std::vector<int64_t>& choices, int64_t want) {
   return best;
 }
 
-const OpTemplate* FindTemplate(std::string_view op) {
-  static const MatmulBlockedTemplate* matmul_blocked = new MatmulBlockedTemplate();
-  static const Conv2dTemplate* conv2d = new Conv2dTemplate();
-  if (op == "matmul" || op == "batch_matmul") return matmul_blocked;
-  if (op == "conv2d" || op == "depthwise_conv2d") return conv2d;
-  return nullptr;
+const OpTemplate* FindTemplate(const v1::Workload& workload) {
+  const std::string& op = workload.op();
+  if (op == "matmul" || op == "batch_matmul") return FindTemplate(op, "matmul_blocked");
+  if (op == "depthwise_conv2d") return FindTemplate(op, "depthwise_conv2d_direct");
+  if (op != "conv2d") return nullptr;
+  // A 1x1 stride-1 convolution without padding is a matrix product over contiguous rows of
+  // pixels: the direct template vectorizes along them with full vectors and needs no packing.
+  // Every other shape takes the blocked-channel template (docs/decisions.md).
+  Conv2dProblem p = Conv2dProblemOf(workload);
+  bool pointwise = p.r == 1 && p.s == 1 && p.stride == 1 && p.pad == 0;
+  return FindTemplate(op, pointwise ? "conv2d_direct" : "conv2d_nchwc");
 }
 
 const OpTemplate* FindTemplate(std::string_view op, std::string_view template_name) {
+  static const MatmulBlockedTemplate* matmul_blocked = new MatmulBlockedTemplate();
   static const MatmulTemplate* matmul = new MatmulTemplate();
-  if (op == "matmul" && template_name == "matmul") return matmul;
-  const OpTemplate* primary = FindTemplate(op);
-  if (primary != nullptr &&
-      (op == "conv2d" ? template_name == "conv2d_direct" : template_name == "matmul_blocked")) {
-    return primary;
+  static const Conv2dTemplate* conv2d_direct = new Conv2dTemplate();
+  static const Conv2dNchwcTemplate* conv2d_nchwc = new Conv2dNchwcTemplate();
+  if (op == "matmul" || op == "batch_matmul") {
+    if (template_name == "matmul_blocked") return matmul_blocked;
+    if (op == "matmul" && template_name == "matmul") return matmul;
+  }
+  if (op == "conv2d" && template_name == "conv2d_direct") return conv2d_direct;
+  if (op == "conv2d" && template_name == "conv2d_nchwc") return conv2d_nchwc;
+  if (op == "depthwise_conv2d" && template_name == "depthwise_conv2d_direct") {
+    return conv2d_direct;
   }
   return nullptr;
 }

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "codegen/internal/infer_bounds.h"
 #include "codegen/internal/ir_mutator.h"
 #include "codegen/internal/ir_printer.h"
 #include "codegen/internal/simplify.h"
@@ -38,6 +39,59 @@ absl::Status Schedule::SplitLoop(const std::string& loop, int64_t factor, const 
   splits_.push_back({loop, factor, outer, inner});
   parent_[outer] = loop;
   parent_[inner] = loop;
+  return absl::OkStatus();
+}
+
+absl::Status Schedule::FuseLoops(const std::string& outer, const std::string& inner,
+                                 const std::string& fused) {
+  auto error = [&](const std::string& why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("fuse: loops '", outer, "' and '", inner, "': ", why));
+  };
+  auto at = std::find(loops_.begin(), loops_.end(), outer);
+  if (at == loops_.end() || at + 1 == loops_.end() || *(at + 1) != inner) {
+    return error(absl::StrCat("'", outer, "' must be a loop just outside loop '", inner, "'"));
+  }
+  auto axis_of = [this](const std::string& name) -> const Axis* {
+    for (const Axis& axis : axes_) {
+      if (axis.name == name) return &axis;
+    }
+    return nullptr;
+  };
+  const Axis* a = axis_of(outer);
+  const Axis* b = axis_of(inner);
+  if (a == nullptr || b == nullptr || parent_.count(outer) || parent_.count(inner)) {
+    return error("only axes that are not split yet can be fused (fuse first, then split)");
+  }
+  if (a->is_reduction != b->is_reduction) return error("one is a reduction, the other is not");
+  if (fused.empty() || HasLoop(fused) || axis_of(fused) != nullptr) {
+    return error(absl::StrCat("the name '", fused, "' is taken"));
+  }
+  fuses_.push_back({outer, inner, fused, b->extent});
+  Axis merged{fused, a->extent * b->extent, a->is_reduction};
+  axes_.push_back(merged);
+  loops_.insert(loops_.erase(at, at + 2), fused);
+  return absl::OkStatus();
+}
+
+absl::Status Schedule::Tile(const std::string& y, const std::string& x, int64_t y_factor,
+                            int64_t x_factor) {
+  auto at = std::find(loops_.begin(), loops_.end(), y);
+  if (at == loops_.end() || at + 1 == loops_.end() || *(at + 1) != x) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tile: loop '", y, "' must be a loop just outside loop '", x, "'"));
+  }
+  Schedule attempt = *this;
+  std::vector<absl::Status> steps = {attempt.SplitLoop(y, y_factor, y + ".outer", y + ".inner"),
+                                     attempt.SplitLoop(x, x_factor, x + ".outer", x + ".inner")};
+  for (const absl::Status& step : steps) {
+    if (!step.ok()) return step;
+  }
+  std::vector<std::string> order = attempt.loops_;
+  auto first = std::find(order.begin(), order.end(), y + ".outer");
+  std::swap(*(first + 1), *(first + 2));  // y.outer, x.outer, y.inner, x.inner
+  if (absl::Status s = attempt.Reorder(order); !s.ok()) return s;
+  *this = std::move(attempt);
   return absl::OkStatus();
 }
 
@@ -160,48 +214,6 @@ ir::Stmt SubstituteAxes(ir::Stmt s, const std::map<std::string, Expr>& axis_valu
   return s;
 }
 
-// Loop extents after the splits. With `tile` set, splits of spatial axes whose inner loop lies
-// in the tile take their full factor (a full tile), and `conditions` collects what must hold
-// for the tile at hand to be full.
-// Splits of `overcompute` axes add their condition to `store_conditions` instead: their
-// partial tiles are computed in full and only stored in part.
-struct ExtentContext {
-  const LoopNestDef& def;
-  const Schedule& schedule;
-  std::function<bool(const std::string&)> in_tile;  // null: plain extents
-  std::map<std::string, bool> reduction;
-  std::set<std::string> overcompute = {};
-};
-
-std::map<std::string, Expr> ComputeExtents(const ExtentContext& context,
-                                           std::vector<Expr>* conditions,
-                                           std::vector<Expr>* store_conditions = nullptr) {
-  std::map<std::string, Expr> extents;
-  for (const Axis& axis : context.def.axes) extents[axis.name] = ir::MakeInt(axis.extent);
-  for (const Split& split : context.schedule.splits()) {
-    Expr extent = extents.at(split.loop);
-    Expr factor = ir::MakeInt(split.factor);
-    Expr outer = ir::MakeVar(split.outer);
-    extents[split.outer] =
-        ir::Simplify(ir::Div(ir::Add(extent, ir::MakeInt(split.factor - 1)), factor));
-    int64_t constant_extent;
-    Expr remaining = ir::Simplify(ir::Sub(extent, ir::Mul(outer, factor)));
-    bool full_tile = context.in_tile && context.in_tile(split.inner) &&
-                     !context.in_tile(split.outer) &&
-                     !context.reduction.at(context.schedule.RootAxisOf(split.loop));
-    if (ir::IsConstInt(extent, &constant_extent) && constant_extent % split.factor == 0) {
-      extents[split.inner] = factor;
-    } else if (full_tile) {
-      extents[split.inner] = factor;
-      bool overcompute = context.overcompute.count(context.schedule.RootAxisOf(split.loop)) > 0;
-      (overcompute ? store_conditions : conditions)->push_back(ir::GE(remaining, factor));
-    } else {
-      extents[split.inner] = ir::Simplify(ir::Min(factor, remaining));
-    }
-  }
-  return extents;
-}
-
 ir::Stmt WrapLoops(const std::vector<std::string>& loops,
                    const std::map<std::string, Expr>& extents, const Schedule& schedule,
                    ir::Stmt body) {
@@ -216,7 +228,8 @@ absl::StatusOr<ir::Stmt> LowerCacheWrite(const LoopNestDef& def, const Schedule&
                                          const ir::Stmt& def_body,
                                          const std::map<std::string, Expr>& axis_values,
                                          const std::map<std::string, Expr>& extents,
-                                         const std::map<std::string, bool>& reduction) {
+                                         const std::map<std::string, bool>& reduction,
+                                         const std::map<std::string, Expr>& fused_values) {
   const CacheWriteSpec& cache = *schedule.cache_write();
   const std::vector<std::string>& loops = schedule.loops();
   size_t at = std::find(loops.begin(), loops.end(), cache.at) - loops.begin();
@@ -252,8 +265,8 @@ absl::StatusOr<ir::Stmt> LowerCacheWrite(const LoopNestDef& def, const Schedule&
       return error(absl::StrCat("'", axis, "' is not a spatial axis (overcompute)"));
     }
   }
-  std::map<std::string, Expr> full_extents = ComputeExtents(
-      {def, schedule, in_tile, reduction, overcompute}, &conditions, &store_conditions);
+  std::map<std::string, Expr> full_extents =
+      InferBounds({def, schedule, in_tile, reduction, overcompute}, &conditions, &store_conditions);
 
   std::vector<std::string> inner(loops.begin() + at + 1, loops.end());
   std::vector<std::string> tile;  // spatial loops inside `at`, outermost first
@@ -286,7 +299,9 @@ absl::StatusOr<ir::Stmt> LowerCacheWrite(const LoopNestDef& def, const Schedule&
       return error(absl::StrCat("the output index depends on reduction loop '", loop, "'"));
     }
   }
-  Expr epilogue = cache.epilogue ? SubstituteAxes(cache.epilogue, axis_values) : nullptr;
+  Expr epilogue = cache.epilogue
+                      ? SubstituteAxes(SubstituteAxes(cache.epilogue, fused_values), axis_values)
+                      : nullptr;
 
   // Full tiles: zero the local tile, accumulate into it, write it back once.
   ir::Stmt update =
@@ -350,7 +365,38 @@ absl::StatusOr<ir::Stmt> LowerCacheWrite(const LoopNestDef& def, const Schedule&
 
 }  // namespace
 
-absl::StatusOr<ir::Stmt> LowerSchedule(const LoopNestDef& def, const Schedule& schedule) {
+namespace {
+
+// `def` with each fuse applied: the fused axis takes the outer axis's place, and the body
+// reads both axes back from it. `fused_values` gets each fused axis's expression.
+LoopNestDef ApplyFuses(const LoopNestDef& def, const Schedule& schedule,
+                       std::map<std::string, Expr>* fused_values) {
+  LoopNestDef result = def;
+  for (const Fuse& fuse : schedule.fuses()) {
+    Expr fused = ir::MakeVar(fuse.fused);
+    Expr quotient = ir::Div(fused, ir::MakeInt(fuse.inner_extent));
+    (*fused_values)[fuse.outer] = quotient;
+    (*fused_values)[fuse.inner] = ir::Sub(fused, ir::Mul(quotient, ir::MakeInt(fuse.inner_extent)));
+    std::vector<Axis> axes;
+    for (const Axis& axis : result.axes) {
+      if (axis.name == fuse.outer) {
+        axes.push_back({fuse.fused, axis.extent * fuse.inner_extent, axis.is_reduction});
+      } else if (axis.name != fuse.inner) {
+        axes.push_back(axis);
+      }
+    }
+    result.axes = std::move(axes);
+    result.body = SubstituteAxes(result.body, {{fuse.outer, (*fused_values)[fuse.outer]},
+                                               {fuse.inner, (*fused_values)[fuse.inner]}});
+  }
+  return result;
+}
+
+}  // namespace
+
+absl::StatusOr<ir::Stmt> LowerSchedule(const LoopNestDef& unfused, const Schedule& schedule) {
+  std::map<std::string, Expr> fused_values;
+  const LoopNestDef def = ApplyFuses(unfused, schedule, &fused_values);
   // Extent of every loop ever named, and each axis's value in terms of the final loops.
   std::map<std::string, Expr> axis_values;
   std::map<std::string, bool> reduction;
@@ -364,8 +410,7 @@ absl::StatusOr<ir::Stmt> LowerSchedule(const LoopNestDef& def, const Schedule& s
                          ir::MakeVar(split.inner));
     for (auto& [axis, expr] : axis_values) expr = ir::Substitute(expr, split.loop, value);
   }
-  std::map<std::string, Expr> extents =
-      ComputeExtents({def, schedule, nullptr, reduction}, nullptr);
+  std::map<std::string, Expr> extents = InferBounds({def, schedule, nullptr, reduction}, nullptr);
 
   const std::vector<std::string>& loops = schedule.loops();
   for (size_t depth = 0; depth < loops.size(); ++depth) {
@@ -398,7 +443,7 @@ absl::StatusOr<ir::Stmt> LowerSchedule(const LoopNestDef& def, const Schedule& s
   ir::Stmt def_body = def.body;
   for (const PackSpec& pack : schedule.packs()) {
     // The packed index may name split loops (e.g. a panel loop): rewrite it to final loops.
-    Expr packed_index = pack.packed_index;
+    Expr packed_index = SubstituteAxes(pack.packed_index, fused_values);
     for (const Split& split : schedule.splits()) {
       packed_index =
           ir::Substitute(packed_index, split.loop,
@@ -417,7 +462,7 @@ absl::StatusOr<ir::Stmt> LowerSchedule(const LoopNestDef& def, const Schedule& s
   std::vector<std::string> outer = loops;
   if (const CacheWriteSpec* cache = schedule.cache_write()) {
     absl::StatusOr<ir::Stmt> cached =
-        LowerCacheWrite(def, schedule, def_body, axis_values, extents, reduction);
+        LowerCacheWrite(def, schedule, def_body, axis_values, extents, reduction, fused_values);
     if (!cached.ok()) return cached.status();
     body = *cached;
     outer.erase(std::find(outer.begin(), outer.end(), cache->at) + 1, outer.end());

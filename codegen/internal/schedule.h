@@ -70,6 +70,16 @@ struct PackSpec {
   ir::Stmt pack_nest;
 };
 
+// One fuse: adjacent loops `outer` and `inner` (axes of the nest, not split yet) become one
+// loop `fused` of extent outer x inner; the axes are recovered as fused / inner_extent and
+// fused % inner_extent.
+struct Fuse {
+  std::string outer;
+  std::string inner;
+  std::string fused;
+  int64_t inner_extent;
+};
+
 class Schedule {
  public:
   explicit Schedule(const LoopNestDef& def);
@@ -78,6 +88,14 @@ class Schedule {
   // offending loop, leaving the schedule unchanged.
   absl::Status SplitLoop(const std::string& loop, int64_t factor, const std::string& outer,
                          const std::string& inner);
+  // Fuses two axes that are adjacent loops, `outer` just outside `inner`, into one loop
+  // `fused` (e.g. to give a parallel loop more iterations); both must be spatial or both
+  // reductions, and not split yet (fuse first; the fused loop may be split).
+  absl::Status FuseLoops(const std::string& outer, const std::string& inner,
+                         const std::string& fused);
+  // Tiles two adjacent loops, `y` just outside `x`: splits each (y.outer, y.inner and
+  // x.outer, x.inner) and orders them y.outer, x.outer, y.inner, x.inner.
+  absl::Status Tile(const std::string& y, const std::string& x, int64_t y_factor, int64_t x_factor);
   // `order` must be a permutation of the current loops, outermost first.
   absl::Status Reorder(const std::vector<std::string>& order);
   absl::Status Vectorize(const std::string& loop) {
@@ -99,6 +117,7 @@ class Schedule {
   // The current loops, outermost first.
   const std::vector<std::string>& loops() const { return loops_; }
   const std::vector<Split>& splits() const { return splits_; }
+  const std::vector<Fuse>& fuses() const { return fuses_; }
   ir::ForKind KindOf(const std::string& loop) const;
   const CacheWriteSpec* cache_write() const { return cache_write_ ? &*cache_write_ : nullptr; }
   const std::vector<PackSpec>& packs() const { return packs_; }
@@ -112,6 +131,7 @@ class Schedule {
   std::vector<Axis> axes_;
   std::vector<std::string> loops_;
   std::vector<Split> splits_;
+  std::vector<Fuse> fuses_;
   std::map<std::string, ir::ForKind> kinds_;
   std::map<std::string, std::string> parent_;  // split loop -> loop it came from
   std::optional<CacheWriteSpec> cache_write_;

@@ -123,12 +123,19 @@ TEST(Conv2dPropertyTest, RandomConfigsOfRandomConvsMatchNaive) {
     for (int i = 0; i < 9; ++i) {
       Conv p = RandomConv(random, /*depthwise=*/i % 3 == 2);
       v1::Workload workload = *ParseWorkload(p.Text());
-      SearchSpace space = *SearchSpaceFor(workload, target);
-      std::vector<v1::Config> configs = {space.DefaultConfig()};
-      for (int j = 0; j < 3; ++j) configs.push_back(space.ConfigAt(random() % space.size()));
-      for (const v1::Config& config : configs) {
-        SCOPED_TRACE(p.Text() + " " + target_text + " " + ConfigToString(config));
-        ExpectCorrect(BuildKernel(workload, target, config), p);
+      // Every template of the op, whichever is primary for this shape: records made with
+      // any of them must keep building correct kernels.
+      std::vector<std::string> templates = {"depthwise_conv2d_direct"};
+      if (!p.depthwise) templates = {"conv2d_nchwc", "conv2d_direct"};
+      for (const std::string& name : templates) {
+        absl::StatusOr<SearchSpace> space = SearchSpaceFor(workload, target, name);
+        ASSERT_TRUE(space.ok()) << space.status();
+        std::vector<v1::Config> configs = {space->DefaultConfig()};
+        for (int j = 0; j < 3; ++j) configs.push_back(space->ConfigAt(random() % space->size()));
+        for (const v1::Config& config : configs) {
+          SCOPED_TRACE(p.Text() + " " + target_text + " " + name + " " + ConfigToString(config));
+          ExpectCorrect(BuildKernel(workload, target, config), p);
+        }
       }
     }
   }
@@ -137,13 +144,31 @@ TEST(Conv2dPropertyTest, RandomConfigsOfRandomConvsMatchNaive) {
 TEST(Conv2dPropertyTest, SpaceAndDefault) {
   v1::Target avx512 =
       *ParseTarget("llvm -mtriple=x86_64-linux-gnu -mcpu=skylake-avx512 -threads=1");
-  SearchSpace space = *SearchSpaceFor(
-      *ParseWorkload("conv2d:n=1,c=64,h=56,w=56,k=64,r=3,s=3,stride=1,pad=1"), avx512);
-  EXPECT_EQ(space.template_name(), "conv2d_direct");
-  EXPECT_THAT(space.knobs()[2].choices, ::testing::ElementsAre(14, 16, 32));
-  // Register tile of 8 channels x 2 rows x 14 columns: 56 splits into 4 full tiles.
+  v1::Workload layer = *ParseWorkload("conv2d:n=1,c=64,h=56,w=56,k=64,r=3,s=3,stride=1,pad=1");
+  // A 3x3 layer takes the blocked-channel template: two vectors of 16 output channels x 14
+  // columns (56 = 4 full tiles), 28 accumulators of 32 registers.
+  SearchSpace space = *SearchSpaceFor(layer, avx512);
+  EXPECT_EQ(space.template_name(), "conv2d_nchwc");
+  EXPECT_THAT(space.knobs()[0].choices, ::testing::ElementsAre(16, 32));
+  EXPECT_THAT(space.knobs()[1].choices, ::testing::ElementsAre(1, 2, 4, 6, 7, 8, 12, 14));
   EXPECT_EQ(ConfigToString(space.DefaultConfig()),
+            "oc_block=32,tile_ow=14,order=0,unroll_rx=0,parallel=0");
+  // The direct template stays available by name (older records build with it).
+  SearchSpace direct = *SearchSpaceFor(layer, avx512, "conv2d_direct");
+  EXPECT_THAT(direct.knobs()[2].choices, ::testing::ElementsAre(14, 16, 32));
+  EXPECT_EQ(ConfigToString(direct.DefaultConfig()),
             "tile_oc=8,tile_oh=2,tile_ow=14,order=0,parallel=0");
+  // A 1x1 stride-1 layer is a matrix product over rows of pixels: the direct template.
+  SearchSpace pointwise = *SearchSpaceFor(
+      *ParseWorkload("conv2d:n=1,c=64,h=56,w=56,k=256,r=1,s=1,stride=1,pad=0"), avx512);
+  EXPECT_EQ(pointwise.template_name(), "conv2d_direct");
+  // Stride 2 or padding: blocked channels again; with 16 registers (AVX2) the tile shrinks.
+  v1::Target avx2 = *ParseTarget("llvm -mtriple=x86_64-linux-gnu -mcpu=haswell -threads=1");
+  SearchSpace strided = *SearchSpaceFor(
+      *ParseWorkload("conv2d:n=1,c=256,h=56,w=56,k=128,r=1,s=1,stride=2,pad=0"), avx2);
+  EXPECT_EQ(strided.template_name(), "conv2d_nchwc");
+  EXPECT_THAT(strided.knobs()[0].choices, ::testing::ElementsAre(8, 16));
+  EXPECT_THAT(strided.knobs()[1].choices, ::testing::ElementsAre(1, 2, 4, 6));
 }
 
 }  // namespace

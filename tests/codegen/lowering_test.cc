@@ -1,5 +1,8 @@
 // Schedules, lowering passes and the IR printer (codegen internals).
+#include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "codegen/internal/ir.h"
 #include "codegen/internal/ir_printer.h"
@@ -7,7 +10,9 @@
 #include "codegen/internal/partition_tails.h"
 #include "codegen/internal/schedule.h"
 #include "codegen/internal/simplify.h"
+#include "codegen/internal/tensor_expr.h"
 #include "codegen/internal/unroll_loops.h"
+#include "codegen/internal/vectorize_loops.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -263,8 +268,8 @@ TEST(LowerTest, DumpHasEveryPass) {
   ASSERT_TRUE(schedule.Unroll("i.u").ok());
   std::string dump;
   ir::Stmt lowered = RunLoweringPasses(*LowerSchedule(def, schedule), &dump);
-  for (const char* pass :
-       {"// schedule\n", "// simplify\n", "// partition_tails\n", "// unroll_loops\n"}) {
+  for (const char* pass : {"// schedule\n", "// simplify\n", "// partition_tails\n",
+                           "// vectorize_loops\n", "// unroll_loops\n"}) {
     EXPECT_THAT(dump, HasSubstr(pass));
   }
   std::string text = ir::ToString(lowered);
@@ -272,6 +277,190 @@ TEST(LowerTest, DumpHasEveryPass) {
   EXPECT_THAT(text, HasSubstr("out[((i.o*4) + 3)]"));        // unrolled copy
   EXPECT_THAT(text, HasSubstr("serial for (i.u, 0, 2) {"));  // peeled tail
   EXPECT_THAT(text, HasSubstr("out[(8 + i.u)]"));
+}
+
+// A tiny interpreter of integer loop nests: every store a nest makes, in order, as
+// (buffer, index) pairs. Loads evaluate to 0; enough to compare iteration spaces.
+class StoreTrace {
+ public:
+  std::vector<std::pair<std::string, int64_t>> stores;
+
+  void Run(const ir::Stmt& s) {
+    if (const ir::For* loop = s->As<ir::For>()) {
+      int64_t min = Eval(loop->min), extent = Eval(loop->extent);
+      for (int64_t v = min; v < min + extent; ++v) {
+        vars_[loop->var] = v;
+        Run(loop->body);
+      }
+      vars_.erase(loop->var);
+    } else if (const ir::Block* block = s->As<ir::Block>()) {
+      for (const ir::Stmt& stmt : block->stmts) Run(stmt);
+    } else if (const ir::Store* store = s->As<ir::Store>()) {
+      stores.emplace_back(store->buffer, Eval(store->index));
+    } else if (const ir::IfThenElse* branch = s->As<ir::IfThenElse>()) {
+      if (Eval(branch->condition) != 0) {
+        Run(branch->then_case);
+      } else if (branch->else_case) {
+        Run(branch->else_case);
+      }
+    } else if (const ir::Allocate* allocate = s->As<ir::Allocate>()) {
+      Run(allocate->body);
+    }
+  }
+
+ private:
+  int64_t Eval(const ir::Expr& e) {
+    int64_t value;
+    if (ir::IsConstInt(e, &value)) return value;
+    if (const ir::Var* var = e->As<ir::Var>()) return vars_.at(var->name);
+    const ir::Binary* op = e->As<ir::Binary>();
+    if (op == nullptr) return 0;
+    int64_t a = Eval(op->a), b = Eval(op->b);
+    switch (op->op) {
+      case ir::BinaryOp::kAdd:
+        return a + b;
+      case ir::BinaryOp::kSub:
+        return a - b;
+      case ir::BinaryOp::kMul:
+        return a * b;
+      case ir::BinaryOp::kDiv:
+        return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+      case ir::BinaryOp::kMin:
+        return std::min(a, b);
+      case ir::BinaryOp::kMax:
+        return std::max(a, b);
+      case ir::BinaryOp::kLT:
+        return a < b;
+      case ir::BinaryOp::kLE:
+        return a <= b;
+      case ir::BinaryOp::kGE:
+        return a >= b;
+      case ir::BinaryOp::kGT:
+        return a > b;
+      case ir::BinaryOp::kEQ:
+        return a == b;
+    }
+    return 0;
+  }
+  std::map<std::string, int64_t> vars_;
+};
+
+std::vector<std::pair<std::string, int64_t>> Stores(const ir::Stmt& s) {
+  StoreTrace trace;
+  trace.Run(s);
+  return trace.stores;
+}
+
+// out[i, j] = in[i, j] * 2 over i (rows) and j (cols), declared as a tensor expression.
+LoopNestDef Scale2d(int64_t rows, int64_t cols) {
+  te::Tensor in = te::Placeholder("in", {rows, cols}), out = te::Placeholder("out", {rows, cols});
+  te::IterVar i = te::Spatial("i", rows), j = te::Spatial("j", cols);
+  return {{{"i", rows, false}, {"j", cols, false}},
+          ir::MakeStore("out", out.FlatIndex({i, j}), ir::Mul(in({i, j}), ir::MakeFloat(2)))};
+}
+
+TEST(ScheduleTest, FuseMakesOneLoopOverBothAxes) {
+  LoopNestDef def = Scale2d(3, 5);
+  Schedule schedule(def);
+  ASSERT_TRUE(schedule.FuseLoops("i", "j", "ij").ok());
+  EXPECT_EQ(schedule.loops(), std::vector<std::string>({"ij"}));
+  // The fused loop can be split and run in parallel like any other.
+  ASSERT_TRUE(schedule.SplitLoop("ij", 4, "ij.o", "ij.i").ok());
+  ASSERT_TRUE(schedule.Parallel("ij.o").ok());
+  absl::StatusOr<ir::Stmt> nest = LowerSchedule(def, schedule);
+  ASSERT_TRUE(nest.ok()) << nest.status();
+  EXPECT_THAT(ir::ToString(*nest), HasSubstr("parallel for (ij.o, 0, 4) {"));
+  EXPECT_THAT(ir::ToString(*nest), HasSubstr("serial for (ij.i, 0, min(4, (15 - (ij.o*4))))"));
+  // Every element exactly once, in the original row-major order.
+  EXPECT_EQ(Stores(*nest), Stores(*LowerSchedule(def, Schedule(def))));
+  EXPECT_EQ(Stores(*nest).size(), 15u);
+}
+
+TEST(ScheduleTest, TileSplitsTwoLoopsAndOrdersTheTiles) {
+  LoopNestDef def = Scale2d(6, 10);
+  Schedule schedule(def);
+  ASSERT_TRUE(schedule.Tile("i", "j", 4, 3).ok());
+  EXPECT_EQ(schedule.loops(),
+            std::vector<std::string>({"i.outer", "j.outer", "i.inner", "j.inner"}));
+  absl::StatusOr<ir::Stmt> nest = LowerSchedule(def, schedule);
+  ASSERT_TRUE(nest.ok()) << nest.status();
+  std::vector<std::pair<std::string, int64_t>> tiled = Stores(*nest);
+  std::vector<std::pair<std::string, int64_t>> plain = Stores(*LowerSchedule(def, Schedule(def)));
+  ASSERT_EQ(tiled.size(), plain.size());  // partial tiles (6 % 4, 10 % 3) are covered once
+  EXPECT_NE(tiled, plain);                // in tile order...
+  std::sort(tiled.begin(), tiled.end());
+  std::sort(plain.begin(), plain.end());
+  EXPECT_EQ(tiled, plain);  // ...the same elements
+  // The first tile is rows 0-3 x columns 0-2.
+  EXPECT_EQ(Stores(*nest)[3].second, 10);  // row 1, column 0
+}
+
+TEST(ScheduleTest, FuseAndTileCheckPreconditionsNamingTheLoop) {
+  LoopNestDef def = RowSums(4);
+  Schedule schedule(def);
+  EXPECT_THAT(std::string(schedule.FuseLoops("i", "k", "ik").message()),
+              HasSubstr("fuse: loops 'i' and 'k': one is a reduction"));
+  EXPECT_THAT(std::string(schedule.FuseLoops("k", "i", "ki").message()),
+              HasSubstr("'k' must be a loop just outside loop 'i'"));
+  EXPECT_THAT(std::string(schedule.Tile("k", "i", 2, 2).message()),
+              HasSubstr("tile: loop 'k' must be a loop just outside loop 'i'"));
+  EXPECT_THAT(std::string(schedule.Tile("i", "k", 0, 2).message()),
+              HasSubstr("factor of loop 'i' must be >= 1"));
+  EXPECT_EQ(schedule.loops(), std::vector<std::string>({"i", "k"}));  // unchanged
+
+  LoopNestDef grid = Scale2d(4, 4);
+  Schedule split_first(grid);
+  ASSERT_TRUE(split_first.SplitLoop("j", 2, "j.o", "j.i").ok());
+  ASSERT_TRUE(split_first.Reorder({"i", "j.o", "j.i"}).ok());
+  EXPECT_THAT(std::string(split_first.FuseLoops("i", "j.o", "x").message()),
+              HasSubstr("only axes that are not split yet can be fused"));
+  Schedule taken(grid);
+  EXPECT_THAT(std::string(taken.FuseLoops("i", "j", "j").message()), HasSubstr("is taken"));
+}
+
+TEST(TensorExprTest, ComputeDeclaresTheNestsOfAReductionWithAnEpilogue) {
+  te::Tensor a = te::Placeholder("A", {2, 3}), b = te::Placeholder("B", {3, 4});
+  te::Tensor c = te::Placeholder("C", {2, 4}), bias = te::Placeholder("bias", {4});
+  te::IterVar i = te::Spatial("i", 2), j = te::Spatial("j", 4), k = te::Reduce("k", 3);
+  te::ComputeOp op = te::Compute(c, {i, j}, te::Sum(ir::Mul(a({i, k}), b({k, j})), {k}));
+  EXPECT_FALSE(op.has_epilogue());
+  EXPECT_EQ(op.CacheWriteEpilogue(), nullptr);
+  op.Then([&](ir::Expr v) { return ir::Add(v, bias({j})); }).Then([](ir::Expr v) {
+    return ir::Max(v, ir::MakeFloat(0));
+  });
+  EXPECT_EQ(ir::ToString(op.Epilogue(ir::MakeFloat(1))), "max((1f + bias[j]), 0f)");
+
+  LoopNestDef update = op.UpdateDef();
+  ASSERT_EQ(update.axes.size(), 3u);
+  EXPECT_TRUE(update.axes[2].is_reduction);
+  EXPECT_EQ(ir::ToString(update.body),
+            "C[((i*4) + j)] = (C[((i*4) + j)] + (A[((i*3) + k)]*B[((k*4) + j)]))\n");
+  // The naive nest: zero, accumulate, epilogue; 8 + 24 + 8 stores.
+  std::vector<std::pair<std::string, int64_t>> stores = Stores(op.Naive());
+  EXPECT_EQ(stores.size(), 40u);
+  EXPECT_EQ(stores.back(), std::make_pair(std::string("C"), int64_t{7}));
+}
+
+TEST(VectorizeLoopsTest, LoopsThatCannotBeVectorCodeAreUnrolledOrSerial) {
+  ir::Expr v = ir::MakeVar("v");
+  // A strided store (a register tile written into rows of an NCHW output) is unrolled...
+  ir::Stmt scatter =
+      ir::MakeFor("v", ir::MakeInt(0), ir::MakeInt(4), ir::ForKind::kVectorized,
+                  ir::MakeStore("out", ir::Mul(v, ir::MakeInt(9)), ir::MakeLoad("acc", v)));
+  EXPECT_EQ(ir::VectorizeLoops(scatter)->As<ir::For>()->for_kind, ir::ForKind::kUnrolled);
+  // ...a long one runs serially...
+  ir::Stmt long_scatter =
+      ir::MakeFor("v", ir::MakeInt(0), ir::MakeInt(64), ir::ForKind::kVectorized,
+                  ir::MakeStore("out", ir::Mul(v, ir::MakeInt(9)), ir::MakeLoad("acc", v)));
+  EXPECT_EQ(ir::VectorizeLoops(long_scatter)->As<ir::For>()->for_kind, ir::ForKind::kSerial);
+  // ...and a contiguous store with a broadcast and a strided load stays vector code.
+  ir::Stmt fine = ir::MakeFor("v", ir::MakeInt(0), ir::MakeInt(16), ir::ForKind::kVectorized,
+                              ir::MakeStore("out", v,
+                                            ir::Mul(ir::MakeLoad("w", ir::Mul(v, ir::MakeInt(3))),
+                                                    ir::MakeLoad("x", ir::MakeInt(0)))));
+  EXPECT_EQ(ir::VectorizeLoops(fine)->As<ir::For>()->for_kind, ir::ForKind::kVectorized);
+  EXPECT_EQ(ir::LaneStride(ir::Add(ir::Mul(v, ir::MakeInt(3)), ir::MakeInt(2)), "v"), 3);
+  EXPECT_EQ(ir::LaneStride(ir::Div(v, ir::MakeInt(3)), "v"), std::nullopt);
 }
 
 }  // namespace
