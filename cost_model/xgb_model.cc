@@ -110,6 +110,12 @@ XgbModel::~XgbModel() = default;
 
 absl::Status XgbModel::Fit(const std::vector<std::vector<float>>& features,
                            const std::vector<float>& throughput) {
+  return FitGroups(features, throughput, {static_cast<unsigned>(features.size())});
+}
+
+absl::Status XgbModel::FitGroups(const std::vector<std::vector<float>>& features,
+                                 const std::vector<float>& throughput,
+                                 const std::vector<unsigned>& group_sizes) {
   if (features.empty()) return absl::InvalidArgumentError("Fit: no feature rows");
   if (features.size() != throughput.size()) {
     return absl::InvalidArgumentError(absl::StrCat("Fit: ", features.size(), " feature rows but ",
@@ -120,17 +126,33 @@ absl::Status XgbModel::Fit(const std::vector<std::vector<float>>& features,
   if (absl::Status status = CheckRowWidths(features, width, "row 0"); !status.ok()) {
     return status;
   }
-  float max_throughput = 0;
   for (size_t i = 0; i < throughput.size(); ++i) {
     if (!std::isfinite(throughput[i]) || throughput[i] < 0) {
       return absl::InvalidArgumentError(absl::StrCat("Fit: throughput[", i, "] is ", throughput[i],
                                                      "; it must be finite and >= 0"));
     }
-    max_throughput = std::max(max_throughput, throughput[i]);
   }
+  size_t grouped = 0;
+  for (size_t g = 0; g < group_sizes.size(); ++g) {
+    if (group_sizes[g] == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("Fit: group ", g, " is empty"));
+    }
+    grouped += group_sizes[g];
+  }
+  if (grouped != features.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Fit: the groups hold ", grouped, " rows but there are ", features.size()));
+  }
+  // Throughput normalised per group (per workload), so shapes of different speed compare.
   std::vector<float> labels(throughput.size(), 0.0f);
-  if (max_throughput > 0) {
-    for (size_t i = 0; i < labels.size(); ++i) labels[i] = throughput[i] / max_throughput;
+  size_t begin = 0;
+  for (unsigned size : group_sizes) {
+    const float max_throughput =
+        *std::max_element(throughput.begin() + begin, throughput.begin() + begin + size);
+    if (max_throughput > 0) {
+      for (size_t i = begin; i < begin + size; ++i) labels[i] = throughput[i] / max_throughput;
+    }
+    begin += size;
   }
 
   absl::StatusOr<DMatrixPtr> matrix = MakeMatrix(features, width);
@@ -142,10 +164,10 @@ absl::Status XgbModel::Fit(const std::vector<std::vector<float>>& features,
     return status;
   }
   if (options_.objective == "rank:pairwise") {
-    // All configs of one workload form one ranking group.
-    const unsigned group_size = static_cast<unsigned>(features.size());
+    // The configs of one workload form one ranking group: pairs never cross workloads.
     if (absl::Status status =
-            Check(XGDMatrixSetUIntInfo(handle, "group", &group_size, 1), "setting the group");
+            Check(XGDMatrixSetUIntInfo(handle, "group", group_sizes.data(), group_sizes.size()),
+                  "setting the groups");
         !status.ok()) {
       return status;
     }

@@ -56,6 +56,14 @@ class XgbModel {
   absl::Status Fit(const std::vector<std::vector<float>>& features,
                    const std::vector<float>& throughput) ABSL_LOCKS_EXCLUDED(mutex_);
 
+  // Fit on rows of several workloads: `group_sizes` splits the rows, in order, into
+  // consecutive groups (one per workload). Throughput is normalised by each group's maximum,
+  // and the ranking objective compares configs only within a group. InvalidArgument as Fit,
+  // and when a group is empty or the sizes do not add up to the row count.
+  absl::Status FitGroups(const std::vector<std::vector<float>>& features,
+                         const std::vector<float>& throughput,
+                         const std::vector<unsigned>& group_sizes) ABSL_LOCKS_EXCLUDED(mutex_);
+
   // One score per row; higher means predicted faster. FailedPrecondition before the first
   // successful Fit or Load; InvalidArgument naming the row when a row's length differs
   // from the trained feature count. An empty `features` gives an empty result.

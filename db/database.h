@@ -1,10 +1,16 @@
-// The SQLite tuning log: one record per measurement, and best-record queries.
+// The tuning database: one record per measurement, best-record and fallback queries, stats,
+// pruning, and JSON-lines export/import. Two back ends share this interface and its
+// behaviour: a SQLite file (the default) and a PostgreSQL server (`postgresql://...` URLs).
+// docs/database.md describes the schema, the keys and the export format.
 #ifndef FLEETTUNE_DB_DATABASE_H_
 #define FLEETTUNE_DB_DATABASE_H_
 
 #include <cstdint>
+#include <functional>
+#include <istream>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -13,6 +19,18 @@
 #include "fleettune/v1/fleettune.pb.h"
 
 namespace fleettune::db {
+
+// The schema version this build writes (SQLite PRAGMA user_version; PostgreSQL meta table).
+inline constexpr int64_t kCurrentSchemaVersion = 2;
+
+// What the board that measured a record said about itself. Empty/0 when unknown (records
+// written before schema 2, or by a board runtime that did not say).
+struct DeviceFingerprint {
+  std::string model;  // board model, e.g. "Raspberry Pi 4 Model B Rev 1.4"
+  std::string cpu;    // CPU model name
+  int32_t cores = 0;
+  std::string runtime_version;  // fleettune-rpc-server version
+};
 
 // One measurement of one config. `costs` are seconds per run, one per repeat.
 struct Record {
@@ -31,10 +49,20 @@ struct Record {
   std::string error;
   std::string board_id;
   int64_t timestamp_ms = 0;  // unix ms
-  std::string version;       // fleettune version that produced it
+  std::string version;       // fleettune (compiler) version that produced it
+  std::string llvm_version;  // LLVM version of that compiler; "" when unknown (schema 1)
+  DeviceFingerprint device;  // the measuring board
+  // The schema version the record was first written under: 1 for records migrated from a
+  // schema-1 file, kCurrentSchemaVersion for new ones. Set by the database; ignored by Insert.
+  int64_t schema_version = kCurrentSchemaVersion;
 };
 
-// Filters of Best, History and Count. Unset optional fields match anything; an empty
+// True when `record` was produced by another compiler than (fleettune_version, llvm_version),
+// or its LLVM version is unknown: it is still usable but its timings may not carry over.
+bool FromOlderCompiler(const Record& record, const std::string& fleettune_version,
+                       const std::string& llvm_version);
+
+// Filters of Best, History, Count and Export. Unset optional fields match anything; an empty
 // workload_key matches every workload.
 struct Query {
   std::string workload_key;
@@ -43,20 +71,54 @@ struct Query {
   std::optional<std::string> job;
 };
 
-// A tuning database file. Thread-safe: one connection guarded by a mutex; several processes
-// may write the same file at once (WAL, busy timeout). Read and write errors come back as
-// Unavailable (still locked after the 10 s busy timeout), DataLoss (a stored field that does
-// not decode) or Internal, naming the file.
+// Counts per (workload, target, device) key, and totals.
+struct KeyStats {
+  std::string workload_key;
+  std::string target_key;
+  std::string device_key;
+  int64_t records = 0;
+  int64_t ok = 0;
+  double best_gflops = 0;  // 0 when no OK record
+};
+struct Stats {
+  std::string backend;   // "sqlite" or "postgresql"
+  std::string location;  // file path, or URL without password
+  int64_t schema_version = 0;
+  int64_t records = 0;
+  int64_t ok = 0;
+  int64_t from_older_schema = 0;  // records with schema_version < kCurrentSchemaVersion
+  std::vector<KeyStats> keys;     // sorted by workload, target, device
+};
+
+struct ImportCounts {
+  int64_t read = 0;  // records read from the input
+  int64_t inserted = 0;
+  int64_t duplicates = 0;  // already present: same workload, target, device, config hash, job
+                           // and trial; skipped
+};
+
+// Produces the records of a bulk import one at a time: a record, std::nullopt at the end, or
+// an error that aborts the import.
+using RecordSource = std::function<absl::StatusOr<std::optional<Record>>()>;
+
+// A tuning database. Thread-safe; several processes may write one database at once (SQLite:
+// WAL and a busy timeout; PostgreSQL: its own concurrency). Every write is one transaction.
+// Errors name the database: Unavailable (still locked after the 10 s busy timeout, server
+// unreachable), DataLoss (a stored field that does not decode) or Internal.
 class Database {
  public:
-  // Opens or creates `path`, creating the schema. FailedPrecondition naming the file when it
-  // is not a SQLite database or holds a foreign schema (or a newer fleettune schema); the
-  // file is left untouched. NotFound when the parent directory does not exist.
-  static absl::StatusOr<std::unique_ptr<Database>> Open(const std::string& path);
+  // Opens `url`: `postgresql://...` or `postgres://...` (a libpq connection URI) opens a
+  // PostgreSQL database, creating the schema when it has none; anything else is a SQLite
+  // file path, created when missing. An older schema is migrated, keeping every record.
+  // FailedPrecondition naming the database, with nothing written, when it is not a fleettune
+  // database (not SQLite, foreign tables, another application) or holds a newer schema.
+  // NotFound when the file's parent directory does not exist; Unavailable when a server
+  // cannot be reached.
+  static absl::StatusOr<std::unique_ptr<Database>> Open(const std::string& url);
 
-  // Like Open, but NotFound naming the file when it does not exist (nothing is created):
-  // for commands that only read, so a mistyped path is an error rather than a new file.
-  static absl::StatusOr<std::unique_ptr<Database>> OpenExisting(const std::string& path);
+  // Like Open, but NotFound naming the file when a SQLite file does not exist (nothing is
+  // created): for commands that only read, so a mistyped path is an error, not a new file.
+  static absl::StatusOr<std::unique_ptr<Database>> OpenExisting(const std::string& url);
   virtual ~Database() = default;
 
   // Appends a record in its own transaction; fills `record->id`, and `timestamp_ms` with the
@@ -74,6 +136,38 @@ class Database {
 
   // Number of records matching `query`, of any status.
   virtual absl::StatusOr<int64_t> Count(const Query& query) = 0;
+
+  // Calls `visit` with every record matching `query` in id order, without holding them all
+  // in memory; stops at and returns the first error `visit` returns.
+  virtual absl::Status ForEach(const Query& query,
+                               const std::function<absl::Status(const Record&)>& visit) = 0;
+
+  // The distinct workload keys of op `op` (the part before ':') that have an OK record on
+  // target `target_key`, in key order.
+  virtual absl::StatusOr<std::vector<std::string>> WorkloadsOfOp(const std::string& op,
+                                                                 const std::string& target_key) = 0;
+
+  // Inserts every record `next` produces in ONE transaction, skipping duplicates (same
+  // workload, target, device, config hash, job and trial as a stored record or an earlier
+  // one of this import). Record ids are assigned anew. When `next` or an insert fails, the
+  // whole import is rolled back and the error returned: nothing is half-imported.
+  virtual absl::StatusOr<ImportCounts> InsertAll(const RecordSource& next) = 0;
+
+  // Keeps the `keep` fastest OK records of every (workload, target, device) key and deletes
+  // every other record (slower OK records and failures), in one transaction. Returns how
+  // many were deleted. InvalidArgument when keep < 1.
+  virtual absl::StatusOr<int64_t> Prune(int keep) = 0;
+
+  virtual absl::StatusOr<Stats> GetStats() = 0;
+
+  // Writes the records matching `query` as JSON lines (docs/database.md): a header line,
+  // then one record per line in id order. Returns the number of records written.
+  absl::StatusOr<int64_t> Export(const Query& query, std::ostream& out);
+
+  // Reads JSON lines written by Export and inserts them with InsertAll. InvalidArgument
+  // naming the line number for a malformed line, a wrong header or an unsupported format
+  // version; nothing is imported then.
+  absl::StatusOr<ImportCounts> Import(std::istream& in);
 };
 
 }  // namespace fleettune::db

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <thread>
 #include <utility>
@@ -37,8 +39,44 @@ constexpr char kTriple[] = "unknown-unknown-linux-gnu";
 
 int64_t NowUnixMs() { return absl::ToUnixMillis(absl::Now()); }
 
+// The first line of `path` without trailing whitespace/NULs; "" when unreadable.
+std::string FirstLine(const char* path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && (line.back() == '\0' || std::isspace(static_cast<unsigned char>(
+                                                      line.back())))) {
+    line.pop_back();
+  }
+  return line;
+}
+
+// The CPU's model name from /proc/cpuinfo ("model name" on x86, "Hardware" or "CPU part" on
+// Arm boards whose kernel reports no name); "" when none.
+std::string CpuModelName() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line, fallback;
+  while (std::getline(in, line)) {
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    while (!name.empty() && std::isspace(static_cast<unsigned char>(name.back()))) name.pop_back();
+    std::string value = line.substr(colon + 1);
+    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front()))) {
+      value.erase(0, 1);
+    }
+    if (name == "model name" || name == "cpu model") return value;
+    if ((name == "Hardware" || name == "CPU part") && fallback.empty()) fallback = value;
+  }
+  return fallback;
+}
+
 v1::DeviceInfo DescribeDevice(const std::string& key) {
   v1::DeviceInfo info;
+  info.set_cpu(CpuModelName());
+  std::string model = FirstLine("/proc/device-tree/model");  // Arm boards
+  if (model.empty()) model = FirstLine("/sys/class/dmi/id/product_name");  // PCs, servers
+  info.set_model(model);
   info.set_key(key);
   char hostname[256] = {};
   if (gethostname(hostname, sizeof(hostname) - 1) == 0) info.set_hostname(hostname);
@@ -194,6 +232,7 @@ absl::Status Board::Impl::Run() {
       result->set_device_key(task.device_key());
       result->set_board_id(board_id);
       result->set_finished_unix_ms(NowUnixMs());
+      *result->mutable_device() = hello.register_();  // the fingerprint stored with the record
       if (!Write(reply)) break;
     }
   }

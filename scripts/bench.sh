@@ -27,3 +27,13 @@ for arg in "$@"; do [[ $arg == --quick ]] && quick=(--quick); done
 echo
 # The tracker at scale: 1,000 simulated boards, dispatch rate and overhead, utilisation.
 "$build/bin/fleet_bench" "${quick[@]}"
+echo
+# The tuning database with 1,000,000 records (quick: 20,000): lookup p50/p99, bulk import
+# rate, per-insert cost; FLEETTUNE_BENCH_POSTGRES=1 adds a run on a throwaway PostgreSQL.
+db_pg=()
+[[ -n ${FLEETTUNE_BENCH_POSTGRES:-} ]] && db_pg=(--postgres)
+"$build/bin/db_bench" "${quick[@]}" "${db_pg[@]}"
+echo
+# Model-guided search (issue #4): random vs xgb vs xgb+transfer on measured tables (cached in
+# the build dir; the first run measures them, several minutes), ranking quality, model share.
+"$build/bin/search_bench" "${quick[@]}" --cache "$build/tests/bench/search_bench_tables"

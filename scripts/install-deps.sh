@@ -15,6 +15,8 @@ PACKAGES=(
   libxgboost-dev xgboost
   # database
   libsqlite3-dev sqlite3 libssl-dev
+  # database: the PostgreSQL back end (libpq) and the server its tests start on loopback
+  libpq-dev postgresql
   # CLI and logging
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcpp-httplib-dev
   # tests and benchmarks

@@ -3,6 +3,7 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "tuner/ga_search.h"
 #include "tuner/xgb_search.h"
 
 namespace fleettune::tuner {
@@ -13,7 +14,7 @@ class VisitedSearch : public Search {
  public:
   explicit VisitedSearch(uint64_t size) : size_(size) {}
   void MarkVisited(uint64_t index) override { visited_.insert(index); }
-  void Observe(uint64_t, double) override {}
+  void Observe(uint64_t index, double) override { visited_.insert(index); }
 
  protected:
   bool Exhausted() const { return visited_.size() >= size_; }
@@ -74,6 +75,13 @@ absl::StatusOr<std::unique_ptr<Search>> MakeSearch(const std::string& name,
   if (space.size() == 0) return absl::InvalidArgumentError("the search space is empty");
   if (name == "random") return std::make_unique<RandomSearch>(space.size(), seed);
   if (name == "grid") return std::make_unique<GridSearch>(space.size());
+  if (name == "ga") {
+    GaSearchOptions options;
+    options.seed = seed;
+    absl::StatusOr<std::unique_ptr<GaSearch>> search = GaSearch::Create(space, options);
+    if (!search.ok()) return search.status();
+    return std::unique_ptr<Search>(*std::move(search));
+  }
   if (name == "xgb") {
     XgbSearchOptions options;
     options.seed = seed;
@@ -82,7 +90,7 @@ absl::StatusOr<std::unique_ptr<Search>> MakeSearch(const std::string& name,
     return std::unique_ptr<Search>(*std::move(search));
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown tuner '", name, "' (available: random, grid, xgb)"));
+      absl::StrCat("unknown tuner '", name, "' (available: xgb, ga, random, grid)"));
 }
 
 }  // namespace fleettune::tuner

@@ -25,12 +25,18 @@ class Search {
   // Marks `index` as already measured (e.g. from a resumed database) so it is not proposed.
   virtual void MarkVisited(uint64_t index) = 0;
 
-  // Feeds back a measured throughput (0 for a failed config).
+  // Feeds back a measured throughput (0 for a failed config). Also marks `index` visited.
   virtual void Observe(uint64_t index, double gflops) = 0;
+
+  // Seconds spent fitting a cost model and planning proposals with it (0 for searches
+  // without a model), summed over the search's life.
+  virtual double model_seconds() const { return 0; }
+  virtual double planning_seconds() const { return 0; }
 };
 
-// `random` (uniform without replacement), `grid` (index order) or `xgb` (model-guided, see
-// xgb_search.h). InvalidArgument naming the tuner otherwise.
+// `random` (uniform without replacement), `grid` (index order), `ga` (genetic, see
+// ga_search.h) or `xgb` (model-guided with knob features, see xgb_search.h; the tuning job
+// builds its own with loop-nest features). InvalidArgument naming the tuner otherwise.
 absl::StatusOr<std::unique_ptr<Search>> MakeSearch(const std::string& name,
                                                    const codegen::SearchSpace& space,
                                                    uint64_t seed);

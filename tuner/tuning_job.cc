@@ -2,22 +2,29 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
+#include <map>
 #include <memory>
 #include <numeric>
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "codegen/build.h"
 #include "codegen/search_space.h"
 #include "codegen/target.h"
+#include "codegen/version.h"
 #include "codegen/workload.h"
+#include "cost_model/features.h"
 #include "tuner/adaptive_timeout.h"
 #include "tuner/builder_pool.h"
 #include "tuner/search.h"
 #include "tuner/tracker_client.h"
+#include "tuner/xgb_search.h"
 
 namespace fleettune::tuner {
 namespace {
@@ -79,33 +86,114 @@ class Job {
     // so the job's best is never worse than it and the summary can say by how much it wins.
     std::vector<uint64_t> first;
     if (absl::StatusOr<uint64_t> default_index = space_.IndexOf(space_.DefaultConfig());
-        default_index.ok()) {
+        default_index.ok() && !measured_.contains(*default_index)) {
       search_.MarkVisited(*default_index);
       first.push_back(*default_index);
     }
-    while (summary_.trials < options_.trials) {
-      int want = std::min(options_.batch_size, options_.trials - summary_.trials);
-      std::vector<uint64_t> indices = std::move(first);
-      first.clear();
+    // Builds of round r+1 run while round r is measured, so the search proposes round r+1
+    // from the results up to round r-1 (one round of lag, as in AutoTVM).
+    int in_flight = 0;  // trials proposed but not yet recorded
+    auto propose = [&](std::vector<uint64_t> indices) {
+      const int want = std::min(options_.batch_size, options_.trials - summary_.trials - in_flight);
+      if (want <= 0) return PendingRound{};
+      if (static_cast<int>(indices.size()) > want) indices.resize(want);
       std::vector<uint64_t> proposed = search_.Propose(want - static_cast<int>(indices.size()));
       indices.insert(indices.end(), proposed.begin(), proposed.end());
-      if (indices.empty()) break;  // the whole space has been measured
-      absl::Status status = RunRound(**client, indices);
-      if (!status.ok()) return status;
+      PendingRound round;
+      round.indices = std::move(indices);
+      for (uint64_t index : round.indices) round.configs.push_back(space_.ConfigAt(index));
+      in_flight += static_cast<int>(round.indices.size());
+      round.outcomes = std::async(std::launch::async, BuildAll, options_.workload, options_.target,
+                                  round.configs, options_.builder_threads);
+      return round;
+    };
+    PendingRound current = propose(std::move(first));
+    while (!current.indices.empty()) {
+      std::vector<BuildOutcome> outcomes = current.outcomes.get();
+      PendingRound next;
+      if (options_.overlap_builds && !StopEarly()) next = propose({});
+      in_flight -= static_cast<int>(current.indices.size());
+      absl::Status status = RunRound(**client, current.indices, current.configs, outcomes);
+      if (!status.ok()) {
+        if (next.outcomes.valid()) next.outcomes.wait();
+        return status;
+      }
+      if (StopEarly()) {
+        summary_.stopped_early = true;
+        if (next.outcomes.valid()) next.outcomes.wait();
+        break;
+      }
+      if (!options_.overlap_builds) next = propose({});
+      current = std::move(next);
     }
+    summary_.model_seconds = search_.model_seconds();
+    summary_.search_seconds = search_.planning_seconds();
     summary_.wall_seconds = SecondsSince(start);
+    return absl::OkStatus();
+  }
+
+  // Continues the job from the database (--resume): every config this workload, target and
+  // device has a record of is fed to the search (never measured again), and the latest job's
+  // trials count towards the budget with trial numbers continuing after them.
+  absl::Status Resume(bool continue_job) {
+    db::Query query;
+    query.workload_key = workload_key_;
+    query.target_key = target_key_;
+    query.device_key = options_.device_key;
+    absl::StatusOr<std::vector<db::Record>> history = database_.History(query);
+    if (!history.ok()) return history.status();
+    if (history->empty()) return absl::OkStatus();
+    if (continue_job && options_.job_name.empty()) {
+      const db::Record* latest = &history->front();
+      for (const db::Record& record : *history) {
+        if (record.id > latest->id) latest = &record;
+      }
+      summary_.job = latest->job;
+    }
+    for (const db::Record& record : *history) {
+      if (record.job == summary_.job) {
+        summary_.trials = std::max<int>(summary_.trials, static_cast<int>(record.trial) + 1);
+        ++summary_.resumed_trials;
+        if (record.status != v1::OK) ++summary_.failures;
+        if (record.status == v1::OK && (!summary_.best || record.gflops > summary_.best->gflops)) {
+          summary_.best = record;
+        }
+        if (record.status == v1::OK &&
+            record.config_hash == codegen::ConfigHash(space_.DefaultConfig())) {
+          summary_.default_gflops = record.gflops;
+        }
+      }
+      // A lost board is not the config's fault: such configs may be measured again.
+      if (record.status == v1::DEVICE_LOST) continue;
+      absl::StatusOr<uint64_t> index = space_.IndexOf(record.config);
+      if (!index.ok() || measured_.contains(*index)) continue;
+      measured_.insert(*index);
+      search_.Observe(*index, record.status == v1::OK ? record.gflops : 0.0);
+    }
     return absl::OkStatus();
   }
 
   TuneSummary TakeSummary() { return std::move(summary_); }
 
  private:
-  absl::Status RunRound(TrackerClient& client, const std::vector<uint64_t>& indices) {
+  struct PendingRound {
+    std::vector<uint64_t> indices;
     std::vector<v1::Config> configs;
-    for (uint64_t index : indices) configs.push_back(space_.ConfigAt(index));
-    std::vector<BuildOutcome> outcomes =
-        BuildAll(options_.workload, options_.target, configs, options_.builder_threads);
+    std::future<std::vector<BuildOutcome>> outcomes;
+  };
 
+  // --early-stop: that many trials recorded since the best one (or without any OK one).
+  bool StopEarly() const {
+    if (options_.early_stop <= 0) return false;
+    const int64_t since = summary_.best ? summary_.trials - 1 - summary_.best->trial
+                                        : static_cast<int64_t>(summary_.trials);
+    return since >= options_.early_stop;
+  }
+
+  absl::Status RunRound(TrackerClient& client, const std::vector<uint64_t>& indices,
+                        const std::vector<v1::Config>& configs,
+                        std::vector<BuildOutcome>& outcomes) {
+    for (uint64_t index : indices) measured_.insert(index);
     const int64_t first_trial = summary_.trials;
     v1::MeasureBatch batch;
     batch.set_device_key(options_.device_key);
@@ -217,6 +305,13 @@ class Job {
     record.board_id = result.board_id();
     record.timestamp_ms = absl::ToUnixMillis(absl::Now());
     record.version = FLEETTUNE_VERSION_STRING;
+    record.llvm_version = codegen::LlvmVersion();
+    if (result.has_device()) {  // the measuring board's fingerprint
+      record.device.model = result.device().model();
+      record.device.cpu = result.device().cpu();
+      record.device.cores = result.device().num_cores();
+      record.device.runtime_version = result.device().runtime_version();
+    }
     if (record.status == v1::OK && !record.costs.empty()) {
       record.mean_cost = RobustMeanCost(record.costs);
       record.gflops = Gflops(options_.workload, record.mean_cost);
@@ -260,8 +355,79 @@ class Job {
   const std::string target_key_;
   std::vector<v1::TensorSpec> tensors_;
   v1::Artifact reference_;
+  absl::flat_hash_set<uint64_t> measured_;  // indices with a record (resumed or this run)
   TuneSummary summary_;
 };
+
+// Transfer rows for a new workload: the database's records of other shapes of the same op on
+// the same target and device key, one group per workload, featurised like this job's configs.
+// At most kMaxTransferRows, the most recent first.
+constexpr size_t kMaxTransferRows = 3000;
+
+absl::StatusOr<TransferData> LoadTransferData(const TuneOptions& options,
+                                              const codegen::SearchSpace& space,
+                                              db::Database& database) {
+  db::Query query;  // every workload
+  query.target_key = codegen::TargetKey(options.target);
+  query.device_key = options.device_key;
+  absl::StatusOr<std::vector<db::Record>> history = database.History(query);
+  if (!history.ok()) return history.status();
+  const std::string own_key = codegen::WorkloadKey(options.workload);
+  const std::string prefix = options.workload.op() + ":";
+  std::map<std::string, std::vector<const db::Record*>> by_workload;
+  size_t kept = 0;
+  for (auto it = history->rbegin(); it != history->rend() && kept < kMaxTransferRows; ++it) {
+    if (it->workload_key == own_key || !absl::StartsWith(it->workload_key, prefix)) continue;
+    if (it->config.template_name() != space.template_name()) continue;
+    if (it->status == v1::DEVICE_LOST) continue;
+    by_workload[it->workload_key].push_back(&*it);
+    ++kept;
+  }
+  TransferData data;
+  for (const auto& [key, records] : by_workload) {
+    absl::StatusOr<v1::Workload> workload = codegen::ParseWorkload(key);
+    if (!workload.ok()) continue;
+    for (const db::Record* record : records) {
+      data.rows.push_back(cost_model::ConfigFeatures(*workload, options.target, record->config));
+      data.throughput.push_back(record->status == v1::OK ? static_cast<float>(record->gflops) : 0);
+    }
+    data.group_sizes.push_back(static_cast<unsigned>(records.size()));
+  }
+  return data;
+}
+
+// The search of options.tuner; for xgb, with loop-nest features, transfer and a loaded model.
+absl::StatusOr<std::unique_ptr<Search>> CreateSearch(const TuneOptions& options,
+                                                     const codegen::SearchSpace& space,
+                                                     db::Database& database, XgbSearch** xgb,
+                                                     TuneSummary& summary) {
+  *xgb = nullptr;
+  if (options.tuner != "xgb") return MakeSearch(options.tuner, space, options.seed);
+  XgbSearchOptions xgb_options;
+  xgb_options.seed = options.seed;
+  xgb_options.objective = options.objective;
+  const v1::Workload workload = options.workload;
+  const v1::Target target = options.target;
+  xgb_options.features = [workload, target](const v1::Config& config) {
+    return cost_model::ConfigFeatures(workload, target, config);
+  };
+  absl::StatusOr<std::unique_ptr<XgbSearch>> search = XgbSearch::Create(space, xgb_options);
+  if (!search.ok()) return search.status();
+  if (!options.load_model.empty()) {
+    if (absl::Status status = (*search)->LoadModel(options.load_model); !status.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--load-model: ", status.message()));
+    }
+  }
+  if (options.transfer) {
+    auto start = Clock::now();
+    absl::StatusOr<TransferData> data = LoadTransferData(options, space, database);
+    if (!data.ok()) return data.status();
+    summary.transfer_rows = (*search)->SetTransferData(*std::move(data));
+    summary.model_seconds += SecondsSince(start);
+  }
+  *xgb = search->get();
+  return std::unique_ptr<Search>(*std::move(search));
+}
 
 }  // namespace
 
@@ -285,15 +451,41 @@ absl::StatusOr<TuneSummary> RunTuningJob(const TuneOptions& options, db::Databas
                                          const std::function<void(const TuneProgress&)>& progress) {
   if (options.trials <= 0) return absl::InvalidArgumentError("--trials must be positive");
   if (options.batch_size <= 0) return absl::InvalidArgumentError("batch size must be positive");
+  if (options.early_stop < 0) return absl::InvalidArgumentError("--early-stop must be >= 0");
+  if (options.objective != "rank:pairwise" && options.objective != "reg:squarederror") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--objective '", options.objective, "' is not one of rank:pairwise, reg:squarederror"));
+  }
+  if (!options.load_model.empty() && options.tuner != "xgb") {
+    return absl::InvalidArgumentError("--load-model needs --tuner xgb");
+  }
+  if (!options.save_model.empty() && options.tuner != "xgb") {
+    return absl::InvalidArgumentError("--save-model needs --tuner xgb");
+  }
   absl::StatusOr<codegen::SearchSpace> space =
       codegen::SearchSpaceFor(options.workload, options.target);
   if (!space.ok()) return space.status();
-  absl::StatusOr<std::unique_ptr<Search>> search = MakeSearch(options.tuner, *space, options.seed);
+  TuneSummary setup;
+  XgbSearch* xgb = nullptr;
+  absl::StatusOr<std::unique_ptr<Search>> search =
+      CreateSearch(options, *space, database, &xgb, setup);
   if (!search.ok()) return search.status();
   Job job(options, database, *space, **search, progress);
+  if (options.resume) {
+    if (absl::Status status = job.Resume(/*continue_job=*/true); !status.ok()) return status;
+  }
   absl::Status status = job.Run();
   if (!status.ok()) return status;
-  return job.TakeSummary();
+  TuneSummary summary = job.TakeSummary();
+  summary.transfer_rows = setup.transfer_rows;
+  summary.model_seconds += setup.model_seconds;
+  if (xgb != nullptr && !options.save_model.empty()) {
+    if (absl::Status saved = xgb->SaveModel(options.save_model); !saved.ok()) {
+      return absl::InternalError(absl::StrCat("--save-model: ", saved.message()));
+    }
+    summary.model_saved = true;
+  }
+  return summary;
 }
 
 }  // namespace fleettune::tuner

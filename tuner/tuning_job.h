@@ -22,8 +22,22 @@ struct TuneOptions {
   std::string tracker_token;    // the tracker's client token, if it has one
   std::string tracker_tls_ca;   // PEM roots: talk TLS to the tracker; empty: plaintext
   int trials = 64;
-  std::string tuner = "random";
-  uint64_t seed = 0;
+  std::string tuner = "xgb";  // xgb | ga | random | grid
+  uint64_t seed = 0;          // same seed, same database contents: same configs proposed
+  int early_stop = 0;         // stop after this many trials without a new best; 0: never
+  // Continue from the database: configs with a record for this workload, target and device
+  // are never measured again, the search starts from them, and the latest job's trials count
+  // towards `trials` (its name and trial numbers continue unless job_name is set).
+  bool resume = false;
+  // xgb only: train with the database's records of other shapes of the same op (same target
+  // and device key) from the first round.
+  bool transfer = true;
+  std::string objective = "rank:pairwise";  // xgb's model: or "reg:squarederror"
+  std::string load_model;                   // xgb: guide the first rounds with this saved model
+  std::string save_model;                   // xgb: write the last fitted model here after the job
+  // Build round r+1 while round r is measured (the search then proposes from results up to
+  // round r-1). Off: build, measure, propose strictly in turn.
+  bool overlap_builds = true;
   int batch_size = 8;  // configs built, then measured, per round
   int priority = 0;    // among jobs sharing the key's boards; higher goes first
   int builder_threads = 2;
@@ -48,6 +62,12 @@ struct TuneSummary {
   double default_gflops = 0;       // the template default, always measured first (0: failed)
   double build_seconds = 0;        // summed over builder threads
   double measure_seconds = 0;      // wall time waiting for boards
+  double model_seconds = 0;        // fitting the cost model (and loading transfer rows)
+  double search_seconds = 0;       // planning with the model (annealing, features)
+  int resumed_trials = 0;          // records of the job found by --resume
+  int transfer_rows = 0;           // other shapes' records the model trained on
+  bool stopped_early = false;      // --early-stop ended the job
+  bool model_saved = false;
   double wall_seconds = 0;
 };
 

@@ -1,15 +1,22 @@
 #include "tuner/xgb_search.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <limits>
 #include <utility>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "cost_model/features.h"
 
 namespace fleettune::tuner {
 namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 // Features of one knob choice, computed by KnobFeatures itself so the two cannot drift.
 std::vector<float> ChoiceFeatures(const codegen::Knob& knob, int64_t value) {
@@ -19,6 +26,9 @@ std::vector<float> ChoiceFeatures(const codegen::Knob& knob, int64_t value) {
   entry->set_value(value);
   return cost_model::KnobFeatures(config);
 }
+
+// The feature cache is dropped when it grows past this many configs (a few tens of MB).
+constexpr size_t kMaxCachedFeatures = 50000;
 
 }  // namespace
 
@@ -37,22 +47,30 @@ absl::StatusOr<std::unique_ptr<XgbSearch>> XgbSearch::Create(const codegen::Sear
     return absl::InvalidArgumentError(
         absl::StrCat("XgbSearchOptions.steps is ", options.steps, "; must be >= 1"));
   }
+  if (options.min_distance < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("XgbSearchOptions.min_distance is ", options.min_distance, "; must be >= 0"));
+  }
   if (!(options.epsilon >= 0 && options.epsilon <= 1)) {
     return absl::InvalidArgumentError(
         absl::StrCat("XgbSearchOptions.epsilon is ", options.epsilon, "; must be in [0, 1]"));
   }
   cost_model::XgbOptions model_options;
-  model_options.objective = "rank:pairwise";
+  model_options.objective = options.objective;
   model_options.seed = options.seed;
   absl::StatusOr<std::unique_ptr<cost_model::XgbModel>> model =
       cost_model::XgbModel::Create(model_options);
   if (!model.ok()) return model.status();
-  return std::unique_ptr<XgbSearch>(new XgbSearch(space, options, *std::move(model)));
+  return std::unique_ptr<XgbSearch>(new XgbSearch(space, std::move(options), *std::move(model)));
 }
 
 XgbSearch::XgbSearch(const codegen::SearchSpace& space, XgbSearchOptions options,
                      std::unique_ptr<cost_model::XgbModel> model)
-    : options_(options), size_(space.size()), model_(std::move(model)), rng_(options.seed) {
+    : options_(std::move(options)),
+      space_(space),
+      size_(space.size()),
+      model_(std::move(model)),
+      rng_(options_.seed) {
   const std::vector<codegen::Knob>& knobs = space.knobs();
   radix_.resize(knobs.size());
   stride_.resize(knobs.size());
@@ -70,6 +88,8 @@ XgbSearch::XgbSearch(const codegen::SearchSpace& space, XgbSearchOptions options
   for (size_t k = 0; k < knobs.size(); ++k) {
     if (radix_[k] > 1) movable_knobs_.push_back(static_cast<int>(k));
   }
+  // Every config of a template has the same feature length; the first one fixes it.
+  feature_count_ = FeaturesAt(0).size();
 }
 
 void XgbSearch::MarkVisited(uint64_t index) { visited_.insert(index); }
@@ -82,6 +102,41 @@ void XgbSearch::Observe(uint64_t index, double gflops) {
                                                                  : 0.0f);
 }
 
+int XgbSearch::SetTransferData(TransferData data) {
+  TransferData kept;
+  size_t row = 0;
+  for (unsigned size : data.group_sizes) {
+    unsigned group = 0;
+    for (unsigned i = 0; i < size && row < data.rows.size(); ++i, ++row) {
+      if (data.rows[row].size() != feature_count_ || row >= data.throughput.size()) continue;
+      const float throughput = data.throughput[row];
+      kept.rows.push_back(std::move(data.rows[row]));
+      kept.throughput.push_back(std::isfinite(throughput) && throughput > 0 ? throughput : 0.0f);
+      ++group;
+    }
+    if (group > 0) kept.group_sizes.push_back(group);
+  }
+  transfer_ = std::move(kept);
+  return static_cast<int>(transfer_.rows.size());
+}
+
+absl::Status XgbSearch::SaveModel(const std::string& path) const { return model_->Save(path); }
+
+absl::Status XgbSearch::LoadModel(const std::string& path) {
+  absl::StatusOr<std::unique_ptr<cost_model::XgbModel>> loaded =
+      cost_model::XgbModel::Create(model_->options());
+  if (!loaded.ok()) return loaded.status();
+  if (absl::Status status = (*loaded)->Load(path); !status.ok()) return status;
+  if (static_cast<size_t>((*loaded)->num_features()) != feature_count_) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model '", path, "' takes ", (*loaded)->num_features(),
+        " features but configs of template '", space_.template_name(), "' have ", feature_count_));
+  }
+  model_ = *std::move(loaded);
+  model_ready_ = true;
+  return absl::OkStatus();
+}
+
 std::vector<int> XgbSearch::Digits(uint64_t index) const {
   std::vector<int> digits(radix_.size());
   for (size_t k = radix_.size(); k-- > 0;) {
@@ -91,7 +146,7 @@ std::vector<int> XgbSearch::Digits(uint64_t index) const {
   return digits;
 }
 
-void XgbSearch::AppendFeatures(const std::vector<int>& digits, std::vector<float>& row) const {
+void XgbSearch::AppendKnobFeatures(const std::vector<int>& digits, std::vector<float>& row) const {
   const size_t width = choice_features_.empty() ? 0 : choice_features_[0].size() / radix_[0];
   for (size_t k = 0; k < digits.size(); ++k) {
     const auto begin = choice_features_[k].begin() + digits[k] * width;
@@ -99,9 +154,18 @@ void XgbSearch::AppendFeatures(const std::vector<int>& digits, std::vector<float
   }
 }
 
-std::vector<float> XgbSearch::FeaturesAt(uint64_t index) const {
-  std::vector<float> row;
-  AppendFeatures(Digits(index), row);
+std::vector<float> XgbSearch::FeaturesAt(uint64_t index) {
+  if (!options_.features) {
+    std::vector<float> row;
+    AppendKnobFeatures(Digits(index), row);
+    return row;
+  }
+  if (auto found = feature_cache_.find(index); found != feature_cache_.end()) {
+    return found->second;
+  }
+  if (feature_cache_.size() >= kMaxCachedFeatures) feature_cache_.clear();
+  std::vector<float> row = options_.features(space_.ConfigAt(index));
+  feature_cache_.emplace(index, row);
   return row;
 }
 
@@ -122,13 +186,27 @@ bool XgbSearch::RandomUnvisited(const absl::flat_hash_set<uint64_t>& taken, uint
 }
 
 bool XgbSearch::Refit() {
-  if (static_cast<int>(observed_index_.size()) < options_.min_observations) return false;
-  if (*std::max_element(observed_gflops_.begin(), observed_gflops_.end()) <= 0) return false;
-  if (radix_.empty()) return false;
-  std::vector<std::vector<float>> rows;
-  rows.reserve(observed_index_.size());
-  for (uint64_t index : observed_index_) rows.push_back(FeaturesAt(index));
-  return model_->Fit(rows, observed_gflops_).ok();
+  const bool enough_own = static_cast<int>(observed_index_.size()) >= options_.min_observations &&
+                          *std::max_element(observed_gflops_.begin(), observed_gflops_.end()) > 0;
+  if (!enough_own && transfer_.rows.empty()) return false;
+  if (radix_.empty() || feature_count_ == 0) return false;
+  auto start = Clock::now();
+  std::vector<std::vector<float>> rows = transfer_.rows;
+  std::vector<float> throughput = transfer_.throughput;
+  std::vector<unsigned> groups = transfer_.group_sizes;
+  unsigned own = 0;
+  for (size_t i = 0; i < observed_index_.size(); ++i) {
+    std::vector<float> row = FeaturesAt(observed_index_[i]);
+    if (row.size() != feature_count_) continue;  // never trained on: see FeatureFunction
+    rows.push_back(std::move(row));
+    throughput.push_back(observed_gflops_[i]);
+    ++own;
+  }
+  if (own > 0) groups.push_back(own);
+  const bool fitted = !rows.empty() && model_->FitGroups(rows, throughput, groups).ok();
+  fit_seconds_ += SecondsSince(start);
+  if (fitted) model_ready_ = true;
+  return fitted;
 }
 
 std::vector<uint64_t> XgbSearch::Anneal(int count) {
@@ -141,9 +219,14 @@ std::vector<uint64_t> XgbSearch::Anneal(int count) {
     std::vector<uint64_t> fresh;
     for (uint64_t index : indices) {
       if (scored.contains(index)) continue;
+      std::vector<float> row = FeaturesAt(index);
+      if (row.size() != feature_count_) {
+        scored.emplace(index, -std::numeric_limits<float>::infinity());
+        continue;
+      }
       scored.emplace(index, 0.0f);  // placeholder, replaced below; also dedups this batch
       fresh.push_back(index);
-      rows.push_back(FeaturesAt(index));
+      rows.push_back(std::move(row));
     }
     absl::StatusOr<std::vector<float>> predicted = model_->Predict(rows);
     if (!predicted.ok()) {
@@ -171,8 +254,15 @@ std::vector<uint64_t> XgbSearch::Anneal(int count) {
   std::vector<float> scores = score(points);
 
   // Scores of a ranking model have no unit: scale the temperature to their spread.
-  const auto [low, high] = std::minmax_element(scores.begin(), scores.end());
-  const double initial_temperature = *high > *low ? (*high - *low) / 2.0 : 1.0;
+  double low = 0, high = 0;
+  bool any = false;
+  for (float s : scores) {
+    if (!std::isfinite(s)) continue;
+    low = any ? std::min<double>(low, s) : s;
+    high = any ? std::max<double>(high, s) : s;
+    any = true;
+  }
+  const double initial_temperature = high > low ? (high - low) / 2.0 : 1.0;
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
   std::vector<uint64_t> moved(points.size());
   for (int step = 0; step < options_.steps && !failed && !movable_knobs_.empty(); ++step) {
@@ -187,10 +277,10 @@ std::vector<uint64_t> XgbSearch::Anneal(int count) {
     }
     const std::vector<float> moved_scores = score(moved);
     const double temperature =
-        initial_temperature * (1.0 - static_cast<double>(step) / options_.steps);
+        initial_temperature * (1.0 - static_cast<double>(step) / options_.steps) + 1e-9;
     for (size_t c = 0; c < points.size(); ++c) {
-      const double gain = moved_scores[c] - scores[c];
-      if (gain >= 0 || uniform(rng_) < std::exp(gain / temperature)) {
+      const double gain = static_cast<double>(moved_scores[c]) - scores[c];
+      if (gain >= 0 || !std::isfinite(scores[c]) || uniform(rng_) < std::exp(gain / temperature)) {
         points[c] = moved[c];
         scores[c] = moved_scores[c];
       }
@@ -200,7 +290,7 @@ std::vector<uint64_t> XgbSearch::Anneal(int count) {
 
   std::vector<std::pair<float, uint64_t>> candidates;
   for (const auto& [index, value] : scored) {
-    if (!visited_.contains(index)) candidates.emplace_back(value, index);
+    if (!visited_.contains(index) && std::isfinite(value)) candidates.emplace_back(value, index);
   }
   // Best score first; ties by index so the result does not depend on hash order.
   const auto better = [](const std::pair<float, uint64_t>& a, const std::pair<float, uint64_t>& b) {
@@ -214,12 +304,43 @@ std::vector<uint64_t> XgbSearch::Anneal(int count) {
   return best;
 }
 
+std::vector<uint64_t> XgbSearch::Diversify(const std::vector<uint64_t>& plan, int count) const {
+  std::vector<uint64_t> picks;
+  std::vector<bool> used(plan.size(), false);
+  std::vector<std::vector<int>> picked_digits;
+  for (size_t i = 0; i < plan.size() && static_cast<int>(picks.size()) < count; ++i) {
+    std::vector<int> digits = Digits(plan[i]);
+    bool far = true;
+    for (const std::vector<int>& other : picked_digits) {
+      int differ = 0;
+      for (size_t k = 0; k < digits.size(); ++k) differ += digits[k] != other[k];
+      if (differ < options_.min_distance) {
+        far = false;
+        break;
+      }
+    }
+    if (!far) continue;
+    used[i] = true;
+    picks.push_back(plan[i]);
+    picked_digits.push_back(std::move(digits));
+  }
+  // Not enough distinct ones: the best remaining candidates, in plan order.
+  for (size_t i = 0; i < plan.size() && static_cast<int>(picks.size()) < count; ++i) {
+    if (!used[i]) picks.push_back(plan[i]);
+  }
+  return picks;
+}
+
 std::vector<uint64_t> XgbSearch::Propose(int count) {
   std::vector<uint64_t> picks;
   if (count <= 0 || Exhausted()) return picks;
   std::vector<uint64_t> guided;
-  if (Refit()) {
-    guided = Anneal(count);
+  Refit();
+  if (model_ready_) {
+    auto plan_start = Clock::now();
+    // The plan: several candidates per slot, so diversity has something to choose from.
+    guided = Diversify(Anneal(4 * count), count);
+    plan_seconds_ += SecondsSince(plan_start);
     if (!guided.empty()) ++model_guided_rounds_;
   }
   absl::flat_hash_set<uint64_t> taken;

@@ -1,20 +1,27 @@
-// A model-guided search strategy (AutoTVM's XGBTuner, simplified).
+// A model-guided search strategy (AutoTVM's XGBTuner).
 //
-// Until it has seen enough measurements it proposes uniformly random unvisited configs. Then
-// every Propose refits an XGBoost ranking model on the knob features of all measured configs
-// and runs simulated annealing over the knob space, scored by the model: parallel chains that
-// each change one knob per step and accept by the predicted score at a linearly cooling
-// temperature. It proposes the best-scored unvisited configs the chains met, each slot
-// replaced by a random unvisited config with probability `epsilon` so the model keeps seeing
-// configs it would not pick.
+// Every Propose refits an XGBoost model (rank:pairwise by default, regression as an option)
+// on the features of all measured configs, failed ones kept as the worst (throughput 0),
+// plus any transfer rows (measured configs of other shapes of the same op, one ranking group
+// per shape, throughput normalised per shape). It then runs simulated annealing over the knob
+// space scored by the model: parallel chains that each change one knob per step and accept
+// by the predicted score at a linearly cooling temperature. The plan is the best-scored
+// unvisited configs the chains met; picks are taken from it greedily, skipping a candidate
+// that differs in fewer than `min_distance` knobs from one already picked while others are
+// left (diversity), and each slot is replaced by a random unvisited config with probability
+// `epsilon` so the model keeps seeing configs it would not pick. Without a model (too few
+// observations and no transfer rows or loaded model) it proposes uniformly random configs.
 #ifndef FLEETTUNE_TUNER_XGB_SEARCH_H_
 #define FLEETTUNE_TUNER_XGB_SEARCH_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "codegen/search_space.h"
@@ -23,12 +30,29 @@
 
 namespace fleettune::tuner {
 
+// Features of a config of the space: must return the same length for every config (see
+// cost_model/features.h). Rows of another length are dropped from training and scored last.
+using FeatureFunction = std::function<std::vector<float>(const v1::Config&)>;
+
 struct XgbSearchOptions {
-  int min_observations = 8;  // below this the search is uniformly random
+  int min_observations = 8;  // below this (and without transfer rows) the search is random
   int chains = 32;           // parallel annealing chains per Propose
   int steps = 100;           // steps per chain
   double epsilon = 0.05;     // chance each proposed slot is a random config instead
+  int min_distance = 2;      // knobs in which picks of one round should differ (diversity)
   uint64_t seed = 0;         // seeds both the search and the model
+  std::string objective = "rank:pairwise";  // or "reg:squarederror"
+  // Empty: cost_model::KnobFeatures. The tuner passes cost_model::ConfigFeatures (loop nest
+  // + knobs) bound to the workload and target.
+  FeatureFunction features;
+};
+
+// Measured configs of other workloads (same op, target), for transfer. Rows are grouped per
+// workload: group_sizes[g] consecutive rows belong to workload g.
+struct TransferData {
+  std::vector<std::vector<float>> rows;
+  std::vector<float> throughput;  // 0 for failed configs
+  std::vector<unsigned> group_sizes;
 };
 
 // Not thread-safe, like every Search. Deterministic for a given space, options and sequence
@@ -36,8 +60,9 @@ struct XgbSearchOptions {
 // too few unvisited configs, random (and near exhaustion, scanned) configs fill the rest.
 class XgbSearch : public Search {
  public:
-  // InvalidArgument naming the option when chains, steps or min_observations is below 1 or
-  // epsilon is outside [0, 1], or when the space is empty.
+  // InvalidArgument naming the option when chains, steps or min_observations is below 1,
+  // min_distance below 0, epsilon outside [0, 1] or the objective unknown, or when the space
+  // is empty.
   static absl::StatusOr<std::unique_ptr<XgbSearch>> Create(const codegen::SearchSpace& space,
                                                            XgbSearchOptions options);
 
@@ -46,45 +71,69 @@ class XgbSearch : public Search {
   // Records the throughput of `index` and marks it visited. Ignored for an index outside the
   // space; a negative or non-finite throughput counts as 0 (failed).
   void Observe(uint64_t index, double gflops) override;
+  double model_seconds() const override { return fit_seconds_; }
+  double planning_seconds() const override { return plan_seconds_; }
 
-  // Number of Propose calls whose proposals came from a fitted model: for tests and logs.
+  // Transfer: rows of other workloads trained on together with this one's observations from
+  // now on. Rows whose length differs from this space's features are dropped; returns how
+  // many rows were kept.
+  int SetTransferData(TransferData data);
+
+  // Writes the latest fitted model (FailedPrecondition before any fit). Thread-compatible.
+  absl::Status SaveModel(const std::string& path) const;
+  // Uses the model saved at `path` to guide proposals until this search fits its own (which
+  // happens once it has min_observations or transfer rows). InvalidArgument when the file is
+  // not a model or its feature count differs from this space's features; nothing changes then.
+  absl::Status LoadModel(const std::string& path);
+
+  // Number of Propose calls whose proposals came from a model: for tests and logs.
   int model_guided_rounds() const { return model_guided_rounds_; }
+  int observations() const { return static_cast<int>(observed_index_.size()); }
 
-  // Model features of the config at `index`: equal to
-  // cost_model::KnobFeatures(space.ConfigAt(index)), computed without building the config.
-  std::vector<float> FeaturesAt(uint64_t index) const;
+  // Model features of the config at `index` (options.features of space.ConfigAt(index), or
+  // cost_model::KnobFeatures of it by default).
+  std::vector<float> FeaturesAt(uint64_t index);
+  // Length of every feature row of this space.
+  size_t feature_count() const { return feature_count_; }
 
  private:
   XgbSearch(const codegen::SearchSpace& space, XgbSearchOptions options,
             std::unique_ptr<cost_model::XgbModel> model);
 
-  // Per-knob choice positions of `index` (mixed radix, last knob fastest) and back.
   std::vector<int> Digits(uint64_t index) const;
-  void AppendFeatures(const std::vector<int>& digits, std::vector<float>& row) const;
+  void AppendKnobFeatures(const std::vector<int>& digits, std::vector<float>& row) const;
 
-  // Refits the model on every observation; false when it cannot be fitted.
+  // Refits the model on every observation and the transfer rows; false when it cannot be
+  // fitted (then a loaded model, if any, still guides).
   bool Refit();
   // Unvisited indices the annealing chains met, best predicted score first, at most `count`.
   std::vector<uint64_t> Anneal(int count);
-  // A uniformly random unvisited index not in `taken`, or none when every index is visited
-  // or taken.
+  // `count` picks from the plan, preferring ones `min_distance` knobs apart.
+  std::vector<uint64_t> Diversify(const std::vector<uint64_t>& plan, int count) const;
   bool RandomUnvisited(const absl::flat_hash_set<uint64_t>& taken, uint64_t& index);
   bool Exhausted() const { return visited_.size() >= size_; }
 
   // Constant after construction.
   const XgbSearchOptions options_;
+  const codegen::SearchSpace space_;
   const uint64_t size_;
   std::vector<int> radix_;                           // choices per knob
   std::vector<uint64_t> stride_;                     // index step of one choice of each knob
   std::vector<std::vector<float>> choice_features_;  // [knob][choice * 2 + {0,1}]
   std::vector<int> movable_knobs_;                   // knobs with more than one choice
+  size_t feature_count_ = 0;
 
   std::unique_ptr<cost_model::XgbModel> model_;
+  bool model_ready_ = false;  // fitted this round, or loaded
   std::mt19937_64 rng_;
   absl::flat_hash_set<uint64_t> visited_;
+  absl::flat_hash_map<uint64_t, std::vector<float>> feature_cache_;
   std::vector<uint64_t> observed_index_;
   std::vector<float> observed_gflops_;
+  TransferData transfer_;
   int model_guided_rounds_ = 0;
+  double fit_seconds_ = 0;
+  double plan_seconds_ = 0;
 };
 
 }  // namespace fleettune::tuner

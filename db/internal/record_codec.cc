@@ -1,34 +1,78 @@
 #include "db/internal/record_codec.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace fleettune::db::internal {
 
+// Written by hand rather than with protobuf's JSON printer (same output: int64 values as
+// strings, empty fields omitted): bulk import and export encode a million of these.
 absl::StatusOr<std::string> ConfigToJson(const v1::Config& config) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  std::string json;
-  const auto status = google::protobuf::util::MessageToJsonString(config, &json, options);
-  if (!status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot encode config as JSON: ", status.ToString()));
+  std::string json = "{";
+  if (!config.template_name().empty()) {
+    absl::StrAppend(&json, "\"template_name\":", nlohmann::json(config.template_name()).dump());
   }
+  if (config.knobs_size() > 0) {
+    absl::StrAppend(&json, json.size() > 1 ? "," : "", "\"knobs\":[");
+    for (int i = 0; i < config.knobs_size(); ++i) {
+      const v1::Config::Knob& knob = config.knobs(i);
+      absl::StrAppend(&json, i > 0 ? "," : "", "{");
+      if (!knob.name().empty()) {
+        absl::StrAppend(&json, "\"name\":", nlohmann::json(knob.name()).dump());
+      }
+      if (knob.value() != 0) {
+        absl::StrAppend(&json, knob.name().empty() ? "" : ",", "\"value\":\"", knob.value(), "\"");
+      }
+      absl::StrAppend(&json, "}");
+    }
+    absl::StrAppend(&json, "]");
+  }
+  absl::StrAppend(&json, "}");
   return json;
 }
 
 absl::StatusOr<v1::Config> ConfigFromJson(absl::string_view json) {
+  const auto bad = [&](absl::string_view why) {
+    return absl::DataLossError(absl::StrCat("stored config '", json, "' is not valid: ", why));
+  };
+  const nlohmann::json object =
+      nlohmann::json::parse(json.begin(), json.end(), /*cb=*/nullptr, /*allow_exceptions=*/false);
+  if (!object.is_object()) return bad("not a JSON object");
   v1::Config config;
-  const auto status = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(json.data(), json.size()), &config);
-  if (!status.ok()) {
-    return absl::DataLossError(
-        absl::StrCat("stored config '", json, "' is not valid JSON: ", status.ToString()));
+  for (const auto& [key, value] : object.items()) {
+    if (key == "template_name" || key == "templateName") {
+      if (!value.is_string()) return bad("template_name is not a string");
+      config.set_template_name(value.get<std::string>());
+    } else if (key == "knobs") {
+      if (!value.is_array()) return bad("knobs is not an array");
+      for (const nlohmann::json& item : value) {
+        if (!item.is_object()) return bad("a knob is not an object");
+        v1::Config::Knob* knob = config.add_knobs();
+        if (auto name = item.find("name"); name != item.end()) {
+          if (!name->is_string()) return bad("a knob name is not a string");
+          knob->set_name(name->get<std::string>());
+        }
+        if (auto v = item.find("value"); v != item.end()) {
+          if (v->is_number_integer()) {
+            knob->set_value(v->get<int64_t>());
+          } else if (v->is_string()) {
+            int64_t parsed = 0;
+            if (!absl::SimpleAtoi(v->get<std::string>(), &parsed)) {
+              return bad("a knob value is not an integer");
+            }
+            knob->set_value(parsed);
+          } else {
+            return bad("a knob value is not an integer");
+          }
+        }
+      }
+    } else {
+      return bad(absl::StrCat("unknown field '", key, "'"));
+    }
   }
   return config;
 }

@@ -41,6 +41,18 @@ CREATE INDEX records_best
 CREATE INDEX records_job ON records (job, trial);
 CREATE INDEX records_config ON records (workload_key, config_hash);
 )sql",
+    // Version 2: who measured a record and with which compiler. Rows from version 1 keep
+    // schema_version 1 (and an empty llvm_version), which marks them as from an older
+    // compiler. records_any_device serves best lookups across a target's devices.
+    R"sql(
+ALTER TABLE records ADD COLUMN llvm_version    TEXT    NOT NULL DEFAULT '';
+ALTER TABLE records ADD COLUMN device_model    TEXT    NOT NULL DEFAULT '';
+ALTER TABLE records ADD COLUMN device_cpu      TEXT    NOT NULL DEFAULT '';
+ALTER TABLE records ADD COLUMN device_cores    INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE records ADD COLUMN runtime_version TEXT    NOT NULL DEFAULT '';
+ALTER TABLE records ADD COLUMN schema_version  INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX records_any_device ON records (workload_key, target_key, status, mean_cost);
+)sql",
 };
 
 struct FileState {

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "db/database.h"
 
 namespace fleettune::db::internal {
 
@@ -20,7 +21,7 @@ namespace fleettune::db::internal {
 inline constexpr int32_t kApplicationId = 0x46544442;
 
 // The schema version this build writes and reads.
-inline constexpr int64_t kSchemaVersion = 1;
+inline constexpr int64_t kSchemaVersion = kCurrentSchemaVersion;
 
 // Checks `path` before SQLite touches it: OK when it does not exist but its parent
 // directory does (a new database), or when it is empty or starts with the SQLite header.

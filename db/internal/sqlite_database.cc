@@ -19,14 +19,36 @@ constexpr int kBusyTimeoutMs = 10'000;
 // Columns in the order DecodeRow reads them.
 constexpr char kSelectColumns[] =
     "SELECT id, workload_key, target_key, device_key, job, trial, config_json, config_hash, "
-    "status, costs_json, mean_cost, gflops, error, board_id, timestamp_ms, version "
+    "status, costs_json, mean_cost, gflops, error, board_id, timestamp_ms, version, "
+    "llvm_version, device_model, device_cpu, device_cores, runtime_version, schema_version "
     "FROM records";
 
 constexpr char kInsertSql[] =
     "INSERT INTO records (workload_key, target_key, device_key, job, trial, template_name, "
     "config_json, config_hash, status, costs_json, mean_cost, gflops, error, board_id, "
-    "timestamp_ms, version) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+    "timestamp_ms, version, llvm_version, device_model, device_cpu, device_cores, "
+    "runtime_version, schema_version) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+    "?19, ?20, ?21, ?22)";
+
+// The import's duplicate check (served by the records_job index).
+constexpr char kExistsSql[] =
+    "SELECT 1 FROM records INDEXED BY records_job WHERE job = ?1 AND trial = ?2 AND workload_key = "
+    "?3 AND "
+    "target_key = ?4 AND device_key = ?5 AND config_hash = ?6 LIMIT 1";
+
+// InvalidArgument naming the field when `record` cannot be stored.
+absl::Status ValidateForInsert(const Record& record) {
+  if (record.workload_key.empty()) {
+    return absl::InvalidArgumentError("Insert: record.workload_key is empty");
+  }
+  if (!std::isfinite(record.mean_cost) || !std::isfinite(record.gflops)) {
+    return absl::InvalidArgumentError(absl::StrCat("Insert: record.mean_cost (", record.mean_cost,
+                                                   ") and record.gflops (", record.gflops,
+                                                   ") must be finite"));
+  }
+  return absl::OkStatus();
+}
 
 // " WHERE workload_key = :workload AND ..." for the filters `query` sets; empty when none.
 std::string QueryWhere(const Query& query, bool ok_only) {
@@ -75,6 +97,12 @@ absl::StatusOr<Record> DecodeRow(sqlite3_stmt* stmt) {
   record.board_id = ColumnText(stmt, 13);
   record.timestamp_ms = sqlite3_column_int64(stmt, 14);
   record.version = ColumnText(stmt, 15);
+  record.llvm_version = ColumnText(stmt, 16);
+  record.device.model = ColumnText(stmt, 17);
+  record.device.cpu = ColumnText(stmt, 18);
+  record.device.cores = static_cast<int32_t>(sqlite3_column_int64(stmt, 19));
+  record.device.runtime_version = ColumnText(stmt, 20);
+  record.schema_version = sqlite3_column_int64(stmt, 21);
   return record;
 }
 
@@ -126,7 +154,10 @@ absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::
                              "tuning database '", path, "' cannot use WAL mode (journal mode is '",
                              *mode, "'); is it on a network file system?")));
   }
-  if (absl::Status status = Exec(db, "PRAGMA synchronous = NORMAL", path); !status.ok()) {
+  // 64 MiB of page cache: a bulk import's transaction then rarely spills to the WAL early.
+  if (absl::Status status =
+          Exec(db, "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536", path);
+      !status.ok()) {
     return CloseWith(db, status);
   }
   return std::unique_ptr<SqliteDatabase>(new SqliteDatabase(path, db));
@@ -176,33 +207,30 @@ absl::Status SqliteDatabase::BindQuery(sqlite3_stmt* stmt, const Query& query, i
   return absl::OkStatus();
 }
 
+absl::Status SqliteDatabase::InTransaction(const std::function<absl::Status()>& body) {
+  if (absl::Status status = Exec(db_, "BEGIN IMMEDIATE", path_); !status.ok()) return status;
+  absl::Status status = body();
+  if (status.ok()) status = Exec(db_, "COMMIT", path_);
+  if (!status.ok()) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  return status;
+}
+
 absl::Status SqliteDatabase::Insert(Record* record) {
   if (record == nullptr) return absl::InvalidArgumentError("Insert: record is null");
-  if (record->workload_key.empty()) {
-    return absl::InvalidArgumentError("Insert: record.workload_key is empty");
-  }
-  if (!std::isfinite(record->mean_cost) || !std::isfinite(record->gflops)) {
-    return absl::InvalidArgumentError(absl::StrCat("Insert: record.mean_cost (", record->mean_cost,
-                                                   ") and record.gflops (", record->gflops,
-                                                   ") must be finite"));
-  }
+  if (absl::Status valid = ValidateForInsert(*record); !valid.ok()) return valid;
   if (record->timestamp_ms == 0) {
     record->timestamp_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
   }
   absl::MutexLock lock(&mutex_);
-  if (absl::Status status = Exec(db_, "BEGIN IMMEDIATE", path_); !status.ok()) return status;
-  absl::Status status = InsertLocked(record);
-  if (status.ok()) status = Exec(db_, "COMMIT", path_);
-  if (!status.ok()) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    record->id = 0;
-  }
+  absl::Status status =
+      InTransaction([&] { return InsertLocked(record, /*keep_schema_version=*/false); });
+  if (!status.ok()) record->id = 0;
   return status;
 }
 
-absl::Status SqliteDatabase::InsertLocked(Record* record) {
+absl::Status SqliteDatabase::InsertLocked(Record* record, bool keep_schema_version) {
   absl::StatusOr<std::string> config_json = ConfigToJson(record->config);
   if (!config_json.ok()) return config_json.status();
   absl::StatusOr<std::string> costs_json = CostsToJson(record->costs);
@@ -239,6 +267,13 @@ absl::Status SqliteDatabase::InsertLocked(Record* record) {
   text(14, record->board_id);
   integer(15, record->timestamp_ms);
   text(16, record->version);
+  text(17, record->llvm_version);
+  text(18, record->device.model);
+  text(19, record->device.cpu);
+  integer(20, record->device.cores);
+  text(21, record->device.runtime_version);
+  if (!keep_schema_version) record->schema_version = kSchemaVersion;
+  integer(22, record->schema_version);
   if (rc != SQLITE_OK) return SqliteError(db_, rc, path_, "binding a record");
   if (rc = sqlite3_step(*stmt); rc != SQLITE_DONE) {
     return SqliteError(db_, rc, path_, "inserting a record");
@@ -300,23 +335,163 @@ absl::StatusOr<int64_t> SqliteDatabase::Count(const Query& query) {
   return sqlite3_column_int64(*stmt, 0);
 }
 
-}  // namespace fleettune::db::internal
-
-namespace fleettune::db {
-
-absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path) {
-  absl::StatusOr<std::unique_ptr<internal::SqliteDatabase>> db =
-      internal::SqliteDatabase::Open(path);
-  if (!db.ok()) return db.status();
-  return std::unique_ptr<Database>(*std::move(db));
-}
-
-absl::StatusOr<std::unique_ptr<Database>> Database::OpenExisting(const std::string& path) {
-  std::error_code error;
-  if (!path.empty() && !std::filesystem::exists(path, error)) {
-    return absl::NotFoundError(absl::StrCat("tuning database '", path, "' does not exist"));
+absl::Status SqliteDatabase::ForEach(const Query& query,
+                                     const std::function<absl::Status(const Record&)>& visit) {
+  const std::string sql =
+      absl::StrCat(kSelectColumns, QueryWhere(query, /*ok_only=*/false), " ORDER BY id ASC");
+  absl::MutexLock lock(&mutex_);
+  absl::StatusOr<sqlite3_stmt*> stmt = CachedStatement(sql);
+  if (!stmt.ok()) return stmt.status();
+  StatementResetter resetter(*stmt);
+  if (absl::Status status = BindQuery(*stmt, query, /*limit=*/-1); !status.ok()) return status;
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+    absl::StatusOr<Record> record = DecodeRow(*stmt);
+    if (!record.ok()) {
+      return absl::Status(
+          record.status().code(),
+          absl::StrCat("tuning database '", path_, "', record ", sqlite3_column_int64(*stmt, 0),
+                       ": ", record.status().message()));
+    }
+    if (absl::Status status = visit(*record); !status.ok()) return status;
   }
-  return Open(path);
+  if (rc != SQLITE_DONE) return SqliteError(db_, rc, path_, "reading records");
+  return absl::OkStatus();
 }
 
-}  // namespace fleettune::db
+absl::StatusOr<std::vector<std::string>> SqliteDatabase::WorkloadsOfOp(
+    const std::string& op, const std::string& target_key) {
+  // A loose index scan over records_best: one index seek per distinct workload of the op,
+  // however many records each has. ';' sorts right after ':'.
+  static constexpr char kSql[] =
+      "WITH RECURSIVE w(k) AS ("
+      " SELECT min(workload_key) FROM records WHERE workload_key > ?1 AND workload_key < ?2"
+      " UNION ALL SELECT (SELECT min(workload_key) FROM records"
+      "   WHERE workload_key > w.k AND workload_key < ?2) FROM w WHERE w.k IS NOT NULL)"
+      " SELECT k FROM w WHERE k IS NOT NULL AND EXISTS (SELECT 1 FROM records"
+      "   WHERE workload_key = w.k AND target_key = ?3 AND status = 'OK')";
+  absl::MutexLock lock(&mutex_);
+  absl::StatusOr<sqlite3_stmt*> stmt = CachedStatement(kSql);
+  if (!stmt.ok()) return stmt.status();
+  StatementResetter resetter(*stmt);
+  int rc = BindText(*stmt, 1, op + ":");
+  if (rc == SQLITE_OK) rc = BindText(*stmt, 2, op + ";");
+  if (rc == SQLITE_OK) rc = BindText(*stmt, 3, target_key);
+  if (rc != SQLITE_OK) return SqliteError(db_, rc, path_, "binding a workload scan");
+  std::vector<std::string> keys;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) keys.push_back(ColumnText(*stmt, 0));
+  if (rc != SQLITE_DONE) return SqliteError(db_, rc, path_, "listing workloads");
+  return keys;
+}
+
+absl::StatusOr<ImportCounts> SqliteDatabase::InsertAll(const RecordSource& next) {
+  ImportCounts counts;
+  absl::MutexLock lock(&mutex_);
+  absl::Status status = InTransaction([&]() -> absl::Status {
+    absl::StatusOr<sqlite3_stmt*> exists = CachedStatement(kExistsSql);
+    if (!exists.ok()) return exists.status();
+    while (true) {
+      absl::StatusOr<std::optional<Record>> record = next();
+      if (!record.ok()) return record.status();
+      if (!record->has_value()) return absl::OkStatus();
+      Record& r = **record;
+      ++counts.read;
+      if (absl::Status valid = ValidateForInsert(r); !valid.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("record ", counts.read, ": ", valid.message()));
+      }
+      if (r.schema_version < 1 || r.schema_version > kSchemaVersion) {
+        r.schema_version = kSchemaVersion;
+      }
+      {
+        StatementResetter resetter(*exists);
+        int rc = BindText(*exists, 1, r.job);
+        if (rc == SQLITE_OK) rc = sqlite3_bind_int64(*exists, 2, r.trial);
+        if (rc == SQLITE_OK) rc = BindText(*exists, 3, r.workload_key);
+        if (rc == SQLITE_OK) rc = BindText(*exists, 4, r.target_key);
+        if (rc == SQLITE_OK) rc = BindText(*exists, 5, r.device_key);
+        if (rc == SQLITE_OK) rc = sqlite3_bind_int64(*exists, 6, HashToColumn(r.config_hash));
+        if (rc != SQLITE_OK) return SqliteError(db_, rc, path_, "binding a duplicate check");
+        rc = sqlite3_step(*exists);
+        if (rc == SQLITE_ROW) {
+          ++counts.duplicates;
+          continue;
+        }
+        if (rc != SQLITE_DONE) return SqliteError(db_, rc, path_, "checking for a duplicate");
+      }
+      if (absl::Status inserted = InsertLocked(&r, /*keep_schema_version=*/true); !inserted.ok()) {
+        return absl::Status(inserted.code(),
+                            absl::StrCat("record ", counts.read, ": ", inserted.message()));
+      }
+      ++counts.inserted;
+    }
+  });
+  if (!status.ok()) return status;
+  return counts;
+}
+
+absl::StatusOr<int64_t> SqliteDatabase::Prune(int keep) {
+  if (keep < 1)
+    return absl::InvalidArgumentError(absl::StrCat("prune: keep must be >= 1, got ", keep));
+  static constexpr char kSql[] =
+      "DELETE FROM records WHERE id NOT IN (SELECT id FROM (SELECT id, row_number() OVER ("
+      "PARTITION BY workload_key, target_key, device_key ORDER BY mean_cost ASC, id ASC) AS rank "
+      "FROM records WHERE status = 'OK') WHERE rank <= ?1)";
+  absl::MutexLock lock(&mutex_);
+  int64_t deleted = 0;
+  absl::Status status = InTransaction([&]() -> absl::Status {
+    absl::StatusOr<sqlite3_stmt*> stmt = CachedStatement(kSql);
+    if (!stmt.ok()) return stmt.status();
+    StatementResetter resetter(*stmt);
+    if (int rc = sqlite3_bind_int64(*stmt, 1, keep); rc != SQLITE_OK) {
+      return SqliteError(db_, rc, path_, "binding prune");
+    }
+    if (int rc = sqlite3_step(*stmt); rc != SQLITE_DONE) {
+      return SqliteError(db_, rc, path_, "pruning");
+    }
+    deleted = sqlite3_changes64(db_);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return deleted;
+}
+
+absl::StatusOr<Stats> SqliteDatabase::GetStats() {
+  static constexpr char kSql[] =
+      "SELECT workload_key, target_key, device_key, count(*), "
+      "sum(status = 'OK'), max(CASE WHEN status = 'OK' THEN gflops ELSE 0 END), "
+      "sum(schema_version < ?1) "
+      "FROM records GROUP BY workload_key, target_key, device_key "
+      "ORDER BY workload_key, target_key, device_key";
+  Stats stats;
+  stats.backend = "sqlite";
+  stats.location = path_;
+  absl::MutexLock lock(&mutex_);
+  absl::StatusOr<int64_t> version = QueryInt(db_, "PRAGMA user_version", path_);
+  if (!version.ok()) return version.status();
+  stats.schema_version = *version;
+  absl::StatusOr<sqlite3_stmt*> stmt = CachedStatement(kSql);
+  if (!stmt.ok()) return stmt.status();
+  StatementResetter resetter(*stmt);
+  if (int rc = sqlite3_bind_int64(*stmt, 1, kSchemaVersion); rc != SQLITE_OK) {
+    return SqliteError(db_, rc, path_, "binding stats");
+  }
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+    KeyStats key;
+    key.workload_key = ColumnText(*stmt, 0);
+    key.target_key = ColumnText(*stmt, 1);
+    key.device_key = ColumnText(*stmt, 2);
+    key.records = sqlite3_column_int64(*stmt, 3);
+    key.ok = sqlite3_column_int64(*stmt, 4);
+    key.best_gflops = sqlite3_column_double(*stmt, 5);
+    stats.records += key.records;
+    stats.ok += key.ok;
+    stats.from_older_schema += sqlite3_column_int64(*stmt, 6);
+    stats.keys.push_back(std::move(key));
+  }
+  if (rc != SQLITE_DONE) return SqliteError(db_, rc, path_, "reading stats");
+  return stats;
+}
+
+}  // namespace fleettune::db::internal

@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -29,6 +30,13 @@ class SqliteDatabase final : public Database {
   absl::StatusOr<std::vector<Record>> Best(const Query& query, int top_k) override;
   absl::StatusOr<std::vector<Record>> History(const Query& query) override;
   absl::StatusOr<int64_t> Count(const Query& query) override;
+  absl::Status ForEach(const Query& query,
+                       const std::function<absl::Status(const Record&)>& visit) override;
+  absl::StatusOr<std::vector<std::string>> WorkloadsOfOp(const std::string& op,
+                                                         const std::string& target_key) override;
+  absl::StatusOr<ImportCounts> InsertAll(const RecordSource& next) override;
+  absl::StatusOr<int64_t> Prune(int keep) override;
+  absl::StatusOr<Stats> GetStats() override;
 
  private:
   SqliteDatabase(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
@@ -43,7 +51,13 @@ class SqliteDatabase final : public Database {
   // Runs a SELECT of all record columns and decodes every row.
   absl::StatusOr<std::vector<Record>> SelectRecords(const std::string& sql, const Query& query,
                                                     int64_t limit) ABSL_LOCKS_EXCLUDED(mutex_);
-  absl::Status InsertLocked(Record* record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Inserts inside the caller's transaction; `keep_schema_version` keeps the record's own
+  // schema_version (imports) instead of writing the current one.
+  absl::Status InsertLocked(Record* record, bool keep_schema_version)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Runs `body` in a BEGIN IMMEDIATE ... COMMIT transaction, rolling back when it fails.
+  absl::Status InTransaction(const std::function<absl::Status()>& body)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   // Constant after construction.
   const std::string path_;

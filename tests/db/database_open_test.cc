@@ -62,7 +62,7 @@ TEST(DatabaseOpenTest, NewFileGetsOurApplicationIdSchemaVersionAndWal) {
     ASSERT_TRUE(db.ok()) << db.status();
   }
   EXPECT_EQ(QueryRawText(path, "PRAGMA application_id"), std::to_string(0x46544442));
-  EXPECT_EQ(QueryRawText(path, "PRAGMA user_version"), "1");
+  EXPECT_EQ(QueryRawText(path, "PRAGMA user_version"), "2");
   EXPECT_EQ(QueryRawText(path, "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(QueryRawText(path, "SELECT group_concat(name) FROM pragma_index_info('records_best')"),
             "workload_key,target_key,device_key,status,mean_cost");
@@ -144,7 +144,7 @@ TEST(DatabaseOpenTest, RefusesNewerSchemaVersion) {
   ScratchDir dir;
   const std::string path = dir.File("future.db");
   ASSERT_TRUE(Database::Open(path).ok());
-  ExecRaw(path, "PRAGMA user_version = 2;");
+  ExecRaw(path, "PRAGMA user_version = 3;");
   const std::string before = ReadBytes(path);
   absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(path);
   ASSERT_FALSE(db.ok());

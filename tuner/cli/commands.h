@@ -10,6 +10,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
+namespace CLI {
+class App;
+}  // namespace CLI
+
 namespace fleettune::cli {
 
 inline constexpr int kExitOk = 0;
@@ -36,9 +40,16 @@ struct TuneArgs {
   std::string token_file;  // the tracker's client token ($FLEETTUNE_CLIENT_TOKEN otherwise)
   std::string tls_ca;      // PEM roots of the tracker's certificate: use TLS
   int trials = 64;
-  std::string tuner = "random";
+  std::string tuner = "xgb";
   std::string db = "fleettune.db";
   uint64_t seed = 0;
+  int early_stop = 0;
+  bool resume = false;
+  std::string objective = "rank:pairwise";
+  std::string load_model;
+  std::string save_model;
+  bool no_transfer = false;
+  bool no_overlap = false;
   int batch_size = 8;
   int priority = 0;
   int builders = 2;
@@ -88,6 +99,21 @@ int RunTracker(const TrackerArgs& args);
 int RunStatus(const std::string& tracker, const std::string& token_file, const std::string& tls_ca,
               bool json);
 int RunOps(bool json);
+
+// `fleettune db stats|export|import|prune` (tuner/cli/db_commands.cc).
+struct DbArgs {
+  std::string action;  // the subcommand given; set while parsing
+  std::string db = "fleettune.db";
+  std::string file = "-";  // export: output; import: input ("-": stdout/stdin)
+  std::string workload;    // export filters; empty: all
+  std::string target;
+  std::string device;
+  int keep = 0;  // prune
+  bool json = false;
+};
+// Adds the `db` command and its subcommands to `app`, parsing into `args`; returns it.
+CLI::App* AddDbCommands(CLI::App& app, DbArgs& args);
+int RunDb(const DbArgs& args);
 
 }  // namespace fleettune::cli
 

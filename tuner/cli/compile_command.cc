@@ -1,5 +1,6 @@
-// `fleettune compile`: build the best recorded kernel of a workload for a target, falling back
-// to the template default (and saying so) when the database has nothing usable.
+// `fleettune compile`: build the best recorded kernel of a workload for a target through
+// fleettune::Compiler's fallback chain (exact, other device, nearest workload, template
+// default), saying which it used.
 #include <algorithm>
 #include <cctype>
 #include <fstream>
@@ -12,10 +13,10 @@
 #include "codegen/search_space.h"
 #include "codegen/target.h"
 #include "codegen/workload.h"
-#include "db/database.h"
 #include "rpc_server/measure.h"
 #include "tuner/builder_pool.h"
 #include "tuner/cli/commands.h"
+#include "tuner/compiler.h"
 #include "tuner/tuning_job.h"
 
 namespace fleettune::cli {
@@ -106,35 +107,14 @@ int RunCompile(const CompileArgs& args) {
   if (!target.ok()) return ReportError(kCommand, target.status());
   absl::StatusOr<codegen::SearchSpace> space = codegen::SearchSpaceFor(*workload, *target);
   if (!space.ok()) return ReportError(kCommand, space.status());
-  db::Query query;
-  query.workload_key = codegen::WorkloadKey(*workload);
-  query.target_key = codegen::TargetKey(*target);
-  if (!args.device.empty()) query.device_key = args.device;
   // A missing database file is no error here: compile then builds the template default.
-  absl::StatusOr<std::vector<db::Record>> best = std::vector<db::Record>();
-  absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::OpenExisting(args.db);
-  if (database.ok()) {
-    best = (*database)->Best(query, 1);
-  } else if (database.status().code() != absl::StatusCode::kNotFound) {
-    return ReportError(kCommand, database.status());
-  }
-  if (!best.ok()) return ReportError(kCommand, best.status());
-
-  v1::Config config = space->DefaultConfig();
-  if (best->empty()) {
-    std::cerr << "fleettune compile: warning: no tuning record for " << query.workload_key << " on "
-              << *query.target_key << " in " << args.db
-              << "; using the template default (untuned)\n";
-  } else if (absl::Status valid = space->IndexOf(best->front().config).status(); !valid.ok()) {
-    std::cerr << "fleettune compile: warning: the best record (#" << best->front().id
-              << ") does not fit this compiler's template (" << valid.message()
-              << "); using the template default (untuned)\n";
-  } else {
-    config = best->front().config;
-    std::cerr << absl::StrFormat(
-        "fleettune compile: using record #%d: %.2f GFLOPS on device '%s' (job %s)\n",
-        best->front().id, best->front().gflops, best->front().device_key, best->front().job);
-  }
+  absl::StatusOr<std::unique_ptr<Compiler>> compiler = Compiler::Open(args.db);
+  if (!compiler.ok()) return ReportError(kCommand, compiler.status());
+  absl::StatusOr<LookupResult> lookup = (*compiler)->Lookup(*workload, *target, args.device);
+  if (!lookup.ok()) return ReportError(kCommand, lookup.status());
+  std::cerr << "fleettune compile: " << (lookup->source == ConfigSource::kExact ? "" : "warning: ")
+            << "[" << ConfigSourceName(lookup->source) << "] " << lookup->explanation << "\n";
+  const v1::Config& config = lookup->config;
 
   codegen::BuildOptions options;
   options.symbol = args.symbol.empty() ? DefaultSymbol(*workload) : args.symbol;

@@ -40,7 +40,7 @@ int Main(int argc, char** argv) {
   tune_cmd->add_option("--tls-ca", tune.tls_ca,
                        "PEM CA certificates of the tracker: connect with TLS");
   tune_cmd->add_option("--trials,-n", tune.trials, "configs to measure")->capture_default_str();
-  tune_cmd->add_option("--tuner", tune.tuner, "search strategy: random, grid, xgb")
+  tune_cmd->add_option("--tuner", tune.tuner, "search strategy: xgb, ga, random, grid")
       ->capture_default_str();
   tune_cmd->add_option("--db", tune.db, "tuning database file")->capture_default_str();
   tune_cmd->add_option("--seed", tune.seed, "random seed")->capture_default_str();
@@ -59,6 +59,19 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   tune_cmd->add_option("--job", tune.job, "job name (default: workload@time)");
   tune_cmd->add_flag("--quiet,-q", tune.quiet, "no progress lines");
+  tune_cmd->add_option("--early-stop", tune.early_stop,
+                       "stop after this many trials without a new best (0: never)")
+      ->capture_default_str();
+  tune_cmd->add_flag("--resume", tune.resume,
+                     "continue from the database: never re-measure a recorded config");
+  tune_cmd->add_option("--objective", tune.objective, "xgb model: rank:pairwise or reg:squarederror")
+      ->capture_default_str();
+  tune_cmd->add_option("--load-model", tune.load_model, "xgb: start from this saved model");
+  tune_cmd->add_option("--save-model", tune.save_model, "xgb: save the fitted model here");
+  tune_cmd->add_flag("--no-transfer", tune.no_transfer,
+                     "xgb: do not train on other shapes' records of the same op");
+  tune_cmd->add_flag("--no-overlap", tune.no_overlap,
+                     "build each round only after the previous one is measured");
 
   QueryArgs best;
   CLI::App* best_cmd = app.add_subcommand("best", "the fastest recorded configs of a workload");
@@ -126,6 +139,9 @@ int Main(int argc, char** argv) {
   CLI::App* ops_cmd = app.add_subcommand("ops", "the ops fleettune can tune");
   ops_cmd->add_flag("--json", ops_json, "print JSON");
 
+  DbArgs db_args;
+  CLI::App* db_cmd = AddDbCommands(app, db_args);
+
   // CLI11 reports a mistyped command only as a missing subcommand; name it instead.
   std::vector<std::string> names;
   for (const CLI::App* command : app.get_subcommands({})) names.push_back(command->get_name());
@@ -155,6 +171,7 @@ int Main(int argc, char** argv) {
   if (*tracker_cmd) return RunTracker(tracker);
   if (*status_cmd) return RunStatus(status_tracker, status_token_file, status_tls_ca, status_json);
   if (*ops_cmd) return RunOps(ops_json);
+  if (*db_cmd) return RunDb(db_args);
   return kExitBadInput;
 }
 

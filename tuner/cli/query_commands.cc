@@ -4,6 +4,7 @@
 #include "absl/strings/str_format.h"
 #include "codegen/search_space.h"
 #include "codegen/target.h"
+#include "codegen/version.h"
 #include "codegen/workload.h"
 #include "db/database.h"
 #include "nlohmann/json.hpp"
@@ -27,6 +28,11 @@ absl::StatusOr<db::Query> MakeQuery(const QueryArgs& args) {
   return query;
 }
 
+// True when the record was measured with another fleettune or LLVM than this binary's.
+bool OlderCompiler(const db::Record& record) {
+  return db::FromOlderCompiler(record, FLEETTUNE_VERSION_STRING, codegen::LlvmVersion());
+}
+
 nlohmann::json ToJson(const db::Record& record) {
   nlohmann::json knobs = nlohmann::json::object();
   for (const v1::Config::Knob& knob : record.config.knobs()) knobs[knob.name()] = knob.value();
@@ -46,7 +52,15 @@ nlohmann::json ToJson(const db::Record& record) {
           {"error", record.error},
           {"board", record.board_id},
           {"timestamp_ms", record.timestamp_ms},
-          {"version", record.version}};
+          {"version", record.version},
+          {"llvm_version", record.llvm_version},
+          {"device",
+           {{"model", record.device.model},
+            {"cpu", record.device.cpu},
+            {"cores", record.device.cores},
+            {"runtime_version", record.device.runtime_version}}},
+          {"schema_version", record.schema_version},
+          {"older_compiler", OlderCompiler(record)}};
 }
 
 void PrintJson(const std::vector<db::Record>& records) {
@@ -83,12 +97,20 @@ int RunBest(const QueryArgs& args) {
   std::cout << absl::StrFormat("%-4s %10s %10s  %-10s %6s  %s\n", "rank", "GFLOPS", "ms", "device",
                                "trial", "config");
   int rank = 1;
+  bool any_older = false;
   for (const db::Record& record : *records) {
-    std::cout << absl::StrFormat("%-4d %10.2f %10.4f  %-10s %6d  %s\n", rank++, record.gflops,
+    const bool older = OlderCompiler(record);
+    any_older |= older;
+    std::cout << absl::StrFormat("%-4d %10.2f %10.4f  %-10s %6d  %s%s\n", rank++, record.gflops,
                                  record.mean_cost * 1e3, record.device_key, record.trial,
-                                 codegen::ConfigToString(record.config));
+                                 codegen::ConfigToString(record.config), older ? "  *" : "");
   }
   std::cout << "target: " << records->front().target_key << "\n";
+  if (any_older) {
+    std::cout << "* measured with an older compiler than this fleettune " FLEETTUNE_VERSION_STRING
+                 " / LLVM "
+              << codegen::LlvmVersion() << "\n";
+  }
   return kExitOk;
 }
 

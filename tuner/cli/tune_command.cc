@@ -32,6 +32,9 @@ int RunTune(const TuneArgs& args) {
   if (args.trials <= 0) {
     return ReportError(kCommand, absl::InvalidArgumentError("--trials must be positive"));
   }
+  if (args.early_stop < 0) {
+    return ReportError(kCommand, absl::InvalidArgumentError("--early-stop must be >= 0"));
+  }
   if (args.boards <= 0 || args.batch_size <= 0 || args.builders <= 0 || args.repeat <= 0 ||
       args.number <= 0 || args.min_repeat_ms < 0) {
     return ReportError(kCommand,
@@ -53,6 +56,13 @@ int RunTune(const TuneArgs& args) {
   options.priority = args.priority;
   options.builder_threads = args.builders;
   options.job_name = args.job;
+  options.early_stop = args.early_stop;
+  options.resume = args.resume;
+  options.objective = args.objective;
+  options.load_model = args.load_model;
+  options.save_model = args.save_model;
+  options.transfer = !args.no_transfer;
+  options.overlap_builds = !args.no_overlap;
   options.measure = tuner::DefaultMeasureOptions();
   options.measure.set_number(args.number);
   options.measure.set_repeat(args.repeat);
@@ -96,9 +106,22 @@ int RunTune(const TuneArgs& args) {
 
   std::cout << absl::StrFormat(
       "job %s: %d trials, %d failed; build %.1f s (summed over builders), measure %.1f s, "
-      "wall %.1f s\n",
+      "model %.2f s, search %.2f s, wall %.1f s\n",
       summary->job, summary->trials, summary->failures, summary->build_seconds,
-      summary->measure_seconds, summary->wall_seconds);
+      summary->measure_seconds, summary->model_seconds, summary->search_seconds,
+      summary->wall_seconds);
+  if (summary->resumed_trials > 0) {
+    std::cout << absl::StrFormat("resumed: %d trials were already recorded\n",
+                                 summary->resumed_trials);
+  }
+  if (summary->transfer_rows > 0) {
+    std::cout << absl::StrFormat("transfer: the model also trained on %d records of other shapes\n",
+                                 summary->transfer_rows);
+  }
+  if (summary->stopped_early) {
+    std::cout << absl::StrFormat("stopped early: %d trials without a new best\n", args.early_stop);
+  }
+  if (summary->model_saved) std::cout << "model saved to " << args.save_model << "\n";
   if (!summary->best) {
     std::cout << "no config measured successfully; see `fleettune history` for the errors\n";
     return kExitFailure;

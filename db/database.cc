@@ -1,0 +1,95 @@
+// Database::Open's dispatch between back ends, and what every back end shares: the JSON-lines
+// export and import built on ForEach and InsertAll.
+#include "db/database.h"
+
+#include <filesystem>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "db/internal/postgres_database.h"
+#include "db/internal/record_json.h"
+#include "db/internal/sqlite_database.h"
+
+namespace fleettune::db {
+namespace {
+
+bool IsPostgresUrl(const std::string& url) {
+  return absl::StartsWith(url, "postgresql://") || absl::StartsWith(url, "postgres://");
+}
+
+}  // namespace
+
+bool FromOlderCompiler(const Record& record, const std::string& fleettune_version,
+                       const std::string& llvm_version) {
+  return record.version != fleettune_version || record.llvm_version.empty() ||
+         record.llvm_version != llvm_version;
+}
+
+absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& url) {
+  if (IsPostgresUrl(url)) {
+    absl::StatusOr<std::unique_ptr<internal::PostgresDatabase>> db =
+        internal::PostgresDatabase::Open(url);
+    if (!db.ok()) return db.status();
+    return std::unique_ptr<Database>(*std::move(db));
+  }
+  absl::StatusOr<std::unique_ptr<internal::SqliteDatabase>> db =
+      internal::SqliteDatabase::Open(url);
+  if (!db.ok()) return db.status();
+  return std::unique_ptr<Database>(*std::move(db));
+}
+
+absl::StatusOr<std::unique_ptr<Database>> Database::OpenExisting(const std::string& url) {
+  std::error_code error;
+  if (!IsPostgresUrl(url) && !url.empty() && !std::filesystem::exists(url, error)) {
+    return absl::NotFoundError(absl::StrCat("tuning database '", url, "' does not exist"));
+  }
+  return Open(url);
+}
+
+absl::StatusOr<int64_t> Database::Export(const Query& query, std::ostream& out) {
+  absl::StatusOr<Stats> stats = GetStats();
+  if (!stats.ok()) return stats.status();
+  out << internal::ExportHeaderLine(stats->location, stats->schema_version) << "\n";
+  int64_t written = 0;
+  absl::Status status = ForEach(query, [&](const Record& record) -> absl::Status {
+    absl::StatusOr<std::string> line = internal::RecordToJsonLine(record);
+    if (!line.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("record ", record.id, " cannot be exported: ", line.status().message()));
+    }
+    out << *line << "\n";
+    if (!out) return absl::UnavailableError("writing the export failed");
+    ++written;
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  out.flush();
+  if (!out) return absl::UnavailableError("writing the export failed");
+  return written;
+}
+
+absl::StatusOr<ImportCounts> Database::Import(std::istream& in) {
+  std::string line;
+  if (!std::getline(in, line)) {
+    return absl::InvalidArgumentError("line 1: the input is empty (expected an export header)");
+  }
+  if (absl::Status header = internal::CheckExportHeader(line); !header.ok()) return header;
+  int64_t number = 1;
+  RecordSource next = [&]() -> absl::StatusOr<std::optional<Record>> {
+    while (std::getline(in, line)) {
+      ++number;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank line
+      absl::StatusOr<Record> record = internal::RecordFromJsonLine(line);
+      if (!record.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("line ", number, ": ", record.status().message()));
+      }
+      return std::optional<Record>(*std::move(record));
+    }
+    if (in.bad()) return absl::UnavailableError(absl::StrCat("reading line ", number + 1));
+    return std::optional<Record>();
+  };
+  return InsertAll(next);
+}
+
+}  // namespace fleettune::db

@@ -1,0 +1,59 @@
+// The PostgreSQL implementation of Database (libpq): the same records table and behaviour as
+// the SQLite file, for a fleet that outgrows one machine. One connection per object,
+// serialized by a mutex. Callers use Database::Open("postgresql://..."); private to db/.
+//
+// The schema version lives in table fleettune_meta (key 'schema_version'); text columns use
+// the "C" collation so keys sort and range-scan byte-wise, as in SQLite.
+#ifndef FLEETTUNE_DB_INTERNAL_POSTGRES_DATABASE_H_
+#define FLEETTUNE_DB_INTERNAL_POSTGRES_DATABASE_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "db/database.h"
+
+struct pg_conn;
+
+namespace fleettune::db::internal {
+
+// `url` with any password replaced by "***", for messages.
+std::string RedactUrl(const std::string& url);
+
+class PostgresDatabase final : public Database {
+ public:
+  // Connects (Unavailable naming the redacted URL when it cannot), then checks or creates
+  // the schema under an advisory lock so concurrent openers create it once.
+  // FailedPrecondition when the database has a `records` table that is not fleettune's, or
+  // a newer schema version.
+  static absl::StatusOr<std::unique_ptr<PostgresDatabase>> Open(const std::string& url);
+  ~PostgresDatabase() override;
+
+  absl::Status Insert(Record* record) override;
+  absl::StatusOr<std::vector<Record>> Best(const Query& query, int top_k) override;
+  absl::StatusOr<std::vector<Record>> History(const Query& query) override;
+  absl::StatusOr<int64_t> Count(const Query& query) override;
+  absl::Status ForEach(const Query& query,
+                       const std::function<absl::Status(const Record&)>& visit) override;
+  absl::StatusOr<std::vector<std::string>> WorkloadsOfOp(const std::string& op,
+                                                         const std::string& target_key) override;
+  absl::StatusOr<ImportCounts> InsertAll(const RecordSource& next) override;
+  absl::StatusOr<int64_t> Prune(int keep) override;
+  absl::StatusOr<Stats> GetStats() override;
+
+ private:
+  PostgresDatabase(std::string location, pg_conn* conn)
+      : location_(std::move(location)), conn_(conn) {}
+
+  const std::string location_;  // redacted URL
+  absl::Mutex mutex_;
+  pg_conn* const conn_ ABSL_PT_GUARDED_BY(mutex_);
+};
+
+}  // namespace fleettune::db::internal
+
+#endif  // FLEETTUNE_DB_INTERNAL_POSTGRES_DATABASE_H_

@@ -1,0 +1,32 @@
+// One Record as one line of the JSON-lines export format (docs/database.md), both ways.
+#ifndef FLEETTUNE_DB_INTERNAL_RECORD_JSON_H_
+#define FLEETTUNE_DB_INTERNAL_RECORD_JSON_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "db/database.h"
+
+namespace fleettune::db::internal {
+
+// "fleettune-records": the `format` of the header line; kExportVersion its `version`.
+inline constexpr char kExportFormat[] = "fleettune-records";
+inline constexpr int kExportVersion = 1;
+
+// The header line (no newline): {"format":"fleettune-records","version":1,...}.
+std::string ExportHeaderLine(const std::string& source, int64_t schema_version);
+
+// InvalidArgument naming what is wrong when `line` is not a header of a supported version.
+absl::Status CheckExportHeader(absl::string_view line);
+
+// One record as a single-line JSON object (no newline). The id is not written: an import
+// assigns new ids. InvalidArgument for non-finite costs or an unknown status.
+absl::StatusOr<std::string> RecordToJsonLine(const Record& record);
+
+// Inverse of RecordToJsonLine; InvalidArgument naming the bad field.
+absl::StatusOr<Record> RecordFromJsonLine(absl::string_view line);
+
+}  // namespace fleettune::db::internal
+
+#endif  // FLEETTUNE_DB_INTERNAL_RECORD_JSON_H_

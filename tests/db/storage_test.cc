@@ -1,0 +1,297 @@
+// The storage contract, run against both back ends: a SQLite file and a PostgreSQL database
+// on a throwaway local server (tests/db/postgres_server.h).
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sstream>
+
+#include "db/database.h"
+#include "gtest/gtest.h"
+#include "tests/db/postgres_server.h"
+#include "tests/db/test_util.h"
+
+namespace fleettune::db {
+namespace {
+
+using ::fleettune::db::testing::MakeRecord;
+using ::fleettune::db::testing::PostgresDisabled;
+using ::fleettune::db::testing::PostgresServer;
+using ::fleettune::db::testing::ScratchDir;
+
+constexpr char kMatmul[] = "matmul:m=64,n=64,k=64";
+constexpr char kMatmul128[] = "matmul:m=128,n=128,k=128";
+constexpr char kConv[] = "conv2d:n=1,c=64,h=56,w=56,k=64,r=3,s=3,stride=1,pad=1";
+constexpr char kOtherTarget[] = "llvm -mtriple=aarch64-linux-gnu -mcpu=cortex-a76 -threads=4";
+
+class StorageTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "postgresql") {
+      if (PostgresDisabled()) GTEST_SKIP() << "FLEETTUNE_NO_POSTGRES=1";
+      absl::StatusOr<PostgresServer*> server = PostgresServer::Shared();
+      ASSERT_TRUE(server.ok()) << server.status();
+      absl::StatusOr<std::string> url = (*server)->CreateDatabase();
+      ASSERT_TRUE(url.ok()) << url.status();
+      url_ = *url;
+      absl::StatusOr<std::string> second = (*server)->CreateDatabase();
+      ASSERT_TRUE(second.ok()) << second.status();
+      second_url_ = *second;
+    } else {
+      url_ = dir_.File("t.db");
+      second_url_ = dir_.File("second.db");
+    }
+    absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(url_);
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+  }
+
+  Record Insert(Record record) {
+    absl::Status status = db_->Insert(&record);
+    EXPECT_TRUE(status.ok()) << status;
+    return record;
+  }
+
+  ScratchDir dir_;
+  std::string url_;
+  std::string second_url_;
+  std::unique_ptr<Database> db_;
+};
+
+std::vector<int64_t> Trials(const std::vector<Record>& records) {
+  std::vector<int64_t> trials;
+  for (const Record& record : records) trials.push_back(record.trial);
+  return trials;
+}
+
+TEST_P(StorageTest, RecordReadsBackWithFingerprintAndVersions) {
+  Record record = MakeRecord(kMatmul, "job", 7, v1::OK, 2.5e-4);
+  record.config_hash = 0xFEDCBA9876543210ULL;
+  record.costs = {2.5e-4, 0.30000000000000004, 1e-300};
+  record.error = "quote ' and \"double\" and \xC3\xA9";
+  record.llvm_version = "14.0.6";
+  record.device = {"Raspberry Pi 4", "Cortex-A72", 4, "0.2.0"};
+  record.schema_version = 1;  // ignored by Insert
+  Insert(record);
+  absl::StatusOr<std::vector<Record>> history = db_->History(Query{kMatmul});
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->size(), 1u);
+  const Record& got = history->front();
+  EXPECT_GT(got.id, 0);
+  EXPECT_EQ(got.config_hash, 0xFEDCBA9876543210ULL);
+  EXPECT_EQ(got.costs, record.costs);
+  EXPECT_EQ(got.mean_cost, 2.5e-4);
+  EXPECT_EQ(got.gflops, record.gflops);
+  EXPECT_EQ(got.error, record.error);
+  EXPECT_EQ(got.config.SerializeAsString(), record.config.SerializeAsString());
+  EXPECT_EQ(got.version, "0.1.0");
+  EXPECT_EQ(got.llvm_version, "14.0.6");
+  EXPECT_EQ(got.device.model, "Raspberry Pi 4");
+  EXPECT_EQ(got.device.cpu, "Cortex-A72");
+  EXPECT_EQ(got.device.cores, 4);
+  EXPECT_EQ(got.device.runtime_version, "0.2.0");
+  EXPECT_EQ(got.schema_version, kCurrentSchemaVersion);
+  EXPECT_FALSE(FromOlderCompiler(got, "0.1.0", "14.0.6"));
+  EXPECT_TRUE(FromOlderCompiler(got, "0.2.0", "14.0.6"));
+  EXPECT_TRUE(FromOlderCompiler(got, "0.1.0", "15.0.0"));
+}
+
+TEST_P(StorageTest, BestIsTopKFastestOkWithTargetAndDeviceFilters) {
+  Insert(MakeRecord(kMatmul, "j", 0, v1::OK, 3e-3));
+  Insert(MakeRecord(kMatmul, "j", 1, v1::WRONG_ANSWER, 0));
+  Insert(MakeRecord(kMatmul, "j", 2, v1::OK, 1e-3));
+  Insert(MakeRecord(kMatmul, "j", 3, v1::OK, 2e-3));
+  Record other_device = MakeRecord(kMatmul, "j", 4, v1::OK, 0.5e-3);
+  other_device.device_key = "rk3399";
+  Insert(other_device);
+  Record other_target = MakeRecord(kMatmul, "j", 5, v1::OK, 0.1e-3);
+  other_target.target_key = kOtherTarget;
+  Insert(other_target);
+  Insert(MakeRecord(kConv, "j", 6, v1::OK, 1e-6));
+
+  const std::string target = MakeRecord(kMatmul, "", 0, v1::OK, 1).target_key;
+  absl::StatusOr<std::vector<Record>> all = db_->Best(Query{kMatmul}, 10);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(Trials(*all), (std::vector<int64_t>{5, 4, 2, 3, 0}));
+  absl::StatusOr<std::vector<Record>> top2 = db_->Best(Query{kMatmul, target}, 2);
+  ASSERT_TRUE(top2.ok());
+  EXPECT_EQ(Trials(*top2), (std::vector<int64_t>{4, 2}));
+  absl::StatusOr<std::vector<Record>> device =
+      db_->Best(Query{kMatmul, target, std::string("x86-server")}, 10);
+  ASSERT_TRUE(device.ok());
+  EXPECT_EQ(Trials(*device), (std::vector<int64_t>{2, 3, 0}));
+  EXPECT_EQ(db_->Best(Query{kMatmul}, 0).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(*db_->Count(Query{kMatmul}), 6);
+}
+
+TEST_P(StorageTest, WorkloadsOfOpListsTheOpsWorkloadsWithAnOkRecordOnTheTarget) {
+  const std::string target = MakeRecord(kMatmul, "", 0, v1::OK, 1).target_key;
+  Insert(MakeRecord(kMatmul, "j", 0, v1::OK, 1e-3));
+  Insert(MakeRecord(kMatmul128, "j", 1, v1::OK, 1e-3));
+  Insert(MakeRecord("matmul:m=32,n=32,k=32", "j", 2, v1::BUILD_ERROR, 0));  // no OK record
+  Record elsewhere = MakeRecord("matmul:m=16,n=16,k=16", "j", 3, v1::OK, 1e-3);
+  elsewhere.target_key = kOtherTarget;
+  Insert(elsewhere);
+  Insert(MakeRecord(kConv, "j", 4, v1::OK, 1e-3));
+  Insert(MakeRecord("matmul_like:m=1", "j", 5, v1::OK, 1e-3));  // another op, same prefix
+  absl::StatusOr<std::vector<std::string>> keys = db_->WorkloadsOfOp("matmul", target);
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  EXPECT_EQ(*keys, (std::vector<std::string>{kMatmul128, kMatmul}));
+  keys = db_->WorkloadsOfOp("matmul", kOtherTarget);
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ(*keys, (std::vector<std::string>{"matmul:m=16,n=16,k=16"}));
+}
+
+TEST_P(StorageTest, ExportImportRoundTripsAndSkipsDuplicates) {
+  for (int trial = 0; trial < 5; ++trial) {
+    Record record = MakeRecord(trial % 2 ? kMatmul : kConv, "j", trial,
+                               trial == 3 ? v1::TIMEOUT : v1::OK, 1e-3 * (trial + 1));
+    record.llvm_version = "14.0.6";
+    record.device = {"board", "cpu", 8, "0.1.0"};
+    Insert(record);
+  }
+  std::stringstream exported;
+  absl::StatusOr<int64_t> written = db_->Export(Query{}, exported);
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(*written, 5);
+  const std::string text = exported.str();
+  EXPECT_EQ(text.rfind("{\"format\":\"fleettune-records\"", 0), 0u) << text.substr(0, 200);
+
+  absl::StatusOr<std::unique_ptr<Database>> second = Database::Open(second_url_);
+  ASSERT_TRUE(second.ok()) << second.status();
+  std::istringstream in(text);
+  absl::StatusOr<ImportCounts> counts = (*second)->Import(in);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->read, 5);
+  EXPECT_EQ(counts->inserted, 5);
+  EXPECT_EQ(counts->duplicates, 0);
+  absl::StatusOr<std::vector<Record>> before = db_->History(Query{});
+  absl::StatusOr<std::vector<Record>> after = (*second)->History(Query{});
+  ASSERT_TRUE(before.ok() && after.ok());
+  ASSERT_EQ(after->size(), 5u);
+  for (size_t i = 0; i < 5; ++i) {
+    const Record& a = (*before)[i];
+    const Record& b = (*after)[i];
+    EXPECT_EQ(a.workload_key, b.workload_key);
+    EXPECT_EQ(a.trial, b.trial);
+    EXPECT_EQ(a.status, b.status);
+    EXPECT_EQ(a.costs, b.costs);
+    EXPECT_EQ(a.mean_cost, b.mean_cost);
+    EXPECT_EQ(a.config_hash, b.config_hash);
+    EXPECT_EQ(a.config.SerializeAsString(), b.config.SerializeAsString());
+    EXPECT_EQ(a.device.cores, b.device.cores);
+    EXPECT_EQ(a.llvm_version, b.llvm_version);
+    EXPECT_EQ(a.timestamp_ms, b.timestamp_ms);
+  }
+  std::istringstream again(text);
+  counts = (*second)->Import(again);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->inserted, 0);
+  EXPECT_EQ(counts->duplicates, 5);
+  EXPECT_EQ(*(*second)->Count(Query{}), 5);
+}
+
+TEST_P(StorageTest, MalformedImportLineIsNamedAndNothingIsImported) {
+  Insert(MakeRecord(kMatmul, "j", 0, v1::OK, 1e-3));
+  Insert(MakeRecord(kMatmul, "j", 1, v1::OK, 2e-3));
+  std::stringstream exported;
+  ASSERT_TRUE(db_->Export(Query{}, exported).ok());
+  absl::StatusOr<std::unique_ptr<Database>> second = Database::Open(second_url_);
+  ASSERT_TRUE(second.ok()) << second.status();
+
+  const std::string good = exported.str();
+  for (const auto& [text, needle] : std::vector<std::pair<std::string, std::string>>{
+           {good + "{\"workload\": oops}\n", "line 4: not valid JSON"},
+           {good + "{\"workload\":\"matmul:m=1,n=1,k=1\"}\n", "line 4: field 'target' is missing"},
+           {good.substr(0, good.find('\n') + 1) + "[1,2]\n", "line 2: not a JSON object"},
+           {"{\"format\":\"other\"}\n", "line 1 is not a fleettune export header"},
+           {"{\"format\":\"fleettune-records\",\"version\":99}\n", "version 99 is not supported"},
+           {"", "line 1: the input is empty"}}) {
+    std::istringstream in(text);
+    absl::StatusOr<ImportCounts> counts = (*second)->Import(in);
+    ASSERT_FALSE(counts.ok()) << text;
+    EXPECT_EQ(counts.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(counts.status().message().find(needle), std::string::npos) << counts.status();
+    EXPECT_EQ(*(*second)->Count(Query{}), 0) << "half-imported: " << needle;
+  }
+}
+
+TEST_P(StorageTest, PruneKeepsTheBestNOfEveryKey) {
+  for (int trial = 0; trial < 6; ++trial) {
+    Insert(MakeRecord(kMatmul, "j", trial, trial == 5 ? v1::RUNTIME_ERROR : v1::OK,
+                      1e-3 * (6 - trial)));
+  }
+  Record other = MakeRecord(kMatmul, "j", 10, v1::OK, 9e-3);
+  other.device_key = "rk3399";
+  Insert(other);
+  Insert(MakeRecord(kConv, "j", 11, v1::OK, 1e-3));
+  EXPECT_EQ(db_->Prune(0).status().code(), absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<int64_t> deleted = db_->Prune(2);
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(*deleted, 4);  // trials 0, 1, 2 (slower) and 5 (failed)
+  absl::StatusOr<std::vector<Record>> left = db_->History(Query{});
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(Trials(*left), (std::vector<int64_t>{3, 4, 10, 11}));
+}
+
+TEST_P(StorageTest, StatsCountPerKey) {
+  Insert(MakeRecord(kMatmul, "j", 0, v1::OK, 1e-3));
+  Insert(MakeRecord(kMatmul, "j", 1, v1::OK, 0.5e-3));
+  Insert(MakeRecord(kMatmul, "j", 2, v1::TIMEOUT, 0));
+  Insert(MakeRecord(kConv, "j", 3, v1::BUILD_ERROR, 0));
+  absl::StatusOr<Stats> stats = db_->GetStats();
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->backend, GetParam());
+  EXPECT_EQ(stats->schema_version, kCurrentSchemaVersion);
+  EXPECT_EQ(stats->records, 4);
+  EXPECT_EQ(stats->ok, 2);
+  EXPECT_EQ(stats->from_older_schema, 0);
+  ASSERT_EQ(stats->keys.size(), 2u);
+  EXPECT_EQ(stats->keys[0].workload_key, kConv);
+  EXPECT_EQ(stats->keys[0].records, 1);
+  EXPECT_EQ(stats->keys[0].ok, 0);
+  EXPECT_EQ(stats->keys[0].best_gflops, 0);
+  EXPECT_EQ(stats->keys[1].workload_key, kMatmul);
+  EXPECT_EQ(stats->keys[1].records, 3);
+  EXPECT_EQ(stats->keys[1].ok, 2);
+  EXPECT_DOUBLE_EQ(stats->keys[1].best_gflops, 1 / 0.5e-3);
+}
+
+TEST_P(StorageTest, FourProcessesWritingAtOnceLoseNothing) {
+  constexpr int kWriters = 4, kInserts = 100;
+  std::vector<pid_t> children;
+  for (int writer = 0; writer < kWriters; ++writer) {
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(url_);
+      if (!db.ok()) _exit(1);
+      for (int trial = 0; trial < kInserts; ++trial) {
+        Record record = MakeRecord(kMatmul, "w" + std::to_string(writer), trial, v1::OK, 1e-3);
+        if (!(*db)->Insert(&record).ok()) _exit(2);
+      }
+      _exit(0);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "writer failed: " << status;
+  }
+  EXPECT_EQ(*db_->Count(Query{}), kWriters * kInserts);
+  for (int writer = 0; writer < kWriters; ++writer) {
+    absl::StatusOr<std::vector<Record>> history =
+        db_->History(Query{kMatmul, std::nullopt, std::nullopt, "w" + std::to_string(writer)});
+    ASSERT_TRUE(history.ok());
+    ASSERT_EQ(history->size(), static_cast<size_t>(kInserts));
+    for (int trial = 0; trial < kInserts; ++trial) EXPECT_EQ((*history)[trial].trial, trial);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StorageTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
+
+}  // namespace
+}  // namespace fleettune::db

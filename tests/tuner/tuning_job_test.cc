@@ -1,0 +1,195 @@
+// The tuning loop end to end on an embedded loopback fleet: resume, seeds, early stopping,
+// model save/load, and the summary's time split.
+#include "tuner/tuning_job.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+
+#include "codegen/search_space.h"
+#include "codegen/target.h"
+#include "codegen/workload.h"
+#include "db/database.h"
+#include "gtest/gtest.h"
+#include "tuner/embedded_fleet.h"
+
+namespace fleettune::tuner {
+namespace {
+
+constexpr char kKey[] = "jobtest";
+
+class TuningJobTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    setenv("FLEETTUNE_RPC_SERVER", FLEETTUNE_RPC_SERVER_BIN, /*overwrite=*/0);
+    absl::StatusOr<std::unique_ptr<EmbeddedFleet>> fleet = EmbeddedFleet::Start(kKey, 1);
+    ASSERT_TRUE(fleet.ok()) << fleet.status();
+    fleet_ = fleet->release();
+  }
+  static void TearDownTestSuite() {
+    delete fleet_;
+    fleet_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(fleet_, nullptr);
+    dir_ = std::filesystem::temp_directory_path() /
+           ("fleettune-jobtest-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (!HasFailure()) std::filesystem::remove_all(dir_);
+  }
+
+  std::unique_ptr<db::Database> OpenDb(const std::string& name) {
+    absl::StatusOr<std::unique_ptr<db::Database>> database =
+        db::Database::Open((dir_ / name).string());
+    EXPECT_TRUE(database.ok()) << database.status();
+    return database.ok() ? *std::move(database) : nullptr;
+  }
+
+  // A small matmul with quick measurements.
+  TuneOptions Options(const std::string& workload, int trials, const std::string& tuner) {
+    TuneOptions options;
+    options.workload = *codegen::ParseWorkload(workload);
+    options.target = *codegen::ParseTarget("host -threads=1");
+    options.device_key = kKey;
+    options.tracker_address = fleet_->address();
+    options.tracker_token = fleet_->client_token();
+    options.trials = trials;
+    options.tuner = tuner;
+    options.seed = 3;
+    options.batch_size = 4;
+    options.builder_threads = 2;
+    options.measure = DefaultMeasureOptions();
+    options.measure.set_repeat(1);
+    options.measure.set_min_repeat_ms(1);
+    return options;
+  }
+
+  static std::vector<db::Record> History(db::Database& database, const TuneOptions& options) {
+    db::Query query;
+    query.workload_key = codegen::WorkloadKey(options.workload);
+    absl::StatusOr<std::vector<db::Record>> history = database.History(query);
+    EXPECT_TRUE(history.ok()) << history.status();
+    return history.ok() ? *history : std::vector<db::Record>{};
+  }
+
+  static EmbeddedFleet* fleet_;
+  std::filesystem::path dir_;
+};
+
+EmbeddedFleet* TuningJobTest::fleet_ = nullptr;
+
+TEST_F(TuningJobTest, ResumeContinuesWithoutMeasuringAnyConfigTwice) {
+  std::unique_ptr<db::Database> database = OpenDb("resume.db");
+  TuneOptions options = Options("matmul:m=24,n=40,k=16", 6, "xgb");
+  absl::StatusOr<TuneSummary> first = RunTuningJob(options, *database, nullptr);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->trials, 6);
+  ASSERT_EQ(History(*database, options).size(), 6u);
+
+  options.trials = 15;
+  options.resume = true;
+  absl::StatusOr<TuneSummary> resumed = RunTuningJob(options, *database, nullptr);
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  EXPECT_EQ(resumed->resumed_trials, 6);
+  EXPECT_EQ(resumed->trials, 15);
+  EXPECT_EQ(resumed->job, first->job);
+  ASSERT_TRUE(resumed->best.has_value());
+  EXPECT_GE(resumed->best->gflops, first->best->gflops);
+
+  const std::vector<db::Record> history = History(*database, options);
+  ASSERT_EQ(history.size(), 15u);
+  std::set<uint64_t> hashes;
+  std::set<int64_t> trials;
+  for (const db::Record& record : history) {
+    EXPECT_TRUE(hashes.insert(record.config_hash).second)
+        << "measured twice: " << codegen::ConfigToString(record.config);
+    trials.insert(record.trial);
+    EXPECT_EQ(record.job, first->job);
+  }
+  EXPECT_EQ(trials.size(), 15u);
+  EXPECT_EQ(*trials.rbegin(), 14);
+
+  // Resuming a finished job measures nothing.
+  absl::StatusOr<TuneSummary> again = RunTuningJob(options, *database, nullptr);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(History(*database, options).size(), 15u);
+}
+
+TEST_F(TuningJobTest, SameSeedProposesTheSameConfigsAndSummarySplitsTheTime) {
+  for (const char* tuner : {"random", "ga"}) {
+    std::vector<std::vector<uint64_t>> runs;
+    for (int run = 0; run < 2; ++run) {
+      std::unique_ptr<db::Database> database =
+          OpenDb(std::string(tuner) + std::to_string(run) + ".db");
+      TuneOptions options = Options("matmul:m=24,n=40,k=16", 10, tuner);
+      absl::StatusOr<TuneSummary> summary = RunTuningJob(options, *database, nullptr);
+      ASSERT_TRUE(summary.ok()) << summary.status();
+      EXPECT_GT(summary->build_seconds, 0);
+      EXPECT_GT(summary->measure_seconds, 0);
+      std::vector<uint64_t> hashes;
+      for (const db::Record& record : History(*database, options)) {
+        hashes.push_back(record.config_hash);
+      }
+      runs.push_back(hashes);
+    }
+    EXPECT_EQ(runs[0].size(), 10u) << tuner;
+    EXPECT_EQ(runs[0], runs[1]) << tuner;
+  }
+}
+
+TEST_F(TuningJobTest, EarlyStopEndsTheJobAfterTrialsWithoutANewBest) {
+  std::unique_ptr<db::Database> database = OpenDb("early.db");
+  TuneOptions options = Options("matmul:m=24,n=40,k=16", 60, "random");
+  options.early_stop = 2;
+  absl::StatusOr<TuneSummary> summary = RunTuningJob(options, *database, nullptr);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  ASSERT_TRUE(summary->best.has_value());
+  if (summary->stopped_early) {
+    EXPECT_LT(summary->trials, 60);
+    EXPECT_GE(summary->trials - 1 - summary->best->trial, 2);
+  }
+  // Two trials without improvement out of 60 random ones happens in practice every time.
+  EXPECT_TRUE(summary->stopped_early);
+  EXPECT_EQ(static_cast<int>(History(*database, options).size()), summary->trials);
+  options.early_stop = -1;
+  EXPECT_EQ(RunTuningJob(options, *database, nullptr).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(TuningJobTest, XgbSavesAModelThatALaterJobLoadsAndTransfersFromOtherShapes) {
+  std::unique_ptr<db::Database> database = OpenDb("model.db");
+  TuneOptions options = Options("matmul:m=24,n=40,k=16", 16, "xgb");
+  options.save_model = (dir_ / "matmul.model").string();
+  absl::StatusOr<TuneSummary> first = RunTuningJob(options, *database, nullptr);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(first->model_saved);
+  EXPECT_GT(first->model_seconds, 0);
+  EXPECT_EQ(first->transfer_rows, 0);
+
+  // Another shape of the same op: trains on the first shape's 16 records, loads the model.
+  TuneOptions second_options = Options("matmul:m=32,n=24,k=20", 8, "xgb");
+  second_options.load_model = options.save_model;
+  absl::StatusOr<TuneSummary> second = RunTuningJob(second_options, *database, nullptr);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->transfer_rows, 16);
+
+  second_options.load_model = (dir_ / "missing.model").string();
+  absl::StatusOr<TuneSummary> missing = RunTuningJob(second_options, *database, nullptr);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(missing.status().message().find("--load-model"), std::string::npos);
+  second_options.load_model.clear();
+  second_options.tuner = "random";
+  second_options.save_model = options.save_model;
+  EXPECT_EQ(RunTuningJob(second_options, *database, nullptr).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace fleettune::tuner
