@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "db/internal/import_reader.h"
 #include "db/internal/postgres_database.h"
 #include "db/internal/record_json.h"
 #include "db/internal/sqlite_database.h"
@@ -74,21 +75,8 @@ absl::StatusOr<ImportCounts> Database::Import(std::istream& in) {
     return absl::InvalidArgumentError("line 1: the input is empty (expected an export header)");
   }
   if (absl::Status header = internal::CheckExportHeader(line); !header.ok()) return header;
-  int64_t number = 1;
-  RecordSource next = [&]() -> absl::StatusOr<std::optional<Record>> {
-    while (std::getline(in, line)) {
-      ++number;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank line
-      absl::StatusOr<Record> record = internal::RecordFromJsonLine(line);
-      if (!record.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("line ", number, ": ", record.status().message()));
-      }
-      return std::optional<Record>(*std::move(record));
-    }
-    if (in.bad()) return absl::UnavailableError(absl::StrCat("reading line ", number + 1));
-    return std::optional<Record>();
-  };
+  internal::ImportReader reader(in);  // parses on its own thread while InsertAll inserts
+  RecordSource next = [&reader]() { return reader.Next(); };
   return InsertAll(next);
 }
 

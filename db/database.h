@@ -21,7 +21,7 @@
 namespace fleettune::db {
 
 // The schema version this build writes (SQLite PRAGMA user_version; PostgreSQL meta table).
-inline constexpr int64_t kCurrentSchemaVersion = 2;
+inline constexpr int64_t kCurrentSchemaVersion = 3;
 
 // What the board that measured a record said about itself. Empty/0 when unknown (records
 // written before schema 2, or by a board runtime that did not say).
@@ -164,9 +164,10 @@ class Database {
   // then one record per line in id order. Returns the number of records written.
   absl::StatusOr<int64_t> Export(const Query& query, std::ostream& out);
 
-  // Reads JSON lines written by Export and inserts them with InsertAll. InvalidArgument
-  // naming the line number for a malformed line, a wrong header or an unsupported format
-  // version; nothing is imported then.
+  // Reads JSON lines written by Export and inserts them with InsertAll; a second thread
+  // parses lines while this one inserts (`in` is read by that thread until Import returns).
+  // InvalidArgument naming the line number for a malformed line, a wrong header or an
+  // unsupported format version; nothing is imported then.
   absl::StatusOr<ImportCounts> Import(std::istream& in);
 };
 

@@ -15,6 +15,9 @@
 namespace fleettune::db::internal {
 namespace {
 
+// An import adding at least this many records refreshes the planner's statistics.
+constexpr int64_t kAnalyzeAfter = 10'000;
+
 // "FTDB": the advisory lock that serializes schema creation and migration.
 constexpr int64_t kSchemaLock = 0x46544442;
 
@@ -56,6 +59,16 @@ CREATE INDEX records_best ON records (workload_key, target_key, device_key, stat
 CREATE INDEX records_job ON records (job, trial);
 CREATE INDEX records_config ON records (workload_key, config_hash);
 CREATE INDEX records_any_device ON records (workload_key, target_key, status, mean_cost);
+)sql",
+    // Version 3: records_job also serves the import's duplicate check; records_config served
+    // no query. (SQLite's version 3 also moves texts to a strings table; PostgreSQL keeps
+    // them in place, its indexes deduplicate repeated keys.)
+    R"sql(
+DROP INDEX IF EXISTS records_config;
+DROP INDEX IF EXISTS records_job;
+CREATE INDEX records_job
+  ON records (job, trial, workload_key, target_key, device_key, config_hash);
+ALTER TABLE records ALTER COLUMN schema_version SET DEFAULT 3;
 )sql",
 };
 
@@ -224,6 +237,28 @@ constexpr char kInsertSql[] =
     "timestamp_ms, version, llvm_version, device_model, device_cpu, device_cores, "
     "runtime_version, schema_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
     "$12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) RETURNING id";
+
+// Appends `value` escaped for COPY's text format.
+void AppendCopyText(const std::string& value, std::string* out) {
+  for (char c : value) {
+    switch (c) {
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        out->push_back(c);
+    }
+  }
+}
 
 // Creates or migrates the schema; runs inside the caller's transaction holding kSchemaLock.
 absl::Status EnsureSchemaLocked(Connection& conn, const std::string& location) {
@@ -439,13 +474,46 @@ absl::StatusOr<std::vector<std::string>> PostgresDatabase::WorkloadsOfOp(
 }
 
 absl::StatusOr<ImportCounts> PostgresDatabase::InsertAll(const RecordSource& next) {
-  static constexpr char kExistsSql[] =
-      "SELECT 1 FROM records WHERE job = $1 AND trial = $2 AND workload_key = $3 AND "
-      "target_key = $4 AND device_key = $5 AND config_hash = $6 LIMIT 1";
+  // The records stream into a temporary table with COPY (no round trip per record); one
+  // INSERT ... SELECT then adds those that are not duplicates of a stored record or of an
+  // earlier one of the import, in input order (the temporary table's id is that order).
+  // "id" (the input order), then the INSERT's columns in InsertParams' order.
+  static constexpr char kCopyColumns[] =
+      "id, workload_key, target_key, device_key, job, trial, template_name, config_json, "
+      "config_hash, status, costs_json, mean_cost, gflops, error, board_id, timestamp_ms, "
+      "version, llvm_version, device_model, device_cpu, device_cores, runtime_version, "
+      "schema_version";
+  static constexpr char kDedupKey[] =
+      "job, trial, workload_key, target_key, device_key, config_hash";
   ImportCounts counts;
   absl::MutexLock lock(&mutex_);
   Connection conn(conn_, location_);
-  absl::Status status = conn.Exec("BEGIN", "starting an import");
+  absl::Status status = conn.Exec(
+      // work_mem: the duplicate check sorts the whole import; in memory when it fits.
+      "BEGIN; SET LOCAL work_mem = '256MB'; CREATE TEMP TABLE import_rows ON COMMIT DROP AS "
+      "SELECT * FROM records WITH NO DATA",
+      "starting an import");
+  if (status.ok()) {
+    Result copy(
+        PQexec(conn_, absl::StrCat("COPY import_rows (", kCopyColumns, ") FROM STDIN").c_str()),
+        &PQclear);
+    if (PQresultStatus(copy.get()) != PGRES_COPY_IN) {
+      status = conn.Error(copy.get(), "starting an import's COPY");
+    }
+  }
+  if (!status.ok()) {
+    PQclear(PQexec(conn_, "ROLLBACK"));
+    return status;
+  }
+  std::string buffer;
+  const auto flush = [&]() -> absl::Status {
+    if (buffer.empty()) return absl::OkStatus();
+    if (PQputCopyData(conn_, buffer.data(), static_cast<int>(buffer.size())) != 1) {
+      return conn.Error(nullptr, "sending records");
+    }
+    buffer.clear();
+    return absl::OkStatus();
+  };
   while (status.ok()) {
     absl::StatusOr<std::optional<Record>> record = next();
     if (!record.ok()) {
@@ -464,25 +532,56 @@ absl::StatusOr<ImportCounts> PostgresDatabase::InsertAll(const RecordSource& nex
           absl::StrCat("record ", counts.read, ": ", params.status().message()));
       break;
     }
-    absl::StatusOr<Result> exists = conn.Run(
-        kExistsSql, {r.job, (*params)[4], r.workload_key, r.target_key, r.device_key, (*params)[7]},
-        "checking for a duplicate");
-    if (!exists.ok()) {
-      status = exists.status();
-      break;
+    absl::StrAppend(&buffer, counts.read);
+    for (const std::string& value : *params) {
+      buffer.push_back('\t');
+      AppendCopyText(value, &buffer);
     }
-    if (PQntuples(exists->get()) > 0) {
-      ++counts.duplicates;
-      continue;
+    buffer.push_back('\n');
+    if (buffer.size() >= (1 << 20)) status = flush();
+  }
+  if (status.ok()) status = flush();
+  if (PQputCopyEnd(conn_, status.ok() ? nullptr : "import aborted") != 1 && status.ok()) {
+    status = conn.Error(nullptr, "ending the import's COPY");
+  }
+  while (true) {  // the COPY's result(s)
+    Result result(PQgetResult(conn_), &PQclear);
+    if (result == nullptr) break;
+    if (absl::Status copied = conn.Check(result.get(), "copying records");
+        status.ok() && !copied.ok()) {
+      status = copied;
     }
-    status = conn.Run(kInsertSql, *params, "importing a record").status();
-    if (status.ok()) ++counts.inserted;
+  }
+  int64_t inserted = 0;
+  if (status.ok()) {
+    const absl::string_view data_columns = absl::string_view(kCopyColumns).substr(4);
+    absl::StatusOr<Result> result = conn.Run(
+        absl::StrCat(
+            "INSERT INTO records (", data_columns, ") SELECT ", data_columns,
+            " FROM (SELECT DISTINCT ON (", kDedupKey, ") * FROM import_rows ORDER BY ", kDedupKey,
+            ", id) AS d WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.job = d.job AND "
+            "r.trial = d.trial AND r.workload_key = d.workload_key AND r.target_key = "
+            "d.target_key AND r.device_key = d.device_key AND r.config_hash = d.config_hash) "
+            "ORDER BY d.id"),
+        {}, "importing records");
+    if (result.ok()) {
+      (void)absl::SimpleAtoi(PQcmdTuples(result->get()), &inserted);
+    } else {
+      status = result.status();
+    }
+  }
+  // Fresh planner statistics after a large import: without them the planner may pick scans
+  // over the lookup indexes (measured: 4 ms instead of 0.1 ms per best lookup at 1M records).
+  if (status.ok() && inserted >= kAnalyzeAfter) {
+    status = conn.Exec("ANALYZE records", "updating statistics after an import");
   }
   if (status.ok()) status = conn.Exec("COMMIT", "committing an import");
   if (!status.ok()) {
     PQclear(PQexec(conn_, "ROLLBACK"));
     return status;
   }
+  counts.inserted = inserted;
+  counts.duplicates = counts.read - inserted;
   return counts;
 }
 

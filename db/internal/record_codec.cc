@@ -2,10 +2,10 @@
 
 #include <cmath>
 #include <cstring>
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "db/internal/json_text.h"
 
 namespace fleettune::db::internal {
 
@@ -13,25 +13,28 @@ namespace fleettune::db::internal {
 // strings, empty fields omitted): bulk import and export encode a million of these.
 absl::StatusOr<std::string> ConfigToJson(const v1::Config& config) {
   std::string json = "{";
+  json.reserve(32 + 32 * config.knobs_size());
   if (!config.template_name().empty()) {
-    absl::StrAppend(&json, "\"template_name\":", nlohmann::json(config.template_name()).dump());
+    json.append("\"template_name\":");
+    AppendJsonString(config.template_name(), &json);
   }
   if (config.knobs_size() > 0) {
-    absl::StrAppend(&json, json.size() > 1 ? "," : "", "\"knobs\":[");
+    json.append(json.size() > 1 ? ",\"knobs\":[" : "\"knobs\":[");
     for (int i = 0; i < config.knobs_size(); ++i) {
       const v1::Config::Knob& knob = config.knobs(i);
-      absl::StrAppend(&json, i > 0 ? "," : "", "{");
+      json.append(i > 0 ? ",{" : "{");
       if (!knob.name().empty()) {
-        absl::StrAppend(&json, "\"name\":", nlohmann::json(knob.name()).dump());
+        json.append("\"name\":");
+        AppendJsonString(knob.name(), &json);
       }
       if (knob.value() != 0) {
         absl::StrAppend(&json, knob.name().empty() ? "" : ",", "\"value\":\"", knob.value(), "\"");
       }
-      absl::StrAppend(&json, "}");
+      json.push_back('}');
     }
-    absl::StrAppend(&json, "]");
+    json.push_back(']');
   }
-  absl::StrAppend(&json, "}");
+  json.push_back('}');
   return json;
 }
 
@@ -39,70 +42,82 @@ absl::StatusOr<v1::Config> ConfigFromJson(absl::string_view json) {
   const auto bad = [&](absl::string_view why) {
     return absl::DataLossError(absl::StrCat("stored config '", json, "' is not valid: ", why));
   };
-  const nlohmann::json object =
-      nlohmann::json::parse(json.begin(), json.end(), /*cb=*/nullptr, /*allow_exceptions=*/false);
-  if (!object.is_object()) return bad("not a JSON object");
+  JsonReader reader(json);
+  if (reader.Peek() != JsonReader::Kind::kObject) return bad("not a JSON object");
   v1::Config config;
-  for (const auto& [key, value] : object.items()) {
+  std::string key, text;
+  reader.BeginObject();
+  while (reader.NextMember(&key)) {
     if (key == "template_name" || key == "templateName") {
-      if (!value.is_string()) return bad("template_name is not a string");
-      config.set_template_name(value.get<std::string>());
+      if (!reader.ReadString(&text)) return bad("template_name is not a string");
+      config.set_template_name(text);
     } else if (key == "knobs") {
-      if (!value.is_array()) return bad("knobs is not an array");
-      for (const nlohmann::json& item : value) {
-        if (!item.is_object()) return bad("a knob is not an object");
+      if (reader.Peek() != JsonReader::Kind::kArray) return bad("knobs is not an array");
+      reader.BeginArray();
+      while (reader.NextItem()) {
+        if (reader.Peek() != JsonReader::Kind::kObject) return bad("a knob is not an object");
         v1::Config::Knob* knob = config.add_knobs();
-        if (auto name = item.find("name"); name != item.end()) {
-          if (!name->is_string()) return bad("a knob name is not a string");
-          knob->set_name(name->get<std::string>());
-        }
-        if (auto v = item.find("value"); v != item.end()) {
-          if (v->is_number_integer()) {
-            knob->set_value(v->get<int64_t>());
-          } else if (v->is_string()) {
-            int64_t parsed = 0;
-            if (!absl::SimpleAtoi(v->get<std::string>(), &parsed)) {
+        reader.BeginObject();
+        while (reader.NextMember(&key)) {
+          if (key == "name") {
+            if (!reader.ReadString(&text)) return bad("a knob name is not a string");
+            knob->set_name(text);
+          } else if (key == "value") {
+            int64_t value = 0;
+            if (reader.Peek() == JsonReader::Kind::kString) {
+              if (!reader.ReadString(&text) || !absl::SimpleAtoi(text, &value)) {
+                return bad("a knob value is not an integer");
+              }
+            } else if (!reader.ReadInt(&value)) {
               return bad("a knob value is not an integer");
             }
-            knob->set_value(parsed);
-          } else {
-            return bad("a knob value is not an integer");
+            knob->set_value(value);
+          } else if (!reader.SkipValue()) {
+            return bad("not valid JSON");
           }
         }
       }
+    } else if (reader.failed()) {
+      break;
     } else {
       return bad(absl::StrCat("unknown field '", key, "'"));
     }
   }
+  if (!reader.AtEnd()) return bad("not valid JSON");
   return config;
 }
 
 absl::StatusOr<std::string> CostsToJson(const std::vector<double>& costs) {
-  nlohmann::json array = nlohmann::json::array();
+  std::string json = "[";
   for (size_t i = 0; i < costs.size(); ++i) {
     if (!std::isfinite(costs[i])) {
       return absl::InvalidArgumentError(
           absl::StrCat("costs[", i, "] is ", costs[i], "; costs must be finite"));
     }
-    array.push_back(costs[i]);
+    if (i > 0) json.push_back(',');
+    AppendJsonDouble(costs[i], &json);
   }
-  return array.dump();
+  json.push_back(']');
+  return json;
 }
 
 absl::StatusOr<std::vector<double>> CostsFromJson(absl::string_view json) {
-  const nlohmann::json array =
-      nlohmann::json::parse(json.begin(), json.end(), /*cb=*/nullptr, /*allow_exceptions=*/false);
-  if (!array.is_array()) {
+  JsonReader reader(json);
+  if (reader.Peek() != JsonReader::Kind::kArray) {
     return absl::DataLossError(absl::StrCat("stored costs '", json, "' are not a JSON array"));
   }
   std::vector<double> costs;
-  costs.reserve(array.size());
-  for (const nlohmann::json& value : array) {
-    if (!value.is_number()) {
+  reader.BeginArray();
+  while (reader.NextItem()) {
+    double cost = 0;
+    if (!reader.ReadDouble(&cost)) {
       return absl::DataLossError(
           absl::StrCat("stored costs '", json, "' hold a value that is not a number"));
     }
-    costs.push_back(value.get<double>());
+    costs.push_back(cost);
+  }
+  if (!reader.AtEnd()) {
+    return absl::DataLossError(absl::StrCat("stored costs '", json, "' are not a JSON array"));
   }
   return costs;
 }

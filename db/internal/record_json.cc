@@ -3,9 +3,11 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "db/internal/json_text.h"
 #include "db/internal/record_codec.h"
 
 namespace fleettune::db::internal {
@@ -15,26 +17,6 @@ using Json = nlohmann::json;
 
 absl::Status Bad(absl::string_view field, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat("field '", field, "' ", why));
-}
-
-// Reads optional field `name` of `object` into `out` when present; `Bad` when its type is
-// not `T`'s.
-template <typename T>
-absl::Status Get(const Json& object, const char* name, bool required, T* out) {
-  auto it = object.find(name);
-  if (it == object.end() || it->is_null()) {
-    return required ? Bad(name, "is missing") : absl::OkStatus();
-  }
-  if constexpr (std::is_same_v<T, std::string>) {
-    if (!it->is_string()) return Bad(name, "is not a string");
-  } else if constexpr (std::is_integral_v<T>) {
-    if (!it->is_number_integer()) return Bad(name, "is not an integer");
-  } else {
-    if (!it->is_number()) return Bad(name, "is not a number");
-    if (!std::isfinite(it->get<double>())) return Bad(name, "is not finite");
-  }
-  *out = it->get<T>();
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -69,113 +51,337 @@ absl::Status CheckExportHeader(absl::string_view line) {
 absl::StatusOr<std::string> RecordToJsonLine(const Record& record) {
   absl::StatusOr<std::string> status = StatusToName(record.status);
   if (!status.ok()) return status.status();
-  Json knobs = Json::array();
-  for (const v1::Config::Knob& knob : record.config.knobs()) {
-    knobs.push_back({{"name", knob.name()}, {"value", knob.value()}});
-  }
   for (double cost : record.costs) {
     if (!std::isfinite(cost)) return absl::InvalidArgumentError("a cost is not finite");
   }
-  Json line = {
-      {"workload", record.workload_key},
-      {"target", record.target_key},
-      {"device_key", record.device_key},
-      {"job", record.job},
-      {"trial", record.trial},
-      {"config", {{"template_name", record.config.template_name()}, {"knobs", knobs}}},
-      {"config_hash", absl::StrFormat("%016x", record.config_hash)},
-      {"status", *status},
-      {"costs", record.costs},
-      {"mean_cost", record.mean_cost},
-      {"gflops", record.gflops},
-      {"error", record.error},
-      {"board_id", record.board_id},
-      {"timestamp_ms", record.timestamp_ms},
-      {"version", record.version},
-      {"llvm_version", record.llvm_version},
-      {"device",
-       {{"model", record.device.model},
-        {"cpu", record.device.cpu},
-        {"cores", record.device.cores},
-        {"runtime_version", record.device.runtime_version}}},
-      {"schema_version", record.schema_version},
+  std::string line;
+  line.reserve(640);
+  const auto text = [&line](const char* key, absl::string_view value) {
+    line.append(key);
+    AppendJsonString(value, &line);
   };
-  return line.dump(-1, ' ', false, Json::error_handler_t::replace);
+  const auto real = [&line](const char* key, double value) {
+    line.append(key);
+    AppendJsonDouble(value, &line);
+  };
+  text("{\"workload\":", record.workload_key);
+  text(",\"target\":", record.target_key);
+  text(",\"device_key\":", record.device_key);
+  text(",\"job\":", record.job);
+  absl::StrAppend(&line, ",\"trial\":", record.trial);
+  text(",\"config\":{\"template_name\":", record.config.template_name());
+  line.append(",\"knobs\":[");
+  for (int i = 0; i < record.config.knobs_size(); ++i) {
+    const v1::Config::Knob& knob = record.config.knobs(i);
+    text(i > 0 ? ",{\"name\":" : "{\"name\":", knob.name());
+    absl::StrAppend(&line, ",\"value\":", knob.value(), "}");
+  }
+  line.append("]}");
+  absl::StrAppend(&line, ",\"config_hash\":\"", absl::Hex(record.config_hash, absl::kZeroPad16),
+                  "\"");
+  text(",\"status\":", *status);
+  line.append(",\"costs\":[");
+  for (size_t i = 0; i < record.costs.size(); ++i) {
+    if (i > 0) line.push_back(',');
+    AppendJsonDouble(record.costs[i], &line);
+  }
+  line.push_back(']');
+  real(",\"mean_cost\":", record.mean_cost);
+  real(",\"gflops\":", record.gflops);
+  text(",\"error\":", record.error);
+  text(",\"board_id\":", record.board_id);
+  absl::StrAppend(&line, ",\"timestamp_ms\":", record.timestamp_ms);
+  text(",\"version\":", record.version);
+  text(",\"llvm_version\":", record.llvm_version);
+  text(",\"device\":{\"model\":", record.device.model);
+  text(",\"cpu\":", record.device.cpu);
+  absl::StrAppend(&line, ",\"cores\":", record.device.cores);
+  text(",\"runtime_version\":", record.device.runtime_version);
+  absl::StrAppend(&line, "},\"schema_version\":", record.schema_version, "}");
+  return line;
 }
 
-absl::StatusOr<Record> RecordFromJsonLine(absl::string_view text) {
-  const Json line = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (line.is_discarded()) return absl::InvalidArgumentError("not valid JSON");
-  if (!line.is_object()) return absl::InvalidArgumentError("not a JSON object");
-  Record record;
-  absl::Status s;
-  const auto check = [&s](absl::Status status) {
-    if (s.ok()) s = std::move(status);
-  };
-  check(Get(line, "workload", true, &record.workload_key));
-  check(Get(line, "target", true, &record.target_key));
-  check(Get(line, "device_key", true, &record.device_key));
-  check(Get(line, "job", true, &record.job));
-  check(Get(line, "trial", true, &record.trial));
-  std::string hash, status;
-  check(Get(line, "config_hash", true, &hash));
-  check(Get(line, "status", true, &status));
-  check(Get(line, "mean_cost", false, &record.mean_cost));
-  check(Get(line, "gflops", false, &record.gflops));
-  check(Get(line, "error", false, &record.error));
-  check(Get(line, "board_id", false, &record.board_id));
-  check(Get(line, "timestamp_ms", false, &record.timestamp_ms));
-  check(Get(line, "version", false, &record.version));
-  check(Get(line, "llvm_version", false, &record.llvm_version));
-  check(Get(line, "schema_version", false, &record.schema_version));
-  if (!s.ok()) return s;
-  if (record.workload_key.empty()) return Bad("workload", "is empty");
-  if (hash.empty() || hash.size() > 16 || !absl::SimpleHexAtoi(hash, &record.config_hash)) {
-    return Bad("config_hash", "is not a hex string of at most 16 digits");
-  }
-  absl::StatusOr<v1::MeasureStatus> parsed = StatusFromName(status);
-  if (!parsed.ok() || *parsed == v1::MEASURE_STATUS_UNSPECIFIED) {
-    return Bad("status", absl::StrCat("'", status, "' is not a measurement status"));
-  }
-  record.status = *parsed;
+namespace {
 
-  auto config = line.find("config");
-  if (config == line.end() || !config->is_object()) return Bad("config", "is not an object");
-  std::string template_name;
-  if (absl::Status t = Get(*config, "template_name", true, &template_name); !t.ok()) {
-    return Bad("config.template_name", "is missing or not a string");
-  }
-  record.config.set_template_name(template_name);
-  auto knobs = config->find("knobs");
-  if (knobs == config->end() || !knobs->is_array()) return Bad("config.knobs", "is not an array");
-  for (const Json& item : *knobs) {
-    if (!item.is_object() || !item.contains("name") || !item["name"].is_string() ||
-        !item.contains("value") || !item["value"].is_number_integer()) {
-      return Bad("config.knobs", "holds an item that is not {\"name\":string,\"value\":integer}");
-    }
-    v1::Config::Knob* knob = record.config.add_knobs();
-    knob->set_name(item["name"].get<std::string>());
-    knob->set_value(item["value"].get<int64_t>());
-  }
+// The fields of a record line, in the order their errors are reported.
+enum Field : int {
+  kWorkload,
+  kTarget,
+  kDeviceKey,
+  kJob,
+  kTrial,
+  kConfigHash,
+  kStatus,
+  kMeanCost,
+  kGflops,
+  kError,
+  kBoardId,
+  kTimestampMs,
+  kVersion,
+  kLlvmVersion,
+  kSchemaVersion,
+  kConfig,
+  kCosts,
+  kDevice,
+  kFieldCount,
+};
 
-  if (auto costs = line.find("costs"); costs != line.end()) {
-    if (!costs->is_array()) return Bad("costs", "is not an array");
-    for (const Json& cost : *costs) {
-      if (!cost.is_number() || !std::isfinite(cost.get<double>())) {
-        return Bad("costs", "holds a value that is not a finite number");
+constexpr const char* kFieldNames[kFieldCount] = {
+    "workload", "target",       "device_key",     "job",    "trial",    "config_hash",
+    "status",   "mean_cost",    "gflops",         "error",  "board_id", "timestamp_ms",
+    "version",  "llvm_version", "schema_version", "config", "costs",    "device"};
+
+Field FieldOf(absl::string_view key) {
+  static const absl::flat_hash_map<absl::string_view, Field>* const kFields = [] {
+    auto* fields = new absl::flat_hash_map<absl::string_view, Field>();
+    for (int i = 0; i < kFieldCount; ++i) fields->emplace(kFieldNames[i], static_cast<Field>(i));
+    return fields;
+  }();
+  auto it = kFields->find(key);
+  return it == kFields->end() ? kFieldCount : it->second;
+}
+
+// Reads one line's fields as they come, remembering the first problem of each field, so
+// that errors are reported in a fixed field order whatever the key order of the line.
+class LineParser {
+ public:
+  explicit LineParser(absl::string_view text) : reader_(text) {}
+
+  absl::StatusOr<Record> Parse() {
+    if (reader_.Peek() != JsonReader::Kind::kObject) {
+      if (reader_.SkipValue() && reader_.AtEnd()) {
+        return absl::InvalidArgumentError("not a JSON object");
       }
-      record.costs.push_back(cost.get<double>());
+      return absl::InvalidArgumentError("not valid JSON");
+    }
+    reader_.BeginObject();
+    std::string key;
+    while (reader_.NextMember(&key)) ReadMember(FieldOf(key));
+    if (!reader_.AtEnd()) return absl::InvalidArgumentError("not valid JSON");
+    for (int f = 0; f < kConfig; ++f) {
+      if (!errors_[f].ok()) return errors_[f];
+    }
+    for (Field f : {kWorkload, kTarget, kDeviceKey, kJob, kTrial, kConfigHash, kStatus}) {
+      if (!seen_[f]) return Bad(kFieldNames[f], "is missing");
+    }
+    if (record_.workload_key.empty()) return Bad("workload", "is empty");
+    if (hash_.empty() || hash_.size() > 16 || !absl::SimpleHexAtoi(hash_, &record_.config_hash)) {
+      return Bad("config_hash", "is not a hex string of at most 16 digits");
+    }
+    absl::StatusOr<v1::MeasureStatus> parsed = StatusFromName(status_);
+    if (!parsed.ok() || *parsed == v1::MEASURE_STATUS_UNSPECIFIED) {
+      return Bad("status", absl::StrCat("'", status_, "' is not a measurement status"));
+    }
+    record_.status = *parsed;
+    if (!seen_[kConfig]) return Bad("config", "is not an object");
+    for (Field f : {kConfig, kCosts, kDevice}) {
+      if (!errors_[f].ok()) return errors_[f];
+    }
+    return std::move(record_);
+  }
+
+ private:
+  void Note(Field field, absl::Status status) {
+    if (errors_[field].ok()) errors_[field] = std::move(status);
+  }
+
+  // Reads a value of the wanted type into `out`; notes a type error and skips the value
+  // otherwise. A null is an absent field.
+  void String(Field field, std::string* out) {
+    if (Null()) return;
+    seen_[field] = true;
+    if (!reader_.ReadString(out)) Mismatch(field, "is not a string");
+  }
+  template <typename Int>
+  void Integer(Field field, Int* out) {
+    if (Null()) return;
+    seen_[field] = true;
+    int64_t value = 0;
+    if (!reader_.ReadInt(&value)) return Mismatch(field, "is not an integer");
+    *out = static_cast<Int>(value);
+  }
+  bool Null() {
+    if (reader_.Peek() != JsonReader::Kind::kNull) return false;
+    reader_.SkipValue();
+    return true;
+  }
+  void Mismatch(Field field, absl::string_view why) {
+    Note(field, Bad(kFieldNames[field], why));
+    reader_.SkipValue();
+  }
+
+  void ReadMember(Field field) {
+    switch (field) {
+      case kWorkload:
+        return String(field, &record_.workload_key);
+      case kTarget:
+        return String(field, &record_.target_key);
+      case kDeviceKey:
+        return String(field, &record_.device_key);
+      case kJob:
+        return String(field, &record_.job);
+      case kTrial:
+        return Integer(field, &record_.trial);
+      case kConfigHash:
+        return String(field, &hash_);
+      case kStatus:
+        return String(field, &status_);
+      case kMeanCost:
+        return NumberField(field, &record_.mean_cost);
+      case kGflops:
+        return NumberField(field, &record_.gflops);
+      case kError:
+        return String(field, &record_.error);
+      case kBoardId:
+        return String(field, &record_.board_id);
+      case kTimestampMs:
+        return Integer(field, &record_.timestamp_ms);
+      case kVersion:
+        return String(field, &record_.version);
+      case kLlvmVersion:
+        return String(field, &record_.llvm_version);
+      case kSchemaVersion:
+        return Integer(field, &record_.schema_version);
+      case kConfig:
+        return Config();
+      case kCosts:
+        return Costs();
+      case kDevice:
+        return Device();
+      case kFieldCount:
+        reader_.SkipValue();
+        return;
     }
   }
-  if (auto device = line.find("device"); device != line.end() && !device->is_null()) {
-    if (!device->is_object()) return Bad("device", "is not an object");
-    check(Get(*device, "model", false, &record.device.model));
-    check(Get(*device, "cpu", false, &record.device.cpu));
-    check(Get(*device, "cores", false, &record.device.cores));
-    check(Get(*device, "runtime_version", false, &record.device.runtime_version));
-    if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("device: ", s.message()));
+
+  void NumberField(Field field, double* out) {
+    if (Null()) return;
+    seen_[field] = true;
+    if (reader_.Peek() != JsonReader::Kind::kNumber) return Mismatch(field, "is not a number");
+    if (!reader_.ReadDouble(out)) Mismatch(field, "is not finite");
   }
-  return record;
+
+  void Config() {
+    if (reader_.Peek() != JsonReader::Kind::kObject) {
+      seen_[kConfig] = true;
+      return Mismatch(kConfig, "is not an object");
+    }
+    seen_[kConfig] = true;
+    reader_.BeginObject();
+    bool has_template = false, has_knobs = false;
+    std::string key, text;
+    while (reader_.NextMember(&key)) {
+      if (key == "template_name") {
+        if (reader_.ReadString(&text)) {
+          record_.config.set_template_name(text);
+          has_template = true;
+        } else {
+          Note(kConfig, Bad("config.template_name", "is missing or not a string"));
+          reader_.SkipValue();
+        }
+      } else if (key == "knobs") {
+        if (reader_.Peek() != JsonReader::Kind::kArray) {
+          Note(kConfig, Bad("config.knobs", "is not an array"));
+          reader_.SkipValue();
+          continue;
+        }
+        has_knobs = true;
+        reader_.BeginArray();
+        while (reader_.NextItem()) Knob();
+      } else {
+        reader_.SkipValue();
+      }
+    }
+    if (!has_template) Note(kConfig, Bad("config.template_name", "is missing or not a string"));
+    if (!has_knobs) Note(kConfig, Bad("config.knobs", "is not an array"));
+  }
+
+  void Knob() {
+    const absl::Status bad =
+        Bad("config.knobs", "holds an item that is not {\"name\":string,\"value\":integer}");
+    if (reader_.Peek() != JsonReader::Kind::kObject) {
+      Note(kConfig, bad);
+      reader_.SkipValue();
+      return;
+    }
+    reader_.BeginObject();
+    v1::Config::Knob* knob = record_.config.add_knobs();
+    bool has_name = false, has_value = false;
+    std::string key, name;
+    while (reader_.NextMember(&key)) {
+      int64_t value = 0;
+      if (key == "name" && reader_.ReadString(&name)) {
+        knob->set_name(name);
+        has_name = true;
+      } else if (key == "value" && reader_.ReadInt(&value)) {
+        knob->set_value(value);
+        has_value = true;
+      } else {
+        reader_.SkipValue();
+      }
+    }
+    if (!has_name || !has_value) Note(kConfig, bad);
+  }
+
+  void Costs() {
+    if (Null()) return;
+    if (reader_.Peek() != JsonReader::Kind::kArray) return Mismatch(kCosts, "is not an array");
+    reader_.BeginArray();
+    while (reader_.NextItem()) {
+      double cost = 0;
+      if (reader_.ReadDouble(&cost)) {
+        record_.costs.push_back(cost);
+      } else {
+        Note(kCosts, Bad("costs", "holds a value that is not a finite number"));
+        reader_.SkipValue();
+      }
+    }
+  }
+
+  void Device() {
+    if (Null()) return;
+    if (reader_.Peek() != JsonReader::Kind::kObject) return Mismatch(kDevice, "is not an object");
+    reader_.BeginObject();
+    std::string key;
+    const auto device_error = [&](const char* name, absl::string_view why) {
+      Note(kDevice, absl::InvalidArgumentError(absl::StrCat("device: field '", name, "' ", why)));
+      reader_.SkipValue();
+    };
+    while (reader_.NextMember(&key)) {
+      if (reader_.Peek() == JsonReader::Kind::kNull) {
+        reader_.SkipValue();
+      } else if (key == "model") {
+        if (!reader_.ReadString(&record_.device.model)) device_error("model", "is not a string");
+      } else if (key == "cpu") {
+        if (!reader_.ReadString(&record_.device.cpu)) device_error("cpu", "is not a string");
+      } else if (key == "runtime_version") {
+        if (!reader_.ReadString(&record_.device.runtime_version)) {
+          device_error("runtime_version", "is not a string");
+        }
+      } else if (key == "cores") {
+        int64_t cores = 0;
+        if (reader_.ReadInt(&cores)) {
+          record_.device.cores = static_cast<int32_t>(cores);
+        } else {
+          device_error("cores", "is not an integer");
+        }
+      } else {
+        reader_.SkipValue();
+      }
+    }
+  }
+
+  JsonReader reader_;
+  Record record_;
+  std::string hash_, status_;
+  bool seen_[kFieldCount] = {};
+  absl::Status errors_[kFieldCount];
+};
+
+}  // namespace
+
+absl::StatusOr<Record> RecordFromJsonLine(absl::string_view text) {
+  return LineParser(text).Parse();
 }
 
 }  // namespace fleettune::db::internal

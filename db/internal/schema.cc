@@ -53,7 +53,87 @@ ALTER TABLE records ADD COLUMN runtime_version TEXT    NOT NULL DEFAULT '';
 ALTER TABLE records ADD COLUMN schema_version  INTEGER NOT NULL DEFAULT 1;
 CREATE INDEX records_any_device ON records (workload_key, target_key, status, mean_cost);
 )sql",
+    // Version 3: the long, repeated texts (keys, job, versions, board fingerprint) move to
+    // table `strings` and records hold their integer ids, so rows and indexes are small and
+    // index comparisons are integer ones. records_job also serves the import's duplicate
+    // check; records_config served no query and is gone.
+    R"sql(
+CREATE TABLE strings (
+  id   INTEGER PRIMARY KEY,
+  kind INTEGER NOT NULL,  -- 1 workload, 2 target, 3 device key, 4 job, 5 any other value
+  text TEXT    NOT NULL,
+  UNIQUE (kind, text)
+);
+INSERT OR IGNORE INTO strings (kind, text) SELECT DISTINCT 1, workload_key FROM records;
+INSERT OR IGNORE INTO strings (kind, text) SELECT DISTINCT 2, target_key FROM records;
+INSERT OR IGNORE INTO strings (kind, text) SELECT DISTINCT 3, device_key FROM records;
+INSERT OR IGNORE INTO strings (kind, text) SELECT DISTINCT 4, job FROM records;
+INSERT OR IGNORE INTO strings (kind, text)
+  SELECT 5, version FROM records UNION SELECT 5, llvm_version FROM records
+  UNION SELECT 5, device_model FROM records UNION SELECT 5, device_cpu FROM records
+  UNION SELECT 5, runtime_version FROM records;
+CREATE TABLE records_v3 (
+  id                 INTEGER PRIMARY KEY,
+  workload_id        INTEGER NOT NULL,  -- strings.id of kind 1
+  target_id          INTEGER NOT NULL,  -- kind 2
+  device_id          INTEGER NOT NULL,  -- kind 3
+  job_id             INTEGER NOT NULL,  -- kind 4
+  trial              INTEGER NOT NULL,
+  template_name      TEXT    NOT NULL,
+  config_json        TEXT    NOT NULL,  -- fleettune.v1.Config as protobuf JSON
+  config_hash        INTEGER NOT NULL,  -- the uint64 hash bit-cast to int64
+  status             TEXT    NOT NULL,  -- fleettune.v1.MeasureStatus name, e.g. 'OK'
+  costs_json         TEXT    NOT NULL,  -- JSON array of seconds per run, one per repeat
+  mean_cost          REAL    NOT NULL,
+  gflops             REAL    NOT NULL,
+  error              TEXT    NOT NULL,
+  board_id           TEXT    NOT NULL,
+  timestamp_ms       INTEGER NOT NULL,
+  version_id         INTEGER NOT NULL,  -- kind 5 from here on
+  llvm_version_id    INTEGER NOT NULL,
+  device_model_id    INTEGER NOT NULL,
+  device_cpu_id      INTEGER NOT NULL,
+  device_cores       INTEGER NOT NULL,
+  runtime_version_id INTEGER NOT NULL,
+  schema_version     INTEGER NOT NULL
+);
+INSERT INTO records_v3
+  SELECT r.id,
+    (SELECT id FROM strings WHERE kind = 1 AND text = r.workload_key),
+    (SELECT id FROM strings WHERE kind = 2 AND text = r.target_key),
+    (SELECT id FROM strings WHERE kind = 3 AND text = r.device_key),
+    (SELECT id FROM strings WHERE kind = 4 AND text = r.job),
+    r.trial, r.template_name, r.config_json, r.config_hash, r.status, r.costs_json,
+    r.mean_cost, r.gflops, r.error, r.board_id, r.timestamp_ms,
+    (SELECT id FROM strings WHERE kind = 5 AND text = r.version),
+    (SELECT id FROM strings WHERE kind = 5 AND text = r.llvm_version),
+    (SELECT id FROM strings WHERE kind = 5 AND text = r.device_model),
+    (SELECT id FROM strings WHERE kind = 5 AND text = r.device_cpu),
+    r.device_cores,
+    (SELECT id FROM strings WHERE kind = 5 AND text = r.runtime_version),
+    r.schema_version
+  FROM records r ORDER BY r.id;
+DROP TABLE records;
+ALTER TABLE records_v3 RENAME TO records;
+CREATE INDEX records_best
+  ON records (workload_id, target_id, device_id, status, mean_cost);
+CREATE INDEX records_any_device ON records (workload_id, target_id, status, mean_cost);
+CREATE INDEX records_job
+  ON records (job_id, trial, workload_id, target_id, device_id, config_hash);
+)sql",
 };
+
+}  // namespace
+
+const char kDropLookupIndexesSql[] = "DROP INDEX records_best; DROP INDEX records_any_device;";
+// Must stay equal to the definitions in the latest migration above (tested).
+const char kCreateLookupIndexesSql[] = R"sql(
+CREATE INDEX records_best
+  ON records (workload_id, target_id, device_id, status, mean_cost);
+CREATE INDEX records_any_device ON records (workload_id, target_id, status, mean_cost);
+)sql";
+
+namespace {
 
 struct FileState {
   int64_t application_id = 0;

@@ -23,6 +23,12 @@ inline constexpr int32_t kApplicationId = 0x46544442;
 // The schema version this build writes and reads.
 inline constexpr int64_t kSchemaVersion = kCurrentSchemaVersion;
 
+// The two lookup indexes of the current schema (records_best, records_any_device), as the
+// latest migration creates them. A large import drops them and builds them again at its end,
+// in the same transaction: one sort is much cheaper than a million random index inserts.
+extern const char kDropLookupIndexesSql[];
+extern const char kCreateLookupIndexesSql[];
+
 // Checks `path` before SQLite touches it: OK when it does not exist but its parent
 // directory does (a new database), or when it is empty or starts with the SQLite header.
 // NotFound when the parent directory is missing; FailedPrecondition when it is a directory

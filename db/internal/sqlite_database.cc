@@ -1,11 +1,16 @@
 #include "db/internal/sqlite_database.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <thread>
+#include <tuple>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "db/internal/record_codec.h"
@@ -16,26 +21,38 @@ namespace {
 
 constexpr int kBusyTimeoutMs = 10'000;
 
-// Columns in the order DecodeRow reads them.
+// Columns in the order DecodeRow reads them. Texts kept in table `strings` come as ids.
 constexpr char kSelectColumns[] =
-    "SELECT id, workload_key, target_key, device_key, job, trial, config_json, config_hash, "
-    "status, costs_json, mean_cost, gflops, error, board_id, timestamp_ms, version, "
-    "llvm_version, device_model, device_cpu, device_cores, runtime_version, schema_version "
-    "FROM records";
+    "SELECT id, workload_id, target_id, device_id, job_id, trial, config_json, config_hash, "
+    "status, costs_json, mean_cost, gflops, error, board_id, timestamp_ms, version_id, "
+    "llvm_version_id, device_model_id, device_cpu_id, device_cores, runtime_version_id, "
+    "schema_version FROM records";
 
 constexpr char kInsertSql[] =
-    "INSERT INTO records (workload_key, target_key, device_key, job, trial, template_name, "
+    "INSERT INTO records (workload_id, target_id, device_id, job_id, trial, template_name, "
     "config_json, config_hash, status, costs_json, mean_cost, gflops, error, board_id, "
-    "timestamp_ms, version, llvm_version, device_model, device_cpu, device_cores, "
-    "runtime_version, schema_version) "
+    "timestamp_ms, version_id, llvm_version_id, device_model_id, device_cpu_id, device_cores, "
+    "runtime_version_id, schema_version) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
     "?19, ?20, ?21, ?22)";
 
-// The import's duplicate check (served by the records_job index).
+// The import's duplicate check: one seek in records_job.
 constexpr char kExistsSql[] =
-    "SELECT 1 FROM records INDEXED BY records_job WHERE job = ?1 AND trial = ?2 AND workload_key = "
-    "?3 AND "
-    "target_key = ?4 AND device_key = ?5 AND config_hash = ?6 LIMIT 1";
+    "SELECT 1 FROM records INDEXED BY records_job WHERE job_id = ?1 AND trial = ?2 AND "
+    "workload_id = ?3 AND target_id = ?4 AND device_id = ?5 AND config_hash = ?6 LIMIT 1";
+
+// Whether job ?1 has any record: an import dedups the records of a job that has none in
+// memory, without a query per record.
+constexpr char kJobExistsSql[] =
+    "SELECT 1 FROM records INDEXED BY records_job WHERE job_id = ?1 LIMIT 1";
+
+// An import that adds at least this many records, and at least as many as were stored,
+// rebuilds the lookup indexes at its end instead of updating them record by record.
+constexpr int64_t kRebuildIndexesAfter = 50'000;
+
+// Page cache during a bulk import (KiB): the index pages it touches stay in memory.
+constexpr int kImportCacheKib = 512 * 1024;
+constexpr int kCacheKib = 64 * 1024;
 
 // InvalidArgument naming the field when `record` cannot be stored.
 absl::Status ValidateForInsert(const Record& record) {
@@ -50,13 +67,13 @@ absl::Status ValidateForInsert(const Record& record) {
   return absl::OkStatus();
 }
 
-// " WHERE workload_key = :workload AND ..." for the filters `query` sets; empty when none.
+// " WHERE workload_id = :workload AND ..." for the filters `query` sets; empty when none.
 std::string QueryWhere(const Query& query, bool ok_only) {
   std::vector<std::string> terms;
-  if (!query.workload_key.empty()) terms.push_back("workload_key = :workload");
-  if (query.target_key) terms.push_back("target_key = :target");
-  if (query.device_key) terms.push_back("device_key = :device");
-  if (query.job) terms.push_back("job = :job");
+  if (!query.workload_key.empty()) terms.push_back("workload_id = :workload");
+  if (query.target_key) terms.push_back("target_id = :target");
+  if (query.device_key) terms.push_back("device_id = :device");
+  if (query.job) terms.push_back("job_id = :job");
   if (ok_only) terms.push_back("status = 'OK'");
   if (terms.empty()) return "";
   return absl::StrCat(" WHERE ", absl::StrJoin(terms, " AND "));
@@ -71,39 +88,6 @@ std::string ColumnText(sqlite3_stmt* stmt, int column) {
 int BindText(sqlite3_stmt* stmt, int index, const std::string& text) {
   return sqlite3_bind_text(stmt, index, text.data(), static_cast<int>(text.size()),
                            SQLITE_TRANSIENT);
-}
-
-absl::StatusOr<Record> DecodeRow(sqlite3_stmt* stmt) {
-  Record record;
-  record.id = sqlite3_column_int64(stmt, 0);
-  record.workload_key = ColumnText(stmt, 1);
-  record.target_key = ColumnText(stmt, 2);
-  record.device_key = ColumnText(stmt, 3);
-  record.job = ColumnText(stmt, 4);
-  record.trial = sqlite3_column_int64(stmt, 5);
-  absl::StatusOr<v1::Config> config = ConfigFromJson(ColumnText(stmt, 6));
-  if (!config.ok()) return config.status();
-  record.config = *std::move(config);
-  record.config_hash = HashFromColumn(sqlite3_column_int64(stmt, 7));
-  absl::StatusOr<v1::MeasureStatus> status = StatusFromName(ColumnText(stmt, 8));
-  if (!status.ok()) return status.status();
-  record.status = *status;
-  absl::StatusOr<std::vector<double>> costs = CostsFromJson(ColumnText(stmt, 9));
-  if (!costs.ok()) return costs.status();
-  record.costs = *std::move(costs);
-  record.mean_cost = sqlite3_column_double(stmt, 10);
-  record.gflops = sqlite3_column_double(stmt, 11);
-  record.error = ColumnText(stmt, 12);
-  record.board_id = ColumnText(stmt, 13);
-  record.timestamp_ms = sqlite3_column_int64(stmt, 14);
-  record.version = ColumnText(stmt, 15);
-  record.llvm_version = ColumnText(stmt, 16);
-  record.device.model = ColumnText(stmt, 17);
-  record.device.cpu = ColumnText(stmt, 18);
-  record.device.cores = static_cast<int32_t>(sqlite3_column_int64(stmt, 19));
-  record.device.runtime_version = ColumnText(stmt, 20);
-  record.schema_version = sqlite3_column_int64(stmt, 21);
-  return record;
 }
 
 // Sets WAL mode and returns the journal mode now in effect. WAL is persistent in the file,
@@ -179,24 +163,42 @@ absl::StatusOr<sqlite3_stmt*> SqliteDatabase::CachedStatement(const std::string&
   return it->second.get();
 }
 
-absl::Status SqliteDatabase::BindQuery(sqlite3_stmt* stmt, const Query& query, int64_t limit) {
-  const auto bind = [&](const char* name, const std::string& value) -> absl::Status {
+absl::StatusOr<std::optional<SqliteDatabase::QueryIds>> SqliteDatabase::ResolveQuery(
+    const Query& query) {
+  QueryIds ids;
+  const auto find = [&](StringKind kind, const std::string& text, std::optional<int64_t>* id)
+                        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) -> absl::StatusOr<bool> {
+    absl::StatusOr<std::optional<int64_t>> found = strings_.Find(kind, text);
+    if (!found.ok()) return found.status();
+    *id = *found;
+    return found->has_value();
+  };
+  const std::pair<StringKind, const std::string*> filters[] = {
+      {StringKind::kWorkload, query.workload_key.empty() ? nullptr : &query.workload_key},
+      {StringKind::kTarget, query.target_key ? &*query.target_key : nullptr},
+      {StringKind::kDevice, query.device_key ? &*query.device_key : nullptr},
+      {StringKind::kJob, query.job ? &*query.job : nullptr}};
+  std::optional<int64_t>* slots[] = {&ids.workload, &ids.target, &ids.device, &ids.job};
+  for (int i = 0; i < 4; ++i) {
+    if (filters[i].second == nullptr) continue;
+    absl::StatusOr<bool> found = find(filters[i].first, *filters[i].second, slots[i]);
+    if (!found.ok()) return found.status();
+    if (!*found) return std::optional<QueryIds>();  // a text never stored matches nothing
+  }
+  return std::optional<QueryIds>(ids);
+}
+
+absl::Status SqliteDatabase::BindQuery(sqlite3_stmt* stmt, const QueryIds& ids, int64_t limit) {
+  const std::pair<const char*, std::optional<int64_t>> values[] = {{":workload", ids.workload},
+                                                                   {":target", ids.target},
+                                                                   {":device", ids.device},
+                                                                   {":job", ids.job}};
+  for (const auto& [name, value] : values) {
     const int index = sqlite3_bind_parameter_index(stmt, name);
-    if (index == 0) return absl::OkStatus();
-    if (int rc = BindText(stmt, index, value); rc != SQLITE_OK) {
+    if (index == 0 || !value) continue;
+    if (int rc = sqlite3_bind_int64(stmt, index, *value); rc != SQLITE_OK) {
       return SqliteError(db_, rc, path_, absl::StrCat("binding ", name));
     }
-    return absl::OkStatus();
-  };
-  if (absl::Status s = bind(":workload", query.workload_key); !s.ok()) return s;
-  if (query.target_key) {
-    if (absl::Status s = bind(":target", *query.target_key); !s.ok()) return s;
-  }
-  if (query.device_key) {
-    if (absl::Status s = bind(":device", *query.device_key); !s.ok()) return s;
-  }
-  if (query.job) {
-    if (absl::Status s = bind(":job", *query.job); !s.ok()) return s;
   }
   if (limit >= 0) {
     const int index = sqlite3_bind_parameter_index(stmt, ":limit");
@@ -207,11 +209,58 @@ absl::Status SqliteDatabase::BindQuery(sqlite3_stmt* stmt, const Query& query, i
   return absl::OkStatus();
 }
 
+absl::StatusOr<Record> SqliteDatabase::DecodeRow(sqlite3_stmt* stmt) {
+  Record record;
+  absl::Status status;
+  const auto text = [&](int column, std::string* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    if (!status.ok()) return;
+    absl::StatusOr<const std::string*> value = strings_.Text(sqlite3_column_int64(stmt, column));
+    if (value.ok()) {
+      *out = **value;
+    } else {
+      status = value.status();
+    }
+  };
+  record.id = sqlite3_column_int64(stmt, 0);
+  text(1, &record.workload_key);
+  text(2, &record.target_key);
+  text(3, &record.device_key);
+  text(4, &record.job);
+  record.trial = sqlite3_column_int64(stmt, 5);
+  absl::StatusOr<v1::Config> config = ConfigFromJson(ColumnText(stmt, 6));
+  if (!config.ok()) return config.status();
+  record.config = *std::move(config);
+  record.config_hash = HashFromColumn(sqlite3_column_int64(stmt, 7));
+  absl::StatusOr<v1::MeasureStatus> measure_status = StatusFromName(ColumnText(stmt, 8));
+  if (!measure_status.ok()) return measure_status.status();
+  record.status = *measure_status;
+  absl::StatusOr<std::vector<double>> costs = CostsFromJson(ColumnText(stmt, 9));
+  if (!costs.ok()) return costs.status();
+  record.costs = *std::move(costs);
+  record.mean_cost = sqlite3_column_double(stmt, 10);
+  record.gflops = sqlite3_column_double(stmt, 11);
+  record.error = ColumnText(stmt, 12);
+  record.board_id = ColumnText(stmt, 13);
+  record.timestamp_ms = sqlite3_column_int64(stmt, 14);
+  text(15, &record.version);
+  text(16, &record.llvm_version);
+  text(17, &record.device.model);
+  text(18, &record.device.cpu);
+  record.device.cores = static_cast<int32_t>(sqlite3_column_int64(stmt, 19));
+  text(20, &record.device.runtime_version);
+  record.schema_version = sqlite3_column_int64(stmt, 21);
+  if (!status.ok()) return status;
+  return record;
+}
+
 absl::Status SqliteDatabase::InTransaction(const std::function<absl::Status()>& body) {
   if (absl::Status status = Exec(db_, "BEGIN IMMEDIATE", path_); !status.ok()) return status;
   absl::Status status = body();
   if (status.ok()) status = Exec(db_, "COMMIT", path_);
-  if (!status.ok()) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  if (!status.ok()) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    strings_.Forget();  // it may hold ids of strings the rollback removed
+  }
   return status;
 }
 
@@ -224,13 +273,43 @@ absl::Status SqliteDatabase::Insert(Record* record) {
                                .count();
   }
   absl::MutexLock lock(&mutex_);
-  absl::Status status =
-      InTransaction([&] { return InsertLocked(record, /*keep_schema_version=*/false); });
+  absl::Status status = InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) -> absl::Status {
+    absl::StatusOr<RecordIds> ids = InternLocked(*record);
+    if (!ids.ok()) return ids.status();
+    return InsertLocked(record, *ids, /*keep_schema_version=*/false);
+  });
   if (!status.ok()) record->id = 0;
   return status;
 }
 
-absl::Status SqliteDatabase::InsertLocked(Record* record, bool keep_schema_version) {
+absl::StatusOr<SqliteDatabase::RecordIds> SqliteDatabase::InternLocked(const Record& record) {
+  RecordIds ids;
+  absl::Status status;
+  const auto intern = [&](StringKind kind, const std::string& text, int64_t* id,
+                          bool* added = nullptr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    if (!status.ok()) return;
+    absl::StatusOr<int64_t> interned = strings_.Intern(kind, text, added);
+    if (interned.ok()) {
+      *id = *interned;
+    } else {
+      status = interned.status();
+    }
+  };
+  intern(StringKind::kWorkload, record.workload_key, &ids.workload);
+  intern(StringKind::kTarget, record.target_key, &ids.target);
+  intern(StringKind::kDevice, record.device_key, &ids.device);
+  intern(StringKind::kJob, record.job, &ids.job, &ids.new_job);
+  intern(StringKind::kValue, record.version, &ids.version);
+  intern(StringKind::kValue, record.llvm_version, &ids.llvm_version);
+  intern(StringKind::kValue, record.device.model, &ids.device_model);
+  intern(StringKind::kValue, record.device.cpu, &ids.device_cpu);
+  intern(StringKind::kValue, record.device.runtime_version, &ids.runtime_version);
+  if (!status.ok()) return status;
+  return ids;
+}
+
+absl::Status SqliteDatabase::InsertLocked(Record* record, const RecordIds& ids,
+                                          bool keep_schema_version) {
   absl::StatusOr<std::string> config_json = ConfigToJson(record->config);
   if (!config_json.ok()) return config_json.status();
   absl::StatusOr<std::string> costs_json = CostsToJson(record->costs);
@@ -238,23 +317,31 @@ absl::Status SqliteDatabase::InsertLocked(Record* record, bool keep_schema_versi
   absl::StatusOr<std::string> status_name = StatusToName(record->status);
   if (!status_name.ok()) return status_name.status();
 
-  absl::StatusOr<sqlite3_stmt*> stmt = CachedStatement(kInsertSql);
-  if (!stmt.ok()) return stmt.status();
-  StatementResetter resetter(*stmt);
+  if (insert_ == nullptr) {
+    absl::StatusOr<sqlite3_stmt*> stmt = CachedStatement(kInsertSql);
+    if (!stmt.ok()) return stmt.status();
+    insert_ = *stmt;
+  }
+  sqlite3_stmt* const stmt = insert_;
+  StatementResetter resetter(stmt);
   int rc = SQLITE_OK;
+  // Every text outlives the step, so SQLite need not copy it.
   const auto text = [&](int index, const std::string& value) {
-    if (rc == SQLITE_OK) rc = BindText(*stmt, index, value);
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_bind_text(stmt, index, value.data(), static_cast<int>(value.size()),
+                             SQLITE_STATIC);
+    }
   };
   const auto integer = [&](int index, int64_t value) {
-    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(*stmt, index, value);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(stmt, index, value);
   };
   const auto real = [&](int index, double value) {
-    if (rc == SQLITE_OK) rc = sqlite3_bind_double(*stmt, index, value);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_double(stmt, index, value);
   };
-  text(1, record->workload_key);
-  text(2, record->target_key);
-  text(3, record->device_key);
-  text(4, record->job);
+  integer(1, ids.workload);
+  integer(2, ids.target);
+  integer(3, ids.device);
+  integer(4, ids.job);
   integer(5, record->trial);
   text(6, record->config.template_name());
   text(7, *config_json);
@@ -266,31 +353,32 @@ absl::Status SqliteDatabase::InsertLocked(Record* record, bool keep_schema_versi
   text(13, record->error);
   text(14, record->board_id);
   integer(15, record->timestamp_ms);
-  text(16, record->version);
-  text(17, record->llvm_version);
-  text(18, record->device.model);
-  text(19, record->device.cpu);
+  integer(16, ids.version);
+  integer(17, ids.llvm_version);
+  integer(18, ids.device_model);
+  integer(19, ids.device_cpu);
   integer(20, record->device.cores);
-  text(21, record->device.runtime_version);
+  integer(21, ids.runtime_version);
   if (!keep_schema_version) record->schema_version = kSchemaVersion;
   integer(22, record->schema_version);
   if (rc != SQLITE_OK) return SqliteError(db_, rc, path_, "binding a record");
-  if (rc = sqlite3_step(*stmt); rc != SQLITE_DONE) {
+  if (rc = sqlite3_step(stmt); rc != SQLITE_DONE) {
     return SqliteError(db_, rc, path_, "inserting a record");
   }
   record->id = sqlite3_last_insert_rowid(db_);
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<Record>> SqliteDatabase::SelectRecords(const std::string& sql,
-                                                                  const Query& query,
-                                                                  int64_t limit) {
+absl::Status SqliteDatabase::Scan(const std::string& sql, const Query& query, int64_t limit,
+                                  const std::function<absl::Status(Record&&)>& visit) {
   absl::MutexLock lock(&mutex_);
+  absl::StatusOr<std::optional<QueryIds>> ids = ResolveQuery(query);
+  if (!ids.ok()) return ids.status();
+  if (!ids->has_value()) return absl::OkStatus();
   absl::StatusOr<sqlite3_stmt*> stmt = CachedStatement(sql);
   if (!stmt.ok()) return stmt.status();
   StatementResetter resetter(*stmt);
-  if (absl::Status status = BindQuery(*stmt, query, limit); !status.ok()) return status;
-  std::vector<Record> records;
+  if (absl::Status status = BindQuery(*stmt, **ids, limit); !status.ok()) return status;
   int rc;
   while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
     absl::StatusOr<Record> record = DecodeRow(*stmt);
@@ -300,9 +388,21 @@ absl::StatusOr<std::vector<Record>> SqliteDatabase::SelectRecords(const std::str
           absl::StrCat("tuning database '", path_, "', record ", sqlite3_column_int64(*stmt, 0),
                        ": ", record.status().message()));
     }
-    records.push_back(*std::move(record));
+    if (absl::Status status = visit(*std::move(record)); !status.ok()) return status;
   }
   if (rc != SQLITE_DONE) return SqliteError(db_, rc, path_, "reading records");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Record>> SqliteDatabase::SelectRecords(const std::string& sql,
+                                                                  const Query& query,
+                                                                  int64_t limit) {
+  std::vector<Record> records;
+  absl::Status status = Scan(sql, query, limit, [&](Record&& record) {
+    records.push_back(std::move(record));
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
   return records;
 }
 
@@ -325,10 +425,13 @@ absl::StatusOr<int64_t> SqliteDatabase::Count(const Query& query) {
   const std::string sql =
       absl::StrCat("SELECT count(*) FROM records", QueryWhere(query, /*ok_only=*/false));
   absl::MutexLock lock(&mutex_);
+  absl::StatusOr<std::optional<QueryIds>> ids = ResolveQuery(query);
+  if (!ids.ok()) return ids.status();
+  if (!ids->has_value()) return 0;
   absl::StatusOr<sqlite3_stmt*> stmt = CachedStatement(sql);
   if (!stmt.ok()) return stmt.status();
   StatementResetter resetter(*stmt);
-  if (absl::Status status = BindQuery(*stmt, query, /*limit=*/-1); !status.ok()) return status;
+  if (absl::Status status = BindQuery(*stmt, **ids, /*limit=*/-1); !status.ok()) return status;
   if (int rc = sqlite3_step(*stmt); rc != SQLITE_ROW) {
     return SqliteError(db_, rc, path_, "counting records");
   }
@@ -339,46 +442,29 @@ absl::Status SqliteDatabase::ForEach(const Query& query,
                                      const std::function<absl::Status(const Record&)>& visit) {
   const std::string sql =
       absl::StrCat(kSelectColumns, QueryWhere(query, /*ok_only=*/false), " ORDER BY id ASC");
-  absl::MutexLock lock(&mutex_);
-  absl::StatusOr<sqlite3_stmt*> stmt = CachedStatement(sql);
-  if (!stmt.ok()) return stmt.status();
-  StatementResetter resetter(*stmt);
-  if (absl::Status status = BindQuery(*stmt, query, /*limit=*/-1); !status.ok()) return status;
-  int rc;
-  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
-    absl::StatusOr<Record> record = DecodeRow(*stmt);
-    if (!record.ok()) {
-      return absl::Status(
-          record.status().code(),
-          absl::StrCat("tuning database '", path_, "', record ", sqlite3_column_int64(*stmt, 0),
-                       ": ", record.status().message()));
-    }
-    if (absl::Status status = visit(*record); !status.ok()) return status;
-  }
-  if (rc != SQLITE_DONE) return SqliteError(db_, rc, path_, "reading records");
-  return absl::OkStatus();
+  return Scan(sql, query, /*limit=*/-1, [&](Record&& record) { return visit(record); });
 }
 
 absl::StatusOr<std::vector<std::string>> SqliteDatabase::WorkloadsOfOp(
     const std::string& op, const std::string& target_key) {
-  // A loose index scan over records_best: one index seek per distinct workload of the op,
-  // however many records each has. ';' sorts right after ':'.
+  // The op's workloads are a range of strings(kind, text); each is checked with one seek in
+  // records_any_device. ';' sorts right after ':'.
   static constexpr char kSql[] =
-      "WITH RECURSIVE w(k) AS ("
-      " SELECT min(workload_key) FROM records WHERE workload_key > ?1 AND workload_key < ?2"
-      " UNION ALL SELECT (SELECT min(workload_key) FROM records"
-      "   WHERE workload_key > w.k AND workload_key < ?2) FROM w WHERE w.k IS NOT NULL)"
-      " SELECT k FROM w WHERE k IS NOT NULL AND EXISTS (SELECT 1 FROM records"
-      "   WHERE workload_key = w.k AND target_key = ?3 AND status = 'OK')";
+      "SELECT s.text FROM strings s WHERE s.kind = 1 AND s.text > ?1 AND s.text < ?2"
+      " AND EXISTS (SELECT 1 FROM records r WHERE r.workload_id = s.id AND r.target_id = ?3"
+      " AND r.status = 'OK') ORDER BY s.text";
   absl::MutexLock lock(&mutex_);
+  absl::StatusOr<std::optional<int64_t>> target = strings_.Find(StringKind::kTarget, target_key);
+  if (!target.ok()) return target.status();
+  std::vector<std::string> keys;
+  if (!target->has_value()) return keys;
   absl::StatusOr<sqlite3_stmt*> stmt = CachedStatement(kSql);
   if (!stmt.ok()) return stmt.status();
   StatementResetter resetter(*stmt);
   int rc = BindText(*stmt, 1, op + ":");
   if (rc == SQLITE_OK) rc = BindText(*stmt, 2, op + ";");
-  if (rc == SQLITE_OK) rc = BindText(*stmt, 3, target_key);
+  if (rc == SQLITE_OK) rc = sqlite3_bind_int64(*stmt, 3, **target);
   if (rc != SQLITE_OK) return SqliteError(db_, rc, path_, "binding a workload scan");
-  std::vector<std::string> keys;
   while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) keys.push_back(ColumnText(*stmt, 0));
   if (rc != SQLITE_DONE) return SqliteError(db_, rc, path_, "listing workloads");
   return keys;
@@ -387,13 +473,40 @@ absl::StatusOr<std::vector<std::string>> SqliteDatabase::WorkloadsOfOp(
 absl::StatusOr<ImportCounts> SqliteDatabase::InsertAll(const RecordSource& next) {
   ImportCounts counts;
   absl::MutexLock lock(&mutex_);
-  absl::Status status = InTransaction([&]() -> absl::Status {
+  // A bigger page cache for the transaction, so the index pages an import touches stay in
+  // memory; the usual size again afterwards.
+  (void)Exec(db_, absl::StrCat("PRAGMA cache_size = -", kImportCacheKib).c_str(), path_);
+  absl::Status status = InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) -> absl::Status {
     absl::StatusOr<sqlite3_stmt*> exists = CachedStatement(kExistsSql);
     if (!exists.ok()) return exists.status();
+    absl::StatusOr<sqlite3_stmt*> job_exists = CachedStatement(kJobExistsSql);
+    if (!job_exists.ok()) return job_exists.status();
+    // Jobs with no stored record before this import: their duplicates can only be earlier
+    // records of this import, which `seen` remembers by a hash of the duplicate key. Only a
+    // hash match (a duplicate, or rarely a collision) costs a query.
+    absl::flat_hash_map<int64_t, bool> job_is_new;
+    absl::flat_hash_set<uint64_t> seen;
+    absl::StatusOr<int64_t> stored = QueryInt(db_, "SELECT count(*) FROM records", path_);
+    if (!stored.ok()) return stored.status();
+    const int64_t rebuild_after = std::max(kRebuildIndexesAfter, *stored);
+    bool indexes_dropped = false;
     while (true) {
       absl::StatusOr<std::optional<Record>> record = next();
       if (!record.ok()) return record.status();
-      if (!record->has_value()) return absl::OkStatus();
+      if (!record->has_value()) {
+        if (!indexes_dropped) return absl::OkStatus();
+        // The sorter may use a second thread: the parser is done by now.
+        (void)Exec(db_, "PRAGMA threads = 2", path_);
+        absl::Status rebuilt = Exec(db_, kCreateLookupIndexesSql, path_);
+        (void)Exec(db_, "PRAGMA threads = 0", path_);
+        return rebuilt;
+      }
+      if (counts.inserted == rebuild_after) {
+        if (absl::Status dropped = Exec(db_, kDropLookupIndexesSql, path_); !dropped.ok()) {
+          return dropped;
+        }
+        indexes_dropped = true;
+      }
       Record& r = **record;
       ++counts.read;
       if (absl::Status valid = ValidateForInsert(r); !valid.ok()) {
@@ -403,13 +516,34 @@ absl::StatusOr<ImportCounts> SqliteDatabase::InsertAll(const RecordSource& next)
       if (r.schema_version < 1 || r.schema_version > kSchemaVersion) {
         r.schema_version = kSchemaVersion;
       }
-      {
+      absl::StatusOr<RecordIds> ids = InternLocked(r);
+      if (!ids.ok()) return ids.status();
+      auto [job, inserted_job] = job_is_new.try_emplace(ids->job, ids->new_job);
+      if (inserted_job && !ids->new_job) {
+        StatementResetter resetter(*job_exists);
+        int rc = sqlite3_bind_int64(*job_exists, 1, ids->job);
+        if (rc != SQLITE_OK) return SqliteError(db_, rc, path_, "binding a job check");
+        rc = sqlite3_step(*job_exists);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+          return SqliteError(db_, rc, path_, "checking for a job");
+        }
+        job->second = rc == SQLITE_DONE;
+      }
+      bool check = true;
+      if (job->second) {
+        const uint64_t key =
+            absl::Hash<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, uint64_t>>()(
+                std::make_tuple(ids->job, r.trial, ids->workload, ids->target, ids->device,
+                                r.config_hash));
+        check = !seen.insert(key).second;
+      }
+      if (check) {
         StatementResetter resetter(*exists);
-        int rc = BindText(*exists, 1, r.job);
+        int rc = sqlite3_bind_int64(*exists, 1, ids->job);
         if (rc == SQLITE_OK) rc = sqlite3_bind_int64(*exists, 2, r.trial);
-        if (rc == SQLITE_OK) rc = BindText(*exists, 3, r.workload_key);
-        if (rc == SQLITE_OK) rc = BindText(*exists, 4, r.target_key);
-        if (rc == SQLITE_OK) rc = BindText(*exists, 5, r.device_key);
+        if (rc == SQLITE_OK) rc = sqlite3_bind_int64(*exists, 3, ids->workload);
+        if (rc == SQLITE_OK) rc = sqlite3_bind_int64(*exists, 4, ids->target);
+        if (rc == SQLITE_OK) rc = sqlite3_bind_int64(*exists, 5, ids->device);
         if (rc == SQLITE_OK) rc = sqlite3_bind_int64(*exists, 6, HashToColumn(r.config_hash));
         if (rc != SQLITE_OK) return SqliteError(db_, rc, path_, "binding a duplicate check");
         rc = sqlite3_step(*exists);
@@ -419,13 +553,15 @@ absl::StatusOr<ImportCounts> SqliteDatabase::InsertAll(const RecordSource& next)
         }
         if (rc != SQLITE_DONE) return SqliteError(db_, rc, path_, "checking for a duplicate");
       }
-      if (absl::Status inserted = InsertLocked(&r, /*keep_schema_version=*/true); !inserted.ok()) {
+      if (absl::Status inserted = InsertLocked(&r, *ids, /*keep_schema_version=*/true);
+          !inserted.ok()) {
         return absl::Status(inserted.code(),
                             absl::StrCat("record ", counts.read, ": ", inserted.message()));
       }
       ++counts.inserted;
     }
   });
+  (void)Exec(db_, absl::StrCat("PRAGMA cache_size = -", kCacheKib).c_str(), path_);
   if (!status.ok()) return status;
   return counts;
 }
@@ -435,11 +571,11 @@ absl::StatusOr<int64_t> SqliteDatabase::Prune(int keep) {
     return absl::InvalidArgumentError(absl::StrCat("prune: keep must be >= 1, got ", keep));
   static constexpr char kSql[] =
       "DELETE FROM records WHERE id NOT IN (SELECT id FROM (SELECT id, row_number() OVER ("
-      "PARTITION BY workload_key, target_key, device_key ORDER BY mean_cost ASC, id ASC) AS rank "
+      "PARTITION BY workload_id, target_id, device_id ORDER BY mean_cost ASC, id ASC) AS rank "
       "FROM records WHERE status = 'OK') WHERE rank <= ?1)";
   absl::MutexLock lock(&mutex_);
   int64_t deleted = 0;
-  absl::Status status = InTransaction([&]() -> absl::Status {
+  absl::Status status = InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) -> absl::Status {
     absl::StatusOr<sqlite3_stmt*> stmt = CachedStatement(kSql);
     if (!stmt.ok()) return stmt.status();
     StatementResetter resetter(*stmt);
@@ -458,11 +594,10 @@ absl::StatusOr<int64_t> SqliteDatabase::Prune(int keep) {
 
 absl::StatusOr<Stats> SqliteDatabase::GetStats() {
   static constexpr char kSql[] =
-      "SELECT workload_key, target_key, device_key, count(*), "
+      "SELECT workload_id, target_id, device_id, count(*), "
       "sum(status = 'OK'), max(CASE WHEN status = 'OK' THEN gflops ELSE 0 END), "
       "sum(schema_version < ?1) "
-      "FROM records GROUP BY workload_key, target_key, device_key "
-      "ORDER BY workload_key, target_key, device_key";
+      "FROM records GROUP BY workload_id, target_id, device_id";
   Stats stats;
   stats.backend = "sqlite";
   stats.location = path_;
@@ -479,9 +614,16 @@ absl::StatusOr<Stats> SqliteDatabase::GetStats() {
   int rc;
   while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
     KeyStats key;
-    key.workload_key = ColumnText(*stmt, 0);
-    key.target_key = ColumnText(*stmt, 1);
-    key.device_key = ColumnText(*stmt, 2);
+    for (auto [column, out] : {std::pair<int, std::string*>{0, &key.workload_key},
+                               {1, &key.target_key},
+                               {2, &key.device_key}}) {
+      absl::StatusOr<const std::string*> text = strings_.Text(sqlite3_column_int64(*stmt, column));
+      if (!text.ok()) {
+        return absl::Status(text.status().code(), absl::StrCat("tuning database '", path_,
+                                                               "': ", text.status().message()));
+      }
+      *out = **text;
+    }
     key.records = sqlite3_column_int64(*stmt, 3);
     key.ok = sqlite3_column_int64(*stmt, 4);
     key.best_gflops = sqlite3_column_double(*stmt, 5);
@@ -491,6 +633,10 @@ absl::StatusOr<Stats> SqliteDatabase::GetStats() {
     stats.keys.push_back(std::move(key));
   }
   if (rc != SQLITE_DONE) return SqliteError(db_, rc, path_, "reading stats");
+  std::sort(stats.keys.begin(), stats.keys.end(), [](const KeyStats& a, const KeyStats& b) {
+    return std::tie(a.workload_key, a.target_key, a.device_key) <
+           std::tie(b.workload_key, b.target_key, b.device_key);
+  });
   return stats;
 }
 

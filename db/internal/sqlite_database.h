@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "db/database.h"
+#include "db/internal/sqlite_strings.h"
 #include "db/internal/sqlite_util.h"
 
 namespace fleettune::db::internal {
@@ -39,21 +41,42 @@ class SqliteDatabase final : public Database {
   absl::StatusOr<Stats> GetStats() override;
 
  private:
-  SqliteDatabase(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
+  SqliteDatabase(std::string path, sqlite3* db)
+      : path_(std::move(path)), db_(db), strings_(db, path_) {}
 
   // The cached prepared statement for `sql`, compiled on first use.
   absl::StatusOr<sqlite3_stmt*> CachedStatement(const std::string& sql)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // Binds the query's filters (and `limit` when >= 0) to the parameters of `stmt` named
-  // by QueryWhere.
-  absl::Status BindQuery(sqlite3_stmt* stmt, const Query& query, int64_t limit)
+  // The string ids of a query's filters; unset fields match anything.
+  struct QueryIds {
+    std::optional<int64_t> workload, target, device, job;
+  };
+  // The ids of the texts `query` filters by; nullopt when one was never stored, so nothing
+  // can match.
+  absl::StatusOr<std::optional<QueryIds>> ResolveQuery(const Query& query)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Binds the ids (and `limit` when >= 0) to the parameters of `stmt` named by QueryWhere.
+  absl::Status BindQuery(sqlite3_stmt* stmt, const QueryIds& ids, int64_t limit)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Decodes a row of kSelectColumns, looking its string ids up.
+  absl::StatusOr<Record> DecodeRow(sqlite3_stmt* stmt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Runs a SELECT of all record columns and calls `visit` with every decoded row.
+  absl::Status Scan(const std::string& sql, const Query& query, int64_t limit,
+                    const std::function<absl::Status(Record&&)>& visit) ABSL_LOCKS_EXCLUDED(mutex_);
   // Runs a SELECT of all record columns and decodes every row.
   absl::StatusOr<std::vector<Record>> SelectRecords(const std::string& sql, const Query& query,
                                                     int64_t limit) ABSL_LOCKS_EXCLUDED(mutex_);
+  // The string ids of a record's texts, adding new texts (inside the caller's transaction).
+  struct RecordIds {
+    int64_t workload = 0, target = 0, device = 0, job = 0;
+    int64_t version = 0, llvm_version = 0, device_model = 0, device_cpu = 0, runtime_version = 0;
+    bool new_job = false;  // the job's text was added by this call: it has no records yet
+  };
+  absl::StatusOr<RecordIds> InternLocked(const Record& record)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Inserts inside the caller's transaction; `keep_schema_version` keeps the record's own
   // schema_version (imports) instead of writing the current one.
-  absl::Status InsertLocked(Record* record, bool keep_schema_version)
+  absl::Status InsertLocked(Record* record, const RecordIds& ids, bool keep_schema_version)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Runs `body` in a BEGIN IMMEDIATE ... COMMIT transaction, rolling back when it fails.
   absl::Status InTransaction(const std::function<absl::Status()>& body)
@@ -65,6 +88,8 @@ class SqliteDatabase final : public Database {
   absl::Mutex mutex_;
   sqlite3* const db_ ABSL_PT_GUARDED_BY(mutex_);
   std::map<std::string, Statement> statements_ ABSL_GUARDED_BY(mutex_);
+  sqlite3_stmt* insert_ ABSL_GUARDED_BY(mutex_) = nullptr;  // owned by statements_
+  SqliteStrings strings_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace fleettune::db::internal

@@ -2,6 +2,8 @@
 // database with N records through the bulk path, then measures best-record lookups (p50/p99),
 // a tuning job's per-result Insert (median), and JSON-lines export and import rates. Runs on
 // SQLite, and on PostgreSQL too when --postgres is given (a throwaway local server).
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -14,6 +16,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "db/database.h"
+#include "db/internal/record_json.h"
 #include "tests/db/postgres_server.h"
 
 namespace fleettune::db {
@@ -23,6 +26,14 @@ using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// CPU seconds used so far by the calling thread (RUSAGE_THREAD) or the whole process.
+double CpuSeconds(int who) {
+  rusage usage{};
+  getrusage(who, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
 double Percentile(std::vector<double> values, double p) {
@@ -80,8 +91,33 @@ Record Synthetic(int64_t i, int workloads, std::mt19937_64& rng) {
   return record;
 }
 
+// Imports export file `file` into a new database at `url` and reports the rate: for
+// profiling the import alone.
+int ImportOnly(const std::string& url, const std::string& file) {
+  absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(url);
+  if (!db.ok()) {
+    std::fprintf(stderr, "db_bench: %s\n", db.status().ToString().c_str());
+    return 1;
+  }
+  std::ifstream in(file, std::ios::binary);
+  const double thread_cpu = CpuSeconds(RUSAGE_THREAD), process_cpu = CpuSeconds(RUSAGE_SELF);
+  const auto start = Clock::now();
+  absl::StatusOr<ImportCounts> imported = (*db)->Import(in);
+  const double import_s = Seconds(start);
+  if (!imported.ok()) {
+    std::fprintf(stderr, "db_bench: import: %s\n", imported.status().ToString().c_str());
+    return 1;
+  }
+  std::printf(
+      "import: %lld records in %.2f s = %.0f records/s; CPU %.2f s inserting thread, "
+      "%.2f s process\n",
+      static_cast<long long>(imported->inserted), import_s, imported->inserted / import_s,
+      CpuSeconds(RUSAGE_THREAD) - thread_cpu, CpuSeconds(RUSAGE_SELF) - process_cpu);
+  return 0;
+}
+
 int Run(const std::string& backend, const std::string& url, const std::string& url2,
-        int64_t records, int lookups) {
+        int64_t records, int lookups, const std::string& keep_export) {
   const int workloads =
       static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(1000, records / 1000)));
   absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(url);
@@ -168,16 +204,37 @@ int Run(const std::string& backend, const std::string& url, const std::string& u
               static_cast<long long>(exported), export_s, exported / export_s,
               std::filesystem::file_size(file) / 1e6);
   db->reset();
+  {
+    // Where an import's time goes: parsing alone (one thread) vs the whole import below.
+    std::ifstream lines(file, std::ios::binary);
+    std::string line;
+    std::getline(lines, line);  // header
+    int64_t parsed = 0;
+    start = Clock::now();
+    while (std::getline(lines, line)) {
+      if (internal::RecordFromJsonLine(line).ok()) ++parsed;
+    }
+    const double parse_s = Seconds(start);
+    std::printf("[%s] import parse only (one thread): %lld lines in %.2f s = %.0f records/s\n",
+                backend.c_str(), static_cast<long long>(parsed), parse_s, parsed / parse_s);
+  }
   absl::StatusOr<std::unique_ptr<Database>> target = Database::Open(url2);
   if (!target.ok()) {
     std::fprintf(stderr, "db_bench: %s\n", target.status().ToString().c_str());
     return 1;
   }
   std::ifstream in(file, std::ios::binary);
+  const double thread_cpu = CpuSeconds(RUSAGE_THREAD), process_cpu = CpuSeconds(RUSAGE_SELF);
   start = Clock::now();
   absl::StatusOr<ImportCounts> imported = (*target)->Import(in);
   const double import_s = Seconds(start);
-  std::filesystem::remove(file);
+  const double import_thread_cpu = CpuSeconds(RUSAGE_THREAD) - thread_cpu;
+  const double import_process_cpu = CpuSeconds(RUSAGE_SELF) - process_cpu;
+  if (keep_export.empty()) {
+    std::filesystem::remove(file);
+  } else {
+    std::filesystem::rename(file, keep_export);
+  }
   if (!imported.ok() || imported->inserted != exported) {
     std::fprintf(stderr, "db_bench: import: %s\n",
                  imported.ok() ? "count mismatch" : imported.status().ToString().c_str());
@@ -188,6 +245,8 @@ int Run(const std::string& backend, const std::string& url, const std::string& u
       "records/s\n",
       backend.c_str(), static_cast<long long>(imported->inserted), import_s,
       imported->inserted / import_s);
+  std::printf("[%s] import CPU: %.2f s in the inserting thread, %.2f s in the whole process\n",
+              backend.c_str(), import_thread_cpu, import_process_cpu);
   return 0;
 }
 
@@ -200,11 +259,15 @@ int main(int argc, char** argv) {
   int64_t pg_records = 200'000;
   int lookups = 10'000;
   bool quick = false, postgres = false;
+  std::string keep_export, import_only;
   std::string dir = std::filesystem::temp_directory_path().string();
   app.add_option("--records", records, "records to fill (SQLite)")->capture_default_str();
   app.add_option("--pg-records", pg_records, "records to fill (PostgreSQL)")->capture_default_str();
   app.add_option("--lookups", lookups, "best lookups to time")->capture_default_str();
   app.add_option("--dir", dir, "where the SQLite files go")->capture_default_str();
+  app.add_option("--keep-export", keep_export, "keep the SQLite run's export in this file");
+  app.add_option("--import-only", import_only,
+                 "only import this export file into a new SQLite database (profiling)");
   app.add_flag("--quick", quick, "20,000 records, 1,000 lookups (smoke test)");
   app.add_flag("--postgres", postgres, "also run on a throwaway local PostgreSQL server");
   CLI11_PARSE(app, argc, argv);
@@ -215,11 +278,12 @@ int main(int argc, char** argv) {
   }
   const std::string a = absl::StrCat(dir, "/fleettune_db_bench_", getpid(), ".db");
   const std::string b = absl::StrCat(dir, "/fleettune_db_bench_", getpid(), "_import.db");
-  int rc = fleettune::db::Run("sqlite", a, b, records, lookups);
+  int rc = import_only.empty() ? fleettune::db::Run("sqlite", a, b, records, lookups, keep_export)
+                               : fleettune::db::ImportOnly(b, import_only);
   for (const std::string& path : {a, b}) {
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
   }
-  if (rc != 0 || !postgres) return rc;
+  if (rc != 0 || !postgres || !import_only.empty()) return rc;
   absl::StatusOr<fleettune::db::testing::PostgresServer*> server =
       fleettune::db::testing::PostgresServer::Shared();
   if (!server.ok()) {
@@ -232,5 +296,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "db_bench: cannot create PostgreSQL databases\n");
     return 1;
   }
-  return fleettune::db::Run("postgresql", *url, *url2, pg_records, lookups);
+  return fleettune::db::Run("postgresql", *url, *url2, pg_records, lookups, /*keep_export=*/"");
 }

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "absl/strings/str_cat.h"
 #include "db/database.h"
 #include "gtest/gtest.h"
 #include "tests/db/test_util.h"
@@ -62,10 +63,56 @@ TEST(DatabaseOpenTest, NewFileGetsOurApplicationIdSchemaVersionAndWal) {
     ASSERT_TRUE(db.ok()) << db.status();
   }
   EXPECT_EQ(QueryRawText(path, "PRAGMA application_id"), std::to_string(0x46544442));
-  EXPECT_EQ(QueryRawText(path, "PRAGMA user_version"), "2");
+  EXPECT_EQ(QueryRawText(path, "PRAGMA user_version"), "3");
   EXPECT_EQ(QueryRawText(path, "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(QueryRawText(path, "SELECT group_concat(name) FROM pragma_index_info('records_best')"),
-            "workload_key,target_key,device_key,status,mean_cost");
+            "workload_id,target_id,device_id,status,mean_cost");
+}
+
+// A large import drops the lookup indexes and builds them again at its end
+// (kCreateLookupIndexesSql): they must come back exactly as the migration defines them, and
+// serve correct lookups.
+TEST(DatabaseOpenTest, BulkImportRebuildsTheLookupIndexesAsTheSchemaDefinesThem) {
+  ScratchDir dir;
+  const std::string fresh = dir.File("fresh.db");
+  const std::string bulk = dir.File("bulk.db");
+  ASSERT_TRUE(Database::Open(fresh).ok());
+  absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(bulk);
+  ASSERT_TRUE(db.ok()) << db.status();
+  constexpr int64_t kRecords = 60'000;  // above the rebuild threshold of an empty database
+  int64_t next = 0;
+  absl::StatusOr<ImportCounts> counts =
+      (*db)->InsertAll([&]() -> absl::StatusOr<std::optional<Record>> {
+        if (next == kRecords) return std::optional<Record>();
+        const int64_t i = next++;
+        Record record = MakeRecord(
+            absl::StrCat("matmul:m=", i % 7, ",n=1,k=1"), absl::StrCat("job-", i / 100), i % 100,
+            i % 10 == 0 ? v1::TIMEOUT : v1::OK, 1e-3 + (i * 7919 % 10007) * 1e-7);
+        record.device_key = absl::StrCat("dev-", i % 3);
+        return std::optional<Record>(std::move(record));
+      });
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->inserted, kRecords);
+  const char* kIndexes =
+      "SELECT group_concat(name || ': ' || sql, ' | ') FROM (SELECT name, sql FROM sqlite_master "
+      "WHERE type = 'index' AND sql IS NOT NULL ORDER BY name)";
+  EXPECT_EQ(QueryRawText(bulk, kIndexes), QueryRawText(fresh, kIndexes));
+  EXPECT_NE(QueryRawText(bulk, kIndexes).find("records_best"), std::string::npos);
+  EXPECT_EQ(QueryRawText(bulk, "PRAGMA integrity_check"), "ok");
+
+  // The fastest OK record of (m=3, dev-1): brute force over the same formula.
+  int64_t best_i = -1;
+  for (int64_t i = 0; i < kRecords; ++i) {
+    if (i % 7 != 3 || i % 3 != 1 || i % 10 == 0) continue;
+    if (best_i < 0 || i * 7919 % 10007 < best_i * 7919 % 10007) best_i = i;
+  }
+  absl::StatusOr<std::vector<Record>> best = (*db)->Best(
+      Query{"matmul:m=3,n=1,k=1", MakeRecord("", "", 0, v1::OK, 1).target_key, "dev-1"}, 1);
+  ASSERT_TRUE(best.ok()) << best.status();
+  ASSERT_EQ(best->size(), 1u);
+  EXPECT_EQ(best->front().job, absl::StrCat("job-", best_i / 100));
+  EXPECT_EQ(best->front().trial, best_i % 100);
+  EXPECT_EQ(best->front().id, best_i + 1);
 }
 
 TEST(DatabaseOpenTest, ReopenKeepsRecords) {
@@ -144,7 +191,7 @@ TEST(DatabaseOpenTest, RefusesNewerSchemaVersion) {
   ScratchDir dir;
   const std::string path = dir.File("future.db");
   ASSERT_TRUE(Database::Open(path).ok());
-  ExecRaw(path, "PRAGMA user_version = 3;");
+  ExecRaw(path, "PRAGMA user_version = 4;");
   const std::string before = ReadBytes(path);
   absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(path);
   ASSERT_FALSE(db.ok());

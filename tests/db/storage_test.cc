@@ -215,6 +215,77 @@ TEST_P(StorageTest, MalformedImportLineIsNamedAndNothingIsImported) {
   }
 }
 
+TEST_P(StorageTest, ImportSkipsDuplicatesInTheFileAndOfStoredRecordsOfItsJob) {
+  for (int trial = 0; trial < 3; ++trial) Insert(MakeRecord(kMatmul, "j", trial, v1::OK, 1e-3));
+  Insert(MakeRecord(kConv, "fresh-job", 0, v1::OK, 1e-3));
+  std::stringstream exported;
+  ASSERT_TRUE(db_->Export(Query{}, exported).ok());
+  std::string text = exported.str();
+  const size_t last_line = text.rfind('\n', text.size() - 2) + 1;
+  text += text.substr(last_line);  // fresh-job's record twice
+  text += text.substr(text.find('\n') + 1, text.find('\n', text.find('\n') + 1) - text.find('\n'));
+
+  absl::StatusOr<std::unique_ptr<Database>> second = Database::Open(second_url_);
+  ASSERT_TRUE(second.ok()) << second.status();
+  Record stored = MakeRecord(kMatmul, "j", 1, v1::OK, 5e-3);  // same key as trial 1
+  ASSERT_TRUE((*second)->Insert(&stored).ok());
+  std::istringstream in(text);
+  absl::StatusOr<ImportCounts> counts = (*second)->Import(in);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->read, 6);
+  EXPECT_EQ(counts->inserted, 3);    // j:0, j:2, fresh-job:0
+  EXPECT_EQ(counts->duplicates, 3);  // j:1 (stored), fresh-job:0 and j:0 again
+  absl::StatusOr<std::vector<Record>> history = (*second)->History(Query{});
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->size(), 4u);
+  EXPECT_EQ(Trials(*history), (std::vector<int64_t>{1, 0, 2, 0}));
+  EXPECT_EQ((*history)[1].job, "j");
+  EXPECT_EQ((*history)[3].job, "fresh-job");
+  EXPECT_EQ((*history)[3].workload_key, kConv);
+  EXPECT_EQ((*history)[0].mean_cost, 5e-3);  // the stored one was kept, not replaced
+  EXPECT_LT((*history)[0].id, (*history)[1].id);
+  EXPECT_LT((*history)[2].id, (*history)[3].id);
+}
+
+TEST_P(StorageTest, FailedImportLeavesNoTraceOfItsNewKeys) {
+  Insert(MakeRecord(kMatmul, "j", 0, v1::OK, 1e-3));
+  Record conv = MakeRecord(kConv, "conv-job", 0, v1::OK, 2e-3);
+  conv.target_key = kOtherTarget;
+  conv.device_key = "rk3588";
+  conv.version = "0.9.9";
+  Insert(conv);
+  std::stringstream exported;
+  ASSERT_TRUE(db_->Export(Query{}, exported).ok());
+  absl::StatusOr<std::unique_ptr<Database>> second = Database::Open(second_url_);
+  ASSERT_TRUE(second.ok()) << second.status();
+  Record first = MakeRecord(kMatmul, "j", 5, v1::OK, 3e-3);
+  ASSERT_TRUE((*second)->Insert(&first).ok());
+
+  std::istringstream in(exported.str() + "{\"workload\": oops}\n");
+  EXPECT_FALSE((*second)->Import(in).ok());
+  // The conv keys were added and rolled back: nothing finds them, and adding them anew works.
+  EXPECT_EQ(*(*second)->Count(Query{kConv}), 0);
+  absl::StatusOr<std::vector<std::string>> ops = (*second)->WorkloadsOfOp("conv2d", kOtherTarget);
+  ASSERT_TRUE(ops.ok()) << ops.status();
+  EXPECT_TRUE(ops->empty());
+  ASSERT_TRUE((*second)->Insert(&conv).ok());
+  absl::StatusOr<std::vector<Record>> best =
+      (*second)->Best(Query{kConv, std::string(kOtherTarget), std::string("rk3588")}, 1);
+  ASSERT_TRUE(best.ok()) << best.status();
+  ASSERT_EQ(best->size(), 1u);
+  EXPECT_EQ(best->front().workload_key, kConv);
+  EXPECT_EQ(best->front().target_key, kOtherTarget);
+  EXPECT_EQ(best->front().device_key, "rk3588");
+  EXPECT_EQ(best->front().job, "conv-job");
+  EXPECT_EQ(best->front().version, "0.9.9");
+  absl::StatusOr<Stats> stats = (*second)->GetStats();
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  ASSERT_EQ(stats->keys.size(), 2u);
+  EXPECT_EQ(stats->keys[0].workload_key, kConv);  // "conv2d..." sorts before "matmul..."
+  EXPECT_EQ(stats->keys[1].workload_key, kMatmul);
+  EXPECT_EQ(stats->records, 2);
+}
+
 TEST_P(StorageTest, PruneKeepsTheBestNOfEveryKey) {
   for (int trial = 0; trial < 6; ++trial) {
     Insert(MakeRecord(kMatmul, "j", trial, trial == 5 ? v1::RUNTIME_ERROR : v1::OK,
