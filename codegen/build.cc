@@ -7,9 +7,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "codegen/internal/codegen_llvm.h"
+#include "codegen/internal/codegen_opencl.h"
 #include "codegen/internal/linker.h"
 #include "codegen/internal/llvm_backend.h"
 #include "codegen/internal/lower.h"
+#include "codegen/internal/matmul_opencl_template.h"
 #include "codegen/internal/op_template.h"
 #include "codegen/search_space.h"
 #include "codegen/target.h"
@@ -45,12 +47,41 @@ absl::StatusOr<const OpTemplate*> CheckInputs(const v1::Workload& workload,
   if (absl::Status s = ValidateWorkload(workload); !s.ok()) return s;
   if (absl::Status s = ValidateTarget(target); !s.ok()) return s;
   if (absl::Status s = CheckSymbol(options.symbol); !s.ok()) return s;
-  const OpTemplate* op_template = FindTemplate(workload);
+  const OpTemplate* op_template = FindTemplate(workload, target);
   if (op_template == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("op '", workload.op(), "' has no schedule template"));
+    return absl::InvalidArgumentError(absl::StrCat("op '", workload.op(),
+                                                   "' has no schedule template",
+                                                   IsOpenClTarget(target) ? " for opencl" : ""));
   }
   return op_template;
+}
+
+// The OpenCL C source of a lowered nest: one work-item per point of `launch`'s global loops
+// (none: one work-item runs everything).
+absl::StatusOr<BuiltKernel> CompileOpenCl(const v1::Workload& workload, const ir::Stmt& lowered,
+                                          const OpenClLaunch& launch, const BuildOptions& options,
+                                          BuiltKernel kernel) {
+  Clock::time_point start = Clock::now();
+  OpenClKernelSpec spec;
+  spec.symbol = options.symbol;
+  for (const v1::TensorSpec& tensor : WorkloadTensors(workload)) {
+    spec.buffers.push_back(tensor.name());
+  }
+  spec.global_loops = launch.global_loops;
+  spec.local_size = launch.local_size;
+  absl::StatusOr<OpenClKernel> emitted = EmitOpenCl(lowered, spec);
+  if (!emitted.ok()) return emitted.status();
+  if (options.dump_ir) absl::StrAppend(&kernel.ir_dump, "// opencl\n", emitted->source);
+  kernel.llvm_seconds = SecondsSince(start);
+  kernel.shared_object = std::move(emitted->source);
+  kernel.symbol = options.symbol;
+  kernel.opencl = true;
+  kernel.c_header = absl::StrCat(
+      "// ", options.symbol, ": fleettune OpenCL kernel for ", WorkloadKey(workload),
+      " (float32): __kernel void ", options.symbol,
+      "(__global const float* inputs..., __global float* output); launch as its first line "
+      "says.\n");
+  return kernel;
 }
 
 std::string CHeader(const v1::Workload& workload, const v1::Target& target,
@@ -166,6 +197,11 @@ absl::StatusOr<BuiltKernel> BuildKernel(const v1::Workload& workload, const v1::
     }
     op_template = named;
   }
+  const auto* opencl_template = dynamic_cast<const OpenClOpTemplate*>(*op_template);
+  if ((opencl_template != nullptr) != IsOpenClTarget(target)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "template '", config.template_name(), "' does not build for target ", TargetKey(target)));
+  }
   SearchSpace space = (*op_template)->Space(workload, target);
   if (absl::StatusOr<uint64_t> index = space.IndexOf(config); !index.ok()) {
     return index.status();
@@ -175,6 +211,10 @@ absl::StatusOr<BuiltKernel> BuildKernel(const v1::Workload& workload, const v1::
   BuiltKernel kernel;
   ir::Stmt lowered = RunLoweringPasses(*scheduled, options.dump_ir ? &kernel.ir_dump : nullptr);
   kernel.lower_seconds = SecondsSince(start);
+  if (opencl_template != nullptr) {
+    return CompileOpenCl(workload, lowered, opencl_template->Launch(workload, config), options,
+                         std::move(kernel));
+  }
   kernel.c_header = CHeader(workload, target, ConfigToString(config), options.symbol);
   return Compile(workload, target, lowered, options, std::move(kernel));
 }
@@ -188,6 +228,9 @@ absl::StatusOr<BuiltKernel> BuildReference(const v1::Workload& workload, const v
   ir::Stmt lowered = RunLoweringPasses((*op_template)->Reference(workload),
                                        options.dump_ir ? &kernel.ir_dump : nullptr);
   kernel.lower_seconds = SecondsSince(start);
+  if (IsOpenClTarget(target)) {
+    return CompileOpenCl(workload, lowered, OpenClLaunch{}, options, std::move(kernel));
+  }
   kernel.c_header = CHeader(workload, target, "reference (naive loop nest)", options.symbol);
   return Compile(workload, target, lowered, options, std::move(kernel));
 }

@@ -18,13 +18,16 @@ struct BuildOptions {
 };
 
 struct BuiltKernel {
-  std::string shared_object;  // ELF bytes
+  // ELF bytes; for an `opencl` target the OpenCL C source instead (first line:
+  // `// fleettune-opencl v1 kernel=<symbol> global=G0,G1 local=L0,L1`, see docs/codegen.md).
+  std::string shared_object;
   std::string symbol;
   std::string c_header;  // declares the kernel, documents the tensors
   std::string ir_dump;   // filled when BuildOptions::dump_ir
   double lower_seconds = 0;
   double llvm_seconds = 0;  // IR emission + O3 + object emission
   double link_seconds = 0;
+  bool opencl = false;  // shared_object is OpenCL C source (an `opencl` target)
 };
 
 // Builds `config` of the workload's template for `target`; a config of an older template of
@@ -37,7 +40,10 @@ absl::StatusOr<BuiltKernel> BuildKernel(const v1::Workload& workload, const v1::
                                         const v1::Config& config, const BuildOptions& options = {});
 
 // Builds the workload's naive reference kernel (plain loop nest, no tiling, vectorization
-// or threads) for `target`: what boards check candidates against. Thread-safe.
+// or threads) for `target`: what boards check candidates against. For an `opencl` target it
+// is the naive nest as an OpenCL kernel run by one work-item (boards with an OpenCL device
+// check matmul against a naive loop on their CPU instead, see rpc_server/opencl_device.h).
+// Thread-safe.
 absl::StatusOr<BuiltKernel> BuildReference(const v1::Workload& workload, const v1::Target& target,
                                            const BuildOptions& options = {});
 

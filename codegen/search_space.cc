@@ -77,10 +77,11 @@ absl::StatusOr<uint64_t> SearchSpace::IndexOf(const v1::Config& config) const {
 absl::StatusOr<SearchSpace> SearchSpaceFor(const v1::Workload& workload, const v1::Target& target) {
   if (absl::Status status = ValidateWorkload(workload); !status.ok()) return status;
   if (absl::Status status = ValidateTarget(target); !status.ok()) return status;
-  const OpTemplate* op_template = FindTemplate(workload);
+  const OpTemplate* op_template = FindTemplate(workload, target);
   if (op_template == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("op '", workload.op(), "' has no schedule template"));
+    return absl::InvalidArgumentError(absl::StrCat("op '", workload.op(),
+                                                   "' has no schedule template",
+                                                   IsOpenClTarget(target) ? " for opencl" : ""));
   }
   return op_template->Space(workload, target);
 }

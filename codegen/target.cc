@@ -54,7 +54,57 @@ absl::StatusOr<std::string> NormalizeFeatures(absl::string_view text) {
   return absl::StrJoin(entries, ",");
 }
 
+constexpr int kMaxOpenClDevice = 64;
+
+bool IsPlatformName(absl::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!absl::ascii_isalnum(c) && c != '_' && c != '-' && c != '.') return false;
+  }
+  return true;
+}
+
+// `opencl [-device=N] [-platform=NAME]`; `tokens[0]` is "opencl".
+absl::StatusOr<v1::Target> ParseOpenClTarget(const std::vector<absl::string_view>& tokens) {
+  v1::Target target;
+  target.set_kind(v1::TARGET_KIND_OPENCL);
+  target.set_threads(1);
+  target.set_opencl_device(0);
+  target.set_opencl_platform("any");
+  std::set<absl::string_view> seen;
+  for (size_t i = 1; i < tokens.size(); ++i) {
+    absl::string_view token = tokens[i];
+    size_t eq = token.find('=');
+    absl::string_view name = token.substr(0, eq);
+    absl::string_view value = eq == token.npos ? absl::string_view() : token.substr(eq + 1);
+    if (name != "-device" && name != "-platform") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown opencl target option '", name, "' (known: -device, -platform)"));
+    }
+    if (!seen.insert(name).second) {
+      return absl::InvalidArgumentError(absl::StrCat("target option '", name, "' given twice"));
+    }
+    if (value.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("target option '", name, "' needs a value"));
+    }
+    if (name == "-device") {
+      int device = -1;
+      if (!absl::SimpleAtoi(value, &device) || device < 0 || device > kMaxOpenClDevice) {
+        return absl::InvalidArgumentError(absl::StrCat("-device must be an integer in [0, ",
+                                                       kMaxOpenClDevice, "], got '", value, "'"));
+      }
+      target.set_opencl_device(device);
+    } else {
+      target.set_opencl_platform(std::string(value));
+    }
+  }
+  if (absl::Status status = ValidateTarget(target); !status.ok()) return status;
+  return target;
+}
+
 }  // namespace
+
+bool IsOpenClTarget(const v1::Target& target) { return target.kind() == v1::TARGET_KIND_OPENCL; }
 
 absl::StatusOr<v1::Target> ParseTarget(std::string_view input) {
   absl::string_view text(input.data(), input.size());
@@ -62,6 +112,7 @@ absl::StatusOr<v1::Target> ParseTarget(std::string_view input) {
   std::vector<absl::string_view> tokens =
       absl::StrSplit(absl::StripAsciiWhitespace(text), absl::ByAnyChar(" \t\n"), absl::SkipEmpty());
   if (tokens.empty()) return absl::InvalidArgumentError("empty target string");
+  if (tokens[0] == "opencl") return ParseOpenClTarget(tokens);
   v1::Target target;
   target.set_threads(OnlineCores());
   if (tokens[0] == "host") {
@@ -72,8 +123,9 @@ absl::StatusOr<v1::Target> ParseTarget(std::string_view input) {
     target.set_triple(llvm::sys::getProcessTriple());
     target.set_cpu("generic");
   } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("target must start with 'host' or 'llvm', got '", tokens[0], "'"));
+    return absl::InvalidArgumentError(absl::StrCat("target must start with 'host' or 'llvm', got '",
+                                                   tokens[0],
+                                                   "' (or 'opencl' for OpenCL devices)"));
   }
   std::set<absl::string_view> seen;
   for (size_t i = 1; i < tokens.size(); ++i) {
@@ -118,6 +170,26 @@ absl::StatusOr<v1::Target> ParseTarget(std::string_view input) {
 }
 
 absl::Status ValidateTarget(const v1::Target& target) {
+  if (target.kind() == v1::TARGET_KIND_OPENCL) {
+    if (target.opencl_device() < 0 || target.opencl_device() > kMaxOpenClDevice) {
+      return absl::InvalidArgumentError(absl::StrCat("-device must be in [0, ", kMaxOpenClDevice,
+                                                     "], got ", target.opencl_device()));
+    }
+    if (!IsPlatformName(target.opencl_platform())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("-platform: '", target.opencl_platform(),
+                       "' must be 1-64 letters, digits, '_', '-' or '.' ('any': the first)"));
+    }
+    if (!target.triple().empty() || !target.cpu().empty() || !target.features().empty() ||
+        target.threads() != 1) {
+      return absl::InvalidArgumentError(
+          "an opencl target has no triple, cpu or features, and threads = 1");
+    }
+    return absl::OkStatus();
+  }
+  if (target.kind() != v1::TARGET_KIND_LLVM) {
+    return absl::InvalidArgumentError(absl::StrCat("kind: unknown target kind ", target.kind()));
+  }
   internal::InitializeLLVM();
   std::string error;
   const llvm::Target* backend = llvm::TargetRegistry::lookupTarget(target.triple(), error);
@@ -153,6 +225,10 @@ absl::Status ValidateTarget(const v1::Target& target) {
 }
 
 std::string TargetKey(const v1::Target& target) {
+  if (target.kind() == v1::TARGET_KIND_OPENCL) {
+    return absl::StrCat("opencl -device=", target.opencl_device(),
+                        " -platform=", target.opencl_platform());
+  }
   return absl::StrCat("llvm -mtriple=", target.triple(), " -mcpu=", target.cpu(),
                       " -mattr=", target.features(), " -threads=", target.threads());
 }

@@ -1,4 +1,5 @@
-// Target strings: `host` or `llvm -mtriple=... -mcpu=... [-mattr=...] [-threads=N]`.
+// Target strings: `host` or `llvm -mtriple=... -mcpu=... [-mattr=...] [-threads=N]` (native
+// code), or `opencl [-device=N] [-platform=NAME]` (OpenCL C for an OpenCL device).
 #ifndef FLEETTUNE_CODEGEN_TARGET_H_
 #define FLEETTUNE_CODEGEN_TARGET_H_
 
@@ -24,7 +25,12 @@ absl::Status ValidateTarget(const v1::Target& target);
 // The canonical form with every field explicit:
 // `llvm -mtriple=T -mcpu=C -mattr=+a,+b -threads=N` (features sorted; `host` lists enabled
 // ones only, an explicit `-mattr` keeps its `-feature` entries, which sort after `+` ones).
+// An OpenCL target's canonical form is `opencl -device=N -platform=NAME` (`any`: the first
+// platform).
 std::string TargetKey(const v1::Target& target);
+
+// True for an `opencl` target (kind TARGET_KIND_OPENCL): codegen emits OpenCL C source.
+bool IsOpenClTarget(const v1::Target& target);
 
 }  // namespace fleettune::codegen
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <utility>
 
 namespace fleettune::cost_model {
 namespace {
@@ -21,6 +22,24 @@ void AppendFootprint(const codegen::LoopNestSummary& summary, const codegen::Acc
   }
   out.push_back(Log(distinct * summary.element_bytes));
   out.push_back(Log(iterations / distinct));
+}
+
+// Distinct elements and iterations of `access` over its straight-line block: the innermost
+// enclosing loops that are unrolled or vectorized, i.e. what one copy of the unrolled body
+// touches. For the store of a register-tiled kernel, the distinct elements are its
+// accumulators, which decide register pressure.
+std::pair<double, double> StraightLineFootprint(const codegen::LoopNestSummary& summary,
+                                                const codegen::AccessSummary& access) {
+  double iterations = 1, distinct = 1;
+  for (size_t i = access.loops.size(); i-- > 0;) {
+    const codegen::LoopSummary& loop = summary.loops[access.loops[i]];
+    if (loop.kind != codegen::LoopKind::kUnrolled && loop.kind != codegen::LoopKind::kVectorized) {
+      break;
+    }
+    iterations *= static_cast<double>(loop.extent);
+    if (access.strides[i] != 0) distinct *= static_cast<double>(loop.extent);
+  }
+  return {distinct, iterations};
 }
 
 }  // namespace
@@ -121,6 +140,18 @@ std::vector<float> LoopNestFeatures(const codegen::LoopNestSummary& summary) {
   out.push_back(Log(static_cast<double>(summary.stack_bytes)));
   out.push_back(Log(static_cast<double>(summary.heap_bytes)));
   out.push_back(static_cast<float>(summary.accesses.size()));
+  // Straight-line blocks: the most elements one store touches in one (accumulators), the
+  // most a load touches, and the largest block's iterations.
+  double store_block = 0, load_block = 0, block_iterations = 0;
+  for (const codegen::AccessSummary& access : summary.accesses) {
+    const auto [distinct, iterations] = StraightLineFootprint(summary, access);
+    (access.is_store ? store_block : load_block) =
+        std::max(access.is_store ? store_block : load_block, distinct);
+    block_iterations = std::max(block_iterations, iterations);
+  }
+  out.push_back(Log(store_block));
+  out.push_back(Log(load_block));
+  out.push_back(Log(block_iterations));
   return out;
 }
 

@@ -14,7 +14,10 @@
 //         reuse (iterations per distinct element)]; padded with zeros likewise.
 //      kGlobalFeatures: flops, vector lanes, bytes touched by the whole nest, arithmetic
 //        intensity (flops per byte, log2), loops, parallel loops, parallel iterations,
-//        largest unrolled extent, stack and heap scratch bytes, accesses.
+//        largest unrolled extent, stack and heap scratch bytes, accesses, then over the
+//        straight-line blocks (the innermost unrolled/vectorized loops around an access):
+//        the most elements one store touches (a register tile's accumulators), the most one
+//        load touches, and the most iterations.
 //    Length LoopNestFeatureCount() + 2 * knobs.
 #ifndef FLEETTUNE_COST_MODEL_FEATURES_H_
 #define FLEETTUNE_COST_MODEL_FEATURES_H_
@@ -31,7 +34,7 @@ inline constexpr int kLoopSlots = 16;
 inline constexpr int kFeaturesPerLoop = 7;
 inline constexpr int kAccessSlots = 8;
 inline constexpr int kFeaturesPerAccess = 14;
-inline constexpr int kGlobalFeatures = 11;
+inline constexpr int kGlobalFeatures = 14;
 
 // Length of LoopNestFeatures' vector: the same for every nest.
 constexpr int LoopNestFeatureCount() {

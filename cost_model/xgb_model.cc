@@ -94,6 +94,14 @@ absl::StatusOr<std::unique_ptr<XgbModel>> XgbModel::Create(XgbOptions options) {
     return absl::InvalidArgumentError(
         absl::StrCat("XgbOptions.num_rounds must be >= 1, got ", options.num_rounds));
   }
+  if (!(options.min_child_weight >= 0 && std::isfinite(options.min_child_weight))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "XgbOptions.min_child_weight must be finite and >= 0, got ", options.min_child_weight));
+  }
+  if (!(options.colsample_bytree > 0 && options.colsample_bytree <= 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "XgbOptions.colsample_bytree must be in (0, 1], got ", options.colsample_bytree));
+  }
   if (options.nthread < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("XgbOptions.nthread must be >= 1, got ", options.nthread));
@@ -115,7 +123,8 @@ absl::Status XgbModel::Fit(const std::vector<std::vector<float>>& features,
 
 absl::Status XgbModel::FitGroups(const std::vector<std::vector<float>>& features,
                                  const std::vector<float>& throughput,
-                                 const std::vector<unsigned>& group_sizes) {
+                                 const std::vector<unsigned>& group_sizes,
+                                 const std::vector<float>& group_weights) {
   if (features.empty()) return absl::InvalidArgumentError("Fit: no feature rows");
   if (features.size() != throughput.size()) {
     return absl::InvalidArgumentError(absl::StrCat("Fit: ", features.size(), " feature rows but ",
@@ -143,6 +152,16 @@ absl::Status XgbModel::FitGroups(const std::vector<std::vector<float>>& features
     return absl::InvalidArgumentError(
         absl::StrCat("Fit: the groups hold ", grouped, " rows but there are ", features.size()));
   }
+  if (!group_weights.empty() && group_weights.size() != group_sizes.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Fit: ", group_weights.size(), " group weights for ", group_sizes.size(), " groups"));
+  }
+  for (size_t g = 0; g < group_weights.size(); ++g) {
+    if (!(group_weights[g] > 0 && std::isfinite(group_weights[g]))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Fit: group weight ", g, " is ", group_weights[g], "; it must be > 0"));
+    }
+  }
   // Throughput normalised per group (per workload), so shapes of different speed compare.
   std::vector<float> labels(throughput.size(), 0.0f);
   size_t begin = 0;
@@ -163,11 +182,29 @@ absl::Status XgbModel::FitGroups(const std::vector<std::vector<float>>& features
       !status.ok()) {
     return status;
   }
-  if (options_.objective == "rank:pairwise") {
+  const bool ranking = options_.objective == "rank:pairwise";
+  if (ranking) {
     // The configs of one workload form one ranking group: pairs never cross workloads.
     if (absl::Status status =
             Check(XGDMatrixSetUIntInfo(handle, "group", group_sizes.data(), group_sizes.size()),
                   "setting the groups");
+        !status.ok()) {
+      return status;
+    }
+  }
+  if (!group_weights.empty()) {
+    // Ranking objectives take one weight per group, the others one per row.
+    std::vector<float> weights;
+    if (ranking) {
+      weights = group_weights;
+    } else {
+      for (size_t g = 0; g < group_sizes.size(); ++g) {
+        weights.insert(weights.end(), group_sizes[g], group_weights[g]);
+      }
+    }
+    if (absl::Status status =
+            Check(XGDMatrixSetFloatInfo(handle, "weight", weights.data(), weights.size()),
+                  "setting the weights");
         !status.ok()) {
       return status;
     }
@@ -184,7 +221,8 @@ absl::Status XgbModel::FitGroups(const std::vector<std::vector<float>>& features
       {"seed", std::to_string(options_.seed)},
       {"nthread", std::to_string(options_.nthread)},
       {"tree_method", options_.tree_method},
-      {"min_child_weight", "1"},
+      {"min_child_weight", absl::StrCat(options_.min_child_weight)},
+      {"colsample_bytree", absl::StrCat(options_.colsample_bytree)},
       {"verbosity", "0"},
   };
   for (const auto& [name, value] : params) {

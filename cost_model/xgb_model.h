@@ -25,6 +25,10 @@ struct XgbOptions {
   int max_depth = 3;
   double eta = 0.3;
   int num_rounds = 50;  // boosting rounds per Fit
+  // Minimum hessian sum in a leaf. Pairwise ranking gives each row a hessian of about 0.5
+  // per sampled pair, so 1 lets a leaf hold two configs: what tens of samples need.
+  double min_child_weight = 1;
+  double colsample_bytree = 1;  // share of features each tree may split on, in (0, 1]
   uint64_t seed = 0;
   int nthread = 1;  // builders already use the other cores
   std::string tree_method = "exact";
@@ -58,11 +62,14 @@ class XgbModel {
 
   // Fit on rows of several workloads: `group_sizes` splits the rows, in order, into
   // consecutive groups (one per workload). Throughput is normalised by each group's maximum,
-  // and the ranking objective compares configs only within a group. InvalidArgument as Fit,
-  // and when a group is empty or the sizes do not add up to the row count.
+  // and the ranking objective compares configs only within a group. `group_weights` (empty:
+  // all 1) weighs each group's rows in the loss, e.g. a new workload's own rows against
+  // transfer rows. InvalidArgument as Fit, and when a group is empty, the sizes do not add
+  // up to the row count, or the weights are not one positive finite value per group.
   absl::Status FitGroups(const std::vector<std::vector<float>>& features,
                          const std::vector<float>& throughput,
-                         const std::vector<unsigned>& group_sizes) ABSL_LOCKS_EXCLUDED(mutex_);
+                         const std::vector<unsigned>& group_sizes,
+                         const std::vector<float>& group_weights = {}) ABSL_LOCKS_EXCLUDED(mutex_);
 
   // One score per row; higher means predicted faster. FailedPrecondition before the first
   // successful Fit or Load; InvalidArgument naming the row when a row's length differs

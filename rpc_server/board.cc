@@ -17,6 +17,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "fleettune/v1/fleettune.grpc.pb.h"
+#include "rpc_server/cpu_device.h"
+#include "rpc_server/device.h"
 #include "rpc_server/measure.h"
 #include "rpc_server/sandbox.h"
 
@@ -44,8 +46,8 @@ std::string FirstLine(const char* path) {
   std::ifstream in(path);
   std::string line;
   std::getline(in, line);
-  while (!line.empty() && (line.back() == '\0' || std::isspace(static_cast<unsigned char>(
-                                                      line.back())))) {
+  while (!line.empty() &&
+         (line.back() == '\0' || std::isspace(static_cast<unsigned char>(line.back())))) {
     line.pop_back();
   }
   return line;
@@ -74,7 +76,7 @@ std::string CpuModelName() {
 v1::DeviceInfo DescribeDevice(const std::string& key) {
   v1::DeviceInfo info;
   info.set_cpu(CpuModelName());
-  std::string model = FirstLine("/proc/device-tree/model");  // Arm boards
+  std::string model = FirstLine("/proc/device-tree/model");                // Arm boards
   if (model.empty()) model = FirstLine("/sys/class/dmi/id/product_name");  // PCs, servers
   info.set_model(model);
   info.set_key(key);
@@ -192,7 +194,14 @@ absl::Status Board::Impl::Run() {
 
   v1::BoardMessage hello;
   *hello.mutable_register_() = DescribeDevice(options.key);
-  if (options.simulate_ms > 0) hello.mutable_register_()->set_emulated(true);
+  std::shared_ptr<Device> device = options.device;
+  if (device == nullptr) {
+    SandboxOptions sandbox;
+    sandbox.worker_binary = options.sandbox_worker_binary;
+    device = std::make_shared<CpuDevice>(options.sandbox, sandbox);
+  }
+  device->Describe(hello.mutable_register_());
+  if (options.simulate_ms > 0 || options.emulated) hello.mutable_register_()->set_emulated(true);
   v1::TrackerMessage incoming;
   std::string board_id;
   bool read_ended = false;  // the tracker ended the stream: Finish() returns its status
@@ -223,9 +232,7 @@ absl::Status Board::Impl::Run() {
       if (options.simulate_ms > 0) {
         *result = SimulateMeasurement(task, options.simulate_ms);
       } else {
-        SandboxOptions sandbox;
-        sandbox.worker_binary = options.sandbox_worker_binary;
-        *result = options.sandbox ? MeasureInSandbox(task, sandbox) : MeasureTask(task);
+        *result = device->Measure(task);
       }
       result->set_task_id(task.task_id());
       result->set_client_tag(task.client_tag());

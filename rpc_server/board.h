@@ -10,6 +10,8 @@
 
 namespace fleettune::rpc_server {
 
+class Device;  // device.h
+
 struct BoardOptions {
   std::string tracker_address;       // host:port
   std::string key;                   // device key the board serves
@@ -22,9 +24,15 @@ struct BoardOptions {
   // > 0: a simulated board for scale tests. It runs no code: each task is answered OK after
   // this many milliseconds with a synthetic cost, and the board registers as emulated.
   int simulate_ms = 0;
+  // Registers as emulated (DeviceInfo.emulated), e.g. an aarch64 runtime under qemu-user:
+  // its results are real checks, its timings are not the hardware's.
+  bool emulated = false;
   bool sandbox = true;  // measure in a child process (MeasureInSandbox)
   // The runtime binary started per task as the sandbox worker; empty: fork (see sandbox.h).
   std::string sandbox_worker_binary;
+  // Where tasks run (device.h), e.g. an OpenCL device; null: this CPU (a CpuDevice with the
+  // sandbox settings above). Its Describe() adds to the registration.
+  std::shared_ptr<Device> device;
 };
 
 // Runs until the tracker closes the stream or Stop() is called. Thread-safe.

@@ -22,6 +22,7 @@
 
 #include "absl/status/status.h"
 #include "rpc_server/board.h"
+#include "rpc_server/device.h"
 #include "rpc_server/sandbox.h"
 
 namespace {
@@ -43,6 +44,17 @@ constexpr char kUsage[] =
     "  --no-reconnect        exit when the tracker goes away instead of connecting again\n"
     "  --no-sandbox          measure in this process instead of a child per task (debugging:\n"
     "                        a crashing kernel then takes the board down)\n"
+    "  --emulated            register as an emulated board (e.g. under qemu-user): results\n"
+    "                        stay checked, but timings say nothing about real hardware\n"
+    "  --sandbox-worker-binary FILE\n"
+    "                        program started as `FILE --sandbox-worker` for each task\n"
+    "                        (default: this binary; under qemu-user, a host wrapper that\n"
+    "                        runs it through qemu, see deploy/boards/qemu-aarch64.sh)\n"
+    "  --device KIND         where kernels run: cpu (default), opencl (an OpenCL device;\n"
+    "                        artifacts are OpenCL C from an `opencl` target), hexagon (a stub\n"
+    "                        until a vendor runtime is linked, see rpc_server/device.h)\n"
+    "  --opencl-device N     with --device opencl: device index on the platform (default 0)\n"
+    "  --opencl-platform NAME  with --device opencl: platform whose name contains NAME\n"
     "  --help                show this message\n";
 
 constexpr std::chrono::milliseconds kFirstBackoff(500);
@@ -62,6 +74,7 @@ int main(int argc, char** argv) {
   fleettune::rpc_server::BoardOptions options;
   bool reconnect = true;
   std::string token_file;
+  fleettune::rpc_server::DeviceOptions device_options;
   // Each task is measured by a fresh process of this binary (see sandbox.h).
   char self[4096];
   if (ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1); n > 0) {
@@ -81,6 +94,10 @@ int main(int argc, char** argv) {
       options.sandbox = false;
       continue;
     }
+    if (arg == "--emulated") {
+      options.emulated = true;
+      continue;
+    }
     std::string name = arg;
     std::string value;
     bool has_value = false;
@@ -90,7 +107,8 @@ int main(int argc, char** argv) {
       has_value = true;
     }
     if (name != "--tracker" && name != "--key" && name != "--token-file" &&
-        name != "--simulate-ms" && name != "--tls-ca") {
+        name != "--simulate-ms" && name != "--tls-ca" && name != "--sandbox-worker-binary" &&
+        name != "--device" && name != "--opencl-device" && name != "--opencl-platform") {
       return UsageError("unknown argument " + arg);
     }
     if (!has_value) {
@@ -98,8 +116,24 @@ int main(int argc, char** argv) {
       value = argv[++i];
     }
     if (value.empty()) return UsageError(name + " must not be empty");
-    if (name == "--token-file") {
+    if (name == "--device") {
+      device_options.kind = value;
+    } else if (name == "--opencl-device") {
+      char* end = nullptr;
+      const long index = std::strtol(value.c_str(), &end, 10);
+      if (*end != '\0' || index < 0 || index > 64) {
+        return UsageError("--opencl-device must be an integer in [0, 64], got " + value);
+      }
+      device_options.opencl_device = static_cast<int>(index);
+    } else if (name == "--opencl-platform") {
+      device_options.opencl_platform = value;
+    } else if (name == "--token-file") {
       token_file = value;
+    } else if (name == "--sandbox-worker-binary") {
+      if (access(value.c_str(), X_OK) != 0) {
+        return UsageError("--sandbox-worker-binary " + value + " is not an executable file");
+      }
+      options.sandbox_worker_binary = value;
     } else if (name == "--tls-ca") {
       std::ifstream in(value);
       options.tls_ca_pem.assign(std::istreambuf_iterator<char>(in),
@@ -119,6 +153,19 @@ int main(int argc, char** argv) {
   }
   if (options.tracker_address.empty()) return UsageError("--tracker is required");
   if (options.key.empty()) return UsageError("--key is required");
+  if (device_options.kind != "cpu") {
+    absl::StatusOr<std::shared_ptr<fleettune::rpc_server::Device>> device =
+        fleettune::rpc_server::CreateDevice(device_options);
+    if (!device.ok()) {
+      if (device.status().code() == absl::StatusCode::kInvalidArgument ||
+          device.status().code() == absl::StatusCode::kUnimplemented) {
+        return UsageError(std::string(device.status().message()));
+      }
+      std::fprintf(stderr, "fleettune-rpc-server: %s\n", device.status().ToString().c_str());
+      return 1;
+    }
+    options.device = *device;
+  }
   if (!token_file.empty()) {
     std::ifstream in(token_file);
     std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

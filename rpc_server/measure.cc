@@ -26,7 +26,7 @@ namespace fleettune::rpc_server {
 namespace {
 
 constexpr int64_t kMaxTotalBytes = int64_t{1} << 30;  // all tensors of one task together
-constexpr double kDefaultTolerance = 1e-4;
+constexpr double kDefaultTolerance = kDefaultMeasureTolerance;
 constexpr size_t kAlignment = 64;
 constexpr size_t kReferenceCacheEntries = 8;
 constexpr uint64_t kInputSeed = 0x5eedf00dULL;
@@ -81,14 +81,14 @@ int FirstOverrun(const std::vector<std::unique_ptr<TensorBuffer>>& buffers) {
 }
 
 // Uniform [-1, 1] from a fixed seed per tensor (splitmix64), the same on every board.
-void FillRandom(TensorBuffer& buffer, uint64_t seed) {
+void FillRandom(float* data, int64_t elements, uint64_t seed) {
   uint64_t state = seed;
-  for (int64_t i = 0; i < buffer.elements(); ++i) {
+  for (int64_t i = 0; i < elements; ++i) {
     uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     z ^= z >> 31;
-    buffer.data()[i] = static_cast<float>((z >> 40) * (2.0 / (1 << 24)) - 1.0);
+    data[i] = static_cast<float>((z >> 40) * (2.0 / (1 << 24)) - 1.0);
   }
 }
 
@@ -178,7 +178,9 @@ int32_t RunKernel(KernelFunction kernel,
 }
 
 void FillInputs(const std::vector<std::unique_ptr<TensorBuffer>>& buffers) {
-  for (size_t i = 0; i + 1 < buffers.size(); ++i) FillRandom(*buffers[i], kInputSeed + i);
+  for (size_t i = 0; i + 1 < buffers.size(); ++i) {
+    FillRandom(buffers[i]->data(), buffers[i]->elements(), kInputSeed + i);
+  }
 }
 
 class TaskMeasurer {
@@ -325,6 +327,14 @@ class TaskMeasurer {
 }  // namespace
 
 std::string ReferenceCacheKey(const v1::MeasureTask& task) { return ReferenceKey(task); }
+
+absl::StatusOr<std::vector<int64_t>> TaskTensorSizes(const v1::MeasureTask& task) {
+  return TensorSizes(task);
+}
+
+void FillStandardInput(float* data, int64_t elements, size_t index) {
+  FillRandom(data, elements, kInputSeed + index);
+}
 
 std::shared_ptr<const std::vector<float>> FindReferenceOutput(const std::string& key) {
   return GlobalReferenceCache().Find(key);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "fleettune/v1/fleettune.pb.h"
 
 namespace fleettune::rpc_server {
@@ -22,6 +23,17 @@ v1::MeasureResult MeasureTask(const v1::MeasureTask& task);
 std::string ReferenceCacheKey(const v1::MeasureTask& task);
 std::shared_ptr<const std::vector<float>> FindReferenceOutput(const std::string& key);
 void StoreReferenceOutput(const std::string& key, std::vector<float> output);
+
+// Element counts of the task's tensors (inputs first, output last), or InvalidArgument naming
+// the bad spec (empty, non-positive dimension, over the 1 GiB limit).
+absl::StatusOr<std::vector<int64_t>> TaskTensorSizes(const v1::MeasureTask& task);
+
+// The standard contents of input tensor `index`: uniform [-1, 1] from a fixed seed, the same
+// on every board and device.
+void FillStandardInput(float* data, int64_t elements, size_t index);
+
+// The relative tolerance a task's check uses when options.tolerance is 0.
+inline constexpr double kDefaultMeasureTolerance = 1e-4;
 
 }  // namespace fleettune::rpc_server
 

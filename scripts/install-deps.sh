@@ -23,7 +23,25 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev libdnnl-dev openssl
   # kernels' OpenMP runtime
   libgomp1
+  # the board runtime's OpenCL device: headers, ICD loader, and PoCL (a CPU OpenCL device)
+  # for its tests
+  opencl-headers ocl-icd-opencl-dev pocl-opencl-icd clinfo
 )
+
+# Cross-building the board runtime for aarch64 and running it under qemu-user (an emulated
+# board for the integration tests): Debian's cross compiler, the emulator, and the arm64
+# multiarch -dev packages the runtime links (gRPC pulls in protobuf, Abseil, OpenSSL, c-ares,
+# RE2, zlib). Multi-Arch: same, so they sit beside the amd64 ones (apt keeps their versions
+# in step). FLEETTUNE_NO_CROSS=1 skips them.
+CROSS_ARCH=arm64
+CROSS_PACKAGES=(
+  g++-aarch64-linux-gnu qemu-user
+  libgrpc++-dev:arm64 libprotobuf-dev:arm64 libabsl-dev:arm64 libssl-dev:arm64
+  libc6:arm64 libgomp1:arm64
+)
+if [[ "${FLEETTUNE_NO_CROSS:-0}" != 1 ]] && [[ $(dpkg --print-architecture) != "$CROSS_ARCH" ]]; then
+  PACKAGES+=("${CROSS_PACKAGES[@]}")
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -45,6 +63,15 @@ if [[ $(id -u) -ne 0 ]]; then
     echo "install-deps: need root (or sudo) to install: ${missing[*]}" >&2
     exit 1
   fi
+fi
+
+needs_arch=0
+for p in "${missing[@]}"; do
+  [[ "$p" == *":$CROSS_ARCH" ]] && needs_arch=1
+done
+if ((needs_arch)) && ! dpkg --print-foreign-architectures | grep -qx "$CROSS_ARCH"; then
+  echo "install-deps: enabling the $CROSS_ARCH architecture for the board cross build"
+  "${SUDO[@]}" dpkg --add-architecture "$CROSS_ARCH"
 fi
 
 echo "install-deps: installing ${missing[*]}"

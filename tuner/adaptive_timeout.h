@@ -12,8 +12,10 @@ namespace fleettune::tuner {
 
 // A candidate may be this many times slower than the best before its measurement times out.
 inline constexpr double kSlowestUsefulFactor = 20;
-// Loading, the correctness run and the reference on a cold board.
-inline constexpr double kFixedOverheadSeconds = 1.0;
+// Spawning the sandbox worker, loading, the correctness run and the reference on a cold
+// board. A board often shares its CPU (the tuner's overlapped builds on an embedded fleet,
+// other jobs): with 1 s, correct kernels timed out on a busy 2-core machine (load 3-8).
+inline constexpr double kFixedOverheadSeconds = 4.0;
 inline constexpr int kMinimumTimeoutMs = 1000;
 
 // The timeout for the next candidate: enough for `measure.repeat()` repeats (plus two runs)

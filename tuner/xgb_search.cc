@@ -30,7 +30,24 @@ std::vector<float> ChoiceFeatures(const codegen::Knob& knob, int64_t value) {
 // The feature cache is dropped when it grows past this many configs (a few tens of MB).
 constexpr size_t kMaxCachedFeatures = 50000;
 
+// A well-mixed 64-bit hash (splitmix64's finaliser), for seeded tie-breaking.
+uint64_t Mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
 }  // namespace
+
+cost_model::XgbOptions XgbSearchOptions::DefaultModelOptions() {
+  cost_model::XgbOptions options;
+  options.max_depth = 3;
+  options.eta = 0.3;
+  options.num_rounds = 50;
+  options.min_child_weight = 1;
+  return options;
+}
 
 absl::StatusOr<std::unique_ptr<XgbSearch>> XgbSearch::Create(const codegen::SearchSpace& space,
                                                              XgbSearchOptions options) {
@@ -55,7 +72,17 @@ absl::StatusOr<std::unique_ptr<XgbSearch>> XgbSearch::Create(const codegen::Sear
     return absl::InvalidArgumentError(
         absl::StrCat("XgbSearchOptions.epsilon is ", options.epsilon, "; must be in [0, 1]"));
   }
-  cost_model::XgbOptions model_options;
+  if (!(options.own_influence > 0 && std::isfinite(options.own_influence))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("XgbSearchOptions.own_influence is ", options.own_influence, "; must be > 0"));
+  }
+  if (!options.candidates.empty() &&
+      std::none_of(options.candidates.begin(), options.candidates.end(),
+                   [&](uint64_t index) { return index < space.size(); })) {
+    return absl::InvalidArgumentError(
+        "XgbSearchOptions.candidates holds no index of the search space");
+  }
+  cost_model::XgbOptions model_options = options.model;
   model_options.objective = options.objective;
   model_options.seed = options.seed;
   absl::StatusOr<std::unique_ptr<cost_model::XgbModel>> model =
@@ -88,15 +115,27 @@ XgbSearch::XgbSearch(const codegen::SearchSpace& space, XgbSearchOptions options
   for (size_t k = 0; k < knobs.size(); ++k) {
     if (radix_[k] > 1) movable_knobs_.push_back(static_cast<int>(k));
   }
+  restricted_ = !options_.candidates.empty();
+  if (restricted_) {
+    for (uint64_t index : options_.candidates) {
+      if (index < size_ && pool_set_.insert(index).second) pool_.push_back(index);
+    }
+    std::sort(pool_.begin(), pool_.end());
+  }
+  pool_size_ = restricted_ ? pool_.size() : size_;
   // Every config of a template has the same feature length; the first one fixes it.
   feature_count_ = FeaturesAt(0).size();
 }
 
-void XgbSearch::MarkVisited(uint64_t index) { visited_.insert(index); }
+void XgbSearch::Visit(uint64_t index) {
+  if (visited_.insert(index).second && InPool(index)) ++pool_visited_;
+}
+
+void XgbSearch::MarkVisited(uint64_t index) { Visit(index); }
 
 void XgbSearch::Observe(uint64_t index, double gflops) {
   if (index >= size_) return;
-  visited_.insert(index);
+  Visit(index);
   observed_index_.push_back(index);
   observed_gflops_.push_back(std::isfinite(gflops) && gflops > 0 ? static_cast<float>(gflops)
                                                                  : 0.0f);
@@ -170,15 +209,16 @@ std::vector<float> XgbSearch::FeaturesAt(uint64_t index) {
 }
 
 bool XgbSearch::RandomUnvisited(const absl::flat_hash_set<uint64_t>& taken, uint64_t& index) {
-  std::uniform_int_distribution<uint64_t> pick(0, size_ - 1);
-  // Rejection sampling while the space is mostly free; a scan near exhaustion.
+  const auto at = [&](uint64_t i) { return restricted_ ? pool_[i] : i; };
+  std::uniform_int_distribution<uint64_t> pick(0, pool_size_ - 1);
+  // Rejection sampling while the pool is mostly free; a scan near exhaustion.
   for (int attempt = 0; attempt < 64; ++attempt) {
-    index = pick(rng_);
+    index = at(pick(rng_));
     if (!visited_.contains(index) && !taken.contains(index)) return true;
   }
-  for (uint64_t i = 0; i < size_; ++i) {
-    if (!visited_.contains(i) && !taken.contains(i)) {
-      index = i;
+  for (uint64_t i = 0; i < pool_size_; ++i) {
+    if (!visited_.contains(at(i)) && !taken.contains(at(i))) {
+      index = at(i);
       return true;
     }
   }
@@ -202,11 +242,73 @@ bool XgbSearch::Refit() {
     throughput.push_back(observed_gflops_[i]);
     ++own;
   }
-  if (own > 0) groups.push_back(own);
-  const bool fitted = !rows.empty() && model_->FitGroups(rows, throughput, groups).ok();
+  std::vector<float> weights;
+  if (own > 0) {
+    groups.push_back(own);
+    if (!transfer_.group_sizes.empty()) {
+      // Blend: the own group weighs own_influence average transfer groups in total.
+      const double average = static_cast<double>(transfer_.rows.size()) /
+                             static_cast<double>(transfer_.group_sizes.size());
+      weights.assign(transfer_.group_sizes.size(), 1.0f);
+      weights.push_back(static_cast<float>(options_.own_influence * average / own));
+    }
+  }
+  const bool fitted = !rows.empty() && model_->FitGroups(rows, throughput, groups, weights).ok();
   fit_seconds_ += SecondsSince(start);
   if (fitted) model_ready_ = true;
   return fitted;
+}
+
+bool XgbSearch::Score(const std::vector<uint64_t>& indices, std::vector<float>& scores) {
+  scores.assign(indices.size(), -std::numeric_limits<float>::infinity());
+  std::vector<std::vector<float>> rows;
+  std::vector<size_t> positions;
+  rows.reserve(indices.size());
+  for (size_t i = 0; i < indices.size(); ++i) {
+    std::vector<float> row = FeaturesAt(indices[i]);
+    if (row.size() != feature_count_) continue;  // scored last: see FeatureFunction
+    rows.push_back(std::move(row));
+    positions.push_back(i);
+  }
+  absl::StatusOr<std::vector<float>> predicted = model_->Predict(rows);
+  if (!predicted.ok()) return false;
+  for (size_t i = 0; i < positions.size(); ++i) scores[positions[i]] = (*predicted)[i];
+  return true;
+}
+
+std::vector<uint64_t> XgbSearch::Best(std::vector<std::pair<float, uint64_t>> candidates,
+                                      int count) const {
+  // Best score first; ties (common with few training rows) by a seeded hash of the index, so
+  // the result depends neither on hash order nor on where a config sits in the space.
+  const uint64_t salt = Mix(options_.seed);
+  const auto better = [salt](const std::pair<float, uint64_t>& a,
+                             const std::pair<float, uint64_t>& b) {
+    if (a.first != b.first) return a.first > b.first;
+    const uint64_t ha = Mix(a.second ^ salt), hb = Mix(b.second ^ salt);
+    return ha != hb ? ha < hb : a.second < b.second;
+  };
+  const size_t keep = std::min(candidates.size(), static_cast<size_t>(std::max(count, 0)));
+  std::partial_sort(candidates.begin(), candidates.begin() + keep, candidates.end(), better);
+  std::vector<uint64_t> best;
+  best.reserve(keep);
+  for (size_t i = 0; i < keep; ++i) best.push_back(candidates[i].second);
+  return best;
+}
+
+std::vector<uint64_t> XgbSearch::ScoreAll(int count) {
+  std::vector<uint64_t> unvisited;
+  for (uint64_t i = 0; i < pool_size_; ++i) {
+    const uint64_t index = restricted_ ? pool_[i] : i;
+    if (!visited_.contains(index)) unvisited.push_back(index);
+  }
+  std::vector<float> scores;
+  if (!Score(unvisited, scores)) return {};
+  std::vector<std::pair<float, uint64_t>> candidates;
+  candidates.reserve(unvisited.size());
+  for (size_t i = 0; i < unvisited.size(); ++i) {
+    if (std::isfinite(scores[i])) candidates.emplace_back(scores[i], unvisited[i]);
+  }
+  return Best(std::move(candidates), count);
 }
 
 std::vector<uint64_t> XgbSearch::Anneal(int count) {
@@ -215,25 +317,22 @@ std::vector<uint64_t> XgbSearch::Anneal(int count) {
   absl::flat_hash_map<uint64_t, float> scored;
   bool failed = false;
   auto score = [&](const std::vector<uint64_t>& indices) {
-    std::vector<std::vector<float>> rows;
     std::vector<uint64_t> fresh;
     for (uint64_t index : indices) {
       if (scored.contains(index)) continue;
-      std::vector<float> row = FeaturesAt(index);
-      if (row.size() != feature_count_) {
+      if (!InPool(index)) {  // outside the candidates: never a plan entry, never moved to
         scored.emplace(index, -std::numeric_limits<float>::infinity());
         continue;
       }
       scored.emplace(index, 0.0f);  // placeholder, replaced below; also dedups this batch
       fresh.push_back(index);
-      rows.push_back(std::move(row));
     }
-    absl::StatusOr<std::vector<float>> predicted = model_->Predict(rows);
-    if (!predicted.ok()) {
+    std::vector<float> predicted;
+    if (!Score(fresh, predicted)) {
       failed = true;
       return std::vector<float>(indices.size(), 0.0f);
     }
-    for (size_t i = 0; i < fresh.size(); ++i) scored[fresh[i]] = (*predicted)[i];
+    for (size_t i = 0; i < fresh.size(); ++i) scored[fresh[i]] = predicted[i];
     std::vector<float> result;
     result.reserve(indices.size());
     for (uint64_t index : indices) result.push_back(scored[index]);
@@ -247,10 +346,13 @@ std::vector<uint64_t> XgbSearch::Anneal(int count) {
                    [&](size_t a, size_t b) { return observed_gflops_[a] > observed_gflops_[b]; });
   std::vector<uint64_t> points;
   for (size_t i = 0; i < order.size() && static_cast<int>(points.size()) < chains / 4; ++i) {
-    points.push_back(observed_index_[order[i]]);
+    if (InPool(observed_index_[order[i]])) points.push_back(observed_index_[order[i]]);
   }
-  std::uniform_int_distribution<uint64_t> pick(0, size_ - 1);
-  while (static_cast<int>(points.size()) < chains) points.push_back(pick(rng_));
+  std::uniform_int_distribution<uint64_t> pick(0, pool_size_ - 1);
+  while (static_cast<int>(points.size()) < chains) {
+    const uint64_t i = pick(rng_);
+    points.push_back(restricted_ ? pool_[i] : i);
+  }
   std::vector<float> scores = score(points);
 
   // Scores of a ranking model have no unit: scale the temperature to their spread.
@@ -280,6 +382,7 @@ std::vector<uint64_t> XgbSearch::Anneal(int count) {
         initial_temperature * (1.0 - static_cast<double>(step) / options_.steps) + 1e-9;
     for (size_t c = 0; c < points.size(); ++c) {
       const double gain = static_cast<double>(moved_scores[c]) - scores[c];
+      if (!std::isfinite(moved_scores[c])) continue;  // never walk out of the candidates
       if (gain >= 0 || !std::isfinite(scores[c]) || uniform(rng_) < std::exp(gain / temperature)) {
         points[c] = moved[c];
         scores[c] = moved_scores[c];
@@ -292,16 +395,7 @@ std::vector<uint64_t> XgbSearch::Anneal(int count) {
   for (const auto& [index, value] : scored) {
     if (!visited_.contains(index) && std::isfinite(value)) candidates.emplace_back(value, index);
   }
-  // Best score first; ties by index so the result does not depend on hash order.
-  const auto better = [](const std::pair<float, uint64_t>& a, const std::pair<float, uint64_t>& b) {
-    return a.first != b.first ? a.first > b.first : a.second < b.second;
-  };
-  const size_t keep = std::min(candidates.size(), static_cast<size_t>(count));
-  std::partial_sort(candidates.begin(), candidates.begin() + keep, candidates.end(), better);
-  std::vector<uint64_t> best;
-  best.reserve(keep);
-  for (size_t i = 0; i < keep; ++i) best.push_back(candidates[i].second);
-  return best;
+  return Best(std::move(candidates), count);
 }
 
 std::vector<uint64_t> XgbSearch::Diversify(const std::vector<uint64_t>& plan, int count) const {
@@ -334,16 +428,29 @@ std::vector<uint64_t> XgbSearch::Diversify(const std::vector<uint64_t>& plan, in
 std::vector<uint64_t> XgbSearch::Propose(int count) {
   std::vector<uint64_t> picks;
   if (count <= 0 || Exhausted()) return picks;
+  if (options_.propose_default && !default_offered_) {
+    // The template's hand-picked default leads the first round, model or not: one trial for
+    // the prior every user gets without tuning.
+    default_offered_ = true;
+    absl::StatusOr<uint64_t> index = space_.IndexOf(space_.DefaultConfig());
+    if (index.ok() && InPool(*index) && !visited_.contains(*index)) {
+      picks.push_back(*index);
+      Visit(*index);
+    }
+  }
   std::vector<uint64_t> guided;
+  const int wanted = count - static_cast<int>(picks.size());
   Refit();
-  if (model_ready_) {
+  if (model_ready_ && wanted > 0 && !Exhausted()) {
     auto plan_start = Clock::now();
     // The plan: several candidates per slot, so diversity has something to choose from.
-    guided = Diversify(Anneal(4 * count), count);
+    const int plan = 4 * wanted;
+    guided =
+        Diversify(pool_size_ <= options_.exhaustive_limit ? ScoreAll(plan) : Anneal(plan), wanted);
     plan_seconds_ += SecondsSince(plan_start);
     if (!guided.empty()) ++model_guided_rounds_;
   }
-  absl::flat_hash_set<uint64_t> taken;
+  absl::flat_hash_set<uint64_t> taken(picks.begin(), picks.end());
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
   for (uint64_t index : guided) {
     // Epsilon-greedy: keep exploring configs the model would not pick.
@@ -359,7 +466,7 @@ std::vector<uint64_t> XgbSearch::Propose(int count) {
     taken.insert(index);
     picks.push_back(index);
   }
-  for (uint64_t pick : picks) visited_.insert(pick);
+  for (uint64_t pick : picks) Visit(pick);
   return picks;
 }
 

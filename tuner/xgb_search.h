@@ -42,9 +42,28 @@ struct XgbSearchOptions {
   int min_distance = 2;      // knobs in which picks of one round should differ (diversity)
   uint64_t seed = 0;         // seeds both the search and the model
   std::string objective = "rank:pairwise";  // or "reg:squarederror"
+  // The rest of the model's parameters; its objective and seed are the two fields above.
+  cost_model::XgbOptions model = DefaultModelOptions();
   // Empty: cost_model::KnobFeatures. The tuner passes cost_model::ConfigFeatures (loop nest
   // + knobs) bound to the workload and target.
   FeatureFunction features;
+  // The first round starts with the template's default config (when unvisited), guided or
+  // not: the hand-picked prior costs one trial and is often near the best.
+  bool propose_default = true;
+  // Non-empty: the only indices the search proposes (e.g. a measured table); the others are
+  // never proposed. Indices outside the space are ignored.
+  std::vector<uint64_t> candidates;
+  // When the space (or `candidates`) has at most this many configs, every round scores all
+  // unvisited ones with the model instead of annealing; features are cached, so each config
+  // is featurised once.
+  uint64_t exhaustive_limit = 1024;
+  // Transfer blend: the weight of this workload's own rows relative to one transfer group,
+  // as total weight (own rows x weight / an average transfer group's rows). 1: the job's
+  // own data counts as much as one other shape, whatever the row counts.
+  double own_influence = 1.0;
+
+  // Model parameters for tens to hundreds of samples (see docs/decisions.md, #4).
+  static cost_model::XgbOptions DefaultModelOptions();
 };
 
 // Measured configs of other workloads (same op, target), for transfer. Rows are grouped per
@@ -56,13 +75,15 @@ struct TransferData {
 };
 
 // Not thread-safe, like every Search. Deterministic for a given space, options and sequence
-// of calls. Propose never returns a visited index and always terminates: when the chains find
-// too few unvisited configs, random (and near exhaustion, scanned) configs fill the rest.
+// of calls. Propose never returns a visited index (nor one outside options.candidates) and
+// always terminates: when the model's plan has too few unvisited configs, random (and near
+// exhaustion, scanned) configs fill the rest.
 class XgbSearch : public Search {
  public:
   // InvalidArgument naming the option when chains, steps or min_observations is below 1,
-  // min_distance below 0, epsilon outside [0, 1] or the objective unknown, or when the space
-  // is empty.
+  // min_distance below 0, epsilon outside [0, 1], own_influence not positive, a model
+  // parameter out of range or the objective unknown, or when the space (or the candidates
+  // within it) is empty.
   static absl::StatusOr<std::unique_ptr<XgbSearch>> Create(const codegen::SearchSpace& space,
                                                            XgbSearchOptions options);
 
@@ -108,10 +129,20 @@ class XgbSearch : public Search {
   bool Refit();
   // Unvisited indices the annealing chains met, best predicted score first, at most `count`.
   std::vector<uint64_t> Anneal(int count);
+  // The `count` best-scored unvisited candidates, all of them scored.
+  std::vector<uint64_t> ScoreAll(int count);
+  // Scores rows with the model; false when prediction fails.
+  bool Score(const std::vector<uint64_t>& indices, std::vector<float>& scores);
+  // Best `count` of (score, index) pairs, ties broken by a seeded hash of the index.
+  std::vector<uint64_t> Best(std::vector<std::pair<float, uint64_t>> candidates, int count) const;
+  bool InPool(uint64_t index) const {
+    return index < size_ && (!restricted_ || pool_set_.contains(index));
+  }
+  void Visit(uint64_t index);
   // `count` picks from the plan, preferring ones `min_distance` knobs apart.
   std::vector<uint64_t> Diversify(const std::vector<uint64_t>& plan, int count) const;
   bool RandomUnvisited(const absl::flat_hash_set<uint64_t>& taken, uint64_t& index);
-  bool Exhausted() const { return visited_.size() >= size_; }
+  bool Exhausted() const { return pool_visited_ >= pool_size_; }
 
   // Constant after construction.
   const XgbSearchOptions options_;
@@ -122,11 +153,17 @@ class XgbSearch : public Search {
   std::vector<std::vector<float>> choice_features_;  // [knob][choice * 2 + {0,1}]
   std::vector<int> movable_knobs_;                   // knobs with more than one choice
   size_t feature_count_ = 0;
+  bool restricted_ = false;     // options.candidates given
+  std::vector<uint64_t> pool_;  // the candidates (sorted, in the space); empty: all
+  absl::flat_hash_set<uint64_t> pool_set_;
+  uint64_t pool_size_ = 0;  // candidates, or the space's size
 
   std::unique_ptr<cost_model::XgbModel> model_;
   bool model_ready_ = false;  // fitted this round, or loaded
   std::mt19937_64 rng_;
   absl::flat_hash_set<uint64_t> visited_;
+  uint64_t pool_visited_ = 0;  // visited indices that are candidates
+  bool default_offered_ = false;
   absl::flat_hash_map<uint64_t, std::vector<float>> feature_cache_;
   std::vector<uint64_t> observed_index_;
   std::vector<float> observed_gflops_;

@@ -61,7 +61,7 @@ struct Indexing {
     return b ? ir::Add(ir::Mul(b, Int(rows)), row) : row;
   }
   ir::Expr A(const ir::Expr& b, const ir::Expr& i, const ir::Expr& k) const {
-    return ir::Add(ir::Mul(Row(b, i, p.m), Int(p.k)), k);
+    return ir::Add(ir::Mul(Row(p.a_batched ? b : nullptr, i, p.m), Int(p.k)), k);
   }
   ir::Expr B(const ir::Expr& b, const ir::Expr& k, const ir::Expr& j) const {
     return ir::Add(ir::Mul(Row(b, k, p.k), Int(p.n)), j);
@@ -85,21 +85,26 @@ te::ComputeOp MatmulOp(const MatmulProblem& p, bool clamp_rows = false) {
     dims.insert(dims.end(), {rows, cols});
     return dims;
   };
-  te::Tensor a = te::Placeholder("A", shape(p.m, p.k)), b = te::Placeholder("B", shape(p.k, p.n));
-  te::Tensor c = te::Placeholder("C", shape(p.m, p.n)), bias = te::Placeholder("bias", {p.n});
+  te::Tensor a = p.a_batched ? te::Placeholder(p.a_name, shape(p.m, p.k))
+                             : te::Placeholder(p.a_name, {p.m, p.k});
+  te::Tensor b = te::Placeholder(p.b_name, shape(p.k, p.n));
+  te::Tensor c = te::Placeholder(p.c_name, shape(p.m, p.n));
+  te::Tensor bias = te::Placeholder("bias", {p.bias_per_row ? p.m : p.n});
   te::IterVar i = te::Spatial("i", p.m), j = te::Spatial("j", p.n), k = te::Reduce("k", p.k);
   ir::Expr row = clamp_rows ? ir::Min(i, Int(p.m - 1)) : ir::Expr(i);
-  auto at = [&p](ir::Expr first, ir::Expr second) {
+  auto at = [&p](ir::Expr first, ir::Expr second, bool batched = true) {
     std::vector<ir::Expr> index;
-    if (p.has_batch_axis) index.push_back(V("b"));
+    if (p.has_batch_axis && batched) index.push_back(V("b"));
     index.insert(index.end(), {std::move(first), std::move(second)});
     return index;
   };
   std::vector<te::IterVar> axes;
   if (p.has_batch_axis) axes.push_back(te::Spatial("b", p.batch));
   axes.insert(axes.end(), {i, j});
-  te::ComputeOp op = te::Compute(c, axes, te::Sum(ir::Mul(a(at(row, k)), b(at(k, j))), {k}));
-  if (p.bias) op.Then([bias, j](ir::Expr v) { return ir::Add(v, bias({j})); });
+  te::ComputeOp op =
+      te::Compute(c, axes, te::Sum(ir::Mul(a(at(row, k, p.a_batched)), b(at(k, j))), {k}));
+  te::IterVar bias_axis = p.bias_per_row ? i : j;
+  if (p.bias) op.Then([bias, bias_axis](ir::Expr v) { return ir::Add(v, bias({bias_axis})); });
   if (p.relu) op.Then([](ir::Expr v) { return ir::Max(v, ir::MakeFloat(0.0)); });
   return op;
 }
@@ -128,6 +133,9 @@ absl::StatusOr<ir::Stmt> PackNest(const MatmulProblem& p, int64_t nr, int64_t la
   int64_t full_panels = p.n / nr;
   Indexing index{p};
   ir::Expr b = BatchVar(p);
+  auto element = [&](const ir::Expr& k, const ir::Expr& j) {
+    return p.b_element ? p.b_element(b, k, j) : ir::MakeLoad(p.b_name, index.B(b, k, j));
+  };
   auto packed = [&](const ir::Expr& panel) {
     ir::Expr row = b ? ir::Add(ir::Mul(b, Int(panels)), panel) : panel;
     return ir::Add(ir::Mul(ir::Add(ir::Mul(row, Int(p.k)), V("p.k")), Int(nr)), V("p.v"));
@@ -140,10 +148,8 @@ absl::StatusOr<ir::Stmt> PackNest(const MatmulProblem& p, int64_t nr, int64_t la
     full_axes.insert(full_axes.end(),
                      {{"p.j", full_panels, false}, {"p.k", p.k, false}, {"p.v", nr, false}});
     LoopNestDef def{
-        full_axes,
-        ir::MakeStore("B.packed", packed(V("p.j")),
-                      ir::MakeLoad("B", index.B(b, V("p.k"),
-                                                ir::Add(ir::Mul(V("p.j"), Int(nr)), V("p.v")))))};
+        full_axes, ir::MakeStore(p.b_name + ".packed", packed(V("p.j")),
+                                 element(V("p.k"), ir::Add(ir::Mul(V("p.j"), Int(nr)), V("p.v"))))};
     Schedule schedule(def);
     std::vector<std::string> order;
     for (const Axis& axis : full_axes) order.push_back(axis.name);
@@ -163,8 +169,8 @@ absl::StatusOr<ir::Stmt> PackNest(const MatmulProblem& p, int64_t nr, int64_t la
     std::vector<Axis> tail_axes = axes;
     tail_axes.insert(tail_axes.end(), {{"p.k", p.k, false}, {"p.v", nr, false}});
     ir::Expr column = ir::Min(ir::Add(Int(full_panels * nr), V("p.v")), Int(p.n - 1));
-    LoopNestDef def{tail_axes, ir::MakeStore("B.packed", packed(Int(full_panels)),
-                                             ir::MakeLoad("B", index.B(b, V("p.k"), column)))};
+    LoopNestDef def{tail_axes, ir::MakeStore(p.b_name + ".packed", packed(Int(full_panels)),
+                                             element(V("p.k"), column))};
     absl::StatusOr<ir::Stmt> nest = LowerSchedule(def, Schedule(def));
     if (!nest.ok()) return nest.status();
     nests.push_back(*nest);
@@ -195,7 +201,17 @@ absl::StatusOr<ir::Stmt> MatmulEpilogueNest(const MatmulProblem& p, int64_t lane
 
 SearchSpace MatmulBlockedTemplate::Space(const v1::Workload& workload,
                                          const v1::Target& target) const {
-  MatmulProblem p = MatmulProblemOf(workload);
+  return MatmulBlockedSpace(MatmulProblemOf(workload), target, "matmul_blocked");
+}
+
+absl::StatusOr<ir::Stmt> MatmulBlockedTemplate::Apply(const v1::Workload& workload,
+                                                      const v1::Target& target,
+                                                      const v1::Config& config) const {
+  return MatmulBlockedApply(MatmulProblemOf(workload), target, config);
+}
+
+SearchSpace MatmulBlockedSpace(const MatmulProblem& p, const v1::Target& target,
+                               const std::string& template_name) {
   int64_t lanes = VectorLanes(target);
   std::vector<int64_t> tile_y, tile_x, tile_k, orders;
   for (int64_t rows : {1, 2, 3, 4, 5, 6, 8}) {
@@ -217,12 +233,13 @@ SearchSpace MatmulBlockedTemplate::Space(const v1::Workload& workload,
       {"tile_k", tile_k, "kc: the k tile (k itself: no k tile loop)"},
       {"order", orders, "order of the outer loops i.outer, j.outer, k.outer"},
       {"unroll_k", {1, 2, 4, 8}, "unroll factor of the k loop in the micro-kernel"},
-      {"pack", {0, 1}, "copy B into [n/nr][k][nr] panels first"},
+      {"pack", p.b_element ? std::vector<int64_t>{1} : std::vector<int64_t>{0, 1},
+       "copy B into [n/nr][k][nr] panels first"},
       {"parallel", target.threads() > 1 ? std::vector<int64_t>{0, 1} : std::vector<int64_t>{0},
        "run the outermost loop on the target's threads (libgomp)"},
   };
   v1::Config default_config;
-  default_config.set_template_name("matmul_blocked");
+  default_config.set_template_name(template_name);
   auto add = [&](const std::string& name, int64_t value) {
     auto* knob = default_config.add_knobs();
     knob->set_name(name);
@@ -235,13 +252,11 @@ SearchSpace MatmulBlockedTemplate::Space(const v1::Workload& workload,
   add("unroll_k", 4);
   add("pack", 1);
   add("parallel", target.threads() > 1 ? 1 : 0);
-  return SearchSpace("matmul_blocked", std::move(knobs), std::move(default_config));
+  return SearchSpace(template_name, std::move(knobs), std::move(default_config));
 }
 
-absl::StatusOr<ir::Stmt> MatmulBlockedTemplate::Apply(const v1::Workload& workload,
-                                                      const v1::Target& target,
-                                                      const v1::Config& config) const {
-  MatmulProblem p = MatmulProblemOf(workload);
+absl::StatusOr<ir::Stmt> MatmulBlockedApply(const MatmulProblem& p, const v1::Target& target,
+                                            const v1::Config& config) {
   std::map<std::string, int64_t> knob = KnobValues(config);
   int64_t lanes = VectorLanes(target);
   int64_t mr = knob.at("tile_y"), nr = knob.at("tile_x"), kc = knob.at("tile_k");
@@ -296,7 +311,8 @@ absl::StatusOr<ir::Stmt> MatmulBlockedTemplate::Apply(const v1::Workload& worklo
   // tiles: partial tiles compute in registers like the others and store only their part.
   std::vector<std::string> overcompute = {"i"};
   if (pack) overcompute.push_back("j");
-  steps.push_back(update.CacheWrite(cache_at, "C", "C.local", fused_epilogue, overcompute));
+  steps.push_back(
+      update.CacheWrite(cache_at, p.c_name, p.c_name + ".local", fused_epilogue, overcompute));
   if (parallel) steps.push_back(update.Parallel(order.front()));
   if (pack) {
     int64_t panels = (p.n + nr - 1) / nr;
@@ -306,8 +322,8 @@ absl::StatusOr<ir::Stmt> MatmulBlockedTemplate::Apply(const v1::Workload& worklo
         p.has_batch_axis ? ir::Add(ir::Mul(V("b"), Int(panels)), V("j.outer")) : V("j.outer");
     ir::Expr packed_index =
         ir::Add(ir::Mul(ir::Add(ir::Mul(row, Int(p.k)), V("k")), Int(nr)), V("j.inner"));
-    steps.push_back(
-        update.PackInput({"B", "B.packed", p.batch * panels * p.k * nr, packed_index, *pack_nest}));
+    steps.push_back(update.PackInput(
+        {p.b_name, p.b_name + ".packed", p.batch * panels * p.k * nr, packed_index, *pack_nest}));
   }
   for (const absl::Status& step : steps) {
     if (!step.ok()) return step;

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "codegen/internal/check.h"
@@ -85,8 +86,13 @@ int64_t VectorLanes(const v1::Target& target) {
     }
     return info != nullptr && info->checkFeatures(feature);
   };
-  if (has("+avx512f")) return 16;
-  if (has("+avx")) return 8;
+  // Only x86 has these features; asking another target's subtarget about them makes LLVM
+  // print "not a recognized feature" warnings.
+  absl::string_view triple = target.triple();
+  bool x86 = absl::StartsWith(triple, "x86_64") || absl::StartsWith(triple, "i386") ||
+             absl::StartsWith(triple, "i686");
+  if (x86 && has("+avx512f")) return 16;
+  if (x86 && has("+avx")) return 8;
   return 4;
 }
 

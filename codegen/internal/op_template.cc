@@ -1,9 +1,12 @@
 #include "codegen/internal/op_template.h"
 
+#include "codegen/internal/conv2d_im2col_template.h"
 #include "codegen/internal/conv2d_nchwc_template.h"
 #include "codegen/internal/conv2d_template.h"
 #include "codegen/internal/matmul_blocked_template.h"
+#include "codegen/internal/matmul_opencl_template.h"
 #include "codegen/internal/matmul_template.h"
+#include "codegen/target.h"
 
 namespace fleettune::codegen {
 
@@ -26,25 +29,37 @@ const OpTemplate* FindTemplate(const v1::Workload& workload) {
   if (op == "matmul" || op == "batch_matmul") return FindTemplate(op, "matmul_blocked");
   if (op == "depthwise_conv2d") return FindTemplate(op, "depthwise_conv2d_direct");
   if (op != "conv2d") return nullptr;
-  // A 1x1 stride-1 convolution without padding is a matrix product over contiguous rows of
-  // pixels: the direct template vectorizes along them with full vectors and needs no packing.
-  // Every other shape takes the blocked-channel template (docs/decisions.md).
+  // Which layout pays depends on where the bytes are (measured on ResNet-50's layers,
+  // docs/codegen.md): a 1x1 stride-1 layer without padding is a plain matrix product over
+  // its pixels, and on small images (<= 64 output pixels) the weights dwarf the input, so
+  // both take conv2d_im2col, which never copies the weights; every other layer takes the
+  // blocked-channel conv2d_nchwc.
   Conv2dProblem p = Conv2dProblemOf(workload);
   bool pointwise = p.r == 1 && p.s == 1 && p.stride == 1 && p.pad == 0;
-  return FindTemplate(op, pointwise ? "conv2d_direct" : "conv2d_nchwc");
+  bool small_image = p.oh * p.ow <= 64;
+  return FindTemplate(op, pointwise || small_image ? "conv2d_im2col" : "conv2d_nchwc");
+}
+
+const OpTemplate* FindTemplate(const v1::Workload& workload, const v1::Target& target) {
+  if (!IsOpenClTarget(target)) return FindTemplate(workload);
+  return workload.op() == "matmul" ? FindTemplate("matmul", "matmul_opencl") : nullptr;
 }
 
 const OpTemplate* FindTemplate(std::string_view op, std::string_view template_name) {
+  static const MatmulOpenClTemplate* matmul_opencl = new MatmulOpenClTemplate();
+  if (op == "matmul" && template_name == "matmul_opencl") return matmul_opencl;
   static const MatmulBlockedTemplate* matmul_blocked = new MatmulBlockedTemplate();
   static const MatmulTemplate* matmul = new MatmulTemplate();
   static const Conv2dTemplate* conv2d_direct = new Conv2dTemplate();
   static const Conv2dNchwcTemplate* conv2d_nchwc = new Conv2dNchwcTemplate();
+  static const Conv2dIm2colTemplate* conv2d_im2col = new Conv2dIm2colTemplate();
   if (op == "matmul" || op == "batch_matmul") {
     if (template_name == "matmul_blocked") return matmul_blocked;
     if (op == "matmul" && template_name == "matmul") return matmul;
   }
   if (op == "conv2d" && template_name == "conv2d_direct") return conv2d_direct;
   if (op == "conv2d" && template_name == "conv2d_nchwc") return conv2d_nchwc;
+  if (op == "conv2d" && template_name == "conv2d_im2col") return conv2d_im2col;
   if (op == "depthwise_conv2d" && template_name == "depthwise_conv2d_direct") {
     return conv2d_direct;
   }

@@ -42,14 +42,21 @@ std::map<std::string, int64_t> KnobValues(const v1::Config& config);
 int64_t ChoiceAtMost(const std::vector<int64_t>& choices, int64_t want);
 
 // The primary template for `workload` (what SearchSpaceFor offers), or nullptr when its op
-// has none. Which one can depend on the shape (conv2d: "conv2d_direct" for 1x1 stride-1
-// layers without padding, else "conv2d_nchwc"). Thread-safe.
+// has none. Which one can depend on the shape (conv2d: "conv2d_im2col" for 1x1 stride-1
+// layers without padding and for images of at most 64 output pixels, else "conv2d_nchwc").
+// Thread-safe.
 const OpTemplate* FindTemplate(const v1::Workload& workload);
+
+// The primary template for `workload` on `target`: FindTemplate(workload) for native targets;
+// for an `opencl` target the op's OpenCL template ("matmul_opencl" for matmul), nullptr when
+// the op has none. Thread-safe.
+const OpTemplate* FindTemplate(const v1::Workload& workload, const v1::Target& target);
 
 // A template of `op` by name, the primary one or an older one kept so that tuning records
 // made with it still build (matmul: "matmul_blocked", primary; "matmul", the plain tiled
-// template; conv2d: "conv2d_nchwc", "conv2d_direct"; depthwise_conv2d:
-// "depthwise_conv2d_direct"). nullptr when `op` has no template of that name. Thread-safe.
+// template; conv2d: "conv2d_nchwc", "conv2d_im2col", "conv2d_direct"; depthwise_conv2d:
+// "depthwise_conv2d_direct"; matmul under opencl: "matmul_opencl"). nullptr when `op` has no
+// template of that name. Thread-safe.
 const OpTemplate* FindTemplate(std::string_view op, std::string_view template_name);
 
 }  // namespace fleettune::codegen

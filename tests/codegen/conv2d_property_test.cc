@@ -118,7 +118,15 @@ TEST(Conv2dPropertyTest, ReferenceKernelsMatchNaive) {
 
 TEST(Conv2dPropertyTest, RandomConfigsOfRandomConvsMatchNaive) {
   std::mt19937_64 random(777);
-  for (const char* target_text : {"host -threads=1", "host -threads=3"}) {
+  // The host, and AVX2 code (8 lanes, 16 vector registers) where this CPU runs it, so the
+  // narrower vector paths are checked too.
+  std::vector<const char*> targets = {"host -threads=1", "host -threads=3"};
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    targets.push_back("llvm -mtriple=x86_64-linux-gnu -mcpu=haswell -threads=2");
+  }
+#endif
+  for (const char* target_text : targets) {
     v1::Target target = *ParseTarget(target_text);
     for (int i = 0; i < 9; ++i) {
       Conv p = RandomConv(random, /*depthwise=*/i % 3 == 2);
@@ -126,7 +134,7 @@ TEST(Conv2dPropertyTest, RandomConfigsOfRandomConvsMatchNaive) {
       // Every template of the op, whichever is primary for this shape: records made with
       // any of them must keep building correct kernels.
       std::vector<std::string> templates = {"depthwise_conv2d_direct"};
-      if (!p.depthwise) templates = {"conv2d_nchwc", "conv2d_direct"};
+      if (!p.depthwise) templates = {"conv2d_nchwc", "conv2d_im2col", "conv2d_direct"};
       for (const std::string& name : templates) {
         absl::StatusOr<SearchSpace> space = SearchSpaceFor(workload, target, name);
         ASSERT_TRUE(space.ok()) << space.status();
@@ -158,10 +166,16 @@ TEST(Conv2dPropertyTest, SpaceAndDefault) {
   EXPECT_THAT(direct.knobs()[2].choices, ::testing::ElementsAre(14, 16, 32));
   EXPECT_EQ(ConfigToString(direct.DefaultConfig()),
             "tile_oc=8,tile_oh=2,tile_ow=14,order=0,parallel=0");
-  // A 1x1 stride-1 layer is a matrix product over rows of pixels: the direct template.
+  // A 1x1 stride-1 layer is a matrix product over its pixels, and a 7x7 image has far more
+  // weights than pixels: both take the im2col template (the matmul micro-kernel's knobs).
   SearchSpace pointwise = *SearchSpaceFor(
       *ParseWorkload("conv2d:n=1,c=64,h=56,w=56,k=256,r=1,s=1,stride=1,pad=0"), avx512);
-  EXPECT_EQ(pointwise.template_name(), "conv2d_direct");
+  EXPECT_EQ(pointwise.template_name(), "conv2d_im2col");
+  EXPECT_EQ(pointwise.knobs()[0].name, "tile_y");
+  SearchSpace late = *SearchSpaceFor(
+      *ParseWorkload("conv2d:n=1,c=512,h=7,w=7,k=512,r=3,s=3,stride=1,pad=1"), avx512);
+  EXPECT_EQ(late.template_name(), "conv2d_im2col");
+  EXPECT_THAT(late.knobs()[5].choices, ::testing::ElementsAre(1));  // always packs
   // Stride 2 or padding: blocked channels again; with 16 registers (AVX2) the tile shrinks.
   v1::Target avx2 = *ParseTarget("llvm -mtriple=x86_64-linux-gnu -mcpu=haswell -threads=1");
   SearchSpace strided = *SearchSpaceFor(

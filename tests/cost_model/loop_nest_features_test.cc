@@ -160,5 +160,37 @@ TEST(LoopNestFeaturesTest, PadsAndTruncatesToTheFixedSlots) {
   EXPECT_FLOAT_EQ(features[access0 + 13], 2.0f);             // reuse 3 over the whole nest
 }
 
+// k (serial) { i (unrolled, 4) { j (vectorized, 16) { C[i][j] += A[i][k] * ... } } }: the
+// store's straight-line block is the 4 x 16 register tile, the load's 4 rows of A (invariant
+// in j), 64 iterations; the serial k loop ends the block.
+TEST(LoopNestFeaturesTest, StraightLineBlockFeaturesCountTheRegisterTile) {
+  codegen::LoopNestSummary nest;
+  const std::pair<int64_t, codegen::LoopKind> loops[] = {{256, codegen::LoopKind::kSerial},
+                                                         {4, codegen::LoopKind::kUnrolled},
+                                                         {16, codegen::LoopKind::kVectorized}};
+  for (int i = 0; i < 3; ++i) {
+    codegen::LoopSummary loop;
+    loop.extent = loops[i].first;
+    loop.kind = loops[i].second;
+    loop.depth = i;
+    nest.loops.push_back(loop);
+  }
+  codegen::AccessSummary store, load;
+  store.is_store = true;
+  store.loops = load.loops = {0, 1, 2};
+  store.strides = {0, 64, 1};
+  load.strides = {1, 256, 0};
+  store.executions = load.executions = 256 * 4 * 16;
+  nest.accesses = {store, load};
+  const std::vector<float> features = LoopNestFeatures(nest);
+  const int block = LoopNestFeatureCount() - 3;
+  EXPECT_FLOAT_EQ(features[block], std::log2(1.0f + 64));     // accumulators
+  EXPECT_FLOAT_EQ(features[block + 1], std::log2(1.0f + 4));  // rows of A
+  EXPECT_FLOAT_EQ(features[block + 2], std::log2(1.0f + 64));
+  // Vectorized j alone (i serial): the store's block is one vector.
+  nest.loops[1].kind = codegen::LoopKind::kSerial;
+  EXPECT_FLOAT_EQ(LoopNestFeatures(nest)[block], std::log2(1.0f + 16));
+}
+
 }  // namespace
 }  // namespace fleettune::cost_model

@@ -185,6 +185,35 @@ TEST_P(XgbModelObjectiveTest, AllZeroThroughputTrainsAConstantModel) {
   }
 }
 
+// Two workloads that disagree: throughput rises with the feature in the first and falls in
+// the second. The heavier group decides the order the model learns.
+TEST_P(XgbModelObjectiveTest, GroupWeightsDecideBetweenDisagreeingGroups) {
+  std::vector<std::vector<float>> rows;
+  std::vector<float> throughput;
+  for (int group = 0; group < 2; ++group) {
+    for (int x = 1; x <= 16; ++x) {
+      rows.push_back({static_cast<float>(x)});
+      throughput.push_back(static_cast<float>(group == 0 ? x : 17 - x));
+    }
+  }
+  const std::vector<std::vector<float>> probe = {{2}, {15}};
+  for (const auto& [weights, rising] :
+       {std::pair<std::vector<float>, bool>{{20, 1}, true}, {{1, 20}, false}}) {
+    std::unique_ptr<XgbModel> model = MakeModel(GetParam());
+    ASSERT_TRUE(model->FitGroups(rows, throughput, {16, 16}, weights).ok());
+    std::vector<float> scores = *model->Predict(probe);
+    EXPECT_EQ(scores[1] > scores[0], rising) << "weights " << weights[0] << "," << weights[1];
+  }
+  std::unique_ptr<XgbModel> model = MakeModel(GetParam());
+  absl::Status count = model->FitGroups(rows, throughput, {16, 16}, {1});
+  EXPECT_EQ(count.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(count.message().find("1 group weights for 2 groups"), std::string::npos) << count;
+  absl::Status negative = model->FitGroups(rows, throughput, {16, 16}, {1, -2});
+  EXPECT_EQ(negative.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(negative.message().find("group weight 1"), std::string::npos) << negative;
+  EXPECT_FALSE(model->trained());
+}
+
 INSTANTIATE_TEST_SUITE_P(Objectives, XgbModelObjectiveTest,
                          ::testing::Values("rank:pairwise", "reg:squarederror"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
@@ -296,6 +325,12 @@ TEST(XgbModelTest, CreateRejectsBadOptionsNamingThem) {
   options = XgbOptions();
   options.nthread = 0;
   EXPECT_NE(error(options).find("nthread"), std::string::npos);
+  options = XgbOptions();
+  options.min_child_weight = -1;
+  EXPECT_NE(error(options).find("min_child_weight"), std::string::npos);
+  options = XgbOptions();
+  options.colsample_bytree = 0;
+  EXPECT_NE(error(options).find("colsample_bytree"), std::string::npos);
   EXPECT_TRUE(XgbModel::Create(XgbOptions()).ok());
 }
 

@@ -78,12 +78,12 @@ TEST(AdaptiveTimeoutTest, CapUntilABestIsKnownThenScalesWithIt) {
   measure.set_min_repeat_ms(40);
   measure.set_timeout_ms(10000);
   EXPECT_EQ(AdaptiveTimeoutMs(measure, std::nullopt), 10000);
-  // Best 1 ms: 20 ms runs fit in 40 ms repeats: 3 x 40 + 2 x 20 + 1000 = 1160 ms.
-  EXPECT_EQ(AdaptiveTimeoutMs(measure, 1e-3), 1160);
-  // Best 0.1 s: 3 x 2 s + 2 x 2 s + 1 s = 11 s, over the cap.
+  // Best 1 ms: 20 ms runs fit in 40 ms repeats: 3 x 40 + 2 x 20 + 4000 = 4160 ms.
+  EXPECT_EQ(AdaptiveTimeoutMs(measure, 1e-3), 4160);
+  // Best 0.1 s: 3 x 2 s + 2 x 2 s + 4 s = 14 s, over the cap.
   EXPECT_EQ(AdaptiveTimeoutMs(measure, 0.1), 10000);
   // Best 1 us: the repeats' minimum length and the fixed overhead dominate.
-  EXPECT_EQ(AdaptiveTimeoutMs(measure, 1e-6), 1121);
+  EXPECT_EQ(AdaptiveTimeoutMs(measure, 1e-6), 4121);
   // A cap below the floor wins.
   measure.set_timeout_ms(500);
   EXPECT_EQ(AdaptiveTimeoutMs(measure, 1e-3), 500);

@@ -108,6 +108,73 @@ TEST(XgbSearchTest, FindsTheOptimumSoonerThanRandom) {
   EXPECT_LT(Median(xgb_trials), Median(random_trials));
 }
 
+TEST(XgbSearchTest, ScoringTheWholeSpaceAlsoFindsTheOptimumSoonerThanRandom) {
+  codegen::SearchSpace space = ToySpace();
+  constexpr int kTrials = 96;
+  std::vector<double> xgb_trials, random_trials;
+  for (uint64_t seed : {1, 2, 3, 4, 5}) {
+    XgbSearchOptions options;
+    options.seed = seed;
+    options.exhaustive_limit = space.size();  // no annealing: every config scored each round
+    auto xgb = *XgbSearch::Create(space, options);
+    TuningRun xgb_run = Drive(*xgb, space, kTrials);
+    auto random = *MakeSearch("random", space, seed);
+    TuningRun random_run = Drive(*random, space, kTrials);
+    xgb_trials.push_back(xgb_run.trials_to_95 < 0 ? kTrials + 1 : xgb_run.trials_to_95);
+    random_trials.push_back(random_run.trials_to_95 < 0 ? kTrials + 1 : random_run.trials_to_95);
+  }
+  std::cout << "trials to 95%: xgb (scoring all) " << Median(xgb_trials) << ", random "
+            << Median(random_trials) << "\n";
+  EXPECT_LE(Median(xgb_trials), kTrials);  // found within the budget
+  EXPECT_LT(Median(xgb_trials), Median(random_trials));
+}
+
+TEST(XgbSearchTest, TheFirstRoundStartsWithTheTemplateDefault) {
+  codegen::SearchSpace space = ToySpace();
+  const uint64_t default_index = *space.IndexOf(space.DefaultConfig());
+  XgbSearchOptions options;
+  options.seed = 5;
+  auto search = *XgbSearch::Create(space, options);
+  std::vector<uint64_t> first = search->Propose(8);
+  ASSERT_EQ(first.size(), 8u);
+  EXPECT_EQ(first[0], default_index);
+  // Already measured (e.g. resumed): not proposed again.
+  auto resumed = *XgbSearch::Create(space, options);
+  resumed->MarkVisited(default_index);
+  for (uint64_t index : resumed->Propose(8)) EXPECT_NE(index, default_index);
+  // Switched off: the first round is the random one of the same seed, default or not.
+  options.propose_default = false;
+  auto plain = *XgbSearch::Create(space, options);
+  EXPECT_NE(plain->Propose(8), first);
+}
+
+// Restricted to a third of the space: only those are proposed, each once, then nothing;
+// both with every candidate scored and with annealing among them.
+TEST(XgbSearchTest, ProposesOnlyTheCandidatesEachOnceThenStops) {
+  codegen::SearchSpace space = ToySpace(3, 8);  // 512 configs
+  for (uint64_t limit : {uint64_t{1024}, uint64_t{16}}) {
+    XgbSearchOptions options;
+    options.seed = 3;
+    options.exhaustive_limit = limit;
+    std::set<uint64_t> candidates;
+    for (uint64_t i = 0; i < space.size(); i += 3) candidates.insert(i);
+    options.candidates.assign(candidates.begin(), candidates.end());
+    options.candidates.push_back(100000);  // outside the space: ignored
+    auto search = *XgbSearch::Create(space, options);
+    std::set<uint64_t> seen;
+    for (int round = 0; round < 40; ++round) {
+      for (uint64_t index : search->Propose(8)) {
+        EXPECT_TRUE(candidates.count(index)) << "not a candidate: " << index << ", limit " << limit;
+        EXPECT_TRUE(seen.insert(index).second) << "proposed twice: " << index;
+        search->Observe(index, Throughput(space.ConfigAt(index)));
+      }
+    }
+    EXPECT_EQ(seen, candidates) << "limit " << limit;
+    EXPECT_GT(search->model_guided_rounds(), 0) << "limit " << limit;
+    EXPECT_TRUE(search->Propose(8).empty());
+  }
+}
+
 TEST(XgbSearchTest, ProposesEveryConfigExactlyOnceThenStops) {
   codegen::SearchSpace space = ToySpace(3, 4);  // 64 configs
   XgbSearchOptions options;
@@ -177,13 +244,18 @@ TEST(XgbSearchTest, RejectsBadOptions) {
     XgbSearchOptions options;
     const char* named;
   };
-  XgbSearchOptions chains, steps, minimum, epsilon;
+  XgbSearchOptions chains, steps, minimum, epsilon, influence, candidates, depth;
   chains.chains = 0;
   steps.steps = -1;
   minimum.min_observations = 0;
   epsilon.epsilon = 1.5;
-  for (const Case& c : {Case{chains, "chains"}, Case{steps, "steps"},
-                        Case{minimum, "min_observations"}, Case{epsilon, "epsilon"}}) {
+  influence.own_influence = 0;
+  candidates.candidates = {4, 99};  // the space has 4 configs
+  depth.model.max_depth = 0;
+  for (const Case& c :
+       {Case{chains, "chains"}, Case{steps, "steps"}, Case{minimum, "min_observations"},
+        Case{epsilon, "epsilon"}, Case{influence, "own_influence"}, Case{candidates, "candidates"},
+        Case{depth, "max_depth"}}) {
     absl::StatusOr<std::unique_ptr<XgbSearch>> search = XgbSearch::Create(space, c.options);
     ASSERT_FALSE(search.ok()) << c.named;
     EXPECT_EQ(search.status().code(), absl::StatusCode::kInvalidArgument);

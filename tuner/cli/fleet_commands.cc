@@ -125,6 +125,11 @@ int RunStatus(const std::string& address, const std::string& token_file, const s
     std::cout << text;
   } else {
     std::cout << tuner::FormatStatus(*status);
+    for (const v1::BoardStatus& board : status->boards()) {
+      if (!board.info().emulated()) continue;
+      std::cout << "note: board " << board.board_id() << " (key " << board.info().key()
+                << ") is emulated: its results are checked, its timings are meaningless\n";
+    }
   }
   return kExitOk;
 }

@@ -1,7 +1,9 @@
 // `fleettune tune`: one tuning job, against a tracker or an embedded loopback fleet.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <string>
 
 #include "absl/strings/str_format.h"
 #include "codegen/search_space.h"
@@ -10,6 +12,7 @@
 #include "db/database.h"
 #include "tuner/cli/commands.h"
 #include "tuner/embedded_fleet.h"
+#include "tuner/tracker_client.h"
 #include "tuner/tuning_job.h"
 
 namespace fleettune::cli {
@@ -19,6 +22,28 @@ namespace {
 bool IsHostTarget(const v1::Target& target) {
   absl::StatusOr<v1::Target> host = codegen::ParseTarget("host");
   return host.ok() && host->triple() == target.triple();
+}
+
+// The boards of `key` that registered as emulated (qemu-user, simulated): their timings say
+// nothing about real hardware. 0 when the tracker cannot be asked.
+int EmulatedBoards(const tuner::TuneOptions& options) {
+  absl::StatusOr<std::unique_ptr<tuner::TrackerClient>> client = tuner::TrackerClient::Connect(
+      options.tracker_address, options.tracker_token, options.tracker_tls_ca);
+  if (!client.ok()) return 0;
+  absl::StatusOr<v1::StatusReply> status = (*client)->GetStatus();
+  if (!status.ok()) return 0;
+  int emulated = 0;
+  for (const v1::BoardStatus& board : status->boards()) {
+    if (board.info().key() == options.device_key && board.info().emulated()) ++emulated;
+  }
+  return emulated;
+}
+
+std::string EmulatedNote(int boards, const std::string& key) {
+  return absl::StrFormat(
+      "note: %d board(s) of key %s are emulated (e.g. qemu-user): results are checked for "
+      "correctness, but timings under emulation are meaningless\n",
+      boards, key);
 }
 
 }  // namespace
@@ -101,8 +126,15 @@ int RunTune(const TuneArgs& args) {
     std::cerr << absl::StrFormat("[%4d/%d] failures %d  best %.2f GFLOPS  %s\n", p.done, p.total,
                                  p.failures, p.best_gflops, p.best_config);
   };
+  const int emulated_before = EmulatedBoards(options);
+  if (emulated_before > 0) {
+    std::cerr << EmulatedNote(emulated_before, args.key);
+  }
   absl::StatusOr<tuner::TuneSummary> summary = tuner::RunTuningJob(options, **database, progress);
   if (!summary.ok()) return ReportError(kCommand, summary.status());
+  if (const int emulated = std::max(emulated_before, EmulatedBoards(options)); emulated > 0) {
+    std::cout << EmulatedNote(emulated, args.key);
+  }
 
   std::cout << absl::StrFormat(
       "job %s: %d trials, %d failed; build %.1f s (summed over builders), measure %.1f s, "

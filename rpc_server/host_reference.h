@@ -1,0 +1,26 @@
+// Expected outputs computed on the board's own CPU with naive loops (double accumulation), for
+// devices whose reference build cannot run natively here (OpenCL, DSPs): the check then does
+// not trust the device under test to check itself.
+#ifndef FLEETTUNE_RPC_SERVER_HOST_REFERENCE_H_
+#define FLEETTUNE_RPC_SERVER_HOST_REFERENCE_H_
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "fleettune/v1/fleettune.pb.h"
+
+namespace fleettune::rpc_server {
+
+// True when HostReference knows the workload's op (matmul, batch_matmul).
+bool HasHostReference(const v1::Workload& workload);
+
+// The output for `inputs` (the op's input tensors in declared order, sizes already checked
+// against the task's tensor specs). InvalidArgument for a parameter the op lacks or tensors
+// whose sizes do not match them; Unimplemented for other ops.
+absl::StatusOr<std::vector<float>> HostReference(const v1::Workload& workload,
+                                                 const std::vector<const float*>& inputs,
+                                                 const std::vector<int64_t>& input_elements);
+
+}  // namespace fleettune::rpc_server
+
+#endif  // FLEETTUNE_RPC_SERVER_HOST_REFERENCE_H_
