@@ -163,21 +163,11 @@ class DeviceTaskMeasurer {
   }
 
   bool Compare(const std::vector<float>& output, const std::vector<float>& expected) {
-    double max_error = 0.0, max_magnitude = 0.0;
-    for (size_t i = 0; i < output.size(); ++i) {
-      const double error = std::fabs(static_cast<double>(output[i]) - expected[i]);
-      max_error =
-          std::isnan(error) ? std::numeric_limits<double>::infinity() : std::max(max_error, error);
-      max_magnitude = std::max(max_magnitude, std::fabs(static_cast<double>(expected[i])));
-    }
-    result_.set_max_abs_error(max_error);
-    const double tolerance =
-        task_.options().tolerance() > 0 ? task_.options().tolerance() : kDefaultMeasureTolerance;
-    const double scale = max_magnitude > 0 ? max_magnitude : 1.0;
-    if (max_error <= tolerance * scale) return true;
-    Fail(v1::WRONG_ANSWER, absl::StrCat("max abs error ", max_error, " exceeds tolerance ",
-                                        tolerance, " x max |reference| ", scale));
-    return false;
+    OutputCheck check =
+        CheckOutput(output.data(), output.size(), expected, task_.options().tolerance());
+    result_.set_max_abs_error(check.max_abs_error);
+    if (!check.ok) Fail(v1::WRONG_ANSWER, check.failure);
+    return check.ok;
   }
 
   Device& device_;

@@ -26,7 +26,6 @@ namespace fleettune::rpc_server {
 namespace {
 
 constexpr int64_t kMaxTotalBytes = int64_t{1} << 30;  // all tensors of one task together
-constexpr double kDefaultTolerance = kDefaultMeasureTolerance;
 constexpr size_t kAlignment = 64;
 constexpr size_t kReferenceCacheEntries = 8;
 constexpr uint64_t kInputSeed = 0x5eedf00dULL;
@@ -302,22 +301,11 @@ class TaskMeasurer {
 
   // Max abs error relative to max |expected|; calls Fail(WRONG_ANSWER) when over tolerance.
   bool Compare(const TensorBuffer& output, const std::vector<float>& expected) {
-    double max_error = 0.0;
-    double max_magnitude = 0.0;
-    for (int64_t i = 0; i < output.elements(); ++i) {
-      const double error = std::fabs(static_cast<double>(output.data()[i]) - expected[i]);
-      max_error =
-          std::isnan(error) ? std::numeric_limits<double>::infinity() : std::max(max_error, error);
-      max_magnitude = std::max(max_magnitude, std::fabs(static_cast<double>(expected[i])));
-    }
-    result_.set_max_abs_error(max_error);
-    const double tolerance =
-        task_.options().tolerance() > 0 ? task_.options().tolerance() : kDefaultTolerance;
-    const double scale = max_magnitude > 0 ? max_magnitude : 1.0;
-    if (max_error <= tolerance * scale) return true;
-    Fail(v1::WRONG_ANSWER, absl::StrCat("max abs error ", max_error, " exceeds tolerance ",
-                                        tolerance, " x max |reference| ", scale));
-    return false;
+    OutputCheck check = CheckOutput(output.data(), static_cast<size_t>(output.elements()), expected,
+                                    task_.options().tolerance());
+    result_.set_max_abs_error(check.max_abs_error);
+    if (!check.ok) Fail(v1::WRONG_ANSWER, check.failure);
+    return check.ok;
   }
 
   const v1::MeasureTask& task_;
@@ -356,6 +344,33 @@ v1::MeasureResult MeasureTask(const v1::MeasureTask& task) {
     result.set_error(absl::StrCat("board runtime error: ", e.what()));
     return result;
   }
+}
+
+OutputCheck CheckOutput(const float* output, size_t output_size, const std::vector<float>& expected,
+                        double tolerance) {
+  OutputCheck check;
+  if (output_size != expected.size()) {
+    check.ok = false;
+    check.max_abs_error = std::numeric_limits<double>::infinity();
+    check.failure =
+        absl::StrCat("the output has ", output_size, " elements, the reference ", expected.size());
+    return check;
+  }
+  double max_magnitude = 0.0;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const double error = std::fabs(static_cast<double>(output[i]) - expected[i]);
+    check.max_abs_error = std::isnan(error) ? std::numeric_limits<double>::infinity()
+                                            : std::max(check.max_abs_error, error);
+    max_magnitude = std::max(max_magnitude, std::fabs(static_cast<double>(expected[i])));
+  }
+  if (tolerance <= 0) tolerance = kDefaultMeasureTolerance;
+  const double scale = max_magnitude > 0 ? max_magnitude : 1.0;
+  check.ok = check.max_abs_error <= tolerance * scale;
+  if (!check.ok) {
+    check.failure = absl::StrCat("max abs error ", check.max_abs_error, " exceeds tolerance ",
+                                 tolerance, " x max |reference| ", scale);
+  }
+  return check;
 }
 
 }  // namespace fleettune::rpc_server

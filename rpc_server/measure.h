@@ -35,6 +35,18 @@ void FillStandardInput(float* data, int64_t elements, size_t index);
 // The relative tolerance a task's check uses when options.tolerance is 0.
 inline constexpr double kDefaultMeasureTolerance = 1e-4;
 
+// The correctness check every device applies: the max absolute error of `output` (of
+// `output_size` elements, which must be expected.size()) against
+// `expected` (infinite when an element is NaN), within `tolerance` (kDefaultMeasureTolerance
+// when 0) times max |expected|. `failure` says why when it is not.
+struct OutputCheck {
+  double max_abs_error = 0;
+  bool ok = true;
+  std::string failure;
+};
+OutputCheck CheckOutput(const float* output, size_t output_size, const std::vector<float>& expected,
+                        double tolerance);
+
 }  // namespace fleettune::rpc_server
 
 #endif  // FLEETTUNE_RPC_SERVER_MEASURE_H_
