@@ -50,6 +50,7 @@ struct TuneArgs {
   std::string save_model;
   bool no_transfer = false;
   bool no_overlap = false;
+  bool overlap = false;  // force overlapped builds even with local boards
   int batch_size = 8;
   int priority = 0;
   int builders = 2;

@@ -59,19 +59,25 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   tune_cmd->add_option("--job", tune.job, "job name (default: workload@time)");
   tune_cmd->add_flag("--quiet,-q", tune.quiet, "no progress lines");
-  tune_cmd->add_option("--early-stop", tune.early_stop,
-                       "stop after this many trials without a new best (0: never)")
+  tune_cmd
+      ->add_option("--early-stop", tune.early_stop,
+                   "stop after this many trials without a new best (0: never)")
       ->capture_default_str();
   tune_cmd->add_flag("--resume", tune.resume,
                      "continue from the database: never re-measure a recorded config");
-  tune_cmd->add_option("--objective", tune.objective, "xgb model: rank:pairwise or reg:squarederror")
+  tune_cmd
+      ->add_option("--objective", tune.objective, "xgb model: rank:pairwise or reg:squarederror")
       ->capture_default_str();
   tune_cmd->add_option("--load-model", tune.load_model, "xgb: start from this saved model");
   tune_cmd->add_option("--save-model", tune.save_model, "xgb: save the fitted model here");
   tune_cmd->add_flag("--no-transfer", tune.no_transfer,
                      "xgb: do not train on other shapes' records of the same op");
   tune_cmd->add_flag("--no-overlap", tune.no_overlap,
-                     "build each round only after the previous one is measured");
+                     "build each round only after the previous one is measured (the default "
+                     "with local boards, which share this machine's cores with the builders)");
+  tune_cmd->add_flag("--overlap", tune.overlap,
+                     "build the next round while this one is measured even with local boards "
+                     "(the default with --tracker)");
 
   QueryArgs best;
   CLI::App* best_cmd = app.add_subcommand("best", "the fastest recorded configs of a workload");
