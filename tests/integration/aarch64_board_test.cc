@@ -129,15 +129,9 @@ class Aarch64BoardIntegrationTest : public ::testing::Test {
   }
 
   void StartTracker() {
-    tracker_ = ChildProcess::Start({FLEETTUNE_BIN, "tracker", "--listen", "127.0.0.1:0"},
-                                   dir_.string(), "tracker");
-    ASSERT_NE(tracker_, nullptr);
-    ASSERT_TRUE(tracker_->WaitForOutput("listening on", 30)) << tracker_->Stderr();
-    std::smatch match;
-    std::string out = tracker_->Stdout();
-    ASSERT_TRUE(std::regex_search(out, match, std::regex("listening on (127\\.0\\.0\\.1:\\d+)")))
-        << out;
-    address_ = match[1];
+    std::string error;
+    tracker_ = testing::StartTracker(FLEETTUNE_BIN, dir_.string(), {}, &address_, &error);
+    ASSERT_NE(tracker_, nullptr) << error;
   }
 
   // Waits until the emulated board is registered; returns its status entry.

@@ -52,16 +52,10 @@ class FleetTest : public ::testing::Test {
   // Starts the tracker on a free port and `boards` board runtimes; waits until all registered.
   void StartFleet(int boards, const std::vector<std::string>& tracker_flags = {},
                   const std::vector<std::string>& board_flags = {}) {
-    std::vector<std::string> argv = {FLEETTUNE_BIN, "tracker", "--listen", "127.0.0.1:0"};
-    argv.insert(argv.end(), tracker_flags.begin(), tracker_flags.end());
-    tracker_ = ChildProcess::Start(argv, dir_.string(), "tracker");
-    ASSERT_NE(tracker_, nullptr);
-    ASSERT_TRUE(tracker_->WaitForOutput("listening on", 30)) << tracker_->Stderr();
-    std::smatch match;
-    std::string out = tracker_->Stdout();
-    ASSERT_TRUE(std::regex_search(out, match, std::regex("listening on (127\\.0\\.0\\.1:\\d+)")))
-        << out;
-    address_ = match[1];
+    std::string error;
+    tracker_ =
+        testing::StartTracker(FLEETTUNE_BIN, dir_.string(), tracker_flags, &address_, &error);
+    ASSERT_NE(tracker_, nullptr) << error;
     for (int i = 0; i < boards; ++i) {
       std::vector<std::string> board = {RPC_SERVER_BIN, "--tracker", address_, "--key", kKey};
       board.insert(board.end(), board_flags.begin(), board_flags.end());

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -135,6 +136,31 @@ void ChildProcess::Kill(int signal) {
     waitpid(pid_, nullptr, 0);
     pid_ = -1;
   }
+}
+
+std::unique_ptr<ChildProcess> StartTracker(const std::string& fleettune_bin,
+                                           const std::string& log_dir,
+                                           const std::vector<std::string>& flags,
+                                           std::string* address, std::string* error) {
+  std::vector<std::string> argv = {fleettune_bin, "tracker", "--listen", "127.0.0.1:0"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  std::unique_ptr<ChildProcess> tracker = ChildProcess::Start(argv, log_dir, "tracker");
+  if (tracker == nullptr) {
+    *error = "could not start " + fleettune_bin;
+    return nullptr;
+  }
+  if (!tracker->WaitForOutput("listening on", 30)) {
+    *error = "the tracker did not listen within 30 s: " + tracker->Stderr();
+    return nullptr;
+  }
+  std::smatch match;
+  const std::string out = tracker->Stdout();
+  if (!std::regex_search(out, match, std::regex("listening on (127\\.0\\.0\\.1:\\d+)"))) {
+    *error = "no address in the tracker's output: " + out;
+    return nullptr;
+  }
+  *address = match[1];
+  return tracker;
 }
 
 }  // namespace fleettune::testing

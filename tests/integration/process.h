@@ -44,6 +44,14 @@ class ChildProcess {
   std::string err_path_;
 };
 
+// Starts `<fleettune_bin> tracker --listen 127.0.0.1:0 <flags>` (logs in `log_dir`), waits
+// until it listens and sets `*address` to its 127.0.0.1:PORT. nullptr, with `*error` saying
+// why (and the tracker's output), when it does not come up within 30 s.
+std::unique_ptr<ChildProcess> StartTracker(const std::string& fleettune_bin,
+                                           const std::string& log_dir,
+                                           const std::vector<std::string>& flags,
+                                           std::string* address, std::string* error);
+
 }  // namespace fleettune::testing
 
 #endif  // FLEETTUNE_TESTS_INTEGRATION_PROCESS_H_
