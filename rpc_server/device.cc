@@ -61,14 +61,9 @@ class DeviceTaskMeasurer {
 
   void Measure() {
     const v1::MeasureOptions& options = task_.options();
-    const std::string& dtype = task_.workload().dtype();
-    if (!dtype.empty() && dtype != "float32") {
-      return Fail(v1::REJECTED, absl::StrCat("workload.dtype \"", dtype, "\" is not supported"));
+    if (absl::Status valid = CheckTaskOptions(task_); !valid.ok()) {
+      return Fail(v1::REJECTED, std::string(valid.message()));
     }
-    if (options.tolerance() < 0 || !std::isfinite(options.tolerance())) {
-      return Fail(v1::REJECTED, "options.tolerance must be a non-negative number");
-    }
-    if (options.timeout_ms() < 0) return Fail(v1::REJECTED, "options.timeout_ms is negative");
     const Deadline deadline =
         Clock::now() + std::chrono::milliseconds(options.timeout_ms() > 0 ? options.timeout_ms()
                                                                           : kDefaultTimeoutMs);

@@ -204,14 +204,9 @@ class TaskMeasurer {
   void Measure() {
     const auto start = std::chrono::steady_clock::now();
     const v1::MeasureOptions& options = task_.options();
-    const std::string& dtype = task_.workload().dtype();
-    if (!dtype.empty() && dtype != "float32") {
-      return Fail(v1::REJECTED, absl::StrCat("workload.dtype \"", dtype, "\" is not supported"));
+    if (absl::Status valid = CheckTaskOptions(task_); !valid.ok()) {
+      return Fail(v1::REJECTED, std::string(valid.message()));
     }
-    if (options.tolerance() < 0 || !std::isfinite(options.tolerance())) {
-      return Fail(v1::REJECTED, "options.tolerance must be a non-negative number");
-    }
-    if (options.timeout_ms() < 0) return Fail(v1::REJECTED, "options.timeout_ms is negative");
     const bool check = options.check_correctness() || !task_.reference().shared_object().empty();
     if (check && task_.reference().shared_object().empty()) {
       return Fail(v1::REJECTED,
@@ -315,6 +310,22 @@ class TaskMeasurer {
 }  // namespace
 
 std::string ReferenceCacheKey(const v1::MeasureTask& task) { return ReferenceKey(task); }
+
+absl::Status CheckTaskOptions(const v1::MeasureTask& task) {
+  const std::string& dtype = task.workload().dtype();
+  if (!dtype.empty() && dtype != "float32") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("workload.dtype \"", dtype, "\" is not supported"));
+  }
+  const double tolerance = task.options().tolerance();
+  if (tolerance < 0 || !std::isfinite(tolerance)) {
+    return absl::InvalidArgumentError("options.tolerance must be a non-negative number");
+  }
+  if (task.options().timeout_ms() < 0) {
+    return absl::InvalidArgumentError("options.timeout_ms is negative");
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::vector<int64_t>> TaskTensorSizes(const v1::MeasureTask& task) {
   return TensorSizes(task);

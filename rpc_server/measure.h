@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "fleettune/v1/fleettune.pb.h"
 
@@ -27,6 +28,11 @@ void StoreReferenceOutput(const std::string& key, std::vector<float> output);
 // Element counts of the task's tensors (inputs first, output last), or InvalidArgument naming
 // the bad spec (empty, non-positive dimension, over the 1 GiB limit).
 absl::StatusOr<std::vector<int64_t>> TaskTensorSizes(const v1::MeasureTask& task);
+
+// The checks of a task's fields every device makes before anything runs: dtype float32, a
+// finite non-negative tolerance, a non-negative timeout. InvalidArgument naming the field
+// (the task is then REJECTED).
+absl::Status CheckTaskOptions(const v1::MeasureTask& task);
 
 // The standard contents of input tensor `index`: uniform [-1, 1] from a fixed seed, the same
 // on every board and device.
