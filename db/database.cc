@@ -70,14 +70,9 @@ absl::StatusOr<int64_t> Database::Export(const Query& query, std::ostream& out) 
 }
 
 absl::StatusOr<ImportCounts> Database::Import(std::istream& in) {
-  std::string line;
-  if (!std::getline(in, line)) {
-    return absl::InvalidArgumentError("line 1: the input is empty (expected an export header)");
-  }
-  if (absl::Status header = internal::CheckExportHeader(line); !header.ok()) return header;
+  if (absl::Status header = internal::ReadExportHeader(in); !header.ok()) return header;
   internal::ImportReader reader(in);  // parses on its own thread while InsertAll inserts
-  RecordSource next = [&reader]() { return reader.Next(); };
-  return InsertAll(next);
+  return InsertAll([&reader] { return reader.Next(); });
 }
 
 }  // namespace fleettune::db

@@ -12,14 +12,22 @@ namespace fleettune::db::internal {
 // Written by hand rather than with protobuf's JSON printer (same output: int64 values as
 // strings, empty fields omitted): bulk import and export encode a million of these.
 absl::StatusOr<std::string> ConfigToJson(const v1::Config& config) {
-  std::string json = "{";
-  json.reserve(32 + 32 * config.knobs_size());
+  std::string json;
+  AppendConfigJson(config, &json);
+  return json;
+}
+
+void AppendConfigJson(const v1::Config& config, std::string* out) {
+  std::string& json = *out;
+  const size_t start = json.size();
+  json.reserve(start + 32 + 32 * config.knobs_size());
+  json.push_back('{');
   if (!config.template_name().empty()) {
     json.append("\"template_name\":");
     AppendJsonString(config.template_name(), &json);
   }
   if (config.knobs_size() > 0) {
-    json.append(json.size() > 1 ? ",\"knobs\":[" : "\"knobs\":[");
+    json.append(json.size() > start + 1 ? ",\"knobs\":[" : "\"knobs\":[");
     for (int i = 0; i < config.knobs_size(); ++i) {
       const v1::Config::Knob& knob = config.knobs(i);
       json.append(i > 0 ? ",{" : "{");
@@ -35,7 +43,6 @@ absl::StatusOr<std::string> ConfigToJson(const v1::Config& config) {
     json.push_back(']');
   }
   json.push_back('}');
-  return json;
 }
 
 absl::StatusOr<v1::Config> ConfigFromJson(absl::string_view json) {
@@ -88,17 +95,23 @@ absl::StatusOr<v1::Config> ConfigFromJson(absl::string_view json) {
 }
 
 absl::StatusOr<std::string> CostsToJson(const std::vector<double>& costs) {
-  std::string json = "[";
+  std::string json;
+  if (absl::Status status = AppendCostsJson(costs, &json); !status.ok()) return status;
+  return json;
+}
+
+absl::Status AppendCostsJson(const std::vector<double>& costs, std::string* out) {
+  out->push_back('[');
   for (size_t i = 0; i < costs.size(); ++i) {
     if (!std::isfinite(costs[i])) {
       return absl::InvalidArgumentError(
           absl::StrCat("costs[", i, "] is ", costs[i], "; costs must be finite"));
     }
-    if (i > 0) json.push_back(',');
-    AppendJsonDouble(costs[i], &json);
+    if (i > 0) out->push_back(',');
+    AppendJsonDouble(costs[i], out);
   }
-  json.push_back(']');
-  return json;
+  out->push_back(']');
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<double>> CostsFromJson(absl::string_view json) {
@@ -123,11 +136,17 @@ absl::StatusOr<std::vector<double>> CostsFromJson(absl::string_view json) {
 }
 
 absl::StatusOr<std::string> StatusToName(v1::MeasureStatus status) {
+  absl::StatusOr<const std::string*> name = StatusName(status);
+  if (!name.ok()) return name.status();
+  return **name;
+}
+
+absl::StatusOr<const std::string*> StatusName(v1::MeasureStatus status) {
   if (!v1::MeasureStatus_IsValid(status)) {
     return absl::InvalidArgumentError(
         absl::StrCat("record status ", static_cast<int>(status), " is not a MeasureStatus"));
   }
-  return v1::MeasureStatus_Name(status);
+  return &v1::MeasureStatus_Name(status);
 }
 
 absl::StatusOr<v1::MeasureStatus> StatusFromName(absl::string_view name) {

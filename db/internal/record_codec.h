@@ -15,17 +15,23 @@ namespace fleettune::db::internal {
 // The config as protobuf JSON with the proto's field names, e.g.
 // {"template_name":"matmul_tiled","knobs":[{"name":"tile_m","value":"32"}]}.
 absl::StatusOr<std::string> ConfigToJson(const v1::Config& config);
+// ConfigToJson appending to `out` (which keeps its capacity across calls).
+void AppendConfigJson(const v1::Config& config, std::string* out);
 // Inverse of ConfigToJson; DataLoss naming the text when it does not parse.
 absl::StatusOr<v1::Config> ConfigFromJson(absl::string_view json);
 
 // A JSON array of doubles that parses back to the same bits (shortest round-trip form).
 // InvalidArgument when a value is not finite (JSON has no NaN or infinity).
 absl::StatusOr<std::string> CostsToJson(const std::vector<double>& costs);
+// CostsToJson appending to `out`; on an error `out` holds a partial array.
+absl::Status AppendCostsJson(const std::vector<double>& costs, std::string* out);
 // Inverse of CostsToJson; DataLoss when the text is not an array of numbers.
 absl::StatusOr<std::vector<double>> CostsFromJson(absl::string_view json);
 
 // The enum value's name, e.g. "OK", "WRONG_ANSWER"; InvalidArgument for an unknown value.
 absl::StatusOr<std::string> StatusToName(v1::MeasureStatus status);
+// StatusToName without a copy: the name lives in static storage.
+absl::StatusOr<const std::string*> StatusName(v1::MeasureStatus status);
 // Inverse of StatusToName; DataLoss for an unknown name.
 absl::StatusOr<v1::MeasureStatus> StatusFromName(absl::string_view name);
 

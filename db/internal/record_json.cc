@@ -48,6 +48,14 @@ absl::Status CheckExportHeader(absl::string_view line) {
   return absl::OkStatus();
 }
 
+absl::Status ReadExportHeader(std::istream& in) {
+  std::string line;
+  if (!std::getline(in, line)) {
+    return absl::InvalidArgumentError("line 1: the input is empty (expected an export header)");
+  }
+  return CheckExportHeader(line);
+}
+
 absl::StatusOr<std::string> RecordToJsonLine(const Record& record) {
   absl::StatusOr<std::string> status = StatusToName(record.status);
   if (!status.ok()) return status.status();
@@ -145,9 +153,10 @@ Field FieldOf(absl::string_view key) {
 // that errors are reported in a fixed field order whatever the key order of the line.
 class LineParser {
  public:
-  explicit LineParser(absl::string_view text) : reader_(text) {}
+  // Parses into `*record`, which must be a default Record or one that went through Reset.
+  LineParser(absl::string_view text, Record* record) : reader_(text), record_(*record) {}
 
-  absl::StatusOr<Record> Parse() {
+  absl::Status Parse() {
     if (reader_.Peek() != JsonReader::Kind::kObject) {
       if (reader_.SkipValue() && reader_.AtEnd()) {
         return absl::InvalidArgumentError("not a JSON object");
@@ -177,7 +186,7 @@ class LineParser {
     for (Field f : {kConfig, kCosts, kDevice}) {
       if (!errors_[f].ok()) return errors_[f];
     }
-    return std::move(record_);
+    return absl::OkStatus();
   }
 
  private:
@@ -297,10 +306,12 @@ class LineParser {
   }
 
   void Knob() {
-    const absl::Status bad =
-        Bad("config.knobs", "holds an item that is not {\"name\":string,\"value\":integer}");
+    // Built only when needed: a million lines have seven knobs each.
+    const auto bad = [] {
+      return Bad("config.knobs", "holds an item that is not {\"name\":string,\"value\":integer}");
+    };
     if (reader_.Peek() != JsonReader::Kind::kObject) {
-      Note(kConfig, bad);
+      Note(kConfig, bad());
       reader_.SkipValue();
       return;
     }
@@ -320,7 +331,7 @@ class LineParser {
         reader_.SkipValue();
       }
     }
-    if (!has_name || !has_value) Note(kConfig, bad);
+    if (!has_name || !has_value) Note(kConfig, bad());
   }
 
   void Costs() {
@@ -372,7 +383,7 @@ class LineParser {
   }
 
   JsonReader reader_;
-  Record record_;
+  Record& record_;
   std::string hash_, status_;
   bool seen_[kFieldCount] = {};
   absl::Status errors_[kFieldCount];
@@ -381,7 +392,42 @@ class LineParser {
 }  // namespace
 
 absl::StatusOr<Record> RecordFromJsonLine(absl::string_view text) {
-  return LineParser(text).Parse();
+  Record record;
+  if (absl::Status status = LineParser(text, &record).Parse(); !status.ok()) return status;
+  return record;
+}
+
+// Every field back to its default, keeping the strings' and the config's storage.
+void ResetRecord(Record* record) {
+  static const Record* const kDefaults = new Record();
+  const Record& defaults = *kDefaults;
+  record->id = defaults.id;
+  record->workload_key.clear();
+  record->target_key.clear();
+  record->device_key.clear();
+  record->job.clear();
+  record->trial = defaults.trial;
+  record->config.Clear();
+  record->config_hash = defaults.config_hash;
+  record->status = defaults.status;
+  record->costs.clear();
+  record->mean_cost = defaults.mean_cost;
+  record->gflops = defaults.gflops;
+  record->error.clear();
+  record->board_id.clear();
+  record->timestamp_ms = defaults.timestamp_ms;
+  record->version.clear();
+  record->llvm_version.clear();
+  record->device.model.clear();
+  record->device.cpu.clear();
+  record->device.cores = defaults.device.cores;
+  record->device.runtime_version.clear();
+  record->schema_version = defaults.schema_version;
+}
+
+absl::Status RecordFromJsonLine(absl::string_view text, Record* out) {
+  ResetRecord(out);
+  return LineParser(text, out).Parse();
 }
 
 }  // namespace fleettune::db::internal

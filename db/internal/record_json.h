@@ -2,6 +2,7 @@
 #ifndef FLEETTUNE_DB_INTERNAL_RECORD_JSON_H_
 #define FLEETTUNE_DB_INTERNAL_RECORD_JSON_H_
 
+#include <istream>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -19,6 +20,9 @@ std::string ExportHeaderLine(const std::string& source, int64_t schema_version);
 
 // InvalidArgument naming what is wrong when `line` is not a header of a supported version.
 absl::Status CheckExportHeader(absl::string_view line);
+// Reads the first line of `in` and checks it with CheckExportHeader; InvalidArgument
+// "line 1: ..." when the input is empty.
+absl::Status ReadExportHeader(std::istream& in);
 
 // One record as a single-line JSON object (no newline). The id is not written: an import
 // assigns new ids. InvalidArgument for non-finite costs or an unknown status.
@@ -26,6 +30,9 @@ absl::StatusOr<std::string> RecordToJsonLine(const Record& record);
 
 // Inverse of RecordToJsonLine; InvalidArgument naming the bad field.
 absl::StatusOr<Record> RecordFromJsonLine(absl::string_view line);
+// The same into `*out`, reusing its strings' storage (a bulk import parses a million lines
+// into a few recycled records). On an error `*out` holds a partial record.
+absl::Status RecordFromJsonLine(absl::string_view line, Record* out);
 
 }  // namespace fleettune::db::internal
 

@@ -8,13 +8,13 @@
 #include <tuple>
 #include <utility>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
-#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "db/internal/import_reader.h"
 #include "db/internal/record_codec.h"
+#include "db/internal/record_json.h"
 #include "db/internal/schema.h"
+#include "db/internal/sqlite_import.h"
 
 namespace fleettune::db::internal {
 namespace {
@@ -28,44 +28,12 @@ constexpr char kSelectColumns[] =
     "llvm_version_id, device_model_id, device_cpu_id, device_cores, runtime_version_id, "
     "schema_version FROM records";
 
-constexpr char kInsertSql[] =
-    "INSERT INTO records (workload_id, target_id, device_id, job_id, trial, template_name, "
-    "config_json, config_hash, status, costs_json, mean_cost, gflops, error, board_id, "
-    "timestamp_ms, version_id, llvm_version_id, device_model_id, device_cpu_id, device_cores, "
-    "runtime_version_id, schema_version) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-    "?19, ?20, ?21, ?22)";
-
-// The import's duplicate check: one seek in records_job.
-constexpr char kExistsSql[] =
-    "SELECT 1 FROM records INDEXED BY records_job WHERE job_id = ?1 AND trial = ?2 AND "
-    "workload_id = ?3 AND target_id = ?4 AND device_id = ?5 AND config_hash = ?6 LIMIT 1";
-
-// Whether job ?1 has any record: an import dedups the records of a job that has none in
-// memory, without a query per record.
-constexpr char kJobExistsSql[] =
-    "SELECT 1 FROM records INDEXED BY records_job WHERE job_id = ?1 LIMIT 1";
-
-// An import that adds at least this many records, and at least as many as were stored,
-// rebuilds the lookup indexes at its end instead of updating them record by record.
-constexpr int64_t kRebuildIndexesAfter = 50'000;
-
-// Page cache during a bulk import (KiB): the index pages it touches stay in memory.
-constexpr int kImportCacheKib = 512 * 1024;
+// Page cache during a bulk import (KiB): big enough for the index pages it touches, small
+// enough that the transaction spills full pages to the WAL as it goes (on the inserting
+// thread while it waits for the parser) instead of writing them all in the COMMIT. Spilled
+// pages are uncommitted frames: durability is unchanged.
+constexpr int kImportCacheKib = 128 * 1024;
 constexpr int kCacheKib = 64 * 1024;
-
-// InvalidArgument naming the field when `record` cannot be stored.
-absl::Status ValidateForInsert(const Record& record) {
-  if (record.workload_key.empty()) {
-    return absl::InvalidArgumentError("Insert: record.workload_key is empty");
-  }
-  if (!std::isfinite(record.mean_cost) || !std::isfinite(record.gflops)) {
-    return absl::InvalidArgumentError(absl::StrCat("Insert: record.mean_cost (", record.mean_cost,
-                                                   ") and record.gflops (", record.gflops,
-                                                   ") must be finite"));
-  }
-  return absl::OkStatus();
-}
 
 // " WHERE workload_id = :workload AND ..." for the filters `query` sets; empty when none.
 std::string QueryWhere(const Query& query, bool ok_only) {
@@ -318,7 +286,7 @@ absl::Status SqliteDatabase::InsertLocked(Record* record, const RecordIds& ids,
   if (!status_name.ok()) return status_name.status();
 
   if (insert_ == nullptr) {
-    absl::StatusOr<sqlite3_stmt*> stmt = CachedStatement(kInsertSql);
+    absl::StatusOr<sqlite3_stmt*> stmt = CachedStatement(kInsertRecordSql);
     if (!stmt.ok()) return stmt.status();
     insert_ = *stmt;
   }
@@ -470,96 +438,35 @@ absl::StatusOr<std::vector<std::string>> SqliteDatabase::WorkloadsOfOp(
   return keys;
 }
 
+absl::StatusOr<ImportCounts> SqliteDatabase::Import(std::istream& in) {
+  if (absl::Status header = ReadExportHeader(in); !header.ok()) return header;
+  ImportReader reader(in, /*prepare=*/true);
+  return InsertPrepared([&reader] { return reader.NextPrepared(); });
+}
+
 absl::StatusOr<ImportCounts> SqliteDatabase::InsertAll(const RecordSource& next) {
-  ImportCounts counts;
+  ImportPreparer preparer;
+  PreparedRecord row;
+  return InsertPrepared([&]() -> absl::StatusOr<PreparedRecord*> {
+    absl::StatusOr<std::optional<Record>> record = next();
+    if (!record.ok()) return record.status();
+    if (!record->has_value()) return nullptr;
+    row.record = **std::move(record);
+    preparer.Prepare(&row);
+    return &row;
+  });
+}
+
+absl::StatusOr<ImportCounts> SqliteDatabase::InsertPrepared(const PreparedSource& next) {
   absl::MutexLock lock(&mutex_);
-  // A bigger page cache for the transaction, so the index pages an import touches stay in
-  // memory; the usual size again afterwards.
+  // The import's page cache size (kImportCacheKib) for the transaction; the usual size again
+  // afterwards.
   (void)Exec(db_, absl::StrCat("PRAGMA cache_size = -", kImportCacheKib).c_str(), path_);
+  absl::StatusOr<ImportCounts> counts;
   absl::Status status = InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) -> absl::Status {
-    absl::StatusOr<sqlite3_stmt*> exists = CachedStatement(kExistsSql);
-    if (!exists.ok()) return exists.status();
-    absl::StatusOr<sqlite3_stmt*> job_exists = CachedStatement(kJobExistsSql);
-    if (!job_exists.ok()) return job_exists.status();
-    // Jobs with no stored record before this import: their duplicates can only be earlier
-    // records of this import, which `seen` remembers by a hash of the duplicate key. Only a
-    // hash match (a duplicate, or rarely a collision) costs a query.
-    absl::flat_hash_map<int64_t, bool> job_is_new;
-    absl::flat_hash_set<uint64_t> seen;
-    absl::StatusOr<int64_t> stored = QueryInt(db_, "SELECT count(*) FROM records", path_);
-    if (!stored.ok()) return stored.status();
-    const int64_t rebuild_after = std::max(kRebuildIndexesAfter, *stored);
-    bool indexes_dropped = false;
-    while (true) {
-      absl::StatusOr<std::optional<Record>> record = next();
-      if (!record.ok()) return record.status();
-      if (!record->has_value()) {
-        if (!indexes_dropped) return absl::OkStatus();
-        // The sorter may use a second thread: the parser is done by now.
-        (void)Exec(db_, "PRAGMA threads = 2", path_);
-        absl::Status rebuilt = Exec(db_, kCreateLookupIndexesSql, path_);
-        (void)Exec(db_, "PRAGMA threads = 0", path_);
-        return rebuilt;
-      }
-      if (counts.inserted == rebuild_after) {
-        if (absl::Status dropped = Exec(db_, kDropLookupIndexesSql, path_); !dropped.ok()) {
-          return dropped;
-        }
-        indexes_dropped = true;
-      }
-      Record& r = **record;
-      ++counts.read;
-      if (absl::Status valid = ValidateForInsert(r); !valid.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("record ", counts.read, ": ", valid.message()));
-      }
-      if (r.schema_version < 1 || r.schema_version > kSchemaVersion) {
-        r.schema_version = kSchemaVersion;
-      }
-      absl::StatusOr<RecordIds> ids = InternLocked(r);
-      if (!ids.ok()) return ids.status();
-      auto [job, inserted_job] = job_is_new.try_emplace(ids->job, ids->new_job);
-      if (inserted_job && !ids->new_job) {
-        StatementResetter resetter(*job_exists);
-        int rc = sqlite3_bind_int64(*job_exists, 1, ids->job);
-        if (rc != SQLITE_OK) return SqliteError(db_, rc, path_, "binding a job check");
-        rc = sqlite3_step(*job_exists);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-          return SqliteError(db_, rc, path_, "checking for a job");
-        }
-        job->second = rc == SQLITE_DONE;
-      }
-      bool check = true;
-      if (job->second) {
-        const uint64_t key =
-            absl::Hash<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, uint64_t>>()(
-                std::make_tuple(ids->job, r.trial, ids->workload, ids->target, ids->device,
-                                r.config_hash));
-        check = !seen.insert(key).second;
-      }
-      if (check) {
-        StatementResetter resetter(*exists);
-        int rc = sqlite3_bind_int64(*exists, 1, ids->job);
-        if (rc == SQLITE_OK) rc = sqlite3_bind_int64(*exists, 2, r.trial);
-        if (rc == SQLITE_OK) rc = sqlite3_bind_int64(*exists, 3, ids->workload);
-        if (rc == SQLITE_OK) rc = sqlite3_bind_int64(*exists, 4, ids->target);
-        if (rc == SQLITE_OK) rc = sqlite3_bind_int64(*exists, 5, ids->device);
-        if (rc == SQLITE_OK) rc = sqlite3_bind_int64(*exists, 6, HashToColumn(r.config_hash));
-        if (rc != SQLITE_OK) return SqliteError(db_, rc, path_, "binding a duplicate check");
-        rc = sqlite3_step(*exists);
-        if (rc == SQLITE_ROW) {
-          ++counts.duplicates;
-          continue;
-        }
-        if (rc != SQLITE_DONE) return SqliteError(db_, rc, path_, "checking for a duplicate");
-      }
-      if (absl::Status inserted = InsertLocked(&r, *ids, /*keep_schema_version=*/true);
-          !inserted.ok()) {
-        return absl::Status(inserted.code(),
-                            absl::StrCat("record ", counts.read, ": ", inserted.message()));
-      }
-      ++counts.inserted;
-    }
+    SqliteImporter importer(db_, &strings_, path_);
+    counts = importer.Run(next);
+    return counts.status();
   });
   (void)Exec(db_, absl::StrCat("PRAGMA cache_size = -", kCacheKib).c_str(), path_);
   if (!status.ok()) return status;

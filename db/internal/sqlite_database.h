@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "db/database.h"
+#include "db/internal/sqlite_import.h"
 #include "db/internal/sqlite_strings.h"
 #include "db/internal/sqlite_util.h"
 
@@ -37,10 +38,15 @@ class SqliteDatabase final : public Database {
   absl::StatusOr<std::vector<std::string>> WorkloadsOfOp(const std::string& op,
                                                          const std::string& target_key) override;
   absl::StatusOr<ImportCounts> InsertAll(const RecordSource& next) override;
+  // Parsing, validation and encoding on the reader's thread (db/internal/sqlite_import.h).
+  absl::StatusOr<ImportCounts> Import(std::istream& in) override;
   absl::StatusOr<int64_t> Prune(int keep) override;
   absl::StatusOr<Stats> GetStats() override;
 
  private:
+  // The import and InsertAll: `next`'s records in one write transaction (SqliteImporter).
+  absl::StatusOr<ImportCounts> InsertPrepared(const PreparedSource& next);
+
   SqliteDatabase(std::string path, sqlite3* db)
       : path_(std::move(path)), db_(db), strings_(db, path_) {}
 

@@ -1,7 +1,10 @@
 // Opening files: creating, reopening, and refusing files that are not ours.
 #include <sqlite3.h>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "db/database.h"
@@ -113,6 +116,60 @@ TEST(DatabaseOpenTest, BulkImportRebuildsTheLookupIndexesAsTheSchemaDefinesThem)
   EXPECT_EQ(best->front().job, absl::StrCat("job-", best_i / 100));
   EXPECT_EQ(best->front().trial, best_i % 100);
   EXPECT_EQ(best->front().id, best_i + 1);
+}
+
+// Duplicates right where the import switches to rebuilding the indexes (the 50,000th insert
+// of an empty database): the switch happens once, and in-import duplicates are still found.
+TEST(DatabaseOpenTest, BulkImportWithDuplicatesAtTheRebuildPoint) {
+  ScratchDir dir;
+  absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(dir.File("t.db"));
+  ASSERT_TRUE(db.ok()) << db.status();
+  constexpr int64_t kUnique = 50'010;
+  std::vector<int64_t> order;
+  for (int64_t i = 0; i < kUnique; ++i) {
+    order.push_back(i);
+    if (i == 49'999) order.insert(order.end(), {0, 49'999, 17});  // 3 duplicates
+  }
+  size_t next = 0;
+  absl::StatusOr<ImportCounts> counts =
+      (*db)->InsertAll([&]() -> absl::StatusOr<std::optional<Record>> {
+        if (next == order.size()) return std::optional<Record>();
+        const int64_t i = order[next++];
+        return std::optional<Record>(
+            MakeRecord(kMatmul, absl::StrCat("job-", i / 1000), i % 1000, v1::OK, 1e-3));
+      });
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->read, kUnique + 3);
+  EXPECT_EQ(counts->inserted, kUnique);
+  EXPECT_EQ(counts->duplicates, 3);
+  EXPECT_EQ(*(*db)->Count(Query{}), kUnique);
+}
+
+// A record that cannot be stored aborts the whole import, and the error names it.
+TEST(DatabaseOpenTest, BulkImportOfABadRecordNamesItAndStoresNothing) {
+  ScratchDir dir;
+  absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(dir.File("t.db"));
+  ASSERT_TRUE(db.ok()) << db.status();
+  for (int bad : {0, 1}) {
+    int64_t next = 0;
+    absl::StatusOr<ImportCounts> counts =
+        (*db)->InsertAll([&]() -> absl::StatusOr<std::optional<Record>> {
+          if (next == 5) return std::optional<Record>();
+          Record record = MakeRecord(kMatmul, absl::StrCat("job-", bad), next, v1::OK, 1e-3);
+          if (next++ == 3) {
+            if (bad == 0) record.gflops = std::nan("");
+            if (bad == 1) record.costs = {1e-3, std::numeric_limits<double>::infinity()};
+          }
+          return std::optional<Record>(std::move(record));
+        });
+    ASSERT_FALSE(counts.ok());
+    EXPECT_EQ(counts.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(counts.status().message().rfind("record 4: ", 0), 0u) << counts.status();
+    EXPECT_NE(counts.status().message().find(bad == 0 ? "gflops" : "costs[1]"), std::string::npos)
+        << counts.status();
+    EXPECT_EQ(*(*db)->Count(Query{}), 0);
+    EXPECT_EQ(*(*db)->Count(Query{kMatmul}), 0);
+  }
 }
 
 TEST(DatabaseOpenTest, ReopenKeepsRecords) {

@@ -155,6 +155,46 @@ TEST(RecordJsonTest, LineRoundTripsEveryField) {
   EXPECT_EQ(back->schema_version, 2);
 }
 
+// A bulk import parses into recycled records: fields a line leaves out must come back as
+// defaults, not as the previous line's values.
+TEST(RecordJsonTest, ParsingIntoAUsedRecordLeavesNothingOfTheOldOne) {
+  Record full = testing::MakeRecord("matmul:m=64,n=64,k=64", "job-1", 7, v1::OK, 2.5e-4);
+  full.error = "old error";
+  full.llvm_version = "14.0.6";
+  full.device = {"Raspberry Pi 4", "Cortex-A72", 4, "0.2.0"};
+  full.schema_version = 2;
+  absl::StatusOr<std::string> line = RecordToJsonLine(full);
+  ASSERT_TRUE(line.ok()) << line.status();
+  const std::string minimal =
+      R"({"workload":"w","target":"t","device_key":"d","job":"j","trial":3,"config_hash":"ff",)"
+      R"("status":"TIMEOUT","config":{"template_name":"x","knobs":[{"name":"a","value":1}]}})";
+  Record reused;
+  ASSERT_TRUE(RecordFromJsonLine(*line, &reused).ok());
+  EXPECT_EQ(reused.config.knobs_size(), 1);
+  ASSERT_TRUE(RecordFromJsonLine(minimal, &reused).ok());
+  absl::StatusOr<Record> fresh = RecordFromJsonLine(minimal);
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_EQ(reused.workload_key, "w");
+  EXPECT_EQ(reused.trial, 3);
+  EXPECT_EQ(reused.status, v1::TIMEOUT);
+  EXPECT_EQ(reused.config.SerializeAsString(), fresh->config.SerializeAsString());
+  EXPECT_EQ(reused.config.knobs(0).name(), "a");
+  EXPECT_TRUE(reused.costs.empty());
+  EXPECT_EQ(reused.mean_cost, 0);
+  EXPECT_EQ(reused.gflops, 0);
+  EXPECT_EQ(reused.error, "");
+  EXPECT_EQ(reused.board_id, "");
+  EXPECT_EQ(reused.timestamp_ms, 0);
+  EXPECT_EQ(reused.version, "");
+  EXPECT_EQ(reused.llvm_version, "");
+  EXPECT_EQ(reused.device.model, "");
+  EXPECT_EQ(reused.device.cpu, "");
+  EXPECT_EQ(reused.device.cores, 0);
+  EXPECT_EQ(reused.device.runtime_version, "");
+  EXPECT_EQ(reused.schema_version, kCurrentSchemaVersion);
+  EXPECT_EQ(fresh->schema_version, kCurrentSchemaVersion);
+}
+
 TEST(RecordJsonTest, ErrorsNameTheFieldWhateverTheKeyOrder) {
   const std::string config = R"("config":{"template_name":"t","knobs":[{"name":"a","value":1}]})";
   const std::string rest =
