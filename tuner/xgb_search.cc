@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <utility>
 
@@ -26,6 +27,9 @@ std::vector<float> ChoiceFeatures(const codegen::Knob& knob, int64_t value) {
   entry->set_value(value);
   return cost_model::KnobFeatures(config);
 }
+
+// Neighbourhoods larger than this are sampled (see XgbSearch::Neighbours).
+constexpr size_t kMaxNeighbours = 2048;
 
 // The feature cache is dropped when it grows past this many configs (a few tens of MB).
 constexpr size_t kMaxCachedFeatures = 50000;
@@ -75,6 +79,22 @@ absl::StatusOr<std::unique_ptr<XgbSearch>> XgbSearch::Create(const codegen::Sear
   if (!(options.own_influence > 0 && std::isfinite(options.own_influence))) {
     return absl::InvalidArgumentError(
         absl::StrCat("XgbSearchOptions.own_influence is ", options.own_influence, "; must be > 0"));
+  }
+  if (!(options.local_share >= 0 && options.local_share <= 1)) {
+    return absl::InvalidArgumentError(absl::StrCat("XgbSearchOptions.local_share is ",
+                                                   options.local_share, "; must be in [0, 1]"));
+  }
+  if (!(options.refit_growth >= 0 && options.refit_growth <= 1)) {
+    return absl::InvalidArgumentError(absl::StrCat("XgbSearchOptions.refit_growth is ",
+                                                   options.refit_growth, "; must be in [0, 1]"));
+  }
+  if (options.local_radius < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("XgbSearchOptions.local_radius is ", options.local_radius, "; must be >= 1"));
+  }
+  if (options.default_neighbours < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("XgbSearchOptions.default_neighbours is ",
+                                                   options.default_neighbours, "; must be >= 0"));
   }
   if (!options.candidates.empty() &&
       std::none_of(options.candidates.begin(), options.candidates.end(),
@@ -230,6 +250,12 @@ bool XgbSearch::Refit() {
                           *std::max_element(observed_gflops_.begin(), observed_gflops_.end()) > 0;
   if (!enough_own && transfer_.rows.empty()) return false;
   if (radix_.empty() || feature_count_ == 0) return false;
+  const size_t observed = observed_index_.size();
+  if (fitted_observations_ > 0 && model_ready_ &&
+      static_cast<double>(observed - fitted_observations_) <
+          std::max(1.0, options_.refit_growth * static_cast<double>(observed))) {
+    return true;  // the last fit still stands
+  }
   auto start = Clock::now();
   std::vector<std::vector<float>> rows = transfer_.rows;
   std::vector<float> throughput = transfer_.throughput;
@@ -255,7 +281,11 @@ bool XgbSearch::Refit() {
   }
   const bool fitted = !rows.empty() && model_->FitGroups(rows, throughput, groups, weights).ok();
   fit_seconds_ += SecondsSince(start);
-  if (fitted) model_ready_ = true;
+  if (fitted) {
+    ++fits_;
+    model_ready_ = true;
+    fitted_observations_ = own > 0 ? observed : 0;
+  }
   return fitted;
 }
 
@@ -398,6 +428,47 @@ std::vector<uint64_t> XgbSearch::Anneal(int count) {
   return Best(std::move(candidates), count);
 }
 
+std::vector<uint64_t> XgbSearch::Neighbours(uint64_t center) {
+  // Every config within the radius, by changing 1..radius distinct knobs (in increasing knob
+  // order, so each config is generated once).
+  std::vector<uint64_t> found;
+  std::function<void(size_t, uint64_t, int)> vary = [&](size_t first, uint64_t index, int changed) {
+    if (found.size() > 4 * kMaxNeighbours) return;  // enough to sample from
+    for (size_t m = first; m < movable_knobs_.size(); ++m) {
+      const int knob = movable_knobs_[m];
+      const uint64_t digit = (center / stride_[knob]) % static_cast<uint64_t>(radix_[knob]);
+      for (uint64_t other = 0; other < static_cast<uint64_t>(radix_[knob]); ++other) {
+        if (other == digit) continue;
+        const uint64_t moved = index - digit * stride_[knob] + other * stride_[knob];
+        if (InPool(moved) && !visited_.contains(moved)) found.push_back(moved);
+        if (changed + 1 < options_.local_radius) vary(m + 1, moved, changed + 1);
+      }
+    }
+  };
+  vary(0, center, 0);
+  if (found.size() > kMaxNeighbours) {
+    std::shuffle(found.begin(), found.end(), rng_);
+    found.resize(kMaxNeighbours);
+  }
+  return found;
+}
+
+std::vector<uint64_t> XgbSearch::LocalPlan(int count) {
+  if (count <= 0 || observed_index_.empty()) return {};
+  const size_t best =
+      static_cast<size_t>(std::max_element(observed_gflops_.begin(), observed_gflops_.end()) -
+                          observed_gflops_.begin());
+  if (observed_gflops_[best] <= 0) return {};
+  std::vector<uint64_t> near = Neighbours(observed_index_[best]);
+  std::vector<float> scores;
+  if (near.empty() || !Score(near, scores)) return {};
+  std::vector<std::pair<float, uint64_t>> candidates;
+  for (size_t i = 0; i < near.size(); ++i) {
+    if (std::isfinite(scores[i])) candidates.emplace_back(scores[i], near[i]);
+  }
+  return Best(std::move(candidates), count);
+}
+
 std::vector<uint64_t> XgbSearch::Diversify(const std::vector<uint64_t>& plan, int count) const {
   std::vector<uint64_t> picks;
   std::vector<bool> used(plan.size(), false);
@@ -443,12 +514,30 @@ std::vector<uint64_t> XgbSearch::Propose(int count) {
   Refit();
   if (model_ready_ && wanted > 0 && !Exhausted()) {
     auto plan_start = Clock::now();
+    // Local picks first: the best-scored neighbours of the best measured config.
+    guided = LocalPlan(static_cast<int>(std::lround(options_.local_share * wanted)));
+    const int global = wanted - static_cast<int>(guided.size());
     // The plan: several candidates per slot, so diversity has something to choose from.
-    const int plan = 4 * wanted;
-    guided =
-        Diversify(pool_size_ <= options_.exhaustive_limit ? ScoreAll(plan) : Anneal(plan), wanted);
+    std::vector<uint64_t> plan =
+        pool_size_ <= options_.exhaustive_limit ? ScoreAll(4 * wanted) : Anneal(4 * wanted);
+    plan.erase(std::remove_if(plan.begin(), plan.end(),
+                              [&](uint64_t index) {
+                                return std::find(guided.begin(), guided.end(), index) !=
+                                       guided.end();
+                              }),
+               plan.end());
+    for (uint64_t index : Diversify(plan, global)) guided.push_back(index);
     plan_seconds_ += SecondsSince(plan_start);
     if (!guided.empty()) ++model_guided_rounds_;
+  } else if (!model_ready_ && !picks.empty() && options_.default_neighbours > 0) {
+    // First round without a model: random neighbours of the default explore the prior.
+    std::vector<uint64_t> near = Neighbours(picks.front());
+    std::shuffle(near.begin(), near.end(), rng_);
+    for (size_t i = 0; i < near.size() && static_cast<int>(i) < options_.default_neighbours &&
+                       static_cast<int>(guided.size()) < wanted;
+         ++i) {
+      guided.push_back(near[i]);
+    }
   }
   absl::flat_hash_set<uint64_t> taken(picks.begin(), picks.end());
   std::uniform_real_distribution<double> uniform(0.0, 1.0);

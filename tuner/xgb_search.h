@@ -61,6 +61,19 @@ struct XgbSearchOptions {
   // as total weight (own rows x weight / an average transfer group's rows). 1: the job's
   // own data counts as much as one other shape, whatever the row counts.
   double own_influence = 1.0;
+  // Local exploitation: this share of a round's model-guided picks are the best-scored
+  // unvisited configs within `local_radius` knobs of the best measured one (a trust region:
+  // a model fitted on tens of configs ranks the best one's neighbours far better than
+  // distant configs). 0 turns it off.
+  double local_share = 0.5;
+  int local_radius = 2;
+  // The first round (no model yet): up to this many of its random configs are replaced by
+  // random configs within `local_radius` knobs of the template's default.
+  int default_neighbours = 0;
+  // Refit only once the observations have grown by this share since the last fit (and by
+  // at least one): every round while they are few, every ~10% later, so a long job's
+  // model time grows linearly rather than quadratically with its trials.
+  double refit_growth = 0.1;
 
   // Model parameters for tens to hundreds of samples (see docs/decisions.md, #4).
   static cost_model::XgbOptions DefaultModelOptions();
@@ -109,6 +122,8 @@ class XgbSearch : public Search {
 
   // Number of Propose calls whose proposals came from a model: for tests and logs.
   int model_guided_rounds() const { return model_guided_rounds_; }
+  // Number of model fits so far (see XgbSearchOptions::refit_growth).
+  int fits() const { return fits_; }
   int observations() const { return static_cast<int>(observed_index_.size()); }
 
   // Model features of the config at `index` (options.features of space.ConfigAt(index), or
@@ -139,6 +154,11 @@ class XgbSearch : public Search {
     return index < size_ && (!restricted_ || pool_set_.contains(index));
   }
   void Visit(uint64_t index);
+  // Unvisited candidates within options_.local_radius knobs of `center` (all of them when
+  // there are at most kMaxNeighbours, else a random sample of that many).
+  std::vector<uint64_t> Neighbours(uint64_t center);
+  // The `count` best-scored of Neighbours(best measured config).
+  std::vector<uint64_t> LocalPlan(int count);
   // `count` picks from the plan, preferring ones `min_distance` knobs apart.
   std::vector<uint64_t> Diversify(const std::vector<uint64_t>& plan, int count) const;
   bool RandomUnvisited(const absl::flat_hash_set<uint64_t>& taken, uint64_t& index);
@@ -169,6 +189,8 @@ class XgbSearch : public Search {
   std::vector<float> observed_gflops_;
   TransferData transfer_;
   int model_guided_rounds_ = 0;
+  int fits_ = 0;
+  size_t fitted_observations_ = 0;  // own observations in the last fit (0: none yet)
   double fit_seconds_ = 0;
   double plan_seconds_ = 0;
 };

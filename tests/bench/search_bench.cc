@@ -4,15 +4,17 @@
 // Measuring thousands of trials on real boards does not fit a benchmark run, so each
 // workload gets a measured table once: its whole search space when that has at most
 // --full-limit configs (conv2d_nchwc, depthwise), else --configs configs sampled uniformly
-// (matmul_blocked's thousands; the template default always included). Each config is built
-// with codegen::BuildKernel and timed here on one thread (TimeMedian). Tables are cached
-// under --cache (the build dir), keyed by kTableVersion, the template and the space size, so
-// a table of changed templates is measured again. The searches then run against the tables,
-// restricted to them: xgb searches the real space with the table's indices as its only
-// candidates (XgbSearchOptions::candidates), so knob distances, the template default and
+// (matmul_blocked's and conv2d_im2col's thousands; the template default always included).
+// Each config is built with codegen::BuildKernel and timed here on one thread (TimeMedian):
+// measure on an otherwise idle machine, a loaded one changes configs' throughput by up to
+// 3x. Tables are cached under --cache (the build dir), keyed by kTableVersion, the template
+// and the space size, so a table of changed templates is measured again. The searches then run
+// against the tables, restricted to them: xgb searches the real space with the table's indices as
+// its only candidates (XgbSearchOptions::candidates), so knob distances, the template default and
 // the loop-nest features are the real ones, and every trial's throughput is a real
 // measurement. Reports, per workload and over --seeds seeds, the median trials to reach 95%
-// of the table's best for random, xgb and xgb with transfer (trained from the first round on
+// of the table's best (and the template default's share of it) for random, xgb and xgb
+// with transfer (trained from the first round on
 // the other shapes' tables of the same op); the model's ranking quality on held-out rows
 // (Kendall tau and top-10 recall, trained on half the table; tau also trained on 64 rows,
 // the size a search works with); and an estimate of the share of a 500-trial job's time the
@@ -52,7 +54,7 @@
 
 // Bump when templates or timing change so that cached tables are measured again. The
 // template name and space size are checked as well.
-#define FLEETTUNE_SEARCH_BENCH_TABLE_VERSION "3 (conv2d_nchwc, full spaces)"
+#define FLEETTUNE_SEARCH_BENCH_TABLE_VERSION "4 (quiet machine, ResNet-50 1x1 layers)"
 
 namespace fleettune::bench {
 namespace {
@@ -348,7 +350,7 @@ int Main(int argc, char** argv) {
                  "quick 40)");
   app.add_option("--full-limit", full_limit,
                  "spaces up to this size are measured whole (default 600; quick 0)");
-  app.add_option("--seeds", seeds, "seeds per search (default 7; quick 3)");
+  app.add_option("--seeds", seeds, "seeds per search (default 25; quick 3)");
   app.add_option("--seed-base", seed_base, "first seed")->capture_default_str();
   app.add_option("--only", only, "run only this op's workloads");
   app.add_option("--batch", batch, "proposals per round")->capture_default_str();
@@ -366,10 +368,14 @@ int Main(int argc, char** argv) {
   app.add_option("--min-distance", base.min_distance)->capture_default_str();
   app.add_option("--own-influence", base.own_influence)->capture_default_str();
   app.add_option("--propose-default", base.propose_default)->capture_default_str();
+  app.add_option("--local-share", base.local_share)->capture_default_str();
+  app.add_option("--local-radius", base.local_radius)->capture_default_str();
+  app.add_option("--default-neighbours", base.default_neighbours)->capture_default_str();
+  app.add_option("--refit-growth", base.refit_growth)->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (configs <= 0) configs = quick ? 40 : 1000;
   if (full_limit == 0 && !quick) full_limit = 600;
-  if (seeds <= 0) seeds = quick ? 3 : 7;
+  if (seeds <= 0) seeds = quick ? 3 : 25;
   const v1::Target target = *codegen::ParseTarget("host -threads=1");
   // Hopeless configs (a warm-up call over 50 ms) are not timed further: their warm-up counts.
   const TimingOptions timing = quick ? TimingOptions{0.005, 3, 0.05} : TimingOptions{0.01, 3, 0.05};
@@ -380,13 +386,18 @@ int Main(int argc, char** argv) {
   if (quick) {
     sets = {{"matmul", {"matmul:m=48,n=48,k=48", "matmul:m=64,n=32,k=64"}}};
   } else {
-    // ResNet-18/34 3x3 layers, MobileNetV2 depthwise layers; two matmuls whose 1,000-config
-    // samples take most of the first run's measuring.
+    // ResNet 3x3 layers (conv2d_nchwc, spaces of 96) and ResNet-50's 1x1 bottleneck layers,
+    // two thirds of its convolutions (conv2d_im2col, thousands of configs: 1,000 sampled);
+    // MobileNetV2 depthwise layers; two matmuls. The 1,000-config samples take most of the
+    // first run's measuring.
     sets = {{"matmul", {"matmul:m=256,n=256,k=256", "matmul:m=512,n=256,k=256"}},
             {"conv2d",
              {"conv2d:n=1,c=64,h=56,w=56,k=64,r=3,s=3,stride=1,pad=1",
               "conv2d:n=1,c=128,h=28,w=28,k=128,r=3,s=3,stride=1,pad=1",
-              "conv2d:n=1,c=256,h=14,w=14,k=256,r=3,s=3,stride=1,pad=1"}},
+              "conv2d:n=1,c=256,h=14,w=14,k=256,r=3,s=3,stride=1,pad=1",
+              "conv2d:n=1,c=256,h=56,w=56,k=64,r=1,s=1,stride=1,pad=0",
+              "conv2d:n=1,c=512,h=28,w=28,k=128,r=1,s=1,stride=1,pad=0",
+              "conv2d:n=1,c=1024,h=14,w=14,k=256,r=1,s=1,stride=1,pad=0"}},
             {"depthwise_conv2d",
              {"depthwise_conv2d:n=1,c=32,h=112,w=112,r=3,s=3,stride=1,pad=1",
               "depthwise_conv2d:n=1,c=144,h=56,w=56,r=3,s=3,stride=1,pad=1",
@@ -402,7 +413,7 @@ int Main(int argc, char** argv) {
     }
   }
 
-  bench::Table report({"workload", "rows/space", "best GFLOPS", ">=95%", "random", "xgb",
+  bench::Table report({"workload", "rows/space", "best GFLOPS", ">=95%", "default", "random", "xgb",
                        "xgb+transfer", "xgb/random", "transfer/xgb", "tau", "tau@64",
                        "top10 recall"});
   std::vector<double> xgb_ratios, transfer_ratios, taus, taus64, recalls, trial_costs;
@@ -453,6 +464,12 @@ int Main(int argc, char** argv) {
       };
       int good = 0;
       for (const Row& row : table.rows) good += row.gflops >= 0.95 * table.best;
+      double default_share = 0;  // the template default's throughput / the table's best
+      if (absl::StatusOr<uint64_t> index = space.IndexOf(space.DefaultConfig()); index.ok()) {
+        if (auto found = table.row_of.find(*index); found != table.row_of.end()) {
+          default_share = table.rows[found->second].gflops / table.best;
+        }
+      }
       std::vector<double> random_trials, xgb_trials, transfer_trials;
       for (uint64_t seed = seed_base; seed < seed_base + static_cast<uint64_t>(seeds); ++seed) {
         auto random = *tuner::MakeSearch("random", rows_space, seed);
@@ -488,7 +505,8 @@ int Main(int argc, char** argv) {
       xgb_ratios.push_back(x / r);
       transfer_ratios.push_back(t / x);
       report.AddRow({table.workload_text, absl::StrCat(table.rows.size(), "/", table.space_size),
-                     FormatGflops(table.best), std::to_string(good), absl::StrFormat("%.0f", r),
+                     FormatGflops(table.best), std::to_string(good),
+                     absl::StrFormat("%.2f", default_share), absl::StrFormat("%.0f", r),
                      absl::StrFormat("%.0f", x), absl::StrFormat("%.0f", t),
                      absl::StrFormat("%.2f", x / r), absl::StrFormat("%.2f", t / x),
                      absl::StrFormat("%.2f", half.tau), absl::StrFormat("%.2f", Median(tau64)),

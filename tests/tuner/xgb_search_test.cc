@@ -244,7 +244,12 @@ TEST(XgbSearchTest, RejectsBadOptions) {
     XgbSearchOptions options;
     const char* named;
   };
-  XgbSearchOptions chains, steps, minimum, epsilon, influence, candidates, depth;
+  XgbSearchOptions chains, steps, minimum, epsilon, influence, candidates, depth, share, radius,
+      neighbours, growth;
+  share.local_share = 1.5;
+  radius.local_radius = 0;
+  neighbours.default_neighbours = -1;
+  growth.refit_growth = -0.1;
   chains.chains = 0;
   steps.steps = -1;
   minimum.min_observations = 0;
@@ -255,12 +260,95 @@ TEST(XgbSearchTest, RejectsBadOptions) {
   for (const Case& c :
        {Case{chains, "chains"}, Case{steps, "steps"}, Case{minimum, "min_observations"},
         Case{epsilon, "epsilon"}, Case{influence, "own_influence"}, Case{candidates, "candidates"},
-        Case{depth, "max_depth"}}) {
+        Case{depth, "max_depth"}, Case{share, "local_share"}, Case{radius, "local_radius"},
+        Case{neighbours, "default_neighbours"}, Case{growth, "refit_growth"}}) {
     absl::StatusOr<std::unique_ptr<XgbSearch>> search = XgbSearch::Create(space, c.options);
     ASSERT_FALSE(search.ok()) << c.named;
     EXPECT_EQ(search.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_NE(search.status().message().find(c.named), std::string::npos)
         << search.status().message();
+  }
+}
+
+// Knobs in which two configs of the space differ.
+int KnobDistance(const codegen::SearchSpace& space, uint64_t a, uint64_t b) {
+  const v1::Config x = space.ConfigAt(a), y = space.ConfigAt(b);
+  int differ = 0;
+  for (int k = 0; k < x.knobs_size(); ++k) differ += x.knobs(k).value() != y.knobs(k).value();
+  return differ;
+}
+
+TEST(XgbSearchTest, LocalPicksAreNeighboursOfTheBestMeasuredConfig) {
+  codegen::SearchSpace space = ToySpace();
+  XgbSearchOptions options;
+  options.seed = 5;
+  options.epsilon = 0;
+  options.local_share = 0.5;
+  options.local_radius = 1;
+  auto search = *XgbSearch::Create(space, options);
+  std::vector<uint64_t> measured;
+  for (int round = 0; round < 4; ++round) {
+    // The best measured config before this round.
+    uint64_t best = 0;
+    double best_gflops = -1;
+    for (uint64_t index : measured) {
+      if (Throughput(space.ConfigAt(index)) > best_gflops) {
+        best_gflops = Throughput(space.ConfigAt(index));
+        best = index;
+      }
+    }
+    std::vector<uint64_t> batch = search->Propose(8);
+    ASSERT_EQ(batch.size(), 8u);
+    if (round > 0) {
+      // Half of the model-guided picks (the first four) are one knob from the best.
+      for (int i = 0; i < 4; ++i) {
+        EXPECT_EQ(KnobDistance(space, batch[i], best), 1)
+            << "round " << round << " pick " << i << ": " << batch[i] << " vs best " << best;
+      }
+    }
+    for (uint64_t index : batch) {
+      search->Observe(index, Throughput(space.ConfigAt(index)));
+      measured.push_back(index);
+    }
+  }
+}
+
+TEST(XgbSearchTest, TheFirstRoundCanExploreAroundTheDefault) {
+  codegen::SearchSpace space = ToySpace();
+  XgbSearchOptions options;
+  options.seed = 2;
+  options.default_neighbours = 5;
+  options.local_radius = 2;
+  auto search = *XgbSearch::Create(space, options);
+  std::vector<uint64_t> batch = search->Propose(8);
+  ASSERT_EQ(batch.size(), 8u);
+  const uint64_t default_index = *space.IndexOf(space.DefaultConfig());
+  EXPECT_EQ(batch[0], default_index);
+  for (int i = 1; i <= 5; ++i) {
+    const int distance = KnobDistance(space, batch[i], default_index);
+    EXPECT_GE(distance, 1) << batch[i];
+    EXPECT_LE(distance, 2) << batch[i];
+  }
+}
+
+TEST(XgbSearchTest, LongJobsRefitEveryTenthGrowthNotEveryRound) {
+  codegen::SearchSpace space = ToySpace();
+  for (double growth : {0.0, 0.1}) {
+    XgbSearchOptions options;
+    options.seed = 3;
+    options.refit_growth = growth;
+    auto search = *XgbSearch::Create(space, options);
+    TuningRun run = Drive(*search, space, 400);
+    ASSERT_EQ(run.proposed.size(), 400u);
+    // 50 rounds, the first one without a model.
+    if (growth == 0) {
+      EXPECT_EQ(search->fits(), 49);
+    } else {
+      // Every round up to 80 observations (9 fits), then each 10% more: about 17 more.
+      EXPECT_GE(search->fits(), 20);
+      EXPECT_LE(search->fits(), 30);
+    }
+    EXPECT_EQ(search->model_guided_rounds(), 49) << "growth " << growth;
   }
 }
 
