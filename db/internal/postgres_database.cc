@@ -193,14 +193,7 @@ absl::StatusOr<Record> Decode(PGresult* result, int row) {
 
 // The INSERT's parameters for `record` (21 of them; $22 is the schema version).
 absl::StatusOr<std::vector<std::string>> InsertParams(const Record& record) {
-  if (record.workload_key.empty()) {
-    return absl::InvalidArgumentError("Insert: record.workload_key is empty");
-  }
-  if (!std::isfinite(record.mean_cost) || !std::isfinite(record.gflops)) {
-    return absl::InvalidArgumentError(absl::StrCat("Insert: record.mean_cost (", record.mean_cost,
-                                                   ") and record.gflops (", record.gflops,
-                                                   ") must be finite"));
-  }
+  if (absl::Status valid = ValidateForInsert(record); !valid.ok()) return valid;
   absl::StatusOr<std::string> config_json = ConfigToJson(record.config);
   if (!config_json.ok()) return config_json.status();
   absl::StatusOr<std::string> costs_json = CostsToJson(record.costs);

@@ -11,6 +11,18 @@ namespace fleettune::db::internal {
 
 // Written by hand rather than with protobuf's JSON printer (same output: int64 values as
 // strings, empty fields omitted): bulk import and export encode a million of these.
+absl::Status ValidateForInsert(const Record& record) {
+  if (record.workload_key.empty()) {
+    return absl::InvalidArgumentError("Insert: record.workload_key is empty");
+  }
+  if (!std::isfinite(record.mean_cost) || !std::isfinite(record.gflops)) {
+    return absl::InvalidArgumentError(absl::StrCat("Insert: record.mean_cost (", record.mean_cost,
+                                                   ") and record.gflops (", record.gflops,
+                                                   ") must be finite"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> ConfigToJson(const v1::Config& config) {
   std::string json;
   AppendConfigJson(config, &json);

@@ -8,9 +8,14 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "db/database.h"
 #include "fleettune/v1/fleettune.pb.h"
 
 namespace fleettune::db::internal {
+
+// InvalidArgument naming the field when `record` cannot be stored (empty workload key,
+// mean_cost or gflops not finite). Both back ends check this before an insert.
+absl::Status ValidateForInsert(const Record& record);
 
 // The config as protobuf JSON with the proto's field names, e.g.
 // {"template_name":"matmul_tiled","knobs":[{"name":"tile_m","value":"32"}]}.

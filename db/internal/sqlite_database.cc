@@ -292,43 +292,11 @@ absl::Status SqliteDatabase::InsertLocked(Record* record, const RecordIds& ids,
   }
   sqlite3_stmt* const stmt = insert_;
   StatementResetter resetter(stmt);
-  int rc = SQLITE_OK;
-  // Every text outlives the step, so SQLite need not copy it.
-  const auto text = [&](int index, const std::string& value) {
-    if (rc == SQLITE_OK) {
-      rc = sqlite3_bind_text(stmt, index, value.data(), static_cast<int>(value.size()),
-                             SQLITE_STATIC);
-    }
-  };
-  const auto integer = [&](int index, int64_t value) {
-    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(stmt, index, value);
-  };
-  const auto real = [&](int index, double value) {
-    if (rc == SQLITE_OK) rc = sqlite3_bind_double(stmt, index, value);
-  };
-  integer(1, ids.workload);
-  integer(2, ids.target);
-  integer(3, ids.device);
-  integer(4, ids.job);
-  integer(5, record->trial);
-  text(6, record->config.template_name());
-  text(7, *config_json);
-  integer(8, HashToColumn(record->config_hash));
-  text(9, *status_name);
-  text(10, *costs_json);
-  real(11, record->mean_cost);
-  real(12, record->gflops);
-  text(13, record->error);
-  text(14, record->board_id);
-  integer(15, record->timestamp_ms);
-  integer(16, ids.version);
-  integer(17, ids.llvm_version);
-  integer(18, ids.device_model);
-  integer(19, ids.device_cpu);
-  integer(20, record->device.cores);
-  integer(21, ids.runtime_version);
   if (!keep_schema_version) record->schema_version = kSchemaVersion;
-  integer(22, record->schema_version);
+  const int64_t slots[kSlotCount] = {ids.workload,     ids.target,     ids.device,
+                                     ids.job,          ids.version,    ids.llvm_version,
+                                     ids.device_model, ids.device_cpu, ids.runtime_version};
+  int rc = BindRecord(stmt, *record, slots, *config_json, *costs_json, *status_name);
   if (rc != SQLITE_OK) return SqliteError(db_, rc, path_, "binding a record");
   if (rc = sqlite3_step(stmt); rc != SQLITE_DONE) {
     return SqliteError(db_, rc, path_, "inserting a record");

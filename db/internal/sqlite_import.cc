@@ -20,18 +20,6 @@ const char kInsertRecordSql[] =
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
     "?19, ?20, ?21, ?22)";
 
-absl::Status ValidateForInsert(const Record& record) {
-  if (record.workload_key.empty()) {
-    return absl::InvalidArgumentError("Insert: record.workload_key is empty");
-  }
-  if (!std::isfinite(record.mean_cost) || !std::isfinite(record.gflops)) {
-    return absl::InvalidArgumentError(absl::StrCat("Insert: record.mean_cost (", record.mean_cost,
-                                                   ") and record.gflops (", record.gflops,
-                                                   ") must be finite"));
-  }
-  return absl::OkStatus();
-}
-
 namespace {
 
 // The import's duplicate check: one seek in records_job.
@@ -188,11 +176,9 @@ absl::StatusOr<bool> SqliteImporter::Exists(const PreparedRecord& row,
   return false;
 }
 
-absl::Status SqliteImporter::InsertRow(const PreparedRecord& row, const int64_t ids[kSlotCount]) {
-  absl::StatusOr<sqlite3_stmt*> prepared = Prepared(&insert_, kInsertRecordSql);
-  if (!prepared.ok()) return prepared.status();
-  sqlite3_stmt* const stmt = *prepared;
-  const Record& record = row.record;
+int BindRecord(sqlite3_stmt* stmt, const Record& record, const int64_t ids[kSlotCount],
+               const std::string& config_json, const std::string& costs_json,
+               const std::string& status_name) {
   int rc = SQLITE_OK;
   // Every text outlives the step, so SQLite need not copy it. Every parameter is bound
   // anew for each row, so the statement needs a reset but no clearing of bindings.
@@ -214,10 +200,10 @@ absl::Status SqliteImporter::InsertRow(const PreparedRecord& row, const int64_t 
   integer(4, ids[kSlotJob]);
   integer(5, record.trial);
   text(6, record.config.template_name());
-  text(7, row.config_json);
+  text(7, config_json);
   integer(8, HashToColumn(record.config_hash));
-  text(9, *row.status_name);
-  text(10, row.costs_json);
+  text(9, status_name);
+  text(10, costs_json);
   real(11, record.mean_cost);
   real(12, record.gflops);
   text(13, record.error);
@@ -230,6 +216,14 @@ absl::Status SqliteImporter::InsertRow(const PreparedRecord& row, const int64_t 
   integer(20, record.device.cores);
   integer(21, ids[kSlotRuntimeVersion]);
   integer(22, record.schema_version);
+  return rc;
+}
+
+absl::Status SqliteImporter::InsertRow(const PreparedRecord& row, const int64_t ids[kSlotCount]) {
+  absl::StatusOr<sqlite3_stmt*> prepared = Prepared(&insert_, kInsertRecordSql);
+  if (!prepared.ok()) return prepared.status();
+  sqlite3_stmt* const stmt = *prepared;
+  int rc = BindRecord(stmt, row.record, ids, row.config_json, row.costs_json, *row.status_name);
   if (rc != SQLITE_OK) {
     sqlite3_reset(stmt);
     return SqliteError(db_, rc, path_, "binding a record");

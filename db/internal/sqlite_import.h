@@ -32,10 +32,6 @@ namespace fleettune::db::internal {
 // The INSERT of one record, ?1..?22 in the column order of SqliteImporter::InsertRow.
 extern const char kInsertRecordSql[];
 
-// InvalidArgument naming the field when `record` cannot be stored (empty workload key,
-// mean_cost or gflops not finite).
-absl::Status ValidateForInsert(const Record& record);
-
 // The texts of a record that table `strings` holds, in the order of these slots.
 enum StringSlot : int {
   kSlotWorkload,
@@ -64,6 +60,12 @@ struct PreparedRecord {
   // An earlier record of this import had the same duplicate-key hash.
   bool maybe_duplicate = false;
 };
+
+// Binds kInsertRecordSql's 22 parameters for `record` with its string ids and encoded
+// columns; the texts must outlive the step (bound without copies). SQLite's result code.
+int BindRecord(sqlite3_stmt* stmt, const Record& record, const int64_t ids[kSlotCount],
+               const std::string& config_json, const std::string& costs_json,
+               const std::string& status_name);
 
 // The database-free half; see the file comment.
 class ImportPreparer {
