@@ -23,8 +23,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr char kHeaderPrefix[] = "// fleettune-opencl v1 ";
 constexpr size_t kMaxBuildLog = 16384;
-constexpr double kGoldenRatio = 1.618;  // TVM's growth factor, as in time_evaluator.cc
-constexpr double kMaxNumber = 1 << 20;
+// Launches per batch at most: each is queued before the batch is waited for.
+constexpr int kMaxNumber = 1 << 20;
 
 std::string ClError(cl_int code) {
   switch (code) {
@@ -201,43 +201,28 @@ class OpenClKernel : public LoadedKernel {
   }
 
   absl::StatusOr<TimingResult> Time(const TimingOptions& options, Deadline deadline) override {
-    if (options.number < 1 || options.repeat < 1 || options.min_repeat_ms < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("number, repeat must be >= 1 and min_repeat_ms >= 0, got ", options.number,
-                       ", ", options.repeat, ", ", options.min_repeat_ms));
-    }
     if (!ran_) return absl::FailedPreconditionError("Time() before Run()");
-    TimingResult result;
-    int number = options.number;
-    for (int r = 0; r < options.repeat; ++r) {
-      double duration_ms = 0.0;
-      do {
-        if (duration_ms > 0.0) {
-          const double per_run_ms = duration_ms / number;
-          number = static_cast<int>(std::min(
-              kMaxNumber, std::max(options.min_repeat_ms / per_run_ms + 1, number * kGoldenRatio)));
-        }
-        EventHolder first, last;
-        for (int i = 0; i < number; ++i) {
-          cl_event* event = i == 0 ? &first.event : (i + 1 == number ? &last.event : nullptr);
-          if (absl::Status s = Enqueue(event); !s.ok()) return s;
-        }
-        cl_event end_event = number == 1 ? first.event : last.event;
-        if (absl::Status s = WaitFor(queue_, end_event, deadline); !s.ok()) return s;
-        cl_ulong start_ns = 0, end_ns = 0;
-        cl_int err = clGetEventProfilingInfo(first.event, CL_PROFILING_COMMAND_START,
-                                             sizeof(start_ns), &start_ns, nullptr);
-        if (err == CL_SUCCESS) {
-          err = clGetEventProfilingInfo(end_event, CL_PROFILING_COMMAND_END, sizeof(end_ns),
-                                        &end_ns, nullptr);
-        }
-        if (err != CL_SUCCESS) return ClFailure("clGetEventProfilingInfo", err);
-        duration_ms = end_ns > start_ns ? (end_ns - start_ns) / 1e6 : 1e-6;
-      } while (duration_ms < options.min_repeat_ms && number < kMaxNumber);
-      result.costs.push_back(duration_ms / 1000.0 / number);
-    }
-    result.final_number = number;
-    return result;
+    // The time-evaluator policy, timed by the device's own events: from the start of the
+    // first launch of a batch to the end of its last.
+    const auto run_batch = [&](int number) -> absl::StatusOr<double> {
+      EventHolder first, last;
+      for (int i = 0; i < number; ++i) {
+        cl_event* event = i == 0 ? &first.event : (i + 1 == number ? &last.event : nullptr);
+        if (absl::Status s = Enqueue(event); !s.ok()) return s;
+      }
+      cl_event end_event = number == 1 ? first.event : last.event;
+      if (absl::Status s = WaitFor(queue_, end_event, deadline); !s.ok()) return s;
+      cl_ulong start_ns = 0, end_ns = 0;
+      cl_int err = clGetEventProfilingInfo(first.event, CL_PROFILING_COMMAND_START,
+                                           sizeof(start_ns), &start_ns, nullptr);
+      if (err == CL_SUCCESS) {
+        err = clGetEventProfilingInfo(end_event, CL_PROFILING_COMMAND_END, sizeof(end_ns), &end_ns,
+                                      nullptr);
+      }
+      if (err != CL_SUCCESS) return ClFailure("clGetEventProfilingInfo", err);
+      return end_ns > start_ns ? (end_ns - start_ns) / 1e6 : 0.0;
+    };
+    return TimeBatches(run_batch, options, kMaxNumber);
   }
 
  private:

@@ -12,13 +12,11 @@ using Clock = std::chrono::steady_clock;
 
 // TVM's growth factor when a repeat is too short.
 constexpr double kGoldenRatio = 1.618;
-// Keeps `number` (an int in the options) from overflowing on a near-zero measurement.
-constexpr double kMaxNumber = 1 << 30;
 
 }  // namespace
 
-absl::StatusOr<TimingResult> TimeKernel(const std::function<int32_t()>& run,
-                                        const TimingOptions& options) {
+absl::StatusOr<TimingResult> TimeBatches(const BatchTimer& run_batch, const TimingOptions& options,
+                                         int max_number) {
   if (options.number < 1) {
     return absl::InvalidArgumentError(absl::StrCat("number must be >= 1, got ", options.number));
   }
@@ -29,40 +27,46 @@ absl::StatusOr<TimingResult> TimeKernel(const std::function<int32_t()>& run,
     return absl::InvalidArgumentError(
         absl::StrCat("min_repeat_ms must be >= 0, got ", options.min_repeat_ms));
   }
-  const Clock::time_point start = Clock::now();
-  const auto over_budget = [&] {
-    return options.timeout_ms > 0 &&
-           Clock::now() - start > std::chrono::milliseconds(options.timeout_ms);
-  };
-
   TimingResult result;
-  int number = options.number;
+  int number = std::min(options.number, max_number);
   for (int r = 0; r < options.repeat; ++r) {
     double duration_ms = 0.0;
     do {
       if (duration_ms > 0.0) {
         const double per_run_ms = duration_ms / number;
-        number = static_cast<int>(std::min(
-            kMaxNumber, std::max(options.min_repeat_ms / per_run_ms + 1, number * kGoldenRatio)));
+        number = static_cast<int>(std::min<double>(
+            max_number, std::max(options.min_repeat_ms / per_run_ms + 1, number * kGoldenRatio)));
       }
-      const Clock::time_point begin = Clock::now();
-      for (int i = 0; i < number; ++i) {
-        if (int32_t code = run(); code != 0) {
-          return absl::InternalError(absl::StrCat("kernel returned ", code));
-        }
-      }
-      duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - begin).count();
-      if (over_budget()) {
-        return absl::DeadlineExceededError(
-            absl::StrCat("timing exceeded ", options.timeout_ms, " ms"));
-      }
+      absl::StatusOr<double> batch_ms = run_batch(number);
+      if (!batch_ms.ok()) return batch_ms.status();
       // A clock that did not tick still counts as a short repeat.
-      if (duration_ms <= 0.0) duration_ms = 1e-6;
-    } while (duration_ms < options.min_repeat_ms && number < kMaxNumber);
+      duration_ms = *batch_ms > 0.0 ? *batch_ms : 1e-6;
+    } while (duration_ms < options.min_repeat_ms && number < max_number);
     result.costs.push_back(duration_ms / 1000.0 / number);
   }
   result.final_number = number;
   return result;
+}
+
+absl::StatusOr<TimingResult> TimeKernel(const std::function<int32_t()>& run,
+                                        const TimingOptions& options) {
+  const Clock::time_point start = Clock::now();
+  return TimeBatches(
+      [&](int number) -> absl::StatusOr<double> {
+        const Clock::time_point begin = Clock::now();
+        for (int i = 0; i < number; ++i) {
+          if (int32_t code = run(); code != 0) {
+            return absl::InternalError(absl::StrCat("kernel returned ", code));
+          }
+        }
+        const Clock::time_point end = Clock::now();
+        if (options.timeout_ms > 0 && end - start > std::chrono::milliseconds(options.timeout_ms)) {
+          return absl::DeadlineExceededError(
+              absl::StrCat("timing exceeded ", options.timeout_ms, " ms"));
+        }
+        return std::chrono::duration<double, std::milli>(end - begin).count();
+      },
+      options);
 }
 
 }  // namespace fleettune::rpc_server

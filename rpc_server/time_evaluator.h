@@ -24,6 +24,17 @@ struct TimingResult {
   int final_number = 0;       // runs per repeat after raising for min_repeat_ms
 };
 
+// Runs the kernel `number` times back to back and returns how long that took in
+// milliseconds, on whatever clock the device has (the host's, or device events).
+using BatchTimer = std::function<absl::StatusOr<double>(int number)>;
+
+// The time-evaluator policy over `run_batch`: `options.repeat` repeats, `number` raised
+// while a repeat is shorter than min_repeat_ms, never above `max_number`. Errors of
+// `run_batch` are returned as they are; InvalidArgument for out-of-range options. The
+// timeout budget is run_batch's business (TimeKernel checks it between batches).
+absl::StatusOr<TimingResult> TimeBatches(const BatchTimer& run_batch, const TimingOptions& options,
+                                         int max_number = 1 << 30);
+
 // Calls `run` repeatedly on this thread. `run` returns the kernel's status code; a non-zero
 // code stops timing with Internal naming it. InvalidArgument for out-of-range options;
 // DeadlineExceeded when the timeout budget runs out between runs.

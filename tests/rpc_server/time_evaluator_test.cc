@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <thread>
+#include <vector>
 
 namespace fleettune::rpc_server {
 namespace {
@@ -86,6 +87,40 @@ TEST(TimeEvaluatorTest, RejectsOutOfRangeOptions) {
   EXPECT_EQ(TimeKernel(run, {0, 1, 0, 0}).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(TimeKernel(run, {1, 0, 0, 0}).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(TimeKernel(run, {1, 1, -1, 0}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A device clock of 0.25 ms per run: the policy alone, without host timing noise.
+TEST(TimeEvaluatorTest, BatchesOnADeviceClockGrowNumberUpToTheCap) {
+  std::vector<int> batches;
+  const auto run_batch = [&](int number) -> absl::StatusOr<double> {
+    batches.push_back(number);
+    return 0.25 * number;
+  };
+  // 10 ms wanted: 1 run (0.25 ms) -> number 41 (10 / 0.25 + 1) = 10.25 ms, enough.
+  absl::StatusOr<TimingResult> timed = TimeBatches(run_batch, {1, 2, 10, 0});
+  ASSERT_TRUE(timed.ok()) << timed.status();
+  EXPECT_EQ(batches, (std::vector<int>{1, 41, 41}));
+  EXPECT_EQ(timed->final_number, 41);
+  ASSERT_EQ(timed->costs.size(), 2u);
+  EXPECT_DOUBLE_EQ(timed->costs[0], 0.25e-3);
+  EXPECT_DOUBLE_EQ(timed->costs[1], 0.25e-3);
+
+  // A cap of 8 runs stops the growth short of min_repeat_ms.
+  batches.clear();
+  timed = TimeBatches(run_batch, {1, 1, 10, 0}, 8);
+  ASSERT_TRUE(timed.ok()) << timed.status();
+  EXPECT_EQ(batches, (std::vector<int>{1, 8}));
+  EXPECT_EQ(timed->final_number, 8);
+
+  // The batch's own error ends the timing unchanged.
+  const auto failing = [](int) -> absl::StatusOr<double> {
+    return absl::DeadlineExceededError("device timeout");
+  };
+  absl::StatusOr<TimingResult> failed = TimeBatches(failing, {1, 3, 0, 0});
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(failed.status().message(), "device timeout");
+  EXPECT_EQ(TimeBatches(run_batch, {0, 1, 0, 0}).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
