@@ -26,6 +26,7 @@
 #include "db/database.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/integration/job_history.h"
 #include "tests/integration/process.h"
 
 namespace fleettune {
@@ -116,10 +117,7 @@ class Aarch64BoardIntegrationTest : public ::testing::Test {
     ASSERT_FALSE(cross_cc_.empty())
         << "aarch64-linux-gnu-gcc is not installed (g++-aarch64-linux-gnu; "
            "scripts/install-deps.sh)";
-    dir_ =
-        std::filesystem::temp_directory_path() / ("fleettune-aarch64-" + std::to_string(getpid()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = testing::FreshTestDir("aarch64");
     db_ = (dir_ / "tuning.db").string();
   }
   void TearDown() override {
@@ -192,11 +190,7 @@ TEST_F(Aarch64BoardIntegrationTest, TunesOnAnEmulatedBoardAndTheBestKernelIsCorr
   EXPECT_NE(tune.out.find("best: "), std::string::npos) << tune.out;
 
   // Every trial was measured on the emulated board and passed its correctness check.
-  absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::Open(db_);
-  ASSERT_TRUE(database.ok()) << database.status();
-  db::Query query;
-  query.workload_key = kWorkload;
-  absl::StatusOr<std::vector<db::Record>> history = (*database)->History(query);
+  absl::StatusOr<std::vector<db::Record>> history = testing::JobHistory(db_, kWorkload);
   ASSERT_TRUE(history.ok()) << history.status();
   ASSERT_EQ(history->size(), static_cast<size_t>(kTrials));
   for (const db::Record& record : *history) {

@@ -20,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "tests/integration/job_history.h"
 #include "tests/integration/process.h"
 
 namespace fleettune {
@@ -36,11 +37,7 @@ constexpr char kKey[] = "itest";
 class FleetTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("fleettune-itest-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = testing::FreshTestDir("itest");
     db_ = (dir_ / "tuning.db").string();
   }
   void TearDown() override {
@@ -87,11 +84,7 @@ class FleetTest : public ::testing::Test {
   // Checks that the database holds exactly one OK record for each of `trials` trials of
   // `workload`: nothing lost, nothing measured twice.
   void ExpectOneOkRecordPerTrial(const std::string& workload, size_t trials) {
-    absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::Open(db_);
-    ASSERT_TRUE(database.ok()) << database.status();
-    db::Query query;
-    query.workload_key = workload;
-    absl::StatusOr<std::vector<db::Record>> history = (*database)->History(query);
+    absl::StatusOr<std::vector<db::Record>> history = testing::JobHistory(db_, workload);
     ASSERT_TRUE(history.ok()) << history.status();
     ASSERT_EQ(history->size(), trials);
     std::set<int64_t> seen;
@@ -135,11 +128,7 @@ TEST_F(FleetTest, TunesOnTwoBoardsThenBestAndCompileUseTheDatabase) {
   EXPECT_NE(tune.err.find("[  16/16]"), std::string::npos) << tune.err;  // progress lines
 
   // The database holds exactly one record per trial, each from this job and key.
-  absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::Open(db_);
-  ASSERT_TRUE(database.ok()) << database.status();
-  db::Query query;
-  query.workload_key = kWorkload;
-  absl::StatusOr<std::vector<db::Record>> history = (*database)->History(query);
+  absl::StatusOr<std::vector<db::Record>> history = testing::JobHistory(db_, kWorkload);
   ASSERT_TRUE(history.ok()) << history.status();
   ASSERT_EQ(history->size(), 16u);
   std::vector<int64_t> trials;

@@ -21,6 +21,7 @@
 #include "nlohmann/json.hpp"
 #include "rpc_server/measure.h"
 #include "rpc_server/opencl_device.h"
+#include "tests/integration/job_history.h"
 #include "tests/integration/process.h"
 
 namespace fleettune {
@@ -38,9 +39,7 @@ constexpr char kTargetKey[] = "opencl -device=0 -platform=any";
 class OpenClBoardIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("fleettune-opencl-itest-" + std::to_string(getpid()));
-    std::filesystem::remove_all(dir_);
+    dir_ = testing::FreshTestDir("opencl-itest");
     std::filesystem::create_directories(dir_ / "pocl-cache");
     // The board (a child) inherits it: PoCL's kernel cache stays in the test's directory.
     setenv("POCL_CACHE_DIR", (dir_ / "pocl-cache").c_str(), 1);
@@ -96,11 +95,7 @@ TEST_F(OpenClBoardIntegrationTest, TunesMatmulOnPoclAndTheBestKernelIsCorrect) {
                  /*timeout_seconds=*/300);
   ASSERT_EQ(tune.exit_code, 0) << tune.out << tune.err << board_->Stderr();
 
-  absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::Open(db_);
-  ASSERT_TRUE(database.ok()) << database.status();
-  db::Query query;
-  query.workload_key = kWorkload;
-  absl::StatusOr<std::vector<db::Record>> history = (*database)->History(query);
+  absl::StatusOr<std::vector<db::Record>> history = testing::JobHistory(db_, kWorkload);
   ASSERT_TRUE(history.ok()) << history.status();
   ASSERT_EQ(history->size(), 6u);
   std::set<int64_t> trials;
