@@ -118,15 +118,7 @@ TEST(Conv2dPropertyTest, ReferenceKernelsMatchNaive) {
 
 TEST(Conv2dPropertyTest, RandomConfigsOfRandomConvsMatchNaive) {
   std::mt19937_64 random(777);
-  // The host, and AVX2 code (8 lanes, 16 vector registers) where this CPU runs it, so the
-  // narrower vector paths are checked too.
-  std::vector<const char*> targets = {"host -threads=1", "host -threads=3"};
-#if defined(__x86_64__)
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    targets.push_back("llvm -mtriple=x86_64-linux-gnu -mcpu=haswell -threads=2");
-  }
-#endif
-  for (const char* target_text : targets) {
+  for (const std::string& target_text : testing::PropertyTestTargets()) {
     v1::Target target = *ParseTarget(target_text);
     for (int i = 0; i < 9; ++i) {
       Conv p = RandomConv(random, /*depthwise=*/i % 3 == 2);

@@ -49,4 +49,14 @@ std::vector<std::vector<float>> KernelBuffers(const std::vector<v1::TensorSpec>&
   return buffers;
 }
 
+std::vector<std::string> PropertyTestTargets() {
+  std::vector<std::string> targets = {"host -threads=1", "host -threads=3"};
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    targets.push_back("llvm -mtriple=x86_64-linux-gnu -mcpu=haswell -threads=2");
+  }
+#endif
+  return targets;
+}
+
 }  // namespace fleettune::codegen::testing

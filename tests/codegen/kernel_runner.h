@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "fleettune/v1/fleettune.pb.h"
@@ -23,6 +24,11 @@ std::vector<float> RandomVector(size_t size, uint32_t seed);
 // the output NaN, so an element the kernel never writes fails the comparison.
 std::vector<std::vector<float>> KernelBuffers(const std::vector<v1::TensorSpec>& tensors,
                                               uint32_t seed);
+
+// Targets the property tests build for: the host with one and three threads, and AVX2 code
+// (8 lanes, 16 vector registers) where this CPU runs it, so the narrower vector paths are
+// checked too.
+std::vector<std::string> PropertyTestTargets();
 
 }  // namespace fleettune::codegen::testing
 

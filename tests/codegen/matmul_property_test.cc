@@ -103,15 +103,7 @@ std::vector<Problem> RandomProblems(std::mt19937_64& random, int count, bool bat
 
 void CheckRandomConfigs(const std::vector<Problem>& problems, std::mt19937_64& random,
                         int configs_per_problem) {
-  // The host, and AVX2 code (8 lanes, 16 vector registers) where this CPU runs it, so the
-  // narrower vector paths are checked too.
-  std::vector<const char*> targets = {"host -threads=1", "host -threads=3"};
-#if defined(__x86_64__)
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    targets.push_back("llvm -mtriple=x86_64-linux-gnu -mcpu=haswell -threads=2");
-  }
-#endif
-  for (const char* target_text : targets) {
+  for (const std::string& target_text : testing::PropertyTestTargets()) {
     v1::Target target = *ParseTarget(target_text);
     for (const Problem& p : problems) {
       v1::Workload workload = *ParseWorkload(p.Text());
