@@ -65,28 +65,44 @@ bool IsPlatformName(absl::string_view name) {
 }
 
 // `opencl [-device=N] [-platform=NAME]`; `tokens[0]` is "opencl".
-absl::StatusOr<v1::Target> ParseOpenClTarget(const std::vector<absl::string_view>& tokens) {
-  v1::Target target;
-  target.set_kind(v1::TARGET_KIND_OPENCL);
-  target.set_threads(1);
-  target.set_opencl_device(0);
-  target.set_opencl_platform("any");
+// The "-name=value" options after a target's first word, in order. InvalidArgument for a
+// name not in `known` (the message says "unknown <what> option" and lists them), a name
+// given twice, or one without a value (an empty value after '=' only for `may_be_empty`).
+absl::StatusOr<std::vector<std::pair<absl::string_view, absl::string_view>>> TargetOptions(
+    const std::vector<absl::string_view>& tokens, const std::vector<absl::string_view>& known,
+    absl::string_view what, absl::string_view may_be_empty = "") {
+  std::vector<std::pair<absl::string_view, absl::string_view>> options;
   std::set<absl::string_view> seen;
   for (size_t i = 1; i < tokens.size(); ++i) {
     absl::string_view token = tokens[i];
     size_t eq = token.find('=');
     absl::string_view name = token.substr(0, eq);
     absl::string_view value = eq == token.npos ? absl::string_view() : token.substr(eq + 1);
-    if (name != "-device" && name != "-platform") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown opencl target option '", name, "' (known: -device, -platform)"));
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown ", what, " option '", name, "' (known: ", absl::StrJoin(known, ", "), ")"));
     }
     if (!seen.insert(name).second) {
       return absl::InvalidArgumentError(absl::StrCat("target option '", name, "' given twice"));
     }
-    if (value.empty()) {
+    if (eq == token.npos || (value.empty() && name != may_be_empty)) {
       return absl::InvalidArgumentError(absl::StrCat("target option '", name, "' needs a value"));
     }
+    options.emplace_back(name, value);
+  }
+  return options;
+}
+
+absl::StatusOr<v1::Target> ParseOpenClTarget(const std::vector<absl::string_view>& tokens) {
+  v1::Target target;
+  target.set_kind(v1::TARGET_KIND_OPENCL);
+  target.set_threads(1);
+  target.set_opencl_device(0);
+  target.set_opencl_platform("any");
+  absl::StatusOr<std::vector<std::pair<absl::string_view, absl::string_view>>> options =
+      TargetOptions(tokens, {"-device", "-platform"}, "opencl target");
+  if (!options.ok()) return options.status();
+  for (const auto& [name, value] : *options) {
     if (name == "-device") {
       int device = -1;
       if (!absl::SimpleAtoi(value, &device) || device < 0 || device > kMaxOpenClDevice) {
@@ -127,22 +143,12 @@ absl::StatusOr<v1::Target> ParseTarget(std::string_view input) {
                                                    tokens[0],
                                                    "' (or 'opencl' for OpenCL devices)"));
   }
+  absl::StatusOr<std::vector<std::pair<absl::string_view, absl::string_view>>> options =
+      TargetOptions(tokens, {"-mtriple", "-mcpu", "-mattr", "-threads"}, "target", "-mattr");
+  if (!options.ok()) return options.status();
   std::set<absl::string_view> seen;
-  for (size_t i = 1; i < tokens.size(); ++i) {
-    absl::string_view token = tokens[i];
-    size_t eq = token.find('=');
-    absl::string_view name = token.substr(0, eq);
-    absl::string_view value = eq == token.npos ? absl::string_view() : token.substr(eq + 1);
-    if (name != "-mtriple" && name != "-mcpu" && name != "-mattr" && name != "-threads") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unknown target option '", name, "' (known: -mtriple, -mcpu, -mattr, -threads)"));
-    }
-    if (!seen.insert(name).second) {
-      return absl::InvalidArgumentError(absl::StrCat("target option '", name, "' given twice"));
-    }
-    if (eq == token.npos || (value.empty() && name != "-mattr")) {
-      return absl::InvalidArgumentError(absl::StrCat("target option '", name, "' needs a value"));
-    }
+  for (const auto& [name, value] : *options) {
+    seen.insert(name);
     if (name == "-mtriple") {
       target.set_triple(std::string(value));
     } else if (name == "-mcpu") {
