@@ -84,18 +84,11 @@ absl::StatusOr<std::unique_ptr<XgbSearch>> XgbSearch::Create(const codegen::Sear
     return absl::InvalidArgumentError(absl::StrCat("XgbSearchOptions.local_share is ",
                                                    options.local_share, "; must be in [0, 1]"));
   }
-  if (!(options.refit_growth >= 0 && options.refit_growth <= 1)) {
-    return absl::InvalidArgumentError(absl::StrCat("XgbSearchOptions.refit_growth is ",
-                                                   options.refit_growth, "; must be in [0, 1]"));
-  }
   if (options.local_radius < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("XgbSearchOptions.local_radius is ", options.local_radius, "; must be >= 1"));
   }
-  if (options.default_neighbours < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("XgbSearchOptions.default_neighbours is ",
-                                                   options.default_neighbours, "; must be >= 0"));
-  }
+
   if (!options.candidates.empty() &&
       std::none_of(options.candidates.begin(), options.candidates.end(),
                    [&](uint64_t index) { return index < space.size(); })) {
@@ -250,12 +243,6 @@ bool XgbSearch::Refit() {
                           *std::max_element(observed_gflops_.begin(), observed_gflops_.end()) > 0;
   if (!enough_own && transfer_.rows.empty()) return false;
   if (radix_.empty() || feature_count_ == 0) return false;
-  const size_t observed = observed_index_.size();
-  if (fitted_observations_ > 0 && model_ready_ &&
-      static_cast<double>(observed - fitted_observations_) <
-          std::max(1.0, options_.refit_growth * static_cast<double>(observed))) {
-    return true;  // the last fit still stands
-  }
   auto start = Clock::now();
   std::vector<std::vector<float>> rows = transfer_.rows;
   std::vector<float> throughput = transfer_.throughput;
@@ -284,7 +271,6 @@ bool XgbSearch::Refit() {
   if (fitted) {
     ++fits_;
     model_ready_ = true;
-    fitted_observations_ = own > 0 ? observed : 0;
   }
   return fitted;
 }
@@ -529,16 +515,8 @@ std::vector<uint64_t> XgbSearch::Propose(int count) {
     for (uint64_t index : Diversify(plan, global)) guided.push_back(index);
     plan_seconds_ += SecondsSince(plan_start);
     if (!guided.empty()) ++model_guided_rounds_;
-  } else if (!model_ready_ && !picks.empty() && options_.default_neighbours > 0) {
-    // First round without a model: random neighbours of the default explore the prior.
-    std::vector<uint64_t> near = Neighbours(picks.front());
-    std::shuffle(near.begin(), near.end(), rng_);
-    for (size_t i = 0; i < near.size() && static_cast<int>(i) < options_.default_neighbours &&
-                       static_cast<int>(guided.size()) < wanted;
-         ++i) {
-      guided.push_back(near[i]);
-    }
   }
+
   absl::flat_hash_set<uint64_t> taken(picks.begin(), picks.end());
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
   for (uint64_t index : guided) {

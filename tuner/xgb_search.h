@@ -67,15 +67,6 @@ struct XgbSearchOptions {
   // distant configs). 0 turns it off.
   double local_share = 0.5;
   int local_radius = 2;
-  // The first round (no model yet): up to this many of its random configs are replaced by
-  // random configs within `local_radius` knobs of the template's default.
-  int default_neighbours = 0;
-  // 0: refit every round. Above 0: refit only once the observations have grown by this
-  // share since the last fit (and by at least one): every round while they are few, then
-  // every `refit_growth` of growth, so a very long job's model time grows linearly rather
-  // than quadratically with its trials (0.1 gives the same benchmark results and a quarter
-  // of the fit time over 500 trials).
-  double refit_growth = 0.0;
 
   // Model parameters for tens to hundreds of samples (see docs/decisions.md, #4).
   static cost_model::XgbOptions DefaultModelOptions();
@@ -124,7 +115,7 @@ class XgbSearch : public Search {
 
   // Number of Propose calls whose proposals came from a model: for tests and logs.
   int model_guided_rounds() const { return model_guided_rounds_; }
-  // Number of model fits so far (see XgbSearchOptions::refit_growth).
+  // Number of model fits so far: one per Propose once there is enough data.
   int fits() const { return fits_; }
   int observations() const { return static_cast<int>(observed_index_.size()); }
 
@@ -192,7 +183,6 @@ class XgbSearch : public Search {
   TransferData transfer_;
   int model_guided_rounds_ = 0;
   int fits_ = 0;
-  size_t fitted_observations_ = 0;  // own observations in the last fit (0: none yet)
   double fit_seconds_ = 0;
   double plan_seconds_ = 0;
 };

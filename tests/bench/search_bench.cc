@@ -370,8 +370,6 @@ int Main(int argc, char** argv) {
   app.add_option("--propose-default", base.propose_default)->capture_default_str();
   app.add_option("--local-share", base.local_share)->capture_default_str();
   app.add_option("--local-radius", base.local_radius)->capture_default_str();
-  app.add_option("--default-neighbours", base.default_neighbours)->capture_default_str();
-  app.add_option("--refit-growth", base.refit_growth)->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (configs <= 0) configs = quick ? 40 : 1000;
   if (full_limit == 0 && !quick) full_limit = 600;

@@ -244,12 +244,9 @@ TEST(XgbSearchTest, RejectsBadOptions) {
     XgbSearchOptions options;
     const char* named;
   };
-  XgbSearchOptions chains, steps, minimum, epsilon, influence, candidates, depth, share, radius,
-      neighbours, growth;
+  XgbSearchOptions chains, steps, minimum, epsilon, influence, candidates, depth, share, radius;
   share.local_share = 1.5;
   radius.local_radius = 0;
-  neighbours.default_neighbours = -1;
-  growth.refit_growth = -0.1;
   chains.chains = 0;
   steps.steps = -1;
   minimum.min_observations = 0;
@@ -260,8 +257,7 @@ TEST(XgbSearchTest, RejectsBadOptions) {
   for (const Case& c :
        {Case{chains, "chains"}, Case{steps, "steps"}, Case{minimum, "min_observations"},
         Case{epsilon, "epsilon"}, Case{influence, "own_influence"}, Case{candidates, "candidates"},
-        Case{depth, "max_depth"}, Case{share, "local_share"}, Case{radius, "local_radius"},
-        Case{neighbours, "default_neighbours"}, Case{growth, "refit_growth"}}) {
+        Case{depth, "max_depth"}, Case{share, "local_share"}, Case{radius, "local_radius"}}) {
     absl::StatusOr<std::unique_ptr<XgbSearch>> search = XgbSearch::Create(space, c.options);
     ASSERT_FALSE(search.ok()) << c.named;
     EXPECT_EQ(search.status().code(), absl::StatusCode::kInvalidArgument);
@@ -313,43 +309,16 @@ TEST(XgbSearchTest, LocalPicksAreNeighboursOfTheBestMeasuredConfig) {
   }
 }
 
-TEST(XgbSearchTest, TheFirstRoundCanExploreAroundTheDefault) {
+TEST(XgbSearchTest, RefitsEveryRound) {
   codegen::SearchSpace space = ToySpace();
   XgbSearchOptions options;
-  options.seed = 2;
-  options.default_neighbours = 5;
-  options.local_radius = 2;
+  options.seed = 3;
   auto search = *XgbSearch::Create(space, options);
-  std::vector<uint64_t> batch = search->Propose(8);
-  ASSERT_EQ(batch.size(), 8u);
-  const uint64_t default_index = *space.IndexOf(space.DefaultConfig());
-  EXPECT_EQ(batch[0], default_index);
-  for (int i = 1; i <= 5; ++i) {
-    const int distance = KnobDistance(space, batch[i], default_index);
-    EXPECT_GE(distance, 1) << batch[i];
-    EXPECT_LE(distance, 2) << batch[i];
-  }
-}
-
-TEST(XgbSearchTest, LongJobsRefitEveryTenthGrowthNotEveryRound) {
-  codegen::SearchSpace space = ToySpace();
-  for (double growth : {0.0, 0.1}) {
-    XgbSearchOptions options;
-    options.seed = 3;
-    options.refit_growth = growth;
-    auto search = *XgbSearch::Create(space, options);
-    TuningRun run = Drive(*search, space, 400);
-    ASSERT_EQ(run.proposed.size(), 400u);
-    // 50 rounds, the first one without a model.
-    if (growth == 0) {
-      EXPECT_EQ(search->fits(), 49);
-    } else {
-      // Every round up to 80 observations (9 fits), then each 10% more: about 17 more.
-      EXPECT_GE(search->fits(), 20);
-      EXPECT_LE(search->fits(), 30);
-    }
-    EXPECT_EQ(search->model_guided_rounds(), 49) << "growth " << growth;
-  }
+  TuningRun run = Drive(*search, space, 400);
+  ASSERT_EQ(run.proposed.size(), 400u);
+  // 50 rounds of 8: the first without a model, then one fit and one guided plan each.
+  EXPECT_EQ(search->fits(), 49);
+  EXPECT_EQ(search->model_guided_rounds(), 49);
 }
 
 TEST(XgbSearchTest, MakeSearchKnowsXgbAndStillNamesUnknownTuners) {
