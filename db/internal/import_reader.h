@@ -35,8 +35,6 @@ class ImportReader {
   ImportReader(const ImportReader&) = delete;
   ImportReader& operator=(const ImportReader&) = delete;
 
-  bool prepares() const { return prepare_; }
-
   // The next record in file order; std::nullopt after the last one. InvalidArgument
   // "line N: ..." for a malformed line and Unavailable for a read error; after an error
   // every call returns it again. Call from one thread.
