@@ -70,6 +70,11 @@ LoopNestDef UpdateDef(const MatmulShape& s) {
 
 }  // namespace
 
+int64_t VectorRegisters(const v1::Target& target) {
+  bool aarch64 = absl::string_view(target.triple()).substr(0, 7) == "aarch64";
+  return VectorLanes(target) >= 16 || aarch64 ? 32 : 16;
+}
+
 int64_t VectorLanes(const v1::Target& target) {
   // The CPU's own features count too (`-mcpu=skylake-avx512` without `-mattr`); explicit
   // `-mattr` entries override them.

@@ -19,6 +19,10 @@ namespace fleettune::codegen {
 // 8 with AVX, else 4, e.g. NEON).
 int64_t VectorLanes(const v1::Target& target);
 
+// Vector registers the target's CPU has: 32 with AVX-512 (16 lanes) and on aarch64, else 16.
+// Templates size their default register tiles by it.
+int64_t VectorRegisters(const v1::Target& target);
+
 // Split-factor choices for an axis of `extent`: powers of two, a few non-powers of two
 // (3, 6, 12, 24, 48, 96) and the extent itself, all <= min(extent, 512).
 std::vector<int64_t> TileChoices(int64_t extent);

@@ -145,14 +145,37 @@ TEST(Conv2dPropertyTest, SpaceAndDefault) {
   v1::Target avx512 =
       *ParseTarget("llvm -mtriple=x86_64-linux-gnu -mcpu=skylake-avx512 -threads=1");
   v1::Workload layer = *ParseWorkload("conv2d:n=1,c=64,h=56,w=56,k=64,r=3,s=3,stride=1,pad=1");
-  // A 3x3 layer takes the blocked-channel template: two vectors of 16 output channels x 14
-  // columns (56 = 4 full tiles), 28 accumulators of 32 registers.
+  // A 3x3 layer takes the blocked-channel template: two vectors of 16 output channels x 7
+  // columns (half of the widest tile, 14 of 32 registers) with the kernel columns unrolled.
   SearchSpace space = *SearchSpaceFor(layer, avx512);
   EXPECT_EQ(space.template_name(), "conv2d_nchwc");
   EXPECT_THAT(space.knobs()[0].choices, ::testing::ElementsAre(16, 32));
   EXPECT_THAT(space.knobs()[1].choices, ::testing::ElementsAre(1, 2, 4, 6, 7, 8, 12, 14));
   EXPECT_EQ(ConfigToString(space.DefaultConfig()),
+            "oc_block=32,tile_ow=7,order=0,unroll_rx=1,parallel=0");
+  // A narrow image gets its half tile as a choice: 10 columns at most, 2 x 5 at half.
+  SearchSpace odd = *SearchSpaceFor(
+      *ParseWorkload("conv2d:n=1,c=64,h=10,w=10,k=64,r=3,s=3,stride=1,pad=1"), avx512);
+  EXPECT_THAT(odd.knobs()[1].choices, ::testing::ElementsAre(1, 2, 4, 5, 6, 7, 8, 10));
+  EXPECT_EQ(ConfigToString(odd.DefaultConfig()),
+            "oc_block=32,tile_ow=5,order=0,unroll_rx=1,parallel=0");
+  EXPECT_TRUE(odd.IndexOf(odd.DefaultConfig()).ok());
+  // A 1x1 stride-2 layer keeps the full 28-accumulator tile.
+  SearchSpace downsample = *SearchSpaceFor(
+      *ParseWorkload("conv2d:n=1,c=512,h=28,w=28,k=1024,r=1,s=1,stride=2,pad=0"), avx512);
+  EXPECT_EQ(ConfigToString(downsample.DefaultConfig()),
             "oc_block=32,tile_ow=14,order=0,unroll_rx=0,parallel=0");
+  // Depthwise: one channel per tile; 4 rows where they cut the output evenly at stride 1,
+  // else 2.
+  auto depthwise_default = [&](const std::string& text) {
+    return ConfigToString(SearchSpaceFor(*ParseWorkload(text), avx512)->DefaultConfig());
+  };
+  EXPECT_EQ(depthwise_default("depthwise_conv2d:n=1,c=144,h=56,w=56,r=3,s=3,stride=1,pad=1"),
+            "tile_oc=1,tile_oh=4,tile_ow=14,order=0,parallel=0");
+  EXPECT_EQ(depthwise_default("depthwise_conv2d:n=1,c=384,h=14,w=14,r=3,s=3,stride=1,pad=1"),
+            "tile_oc=1,tile_oh=2,tile_ow=14,order=0,parallel=0");
+  EXPECT_EQ(depthwise_default("depthwise_conv2d:n=1,c=144,h=56,w=56,r=3,s=3,stride=2,pad=1"),
+            "tile_oc=1,tile_oh=2,tile_ow=14,order=0,parallel=0");
   // The direct template stays available by name (older records build with it).
   SearchSpace direct = *SearchSpaceFor(layer, avx512, "conv2d_direct");
   EXPECT_THAT(direct.knobs()[2].choices, ::testing::ElementsAre(14, 16, 32));
@@ -175,6 +198,10 @@ TEST(Conv2dPropertyTest, SpaceAndDefault) {
   EXPECT_EQ(strided.template_name(), "conv2d_nchwc");
   EXPECT_THAT(strided.knobs()[0].choices, ::testing::ElementsAre(8, 16));
   EXPECT_THAT(strided.knobs()[1].choices, ::testing::ElementsAre(1, 2, 4, 6));
+  // 16 registers keep the widest tile: 2 x 8 channels x 6 columns.
+  SearchSpace avx2_3x3 = *SearchSpaceFor(layer, avx2);
+  EXPECT_EQ(ConfigToString(avx2_3x3.DefaultConfig()),
+            "oc_block=16,tile_ow=6,order=0,unroll_rx=0,parallel=0");
 }
 
 }  // namespace
