@@ -35,6 +35,7 @@ db_pg=()
 "$build/bin/db_bench" "${quick[@]}" "${db_pg[@]}"
 echo
 # Model-guided search (issue #4): random vs xgb vs xgb+transfer on measured tables (cached in
-# the build dir; the first run measures them: about 13 minutes on 2 cores, 60 s when cached),
+# the build dir; the first run measures them: about 18 minutes on 2 cores, then about 6
+# minutes of searching, which is all a cached run takes),
 # ranking quality, model share.
 "$build/bin/search_bench" "${quick[@]}" --cache "$build/tests/bench/search_bench_tables"

@@ -13,9 +13,10 @@
 // its only candidates (XgbSearchOptions::candidates), so knob distances, the template default and
 // the loop-nest features are the real ones, and every trial's throughput is a real
 // measurement. Reports, per workload and over --seeds seeds, the median trials to reach 95%
-// of the table's best (and the template default's share of it) for random, xgb and xgb
-// with transfer (trained from the first round on
-// the other shapes' tables of the same op); the model's ranking quality on held-out rows
+// of the table's best (and the template default's share of it) for random, xgb, xgb
+// with transfer (trained from the first round on the other shapes' tables of the same op)
+// and both of those without the template default in their first round ("-d": what the
+// model finds on its own); the model's ranking quality on held-out rows
 // (Kendall tau and top-10 recall, trained on half the table; tau also trained on 64 rows,
 // the size a search works with); and an estimate of the share of a 500-trial job's time the
 // model and search take in a real-sized space (a real `fleettune tune` run reports it
@@ -24,6 +25,7 @@
 //   search_bench [--quick] [--cache DIR] [--configs N] [--full-limit N] [--seeds S]
 //                [--seed-base B] [--only OP] [model and search options, see --help]
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -54,7 +56,7 @@
 
 // Bump when templates or timing change so that cached tables are measured again. The
 // template name and space size are checked as well.
-#define FLEETTUNE_SEARCH_BENCH_TABLE_VERSION "4 (quiet machine, ResNet-50 1x1 layers)"
+#define FLEETTUNE_SEARCH_BENCH_TABLE_VERSION "6 (measured defaults, contenders measured thrice)"
 
 namespace fleettune::bench {
 namespace {
@@ -169,42 +171,70 @@ absl::StatusOr<MeasuredTable> MeasureTable(const std::string& text, const v1::Ta
   std::fprintf(stderr, "measuring %zu configs of %s (cached in %s)\n", indices.size(), text.c_str(),
                file.c_str());
   // Builds two at a time, then times them one by one on an otherwise idle process.
-  for (size_t begin = 0; begin < indices.size(); begin += 2) {
-    const size_t end = std::min(indices.size(), begin + 2);
-    std::vector<absl::StatusOr<codegen::BuiltKernel>> built(end - begin,
-                                                            absl::UnknownError("not built"));
-    std::vector<double> build_seconds(end - begin);
-    std::vector<std::thread> threads;
-    for (size_t i = begin; i < end; ++i) {
-      threads.emplace_back([&, i] {
-        auto start = Clock::now();
-        built[i - begin] = codegen::BuildKernel(*workload, target, space->ConfigAt(indices[i]));
-        build_seconds[i - begin] = SecondsSince(start);
-      });
-    }
-    for (std::thread& thread : threads) thread.join();
-    for (size_t i = begin; i < end; ++i) {
-      Row row;
-      row.index = indices[i];
-      row.build_seconds = build_seconds[i - begin];
-      if (built[i - begin].ok()) {
-        absl::StatusOr<std::unique_ptr<rpc_server::KernelLibrary>> library =
-            rpc_server::KernelLibrary::Load(built[i - begin]->shared_object,
-                                            built[i - begin]->symbol);
-        if (library.ok()) {
-          auto function = (*library)->function();
+  auto measure = [&](const std::vector<uint64_t>& which) {
+    std::vector<Row> rows;
+    for (size_t begin = 0; begin < which.size(); begin += 2) {
+      const size_t end = std::min(which.size(), begin + 2);
+      std::vector<absl::StatusOr<codegen::BuiltKernel>> built(end - begin,
+                                                              absl::UnknownError("not built"));
+      std::vector<double> build_seconds(end - begin);
+      std::vector<std::thread> threads;
+      for (size_t i = begin; i < end; ++i) {
+        threads.emplace_back([&, i] {
           auto start = Clock::now();
-          const double seconds = TimeMedian([&] { function(args.data()); }, timing);
-          row.measure_seconds = SecondsSince(start);
-          row.gflops = seconds > 0 ? flops / seconds / 1e9 : 0;
+          built[i - begin] = codegen::BuildKernel(*workload, target, space->ConfigAt(which[i]));
+          build_seconds[i - begin] = SecondsSince(start);
+        });
+      }
+      for (std::thread& thread : threads) thread.join();
+      for (size_t i = begin; i < end; ++i) {
+        Row row;
+        row.index = which[i];
+        row.build_seconds = build_seconds[i - begin];
+        if (built[i - begin].ok()) {
+          absl::StatusOr<std::unique_ptr<rpc_server::KernelLibrary>> library =
+              rpc_server::KernelLibrary::Load(built[i - begin]->shared_object,
+                                              built[i - begin]->symbol);
+          if (library.ok()) {
+            auto function = (*library)->function();
+            auto start = Clock::now();
+            const double seconds = TimeMedian([&] { function(args.data()); }, timing);
+            row.measure_seconds = SecondsSince(start);
+            row.gflops = seconds > 0 ? flops / seconds / 1e9 : 0;
+          }
+        }
+        rows.push_back(row);
+        if (rows.size() % 100 == 0) {
+          std::fprintf(stderr, "  %zu/%zu measured (%.0f s)\n", rows.size(), which.size(),
+                       SecondsSince(measure_start));
         }
       }
-      table.rows.push_back(row);
-      if (table.rows.size() % 100 == 0) {
-        std::fprintf(stderr, "  %zu/%zu measured (%.0f s)\n", table.rows.size(), indices.size(),
-                     SecondsSince(measure_start));
-      }
     }
+    return rows;
+  };
+  table.rows = measure(indices);
+  // A second opinion on the rows that decide the result: every row within 90% of the best
+  // and the default (measured first, on a cold machine) are measured twice more and keep the
+  // median of three, so neither a lucky outlier sets the best nor an unlucky one drops a
+  // contender below 95%.
+  double best = 0;
+  for (const Row& row : table.rows) best = std::max(best, row.gflops);
+  const absl::StatusOr<uint64_t> default_index = space->IndexOf(space->DefaultConfig());
+  std::vector<size_t> contenders;
+  for (size_t r = 0; r < table.rows.size(); ++r) {
+    const bool is_default = default_index.ok() && table.rows[r].index == *default_index;
+    if (table.rows[r].gflops >= 0.9 * best || is_default) contenders.push_back(r);
+  }
+  std::vector<uint64_t> again;
+  for (size_t r : contenders) again.push_back(table.rows[r].index);
+  std::fprintf(stderr, "  measuring %zu contenders twice more\n", again.size());
+  const std::vector<Row> second = measure(again), third = measure(again);
+  for (size_t c = 0; c < contenders.size(); ++c) {
+    Row& row = table.rows[contenders[c]];
+    std::array<double, 3> gflops = {row.gflops, second[c].gflops, third[c].gflops};
+    std::sort(gflops.begin(), gflops.end());
+    row.gflops = gflops[1];
+    row.measure_seconds += second[c].measure_seconds + third[c].measure_seconds;
   }
   std::filesystem::create_directories(cache);
   std::ofstream out(file);
@@ -387,19 +417,26 @@ int Main(int argc, char** argv) {
     // ResNet 3x3 layers (conv2d_nchwc, spaces of 96) and ResNet-50's 1x1 bottleneck layers,
     // two thirds of its convolutions (conv2d_im2col, thousands of configs: 1,000 sampled);
     // MobileNetV2 depthwise layers; two matmuls. The 1,000-config samples take most of the
-    // first run's measuring.
-    sets = {{"matmul", {"matmul:m=256,n=256,k=256", "matmul:m=512,n=256,k=256"}},
-            {"conv2d",
-             {"conv2d:n=1,c=64,h=56,w=56,k=64,r=3,s=3,stride=1,pad=1",
-              "conv2d:n=1,c=128,h=28,w=28,k=128,r=3,s=3,stride=1,pad=1",
-              "conv2d:n=1,c=256,h=14,w=14,k=256,r=3,s=3,stride=1,pad=1",
-              "conv2d:n=1,c=256,h=56,w=56,k=64,r=1,s=1,stride=1,pad=0",
-              "conv2d:n=1,c=512,h=28,w=28,k=128,r=1,s=1,stride=1,pad=0",
-              "conv2d:n=1,c=1024,h=14,w=14,k=256,r=1,s=1,stride=1,pad=0"}},
-            {"depthwise_conv2d",
-             {"depthwise_conv2d:n=1,c=32,h=112,w=112,r=3,s=3,stride=1,pad=1",
-              "depthwise_conv2d:n=1,c=144,h=56,w=56,r=3,s=3,stride=1,pad=1",
-              "depthwise_conv2d:n=1,c=192,h=28,w=28,r=3,s=3,stride=1,pad=1"}}};
+    // first run's measuring. Four were held out when the template defaults were chosen
+    // (docs/codegen.md), each last in its op: BERT-large's feed-forward matmul, VGG-16's 3x3
+    // 256@56 and a MobileNetV2 1x1 expansion, a MobileNetV1 depthwise layer.
+    sets = {
+        {"matmul",
+         {"matmul:m=256,n=256,k=256", "matmul:m=512,n=256,k=256", "matmul:m=128,n=1024,k=4096"}},
+        {"conv2d",
+         {"conv2d:n=1,c=64,h=56,w=56,k=64,r=3,s=3,stride=1,pad=1",
+          "conv2d:n=1,c=128,h=28,w=28,k=128,r=3,s=3,stride=1,pad=1",
+          "conv2d:n=1,c=256,h=14,w=14,k=256,r=3,s=3,stride=1,pad=1",
+          "conv2d:n=1,c=256,h=56,w=56,k=64,r=1,s=1,stride=1,pad=0",
+          "conv2d:n=1,c=512,h=28,w=28,k=128,r=1,s=1,stride=1,pad=0",
+          "conv2d:n=1,c=1024,h=14,w=14,k=256,r=1,s=1,stride=1,pad=0",
+          "conv2d:n=1,c=256,h=56,w=56,k=256,r=3,s=3,stride=1,pad=1",
+          "conv2d:n=1,c=24,h=56,w=56,k=144,r=1,s=1,stride=1,pad=0"}},
+        {"depthwise_conv2d",
+         {"depthwise_conv2d:n=1,c=32,h=112,w=112,r=3,s=3,stride=1,pad=1",
+          "depthwise_conv2d:n=1,c=144,h=56,w=56,r=3,s=3,stride=1,pad=1",
+          "depthwise_conv2d:n=1,c=192,h=28,w=28,r=3,s=3,stride=1,pad=1",
+          "depthwise_conv2d:n=1,c=256,h=28,w=28,r=3,s=3,stride=1,pad=1"}}};
   }
   if (!only.empty()) {
     sets.erase(
@@ -412,9 +449,11 @@ int Main(int argc, char** argv) {
   }
 
   bench::Table report({"workload", "rows/space", "best GFLOPS", ">=95%", "default", "random", "xgb",
-                       "xgb+transfer", "xgb/random", "transfer/xgb", "tau", "tau@64",
-                       "top10 recall"});
-  std::vector<double> xgb_ratios, transfer_ratios, taus, taus64, recalls, trial_costs;
+                       "xgb+transfer", "xgb/random", "transfer/xgb", "xgb-d", "transfer-d",
+                       "xgb-d/random", "transfer-d/xgb-d", "tau", "tau@64", "top10 recall"});
+  // "-d": without the template default in the first round (what the model finds on its own).
+  std::vector<double> xgb_ratios, transfer_ratios, model_ratios, model_transfer_ratios, taus,
+      taus64, recalls, trial_costs;
   double measuring = 0;
   bool failed = false;
   double search_wall = 0;
@@ -468,7 +507,8 @@ int Main(int argc, char** argv) {
           default_share = table.rows[found->second].gflops / table.best;
         }
       }
-      std::vector<double> random_trials, xgb_trials, transfer_trials;
+      std::vector<double> random_trials, xgb_trials, transfer_trials, model_trials,
+          model_transfer_trials;
       for (uint64_t seed = seed_base; seed < seed_base + static_cast<uint64_t>(seeds); ++seed) {
         auto random = *tuner::MakeSearch("random", rows_space, seed);
         random_trials.push_back(TrialsTo95(*random, row_gflops, table.best, budget, batch));
@@ -489,6 +529,13 @@ int Main(int argc, char** argv) {
         auto warm = *tuner::XgbSearch::Create(space, options);
         warm->SetTransferData(transfer);
         transfer_trials.push_back(TrialsTo95(*warm, index_gflops, table.best, budget, batch));
+        options.propose_default = false;
+        auto model_only = *tuner::XgbSearch::Create(space, options);
+        model_trials.push_back(TrialsTo95(*model_only, index_gflops, table.best, budget, batch));
+        auto model_warm = *tuner::XgbSearch::Create(space, options);
+        model_warm->SetTransferData(transfer);
+        model_transfer_trials.push_back(
+            TrialsTo95(*model_warm, index_gflops, table.best, budget, batch));
       }
       // Ranking quality on held-out rows: trained on half the table, and on 64 rows.
       const Ranking half = HeldOutRanking(rows, table, rows.size() / 2, model_options, 7);
@@ -499,16 +546,20 @@ int Main(int argc, char** argv) {
       taus.push_back(half.tau);
       taus64.push_back(Median(tau64));
       recalls.push_back(half.recall);
-      const double r = Median(random_trials), x = Median(xgb_trials), t = Median(transfer_trials);
+      const double r = Median(random_trials), x = Median(xgb_trials), t = Median(transfer_trials),
+                   m = Median(model_trials), mt = Median(model_transfer_trials);
       xgb_ratios.push_back(x / r);
       transfer_ratios.push_back(t / x);
-      report.AddRow({table.workload_text, absl::StrCat(table.rows.size(), "/", table.space_size),
-                     FormatGflops(table.best), std::to_string(good),
-                     absl::StrFormat("%.2f", default_share), absl::StrFormat("%.0f", r),
-                     absl::StrFormat("%.0f", x), absl::StrFormat("%.0f", t),
-                     absl::StrFormat("%.2f", x / r), absl::StrFormat("%.2f", t / x),
-                     absl::StrFormat("%.2f", half.tau), absl::StrFormat("%.2f", Median(tau64)),
-                     absl::StrFormat("%.1f", half.recall)});
+      model_ratios.push_back(m / r);
+      model_transfer_ratios.push_back(mt / m);
+      report.AddRow(
+          {table.workload_text, absl::StrCat(table.rows.size(), "/", table.space_size),
+           FormatGflops(table.best), std::to_string(good), absl::StrFormat("%.2f", default_share),
+           absl::StrFormat("%.0f", r), absl::StrFormat("%.0f", x), absl::StrFormat("%.0f", t),
+           absl::StrFormat("%.2f", x / r), absl::StrFormat("%.2f", t / x),
+           absl::StrFormat("%.0f", m), absl::StrFormat("%.0f", mt), absl::StrFormat("%.2f", m / r),
+           absl::StrFormat("%.2f", mt / m), absl::StrFormat("%.2f", half.tau),
+           absl::StrFormat("%.2f", Median(tau64)), absl::StrFormat("%.1f", half.recall)});
     }
     search_wall += SecondsSince(set_start);
   }
@@ -518,10 +569,12 @@ int Main(int argc, char** argv) {
   report.Print();
   std::cout << absl::StrFormat(
       "median xgb/random %.2f (goal <= 0.25); median transfer/xgb %.2f (goal <= 0.5); "
+      "without the template default in the first round: xgb/random %.2f, transfer/xgb %.2f; "
       "median Kendall tau %.2f (trained on 64 rows: %.2f), top-10 recall %.2f on held-out "
       "rows\nmeasuring tables: %.0f s this run (0: all cached); searches: %.0f s\n",
-      Median(xgb_ratios), Median(transfer_ratios), Median(taus), Median(taus64), Median(recalls),
-      measuring, search_wall);
+      Median(xgb_ratios), Median(transfer_ratios), Median(model_ratios),
+      Median(model_transfer_ratios), Median(taus), Median(taus64), Median(recalls), measuring,
+      search_wall);
 
   // Model + search share of a 500-trial job in a real-sized space (the first workload's
   // full space, loop-nest features), against the measured cost of a trial. An estimate: a
