@@ -56,8 +56,6 @@ constexpr std::array<std::array<const char*, 3>, 3> kOrders = {{
 ir::Expr Int(int64_t value) { return ir::MakeInt(value); }
 ir::Expr V(const std::string& name) { return ir::MakeVar(name); }
 
-int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
 // The most accumulator vectors a register tile may use: the target's vector registers less
 // room for the weight vectors and the broadcast input.
 int64_t MaxAccumulators(const v1::Target& target) {

@@ -19,9 +19,9 @@
 //   order    order of the outer tile loops (kOrders)
 //   parallel run the outermost loop (and the padding copy) on the target's threads
 // Default: tile_oc 8 with 32 vector registers (AVX-512), else 4, and tile_oh 2 (depthwise:
-// one channel and 4 rows, see Space); the balanced
-// width (partial tiles take the slow uncached path: 16+12 columns of a 28-wide layer ran at
-// 15 GFLOPS, 2 x 14 at 197); output channels outermost.
+// one channel and up to 4 rows, see Space); the balanced width (partial tiles take the slow
+// uncached path: 16+12 columns of a 28-wide layer ran at 15 GFLOPS, 2 x 14 at 197); output
+// channels outermost.
 #include "codegen/internal/conv2d_template.h"
 
 #include <algorithm>

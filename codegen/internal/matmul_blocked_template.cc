@@ -26,11 +26,11 @@
 //   - on targets with 32 vector registers (AVX-512, NEON): mr=4, nr=4 vectors (16
 //     accumulators), order 0 (column panels outermost: a packed B panel stays in cache while
 //     every row tile uses it; rows first instead when threads would get fewer than four
-//     panels each). Measured 2026-11-22 on AVX-512, one thread, against the earlier 6 x 2 vectors
-//     with rows outermost: 0.99-1.21x on seven matmuls (256^3 to 1024^3, BERT's 128x768x768
-//     and 128x3072x768, a 64x1000x2048 classifier) and, through conv2d_im2col, 0.90-1.73x
-//     on ResNet-50's nine 1x1 layers (1.65-1.73x on the 56x56 ones, where the default
-//     reached 20% of the best);
+//     panels each). Measured 2026-11-22 on AVX-512, one thread, against the earlier 6 x 2
+//     vectors with rows outermost: 0.99-1.21x on seven matmuls (256^3 to 1024^3, BERT's
+//     128x768x768 and 128x3072x768, a 64x1000x2048 classifier) and, through conv2d_im2col,
+//     0.90-1.73x on ResNet-50's nine 1x1 layers (1.65-1.73x on the 56x56 ones, where the
+//     default reached 20% of the best);
 //   - otherwise (AVX2: 16 registers): mr=6, nr=2 vectors (12 accumulators), order 1.
 #include "codegen/internal/matmul_blocked_template.h"
 
@@ -59,7 +59,6 @@ constexpr int64_t kSpatialFirstOrders = 4;
 
 ir::Expr Int(int64_t value) { return ir::MakeInt(value); }
 ir::Expr V(const std::string& name) { return ir::MakeVar(name); }
-int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Flat indices of the tensors; `b` is null without a batch axis.
 struct Indexing {

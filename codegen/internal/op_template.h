@@ -41,6 +41,9 @@ std::map<std::string, int64_t> KnobValues(const v1::Config& config);
 // The largest choice <= want (choices sorted ascending); the first choice when none is.
 int64_t ChoiceAtMost(const std::vector<int64_t>& choices, int64_t want);
 
+// ceil(a / b) for a >= 0, b > 0: tiles of b that cover a.
+inline int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
 // The primary template for `workload` (what SearchSpaceFor offers), or nullptr when its op
 // has none. Which one can depend on the shape (conv2d: "conv2d_im2col" for 1x1 stride-1
 // layers without padding and for images of at most 64 output pixels, else "conv2d_nchwc").
