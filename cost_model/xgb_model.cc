@@ -335,4 +335,26 @@ int XgbModel::num_features() const {
   return num_features_;
 }
 
+double KendallTau(const std::vector<float>& x, const std::vector<float>& y) {
+  double concordant = 0, discordant = 0, ties_x = 0, ties_y = 0;
+  for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
+    for (size_t j = i + 1; j < x.size() && j < y.size(); ++j) {
+      const double dx = x[i] - x[j], dy = y[i] - y[j];
+      if (dx == 0 && dy == 0) continue;
+      if (dx == 0) {
+        ++ties_x;
+      } else if (dy == 0) {
+        ++ties_y;
+      } else if ((dx > 0) == (dy > 0)) {
+        ++concordant;
+      } else {
+        ++discordant;
+      }
+    }
+  }
+  const double n0 = concordant + discordant;
+  const double denominator = std::sqrt((n0 + ties_x) * (n0 + ties_y));
+  return denominator > 0 ? (concordant - discordant) / denominator : 0;
+}
+
 }  // namespace fleettune::cost_model

@@ -104,6 +104,11 @@ class XgbModel {
   int num_features_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
+// Kendall's tau-b between two score vectors of the same length: 1 when they order every pair
+// alike, -1 when oppositely; a pair tied in both counts as neither. 0 when there are fewer
+// than two rows or either vector is constant.
+double KendallTau(const std::vector<float>& x, const std::vector<float>& y);
+
 }  // namespace fleettune::cost_model
 
 #endif  // FLEETTUNE_COST_MODEL_XGB_MODEL_H_

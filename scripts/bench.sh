@@ -35,7 +35,6 @@ db_pg=()
 "$build/bin/db_bench" "${quick[@]}" "${db_pg[@]}"
 echo
 # Model-guided search (issue #4): random vs xgb vs xgb+transfer on measured tables (cached in
-# the build dir; the first run measures them: about 18 minutes on 2 cores, then about 6
-# minutes of searching, which is all a cached run takes),
-# ranking quality, model share.
+# the build dir; the first run measures them: about 29 minutes on 2 cores, then about 19
+# minutes of searching, which is all a cached run takes), ranking quality, model share.
 "$build/bin/search_bench" "${quick[@]}" --cache "$build/tests/bench/search_bench_tables"

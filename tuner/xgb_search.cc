@@ -80,6 +80,10 @@ absl::StatusOr<std::unique_ptr<XgbSearch>> XgbSearch::Create(const codegen::Sear
     return absl::InvalidArgumentError(
         absl::StrCat("XgbSearchOptions.own_influence is ", options.own_influence, "; must be > 0"));
   }
+  if (options.relevance_rows < 2) {
+    return absl::InvalidArgumentError(absl::StrCat("XgbSearchOptions.relevance_rows is ",
+                                                   options.relevance_rows, "; must be >= 2"));
+  }
   if (!(options.local_share >= 0 && options.local_share <= 1)) {
     return absl::InvalidArgumentError(absl::StrCat("XgbSearchOptions.local_share is ",
                                                    options.local_share, "; must be in [0, 1]"));
@@ -169,6 +173,15 @@ int XgbSearch::SetTransferData(TransferData data) {
     if (group > 0) kept.group_sizes.push_back(group);
   }
   transfer_ = std::move(kept);
+  group_begin_.clear();
+  size_t begin = 0;
+  for (unsigned size : transfer_.group_sizes) {
+    group_begin_.push_back(begin);
+    begin += size;
+  }
+  source_models_.clear();
+  source_models_.resize(transfer_.group_sizes.size());
+  source_weights_.assign(transfer_.group_sizes.size(), 1.0f);
   return static_cast<int>(transfer_.rows.size());
 }
 
@@ -238,6 +251,46 @@ bool XgbSearch::RandomUnvisited(const absl::flat_hash_set<uint64_t>& taken, uint
   return false;
 }
 
+void XgbSearch::WeighSources() {
+  if (!options_.source_relevance || transfer_.group_sizes.empty()) return;
+  std::vector<std::vector<float>> own_rows;
+  std::vector<float> own_gflops;
+  for (size_t i = 0; i < observed_index_.size(); ++i) {
+    std::vector<float> row = FeaturesAt(observed_index_[i]);
+    if (row.size() != feature_count_) continue;
+    own_rows.push_back(std::move(row));
+    own_gflops.push_back(observed_gflops_[i]);
+  }
+  // Too few, or all alike (e.g. all failed): no evidence about the sources yet.
+  if (static_cast<int>(own_rows.size()) < options_.relevance_rows ||
+      std::all_of(own_gflops.begin(), own_gflops.end(),
+                  [&](float gflops) { return gflops == own_gflops[0]; })) {
+    return;
+  }
+  for (size_t g = 0; g < transfer_.group_sizes.size(); ++g) {
+    if (!source_models_[g]) {
+      absl::StatusOr<std::unique_ptr<cost_model::XgbModel>> model =
+          cost_model::XgbModel::Create(model_->options());
+      if (!model.ok()) continue;
+      const auto first = transfer_.rows.begin() + static_cast<std::ptrdiff_t>(group_begin_[g]);
+      const auto last = first + transfer_.group_sizes[g];
+      const auto first_y =
+          transfer_.throughput.begin() + static_cast<std::ptrdiff_t>(group_begin_[g]);
+      if (!(*model)
+               ->Fit(std::vector<std::vector<float>>(first, last),
+                     std::vector<float>(first_y, first_y + transfer_.group_sizes[g]))
+               .ok()) {
+        continue;  // keeps its weight
+      }
+      source_models_[g] = *std::move(model);
+    }
+    absl::StatusOr<std::vector<float>> predicted = source_models_[g]->Predict(own_rows);
+    if (!predicted.ok()) continue;
+    const double tau = cost_model::KendallTau(*predicted, own_gflops);
+    source_weights_[g] = std::max(kMinSourceWeight, static_cast<float>(tau));
+  }
+}
+
 bool XgbSearch::Refit() {
   const bool enough_own = static_cast<int>(observed_index_.size()) >= options_.min_observations &&
                           *std::max_element(observed_gflops_.begin(), observed_gflops_.end()) > 0;
@@ -256,13 +309,17 @@ bool XgbSearch::Refit() {
     ++own;
   }
   std::vector<float> weights;
+  if (!transfer_.group_sizes.empty()) {
+    WeighSources();
+    weights = source_weights_;
+  }
   if (own > 0) {
     groups.push_back(own);
     if (!transfer_.group_sizes.empty()) {
-      // Blend: the own group weighs own_influence average transfer groups in total.
+      // Blend: the own group weighs own_influence average transfer groups (at weight 1) in
+      // total.
       const double average = static_cast<double>(transfer_.rows.size()) /
                              static_cast<double>(transfer_.group_sizes.size());
-      weights.assign(transfer_.group_sizes.size(), 1.0f);
       weights.push_back(static_cast<float>(options_.own_influence * average / own));
     }
   }

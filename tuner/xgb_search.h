@@ -61,6 +61,12 @@ struct XgbSearchOptions {
   // as total weight (own rows x weight / an average transfer group's rows). 1: the job's
   // own data counts as much as one other shape, whatever the row counts.
   double own_influence = 1.0;
+  // Source relevance: once the job has measured `relevance_rows` configs, each transfer group
+  // (another shape) is weighed by how well a model fitted on that group alone ranks the
+  // job's own measurements: max(Kendall tau, 0), at least kMinSourceWeight. A shape that
+  // orders this one's configs wrongly stops steering the model. false: every group weighs 1.
+  bool source_relevance = true;
+  int relevance_rows = 4;
   // Local exploitation: this share of a round's model-guided picks are the best-scored
   // unvisited configs within `local_radius` knobs of the best measured one (a trust region:
   // a model fitted on tens of configs ranks the best one's neighbours far better than
@@ -105,6 +111,11 @@ class XgbSearch : public Search {
   // now on. Rows whose length differs from this space's features are dropped; returns how
   // many rows were kept.
   int SetTransferData(TransferData data);
+  // The weight of each kept transfer group in the latest fit (1 until source relevance has
+  // enough own measurements; see XgbSearchOptions::source_relevance).
+  const std::vector<float>& source_weights() const { return source_weights_; }
+  // The least weight a transfer group gets (XGBoost needs positive weights).
+  static constexpr float kMinSourceWeight = 0.01f;
 
   // Writes the latest fitted model (FailedPrecondition before any fit). Thread-compatible.
   absl::Status SaveModel(const std::string& path) const;
@@ -135,6 +146,9 @@ class XgbSearch : public Search {
   // Refits the model on every observation and the transfer rows; false when it cannot be
   // fitted (then a loaded model, if any, still guides).
   bool Refit();
+  // Recomputes source_weights_ from the own observations (see source_relevance), fitting each
+  // group's own model the first time.
+  void WeighSources();
   // Unvisited indices the annealing chains met, best predicted score first, at most `count`.
   std::vector<uint64_t> Anneal(int count);
   // The `count` best-scored unvisited candidates, all of them scored.
@@ -181,6 +195,9 @@ class XgbSearch : public Search {
   std::vector<uint64_t> observed_index_;
   std::vector<float> observed_gflops_;
   TransferData transfer_;
+  std::vector<size_t> group_begin_;  // first row of each transfer group
+  std::vector<std::unique_ptr<cost_model::XgbModel>> source_models_;  // per group, lazily
+  std::vector<float> source_weights_;
   int model_guided_rounds_ = 0;
   int fits_ = 0;
   double fit_seconds_ = 0;

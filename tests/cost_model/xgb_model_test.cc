@@ -50,28 +50,6 @@ Problem MakeProblem(int rows, uint32_t seed) {
   return problem;
 }
 
-// Kendall's tau-b between two score vectors (ties in either count as neither).
-double KendallTau(const std::vector<float>& x, const std::vector<float>& y) {
-  double concordant = 0, discordant = 0, ties_x = 0, ties_y = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    for (size_t j = i + 1; j < x.size(); ++j) {
-      const double dx = x[i] - x[j], dy = y[i] - y[j];
-      if (dx == 0 && dy == 0) continue;
-      if (dx == 0) {
-        ++ties_x;
-      } else if (dy == 0) {
-        ++ties_y;
-      } else if ((dx > 0) == (dy > 0)) {
-        ++concordant;
-      } else {
-        ++discordant;
-      }
-    }
-  }
-  const double n0 = concordant + discordant;
-  return (concordant - discordant) / std::sqrt((n0 + ties_x) * (n0 + ties_y));
-}
-
 std::vector<size_t> TopIndices(const std::vector<float>& scores, size_t k) {
   std::vector<size_t> order(scores.size());
   std::iota(order.begin(), order.end(), 0);
@@ -95,6 +73,8 @@ TEST(RankingMetricsTest, KendallTauAndTopKHitsMatchHandComputedValues) {
   EXPECT_DOUBLE_EQ(KendallTau({1, 2, 3, 4}, {1, 2, 3, 4}), 1.0);
   EXPECT_DOUBLE_EQ(KendallTau({1, 2, 3, 4}, {4, 3, 2, 1}), -1.0);
   EXPECT_DOUBLE_EQ(KendallTau({1, 2, 3, 4}, {1, 3, 2, 4}), 4.0 / 6.0);  // 5 concordant, 1 not
+  EXPECT_DOUBLE_EQ(KendallTau({2, 2, 2}, {1, 2, 3}), 0.0);  // constant: no evidence either way
+  EXPECT_DOUBLE_EQ(KendallTau({1}, {1}), 0.0);
   EXPECT_EQ(TopKHits({5, 4, 3, 2, 1}, {1, 2, 3, 4, 5}, 2), 0);
   EXPECT_EQ(TopKHits({5, 4, 3, 2, 1}, {9, 1, 8, 1, 1}, 2), 1);
   EXPECT_EQ(TopKHits({5, 4, 3, 2, 1}, {9, 8, 1, 1, 1}, 2), 2);

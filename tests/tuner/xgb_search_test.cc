@@ -252,12 +252,15 @@ TEST(XgbSearchTest, RejectsBadOptions) {
   minimum.min_observations = 0;
   epsilon.epsilon = 1.5;
   influence.own_influence = 0;
+  XgbSearchOptions relevance;
+  relevance.relevance_rows = 1;
   candidates.candidates = {4, 99};  // the space has 4 configs
   depth.model.max_depth = 0;
   for (const Case& c :
        {Case{chains, "chains"}, Case{steps, "steps"}, Case{minimum, "min_observations"},
         Case{epsilon, "epsilon"}, Case{influence, "own_influence"}, Case{candidates, "candidates"},
-        Case{depth, "max_depth"}, Case{share, "local_share"}, Case{radius, "local_radius"}}) {
+        Case{depth, "max_depth"}, Case{share, "local_share"}, Case{radius, "local_radius"},
+        Case{relevance, "relevance_rows"}}) {
     absl::StatusOr<std::unique_ptr<XgbSearch>> search = XgbSearch::Create(space, c.options);
     ASSERT_FALSE(search.ok()) << c.named;
     EXPECT_EQ(search.status().code(), absl::StatusCode::kInvalidArgument);
@@ -361,6 +364,64 @@ TEST(XgbSearchTest, TransferFromAnotherShapeNeedsFewerTrials) {
   }
   std::cout << "trials to 95%: cold " << Median(cold) << ", with transfer " << Median(warm) << "\n";
   EXPECT_LE(Median(warm), Median(cold) / 2);
+}
+
+TEST(XgbSearchTest, SourcesAreWeighedByHowWellTheyRankTheJobsOwnMeasurements) {
+  codegen::SearchSpace space = ToySpace();
+  // Two other "shapes": the same landscape at half the speed, and its mirror image (fastest
+  // where this one is slowest): a shape that teaches the wrong order.
+  TransferData transfer;
+  std::mt19937_64 rng(7);
+  std::uniform_int_distribution<uint64_t> pick(0, space.size() - 1);
+  for (int group = 0; group < 2; ++group) {
+    for (int i = 0; i < 300; ++i) {
+      const v1::Config config = space.ConfigAt(pick(rng));
+      transfer.rows.push_back(cost_model::KnobFeatures(config));
+      const double gflops = Throughput(config);
+      transfer.throughput.push_back(static_cast<float>(group == 0 ? gflops / 2 : 101 - gflops));
+    }
+    transfer.group_sizes.push_back(300);
+  }
+  XgbSearchOptions options;
+  options.seed = 4;
+  auto search = *XgbSearch::Create(space, options);
+  ASSERT_EQ(search->SetTransferData(transfer), 600);
+  EXPECT_EQ(search->source_weights(), (std::vector<float>{1, 1}));
+  Drive(*search, space, 24);
+  ASSERT_EQ(search->source_weights().size(), 2u);
+  EXPECT_GT(search->source_weights()[0], 0.5f);
+  EXPECT_EQ(search->source_weights()[1], XgbSearch::kMinSourceWeight);
+
+  // Only the misleading shape: with relevance, transfer costs at most a round over cold;
+  // without it, the search follows the mirror image.
+  TransferData misleading = transfer;
+  misleading.rows.resize(300);
+  misleading.throughput.resize(300);
+  std::copy(transfer.rows.begin() + 300, transfer.rows.end(), misleading.rows.begin());
+  std::copy(transfer.throughput.begin() + 300, transfer.throughput.end(),
+            misleading.throughput.begin());
+  misleading.group_sizes = {300};
+  std::vector<double> cold, weighed, unweighed;
+  for (uint64_t seed : {1, 2, 3, 4, 5}) {
+    XgbSearchOptions run_options;
+    run_options.seed = seed;
+    auto cold_search = *XgbSearch::Create(space, run_options);
+    auto weighed_search = *XgbSearch::Create(space, run_options);
+    weighed_search->SetTransferData(misleading);
+    run_options.source_relevance = false;
+    auto unweighed_search = *XgbSearch::Create(space, run_options);
+    unweighed_search->SetTransferData(misleading);
+    for (auto [run_search, trials] :
+         {std::pair{cold_search.get(), &cold}, std::pair{weighed_search.get(), &weighed},
+          std::pair{unweighed_search.get(), &unweighed}}) {
+      const TuningRun run = Drive(*run_search, space, 160);
+      trials->push_back(run.trials_to_95 < 0 ? 161 : run.trials_to_95);
+    }
+  }
+  std::cout << "trials to 95% with a misleading source: cold " << Median(cold) << ", weighed "
+            << Median(weighed) << ", unweighed " << Median(unweighed) << "\n";
+  EXPECT_LE(Median(weighed), Median(cold) + 8);
+  EXPECT_LT(Median(weighed), Median(unweighed));
 }
 
 TEST(XgbSearchTest, TransferRowsOfTheWrongLengthAreDropped) {
