@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <iterator>
 #include <limits>
 #include <utility>
 
@@ -251,16 +252,9 @@ bool XgbSearch::RandomUnvisited(const absl::flat_hash_set<uint64_t>& taken, uint
   return false;
 }
 
-void XgbSearch::WeighSources() {
+void XgbSearch::WeighSources(const std::vector<std::vector<float>>& own_rows,
+                             const std::vector<float>& own_gflops) {
   if (!options_.source_relevance || transfer_.group_sizes.empty()) return;
-  std::vector<std::vector<float>> own_rows;
-  std::vector<float> own_gflops;
-  for (size_t i = 0; i < observed_index_.size(); ++i) {
-    std::vector<float> row = FeaturesAt(observed_index_[i]);
-    if (row.size() != feature_count_) continue;
-    own_rows.push_back(std::move(row));
-    own_gflops.push_back(observed_gflops_[i]);
-  }
   // Too few, or all alike (e.g. all failed): no evidence about the sources yet.
   if (static_cast<int>(own_rows.size()) < options_.relevance_rows ||
       std::all_of(own_gflops.begin(), own_gflops.end(),
@@ -297,22 +291,26 @@ bool XgbSearch::Refit() {
   if (!enough_own && transfer_.rows.empty()) return false;
   if (radix_.empty() || feature_count_ == 0) return false;
   auto start = Clock::now();
-  std::vector<std::vector<float>> rows = transfer_.rows;
-  std::vector<float> throughput = transfer_.throughput;
-  std::vector<unsigned> groups = transfer_.group_sizes;
-  unsigned own = 0;
+  std::vector<std::vector<float>> own_rows;
+  std::vector<float> own_gflops;
   for (size_t i = 0; i < observed_index_.size(); ++i) {
     std::vector<float> row = FeaturesAt(observed_index_[i]);
     if (row.size() != feature_count_) continue;  // never trained on: see FeatureFunction
-    rows.push_back(std::move(row));
-    throughput.push_back(observed_gflops_[i]);
-    ++own;
+    own_rows.push_back(std::move(row));
+    own_gflops.push_back(observed_gflops_[i]);
   }
   std::vector<float> weights;
   if (!transfer_.group_sizes.empty()) {
-    WeighSources();
+    WeighSources(own_rows, own_gflops);
     weights = source_weights_;
   }
+  std::vector<std::vector<float>> rows = transfer_.rows;
+  std::vector<float> throughput = transfer_.throughput;
+  std::vector<unsigned> groups = transfer_.group_sizes;
+  const auto own = static_cast<unsigned>(own_rows.size());
+  rows.insert(rows.end(), std::make_move_iterator(own_rows.begin()),
+              std::make_move_iterator(own_rows.end()));
+  throughput.insert(throughput.end(), own_gflops.begin(), own_gflops.end());
   if (own > 0) {
     groups.push_back(own);
     if (!transfer_.group_sizes.empty()) {

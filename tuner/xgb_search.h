@@ -146,9 +146,10 @@ class XgbSearch : public Search {
   // Refits the model on every observation and the transfer rows; false when it cannot be
   // fitted (then a loaded model, if any, still guides).
   bool Refit();
-  // Recomputes source_weights_ from the own observations (see source_relevance), fitting each
-  // group's own model the first time.
-  void WeighSources();
+  // Recomputes source_weights_ from the own observations' feature rows and throughputs (see
+  // source_relevance), fitting each group's own model the first time.
+  void WeighSources(const std::vector<std::vector<float>>& own_rows,
+                    const std::vector<float>& own_gflops);
   // Unvisited indices the annealing chains met, best predicted score first, at most `count`.
   std::vector<uint64_t> Anneal(int count);
   // The `count` best-scored unvisited candidates, all of them scored.

@@ -66,6 +66,21 @@ TuningRun Drive(Search& search, const codegen::SearchSpace& space, int trials) {
   return run;
 }
 
+// Appends one transfer group: 300 configs drawn with `rng`, measured at `gflops(config)`, as
+// another shape's records would be.
+template <typename Gflops>
+void AddSourceGroup(TransferData& transfer, const codegen::SearchSpace& space, std::mt19937_64& rng,
+                    Gflops gflops) {
+  constexpr int kRows = 300;
+  std::uniform_int_distribution<uint64_t> pick(0, space.size() - 1);
+  for (int i = 0; i < kRows; ++i) {
+    const v1::Config config = space.ConfigAt(pick(rng));
+    transfer.rows.push_back(cost_model::KnobFeatures(config));
+    transfer.throughput.push_back(static_cast<float>(gflops(config)));
+  }
+  transfer.group_sizes.push_back(kRows);
+}
+
 double Median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   return values[values.size() / 2];
@@ -343,13 +358,7 @@ TEST(XgbSearchTest, TransferFromAnotherShapeNeedsFewerTrials) {
   // "Another shape": the same landscape at half the speed, fully measured on 300 configs.
   TransferData transfer;
   std::mt19937_64 rng(99);
-  std::uniform_int_distribution<uint64_t> pick(0, space.size() - 1);
-  for (int i = 0; i < 300; ++i) {
-    const v1::Config config = space.ConfigAt(pick(rng));
-    transfer.rows.push_back(cost_model::KnobFeatures(config));
-    transfer.throughput.push_back(static_cast<float>(Throughput(config) / 2));
-  }
-  transfer.group_sizes = {300};
+  AddSourceGroup(transfer, space, rng, [](const v1::Config& c) { return Throughput(c) / 2; });
   std::vector<double> cold, warm;
   for (uint64_t seed : {1, 2, 3, 4, 5}) {
     XgbSearchOptions options;
@@ -372,16 +381,8 @@ TEST(XgbSearchTest, SourcesAreWeighedByHowWellTheyRankTheJobsOwnMeasurements) {
   // where this one is slowest): a shape that teaches the wrong order.
   TransferData transfer;
   std::mt19937_64 rng(7);
-  std::uniform_int_distribution<uint64_t> pick(0, space.size() - 1);
-  for (int group = 0; group < 2; ++group) {
-    for (int i = 0; i < 300; ++i) {
-      const v1::Config config = space.ConfigAt(pick(rng));
-      transfer.rows.push_back(cost_model::KnobFeatures(config));
-      const double gflops = Throughput(config);
-      transfer.throughput.push_back(static_cast<float>(group == 0 ? gflops / 2 : 101 - gflops));
-    }
-    transfer.group_sizes.push_back(300);
-  }
+  AddSourceGroup(transfer, space, rng, [](const v1::Config& c) { return Throughput(c) / 2; });
+  AddSourceGroup(transfer, space, rng, [](const v1::Config& c) { return 101 - Throughput(c); });
   XgbSearchOptions options;
   options.seed = 4;
   auto search = *XgbSearch::Create(space, options);
