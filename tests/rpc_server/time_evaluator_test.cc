@@ -50,10 +50,13 @@ TEST(TimeEvaluatorTest, RaisesNumberUntilRepeatLastsMinRepeatMs) {
       },
       options);
   ASSERT_TRUE(result.ok()) << result.status();
-  // Each run takes >= 0.2 ms, so a 10 ms repeat needs more than one run but at most
-  // 10 / 0.2 + 1 (TVM's rule: wanted / per-run + 1).
+  // Each run takes >= 0.2 ms, so a 10 ms repeat needs more than one run. Each raise is
+  // max(wanted / per-run + 1, number x golden ratio) (TVM's rule): the first term is at most
+  // 10 / 0.2 + 1 = 51; the second applies to a number whose batch fell short of 10 ms, so
+  // at most 49 runs (50 take >= 10 ms), giving at most 79 when a loaded machine slowed the
+  // batch before it.
   EXPECT_GT(result->final_number, 1);
-  EXPECT_LE(result->final_number, 51);
+  EXPECT_LE(result->final_number, 79);
   ASSERT_EQ(result->costs.size(), 2u);
   for (double cost : result->costs) EXPECT_GE(cost, 200e-6);
   // The last repeat ran final_number times and lasted at least min_repeat_ms.
