@@ -390,6 +390,7 @@ absl::StatusOr<TransferData> LoadTransferData(const TuneOptions& options,
     for (const db::Record* record : records) {
       data.rows.push_back(cost_model::ConfigFeatures(*workload, options.target, record->config));
       data.throughput.push_back(record->status == v1::OK ? static_cast<float>(record->gflops) : 0);
+      data.configs.push_back(record->config);
     }
     data.group_sizes.push_back(static_cast<unsigned>(records.size()));
   }

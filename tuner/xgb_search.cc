@@ -93,6 +93,10 @@ absl::StatusOr<std::unique_ptr<XgbSearch>> XgbSearch::Create(const codegen::Sear
     return absl::InvalidArgumentError(
         absl::StrCat("XgbSearchOptions.local_radius is ", options.local_radius, "; must be >= 1"));
   }
+  if (options.transfer_seeds < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("XgbSearchOptions.transfer_seeds is ",
+                                                   options.transfer_seeds, "; must be >= 0"));
+  }
 
   if (!options.candidates.empty() &&
       std::none_of(options.candidates.begin(), options.candidates.end(),
@@ -161,17 +165,30 @@ void XgbSearch::Observe(uint64_t index, double gflops) {
 
 int XgbSearch::SetTransferData(TransferData data) {
   TransferData kept;
+  const bool with_configs = data.configs.size() == data.rows.size();
+  // Per kept group: the candidates' indices of its measured configs, best first.
+  std::vector<std::vector<std::pair<float, uint64_t>>> measured;
   size_t row = 0;
   for (unsigned size : data.group_sizes) {
     unsigned group = 0;
+    std::vector<std::pair<float, uint64_t>> ranked;
     for (unsigned i = 0; i < size && row < data.rows.size(); ++i, ++row) {
       if (data.rows[row].size() != feature_count_ || row >= data.throughput.size()) continue;
-      const float throughput = data.throughput[row];
+      const float throughput = std::isfinite(data.throughput[row]) && data.throughput[row] > 0
+                                   ? data.throughput[row]
+                                   : 0.0f;
       kept.rows.push_back(std::move(data.rows[row]));
-      kept.throughput.push_back(std::isfinite(throughput) && throughput > 0 ? throughput : 0.0f);
+      kept.throughput.push_back(throughput);
       ++group;
+      if (!with_configs || throughput <= 0) continue;
+      absl::StatusOr<uint64_t> index = space_.IndexOf(data.configs[row]);
+      if (index.ok() && InPool(*index)) ranked.emplace_back(throughput, *index);
     }
-    if (group > 0) kept.group_sizes.push_back(group);
+    if (group == 0) continue;
+    kept.group_sizes.push_back(group);
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    measured.push_back(std::move(ranked));
   }
   transfer_ = std::move(kept);
   group_begin_.clear();
@@ -183,6 +200,26 @@ int XgbSearch::SetTransferData(TransferData data) {
   source_models_.clear();
   source_models_.resize(transfer_.group_sizes.size());
   source_weights_.assign(transfer_.group_sizes.size(), 1.0f);
+
+  // Warm-start order: the sources in turn, the most measured first (its best is the surest),
+  // each contributing its next best config.
+  std::vector<size_t> order(measured.size());
+  for (size_t g = 0; g < order.size(); ++g) order[g] = g;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return transfer_.group_sizes[a] > transfer_.group_sizes[b];
+  });
+  seeds_.clear();
+  next_seed_ = 0;
+  absl::flat_hash_set<uint64_t> seen;
+  for (size_t rank = 0;; ++rank) {
+    bool any = false;
+    for (size_t g : order) {
+      if (rank >= measured[g].size()) continue;
+      any = true;
+      if (seen.insert(measured[g][rank].second).second) seeds_.push_back(measured[g][rank].second);
+    }
+    if (!any) break;
+  }
   return static_cast<int>(transfer_.rows.size());
 }
 
@@ -549,6 +586,17 @@ std::vector<uint64_t> XgbSearch::Propose(int count) {
       picks.push_back(*index);
       Visit(*index);
     }
+  }
+  // Warm start: the sources' best configs, at most half the round (at least one).
+  const int seed_room = std::min(options_.transfer_seeds - seeds_proposed_, std::max(1, count / 2));
+  for (int added = 0;
+       added < seed_room && static_cast<int>(picks.size()) < count && next_seed_ < seeds_.size();) {
+    const uint64_t index = seeds_[next_seed_++];
+    if (visited_.contains(index)) continue;
+    picks.push_back(index);
+    Visit(index);
+    ++added;
+    ++seeds_proposed_;
   }
   std::vector<uint64_t> guided;
   const int wanted = count - static_cast<int>(picks.size());

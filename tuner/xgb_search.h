@@ -11,6 +11,8 @@
 // left (diversity), and each slot is replaced by a random unvisited config with probability
 // `epsilon` so the model keeps seeing configs it would not pick. Without a model (too few
 // observations and no transfer rows or loaded model) it proposes uniformly random configs.
+// With transfer configs, the first rounds also propose the other shapes' best measured
+// configs that exist in this space (a warm start; see XgbSearchOptions::transfer_seeds).
 #ifndef FLEETTUNE_TUNER_XGB_SEARCH_H_
 #define FLEETTUNE_TUNER_XGB_SEARCH_H_
 
@@ -73,6 +75,12 @@ struct XgbSearchOptions {
   // distant configs). 0 turns it off.
   double local_share = 0.5;
   int local_radius = 2;
+  // Warm start: with transfer configs (TransferData::configs), up to this many trials, at most
+  // half of any round (at least one), go to the sources' best measured configs that are valid
+  // in this space, right after the default. The shapes' optima are often near-optimal here
+  // even where a model fitted on them ranks this shape's configs poorly (docs/decisions.md,
+  // #4). 0 turns it off.
+  int transfer_seeds = 4;
 
   // Model parameters for tens to hundreds of samples (see docs/decisions.md, #4).
   static cost_model::XgbOptions DefaultModelOptions();
@@ -84,6 +92,9 @@ struct TransferData {
   std::vector<std::vector<float>> rows;
   std::vector<float> throughput;  // 0 for failed configs
   std::vector<unsigned> group_sizes;
+  // The measured config of each row, for warm starts (XgbSearchOptions::transfer_seeds).
+  // Empty: no warm start; otherwise parallel to rows (else ignored).
+  std::vector<v1::Config> configs;
 };
 
 // Not thread-safe, like every Search. Deterministic for a given space, options and sequence
@@ -109,8 +120,12 @@ class XgbSearch : public Search {
 
   // Transfer: rows of other workloads trained on together with this one's observations from
   // now on. Rows whose length differs from this space's features are dropped; returns how
-  // many rows were kept.
+  // many rows were kept. With configs, also sets the warm-start seeds (see seeds()).
   int SetTransferData(TransferData data);
+  // The warm-start order: the sources' measured configs that are in this space's candidates,
+  // best first within each source, taken in turn from each source (the most measured source
+  // first), each index once, failed configs never. Proposed up to options.transfer_seeds.
+  const std::vector<uint64_t>& seeds() const { return seeds_; }
   // The weight of each kept transfer group in the latest fit (1 until source relevance has
   // enough own measurements; see XgbSearchOptions::source_relevance).
   const std::vector<float>& source_weights() const { return source_weights_; }
@@ -192,6 +207,9 @@ class XgbSearch : public Search {
   absl::flat_hash_set<uint64_t> visited_;
   uint64_t pool_visited_ = 0;  // visited indices that are candidates
   bool default_offered_ = false;
+  std::vector<uint64_t> seeds_;  // warm-start order (see seeds())
+  size_t next_seed_ = 0;         // first seed not yet considered
+  int seeds_proposed_ = 0;
   absl::flat_hash_map<uint64_t, std::vector<float>> feature_cache_;
   std::vector<uint64_t> observed_index_;
   std::vector<float> observed_gflops_;

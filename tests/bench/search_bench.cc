@@ -15,7 +15,8 @@
 // measurement. Reports, per workload and over --seeds seeds, the median trials to reach 95%
 // of the table's best (and the template default's share of it) for random, xgb, xgb
 // with transfer (trained from the first round on the other shapes' tables of the same
-// template, as a job takes the database's records)
+// template, as a job takes the database's records, and warm-started with their best configs
+// where the target's table holds them)
 // and both of those without the template default in their first round ("-d": what the
 // model finds on its own); the model's ranking quality on held-out rows
 // (Kendall tau and top-10 recall, trained on half the table; tau also trained on 64 rows,
@@ -493,9 +494,12 @@ int Main(int argc, char** argv) {
       for (size_t other = 0; other < tables.size(); ++other) {
         // Like a tuning job: other shapes of the op that take the same template.
         if (other == w || tables[other].template_name != table.template_name) continue;
+        const codegen::SearchSpace other_space =
+            *codegen::SearchSpaceFor(tables[other].workload, target);
         for (size_t r = 0; r < tables[other].rows.size(); ++r) {
           transfer.rows.push_back(features[other][r]);
           transfer.throughput.push_back(static_cast<float>(tables[other].rows[r].gflops));
+          transfer.configs.push_back(other_space.ConfigAt(tables[other].rows[r].index));
         }
         transfer.group_sizes.push_back(static_cast<unsigned>(tables[other].rows.size()));
       }

@@ -269,13 +269,15 @@ TEST(XgbSearchTest, RejectsBadOptions) {
   influence.own_influence = 0;
   XgbSearchOptions relevance;
   relevance.relevance_rows = 1;
+  XgbSearchOptions seeds;
+  seeds.transfer_seeds = -1;
   candidates.candidates = {4, 99};  // the space has 4 configs
   depth.model.max_depth = 0;
   for (const Case& c :
        {Case{chains, "chains"}, Case{steps, "steps"}, Case{minimum, "min_observations"},
         Case{epsilon, "epsilon"}, Case{influence, "own_influence"}, Case{candidates, "candidates"},
         Case{depth, "max_depth"}, Case{share, "local_share"}, Case{radius, "local_radius"},
-        Case{relevance, "relevance_rows"}}) {
+        Case{relevance, "relevance_rows"}, Case{seeds, "transfer_seeds"}}) {
     absl::StatusOr<std::unique_ptr<XgbSearch>> search = XgbSearch::Create(space, c.options);
     ASSERT_FALSE(search.ok()) << c.named;
     EXPECT_EQ(search.status().code(), absl::StatusCode::kInvalidArgument);
@@ -423,6 +425,90 @@ TEST(XgbSearchTest, SourcesAreWeighedByHowWellTheyRankTheJobsOwnMeasurements) {
             << Median(weighed) << ", unweighed " << Median(unweighed) << "\n";
   EXPECT_LE(Median(weighed), Median(cold) + 8);
   EXPECT_LT(Median(weighed), Median(unweighed));
+}
+
+TEST(XgbSearchTest, WarmStartProposesTheSourcesBestConfigsFirst) {
+  codegen::SearchSpace space = ToySpace();
+  // Configs by knob values; 0 marks a knob value no config of this space has.
+  const auto config = [&](std::vector<int64_t> values) {
+    v1::Config result = space.DefaultConfig();
+    for (size_t k = 0; k < values.size(); ++k) result.mutable_knobs(k)->set_value(values[k]);
+    return result;
+  };
+  const auto index_of = [&](std::vector<int64_t> values) { return *space.IndexOf(config(values)); };
+  auto probe = *XgbSearch::Create(space, {});
+  TransferData transfer;
+  const auto add = [&](std::vector<int64_t> values, float gflops) {
+    transfer.rows.push_back(cost_model::KnobFeatures(config(values)));
+    transfer.throughput.push_back(gflops);
+    transfer.configs.push_back(config(values));
+  };
+  // Source A (3 rows): best {32,4,64,8}, then {16,4,64,8}; a failed config is never a seed.
+  add({16, 4, 64, 8}, 50);
+  add({32, 4, 64, 8}, 90);
+  add({2, 2, 2, 2}, 0);
+  // Source B (4 rows): best {3,...} is not a choice of this space; then {32,4,64,8} again (one
+  // seed only), then {8,8,8,8}, then the default (visited first, so skipped).
+  add({3, 4, 64, 8}, 9);
+  add({32, 4, 64, 8}, 7);
+  add({8, 8, 8, 8}, 5);
+  add({1, 1, 1, 1}, 1);
+  transfer.group_sizes = {3, 4};
+  ASSERT_EQ(probe->FeaturesAt(0).size(), transfer.rows[0].size());
+
+  XgbSearchOptions options;
+  options.seed = 3;
+  auto search = *XgbSearch::Create(space, options);
+  ASSERT_EQ(search->SetTransferData(transfer), 7);
+  // B has more rows, so it leads each turn: B's best valid, A's best (a duplicate of B's),
+  // B's next, A's next, B's last.
+  EXPECT_EQ(search->seeds(),
+            (std::vector<uint64_t>{index_of({32, 4, 64, 8}), index_of({8, 8, 8, 8}),
+                                   index_of({16, 4, 64, 8}), index_of({1, 1, 1, 1})}));
+  const uint64_t default_index = *space.IndexOf(space.DefaultConfig());
+  ASSERT_EQ(default_index, index_of({1, 1, 1, 1}));
+  // Round 1: the default, then three seeds (half of 8 is 4, and only three are unvisited),
+  // then model picks, none of them a repeat.
+  const std::vector<uint64_t> first = search->Propose(8);
+  ASSERT_EQ(first.size(), 8u);
+  EXPECT_EQ(std::vector<uint64_t>(first.begin(), first.begin() + 4),
+            (std::vector<uint64_t>{default_index, index_of({32, 4, 64, 8}), index_of({8, 8, 8, 8}),
+                                   index_of({16, 4, 64, 8})}));
+  EXPECT_EQ(std::set<uint64_t>(first.begin(), first.end()).size(), 8u);
+  std::set<uint64_t> all(first.begin(), first.end());
+  for (uint64_t index : first) search->Observe(index, Throughput(space.ConfigAt(index)));
+  const std::vector<uint64_t> second = search->Propose(8);
+  for (uint64_t index : second) EXPECT_TRUE(all.insert(index).second) << "repeat " << index;
+
+  // A cap of 1 seed, rounds of 1: the default, then one seed, then the model.
+  options.transfer_seeds = 1;
+  auto capped = *XgbSearch::Create(space, options);
+  capped->SetTransferData(transfer);
+  EXPECT_EQ(capped->Propose(1), (std::vector<uint64_t>{default_index}));
+  EXPECT_EQ(capped->Propose(1), (std::vector<uint64_t>{index_of({32, 4, 64, 8})}));
+  EXPECT_NE(capped->Propose(1), (std::vector<uint64_t>{index_of({8, 8, 8, 8})}));
+
+  // Off, or without configs: no seeds.
+  options.transfer_seeds = 0;
+  auto off = *XgbSearch::Create(space, options);
+  off->SetTransferData(transfer);
+  const std::vector<uint64_t> unseeded = off->Propose(8);
+  EXPECT_EQ(std::count(unseeded.begin(), unseeded.end(), index_of({8, 8, 8, 8})) +
+                std::count(unseeded.begin(), unseeded.end(), index_of({16, 4, 64, 8})),
+            0);
+  TransferData no_configs = transfer;
+  no_configs.configs.clear();
+  auto plain = *XgbSearch::Create(space, {});
+  plain->SetTransferData(no_configs);
+  EXPECT_TRUE(plain->seeds().empty());
+
+  // Seeds outside the candidates are never proposed.
+  XgbSearchOptions restricted;
+  restricted.candidates = {index_of({16, 4, 64, 8}), index_of({1, 2, 4, 8}),
+                           index_of({2, 2, 2, 2})};
+  auto within = *XgbSearch::Create(space, restricted);
+  within->SetTransferData(transfer);
+  EXPECT_EQ(within->seeds(), (std::vector<uint64_t>{index_of({16, 4, 64, 8})}));
 }
 
 TEST(XgbSearchTest, TransferRowsOfTheWrongLengthAreDropped) {

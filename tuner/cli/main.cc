@@ -71,7 +71,8 @@ int Main(int argc, char** argv) {
   tune_cmd->add_option("--load-model", tune.load_model, "xgb: start from this saved model");
   tune_cmd->add_option("--save-model", tune.save_model, "xgb: save the fitted model here");
   tune_cmd->add_flag("--no-transfer", tune.no_transfer,
-                     "xgb: do not train on other shapes' records of the same op");
+                     "xgb: do not train on other shapes' records of the same op, nor "
+                     "measure their best configs first");
   tune_cmd->add_flag("--no-overlap", tune.no_overlap,
                      "build each round only after the previous one is measured (the default "
                      "with local boards, which share this machine's cores with the builders)");
