@@ -209,7 +209,7 @@ class XgbSearch : public Search {
   bool default_offered_ = false;
   std::vector<uint64_t> seeds_;  // warm-start order (see seeds())
   size_t next_seed_ = 0;         // first seed not yet considered
-  int seeds_proposed_ = 0;
+  int seeds_proposed_ = 0;       // trials given to seeds so far (the cap is per search)
   absl::flat_hash_map<uint64_t, std::vector<float>> feature_cache_;
   std::vector<uint64_t> observed_index_;
   std::vector<float> observed_gflops_;

@@ -429,14 +429,14 @@ TEST(XgbSearchTest, SourcesAreWeighedByHowWellTheyRankTheJobsOwnMeasurements) {
 
 TEST(XgbSearchTest, WarmStartProposesTheSourcesBestConfigsFirst) {
   codegen::SearchSpace space = ToySpace();
-  // Configs by knob values; 0 marks a knob value no config of this space has.
+  // Configs by knob values (a, b, c, d); a value that is not a power of two is no choice of
+  // this space.
   const auto config = [&](std::vector<int64_t> values) {
     v1::Config result = space.DefaultConfig();
     for (size_t k = 0; k < values.size(); ++k) result.mutable_knobs(k)->set_value(values[k]);
     return result;
   };
   const auto index_of = [&](std::vector<int64_t> values) { return *space.IndexOf(config(values)); };
-  auto probe = *XgbSearch::Create(space, {});
   TransferData transfer;
   const auto add = [&](std::vector<int64_t> values, float gflops) {
     transfer.rows.push_back(cost_model::KnobFeatures(config(values)));
@@ -454,11 +454,11 @@ TEST(XgbSearchTest, WarmStartProposesTheSourcesBestConfigsFirst) {
   add({8, 8, 8, 8}, 5);
   add({1, 1, 1, 1}, 1);
   transfer.group_sizes = {3, 4};
-  ASSERT_EQ(probe->FeaturesAt(0).size(), transfer.rows[0].size());
 
   XgbSearchOptions options;
   options.seed = 3;
   auto search = *XgbSearch::Create(space, options);
+  ASSERT_EQ(search->feature_count(), transfer.rows[0].size());
   ASSERT_EQ(search->SetTransferData(transfer), 7);
   // B has more rows, so it leads each turn: B's best valid, A's best (a duplicate of B's),
   // B's next, A's next, B's last.
