@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 
@@ -226,6 +227,24 @@ std::vector<int64_t> ParamValues(const OpDef& def, const v1::Workload& workload)
   return values;
 }
 
+// Refuses a workload whose tensors (float32) exceed kMaxWorkloadTensorBytes together. The
+// sum is in double: four dimensions of up to 2^24 overflow int64, and the limit is exact
+// in double.
+absl::Status CheckTensorBytes(const OpDef& def, const v1::Workload& workload) {
+  double bytes = 0;
+  for (const v1::TensorSpec& tensor : def.tensors(ParamValues(def, workload))) {
+    double elements = 1;
+    for (int64_t dim : tensor.shape()) elements *= static_cast<double>(dim);
+    bytes += elements * sizeof(float);
+  }
+  if (bytes <= static_cast<double>(kMaxWorkloadTensorBytes)) return absl::OkStatus();
+  constexpr double kGiB = 1 << 30;
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "%s: %.2f GiB of tensors, over the limit of %g GiB per task (what a board accepts); "
+      "tune a smaller shape",
+      WorkloadKey(workload), bytes / kGiB, kMaxWorkloadTensorBytes / kGiB));
+}
+
 // Every parameter name in declared order.
 std::vector<std::string> AllParams(const OpInfo& info) {
   std::vector<std::string> names = info.params;
@@ -336,6 +355,7 @@ absl::StatusOr<v1::Workload> ParseWorkload(std::string_view input) {
   if (def->check) {
     if (absl::Status s = def->check(ParamValues(*def, workload)); !s.ok()) return s;
   }
+  if (absl::Status s = CheckTensorBytes(*def, workload); !s.ok()) return s;
   return workload;
 }
 
@@ -375,6 +395,7 @@ absl::Status ValidateWorkload(const v1::Workload& workload) {
   if (def->check) {
     if (absl::Status s = def->check(ParamValues(*def, workload)); !s.ok()) return s;
   }
+  if (absl::Status s = CheckTensorBytes(*def, workload); !s.ok()) return s;
   return CheckDtype(op, workload.dtype());
 }
 

@@ -37,15 +37,22 @@ struct OpInfo {
 // Every op fleettune can tune, in a stable order. Thread-safe.
 const std::vector<OpInfo>& RegisteredOps();
 
+// The most bytes a workload's tensors may take together: what a board runtime accepts for one
+// task (rpc_server::kMaxTaskTensorBytes). A bigger workload cannot be measured anywhere, so it
+// is bad input from the start.
+inline constexpr int64_t kMaxWorkloadTensorBytes = int64_t{1} << 30;
+
 // Parses and validates a workload string. On failure returns InvalidArgument whose message
 // names the bad part (unknown op, unknown/missing/duplicate/out-of-order parameter,
-// non-positive or non-integer value, unsupported dtype). Optional parameters may be left
+// non-positive or non-integer value, unsupported dtype, tensors over
+// kMaxWorkloadTensorBytes together). Optional parameters may be left
 // out; the message carries only those that differ from their default. Thread-safe.
 absl::StatusOr<v1::Workload> ParseWorkload(std::string_view text);
 
 // Checks a Workload message (e.g. one received over the network) the way ParseWorkload checks
 // a string: known op, every required parameter (optional ones may be absent) in declared order
-// with a value in range, supported dtype. InvalidArgument naming the bad part otherwise.
+// with a value in range, supported dtype, tensors within kMaxWorkloadTensorBytes.
+// InvalidArgument naming the bad part otherwise.
 // Thread-safe.
 absl::Status ValidateWorkload(const v1::Workload& workload);
 

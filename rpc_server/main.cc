@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "absl/status/status.h"
+#include "net/host_port.h"
 #include "rpc_server/board.h"
 #include "rpc_server/device.h"
 #include "rpc_server/sandbox.h"
@@ -152,6 +153,10 @@ int main(int argc, char** argv) {
     }
   }
   if (options.tracker_address.empty()) return UsageError("--tracker is required");
+  absl::StatusOr<fleettune::net::HostPort> tracker = fleettune::net::ParseHostPort(
+      "--tracker", options.tracker_address, fleettune::net::PortZero::kRefused);
+  if (!tracker.ok()) return UsageError(std::string(tracker.status().message()));
+  options.tracker_address = tracker->ToString();
   if (options.key.empty()) return UsageError("--key is required");
   if (device_options.kind != "cpu") {
     absl::StatusOr<std::shared_ptr<fleettune::rpc_server::Device>> device =

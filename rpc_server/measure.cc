@@ -25,7 +25,7 @@
 namespace fleettune::rpc_server {
 namespace {
 
-constexpr int64_t kMaxTotalBytes = int64_t{1} << 30;  // all tensors of one task together
+constexpr int64_t kMaxTotalBytes = kMaxTaskTensorBytes;  // all tensors of one task together
 constexpr size_t kAlignment = 64;
 constexpr size_t kReferenceCacheEntries = 8;
 constexpr uint64_t kInputSeed = 0x5eedf00dULL;

@@ -3,6 +3,7 @@
 #ifndef FLEETTUNE_RPC_SERVER_MEASURE_H_
 #define FLEETTUNE_RPC_SERVER_MEASURE_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,8 +26,12 @@ std::string ReferenceCacheKey(const v1::MeasureTask& task);
 std::shared_ptr<const std::vector<float>> FindReferenceOutput(const std::string& key);
 void StoreReferenceOutput(const std::string& key, std::vector<float> output);
 
+// The most bytes the tensors of one task may take together. The tuner refuses bigger
+// workloads up front (codegen::kMaxWorkloadTensorBytes is the same number).
+inline constexpr int64_t kMaxTaskTensorBytes = int64_t{1} << 30;
+
 // Element counts of the task's tensors (inputs first, output last), or InvalidArgument naming
-// the bad spec (empty, non-positive dimension, over the 1 GiB limit).
+// the bad spec (empty, non-positive dimension, over kMaxTaskTensorBytes).
 absl::StatusOr<std::vector<int64_t>> TaskTensorSizes(const v1::MeasureTask& task);
 
 // The checks of a task's fields every device makes before anything runs: dtype float32, a

@@ -40,23 +40,13 @@ class HttpMetricsServer final : public MetricsServer {
     if (thread_.joinable()) thread_.join();
   }
 
-  absl::Status Start(const std::string& address) {
-    const size_t colon = address.rfind(':');
-    if (colon == std::string::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("metrics address '", address, "' is not host:port"));
+  absl::Status Start(const net::HostPort& address) {
+    port_ = address.port == 0
+                ? server_.bind_to_any_port(address.host)
+                : (server_.bind_to_port(address.host, address.port) ? address.port : -1);
+    if (port_ <= 0) {
+      return absl::UnavailableError(absl::StrCat("cannot listen on ", address.ToString()));
     }
-    const std::string host = address.substr(0, colon);
-    int port = 0;
-    try {
-      port = std::stoi(address.substr(colon + 1));
-    } catch (...) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("metrics address '", address, "' has no numeric port"));
-    }
-    port_ =
-        port == 0 ? server_.bind_to_any_port(host) : (server_.bind_to_port(host, port) ? port : -1);
-    if (port_ <= 0) return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     return absl::OkStatus();
   }
@@ -120,7 +110,7 @@ std::string RenderMetrics(const Scheduler& scheduler) {
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& address,
+absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const net::HostPort& address,
                                                                     const Scheduler* scheduler) {
   auto server = std::make_unique<HttpMetricsServer>(scheduler);
   absl::Status started = server->Start(address);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "net/host_port.h"
 #include "tracker/scheduler.h"
 
 namespace fleettune::tracker {
@@ -16,8 +17,8 @@ std::string RenderMetrics(const Scheduler& scheduler);
 // Serves GET /metrics (and /healthz) over plain HTTP on its own thread. Thread-safe.
 class MetricsServer {
  public:
-  // Binds `address` (host:port; port 0 picks one). Unavailable naming it when it cannot.
-  static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(const std::string& address,
+  // Binds `address` (port 0 picks a free one). Unavailable naming it when it cannot.
+  static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(const net::HostPort& address,
                                                               const Scheduler* scheduler);
   virtual ~MetricsServer() = default;
   virtual int port() const = 0;

@@ -5,6 +5,7 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -12,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "net/host_port.h"
 #include "tracker/metrics.h"
 #include "tracker/scheduler.h"
 #include "tracker/tracker_service.h"
@@ -60,7 +62,7 @@ class TrackerServerImpl final : public TrackerServer {
   int port() const override { return port_; }
   int metrics_port() const override { return metrics_ ? metrics_->port() : 0; }
 
-  absl::Status StartMetrics(const std::string& address) {
+  absl::Status StartMetrics(const net::HostPort& address) {
     absl::StatusOr<std::unique_ptr<MetricsServer>> metrics =
         MetricsServer::Start(address, &scheduler_);
     if (!metrics.ok()) return metrics.status();
@@ -109,8 +111,15 @@ class TrackerServerImpl final : public TrackerServer {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<TrackerServer>> TrackerServer::Start(const TrackerOptions& options) {
-  if (options.listen_address.empty()) {
-    return absl::InvalidArgumentError("TrackerOptions.listen_address is empty");
+  absl::StatusOr<net::HostPort> listen =
+      net::ParseHostPort("listen address", options.listen_address, net::PortZero::kPicksFreePort);
+  if (!listen.ok()) return listen.status();
+  std::optional<net::HostPort> metrics_address;
+  if (!options.metrics_address.empty()) {
+    absl::StatusOr<net::HostPort> parsed = net::ParseHostPort(
+        "metrics address", options.metrics_address, net::PortZero::kPicksFreePort);
+    if (!parsed.ok()) return parsed.status();
+    metrics_address = *parsed;
   }
   if (options.no_board_timeout_ms <= 0 || options.board_silence_ms <= 0) {
     return absl::InvalidArgumentError("tracker timeouts must be positive");
@@ -124,10 +133,10 @@ absl::StatusOr<std::unique_ptr<TrackerServer>> TrackerServer::Start(const Tracke
     return absl::InvalidArgumentError("TLS needs both a certificate and its private key");
   }
   absl::Status started =
-      server->Start(options.listen_address, options.tls_cert_pem, options.tls_key_pem);
+      server->Start(listen->ToString(), options.tls_cert_pem, options.tls_key_pem);
   if (!started.ok()) return started;
-  if (!options.metrics_address.empty()) {
-    absl::Status metrics = server->StartMetrics(options.metrics_address);
+  if (metrics_address) {
+    absl::Status metrics = server->StartMetrics(*metrics_address);
     if (!metrics.ok()) return metrics;
   }
   return std::unique_ptr<TrackerServer>(std::move(server));

@@ -12,7 +12,8 @@
 namespace fleettune::tracker {
 
 struct TrackerOptions {
-  std::string listen_address = "127.0.0.1:9190";  // port 0 picks a free one
+  // host:port to serve on (net::ParseHostPort's form); port 0 picks a free one.
+  std::string listen_address = "127.0.0.1:9190";
   // A batch for a device key with no board fails (REJECTED) after this long.
   int64_t no_board_timeout_ms = 60000;
   // A board silent this long (no heartbeat, no result) is dropped and its task re-queued.
@@ -25,14 +26,16 @@ struct TrackerOptions {
   // loopback); give both to serve TLS only.
   std::string tls_cert_pem;
   std::string tls_key_pem;
-  // host:port for Prometheus metrics over HTTP (GET /metrics); empty: none.
+  // host:port for Prometheus metrics over HTTP (GET /metrics; port 0 picks one); empty: none.
   std::string metrics_address;
 };
 
 // A running tracker server. Thread-safe.
 class TrackerServer {
  public:
-  // Binds and starts serving. Unavailable naming the address when it cannot be bound.
+  // Binds and starts serving. InvalidArgument naming the option when an address is not
+  // host:port (net::ParseHostPort) or an option is out of range; Unavailable naming the
+  // address when it cannot be bound.
   static absl::StatusOr<std::unique_ptr<TrackerServer>> Start(const TrackerOptions& options);
   virtual ~TrackerServer() = default;
 

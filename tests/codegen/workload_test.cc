@@ -6,6 +6,7 @@
 #include "codegen/target.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rpc_server/measure.h"
 
 namespace fleettune::codegen {
 namespace {
@@ -16,6 +17,21 @@ struct GoodCase {
   std::string text;
   std::string key;
 };
+
+// The limit is the board runtime's: a workload the tuner accepts is one a board measures.
+static_assert(kMaxWorkloadTensorBytes == rpc_server::kMaxTaskTensorBytes);
+
+// Exactly at the limit is accepted, one element more is not, from a string or a message.
+TEST(WorkloadTest, TensorBytesLimit) {
+  // A[m,k] + B[k,n] + C[m,n] = 2^13 * 12288 * 2 + 2^26 = 2^28 floats: exactly 1 GiB.
+  static_assert(kMaxWorkloadTensorBytes == (int64_t{8192} * 12288 * 2 + 8192 * 8192) * 4);
+  absl::StatusOr<v1::Workload> at_limit = ParseWorkload("matmul:m=8192,n=8192,k=12288");
+  ASSERT_TRUE(at_limit.ok()) << at_limit.status();
+  EXPECT_TRUE(ValidateWorkload(*at_limit).ok());
+  v1::Workload over = *at_limit;
+  over.mutable_params(1)->set_value(8193);  // n + 1: a column of B and of C more
+  EXPECT_THAT(std::string(ValidateWorkload(over).message()), HasSubstr("GiB of tensors"));
+}
 
 TEST(WorkloadTest, ParsesAndCanonicalises) {
   const GoodCase cases[] = {
@@ -69,6 +85,11 @@ TEST(WorkloadTest, RejectsBadStringsNamingTheBadPart) {
       {"matmul:m=1,n=2,dtype=float32,k=3", "'dtype' must come last"},
       {"matmul:m=1,n=2,k", "expected name=value, got 'k'"},
       {"matmul:m=1,n=2,k=3,", "expected name=value, got ''"},
+      // 3 x 16384^2 floats; the dimensions multiply past int64 in the conv2d.
+      {"matmul:m=16384,n=16384,k=16384",
+       "matmul:m=16384,n=16384,k=16384: 3.00 GiB of tensors, over the limit of 1 GiB per task"},
+      {"conv2d:n=16777216,c=16777216,h=16777216,w=16777216,k=1,r=1,s=1,stride=1,pad=0",
+       "GiB of tensors, over the limit of 1 GiB"},
   };
   for (const BadCase& c : cases) {
     absl::StatusOr<v1::Workload> workload = ParseWorkload(c.text);

@@ -3,6 +3,7 @@
 // default), saying which it used.
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <vector>
@@ -32,6 +33,35 @@ std::string DefaultSymbol(const v1::Workload& workload) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
   }
   return symbol;
+}
+
+// Checks `-o OUT`, the path of the files to write without their extension (OUT.so, OUT.h):
+// it must name a file in a directory that exists. An empty OUT, one ending in '/' or an
+// existing directory would write the hidden files `.so`/`.h` or files beside the directory.
+// InvalidArgument quoting OUT and saying what to give instead.
+absl::Status CheckOutputPrefix(const std::string& output) {
+  namespace fs = std::filesystem;
+  const std::string shown = absl::StrCat("-o '", output, "'");
+  auto example = [](const std::string& directory) {
+    const std::string prefix =
+        directory.empty() || directory.back() == '/' ? directory + "gemm" : directory + "/gemm";
+    return absl::StrCat("give a path without extension, e.g. -o ", prefix, " (writes ", prefix,
+                        ".so and ", prefix, ".h)");
+  };
+  if (output.empty()) return absl::InvalidArgumentError(shown + " is empty: " + example(""));
+  std::error_code error;
+  if (output.back() == '/' || fs::is_directory(output, error)) {
+    std::string directory = output;
+    while (directory.size() > 1 && directory.back() == '/') directory.pop_back();
+    return absl::InvalidArgumentError(absl::StrCat(shown, " is a directory: ", example(directory)));
+  }
+  const fs::path parent = fs::path(output).parent_path();
+  if (!parent.empty() && !fs::is_directory(parent, error)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(shown, ": directory '", parent.string(), "' ",
+                     fs::exists(parent, error) ? "is not a directory" : "does not exist"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status WriteFile(const std::string& path, const std::string& bytes) {
@@ -101,6 +131,9 @@ absl::StatusOr<Comparison> CompareHere(const v1::Workload& workload, const v1::M
 
 int RunCompile(const CompileArgs& args) {
   constexpr char kCommand[] = "compile";
+  if (absl::Status output = CheckOutputPrefix(args.output); !output.ok()) {
+    return ReportError(kCommand, output);
+  }
   absl::StatusOr<v1::Workload> workload = codegen::ParseWorkload(args.workload);
   if (!workload.ok()) return ReportError(kCommand, workload.status());
   absl::StatusOr<v1::Target> target = codegen::ParseTarget(args.target);

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -12,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "codegen/workload.h"
 #include "google/protobuf/util/json_util.h"
+#include "net/host_port.h"
 #include "nlohmann/json.hpp"
 #include "tracker/tracker.h"
 #include "tuner/cli/commands.h"
@@ -61,6 +63,17 @@ absl::StatusOr<std::string> ReadPemFile(const std::string& file, const char* fla
 }
 
 int RunTracker(const TrackerArgs& args) {
+  absl::StatusOr<net::HostPort> listen =
+      net::ParseHostPort("--listen", args.listen, net::PortZero::kPicksFreePort);
+  if (!listen.ok()) return ReportError("tracker", listen.status());
+  std::optional<net::HostPort> metrics_listen;  // none unless asked for
+  if (!args.metrics_listen.empty()) {
+    absl::StatusOr<net::HostPort> parsed =
+        net::ParseHostPort("--metrics-listen", args.metrics_listen, net::PortZero::kPicksFreePort);
+    if (!parsed.ok()) return ReportError("tracker", parsed.status());
+    metrics_listen = *parsed;
+  }
+
   // Block the stop signals before gRPC starts its threads, then wait for one here.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -69,7 +82,7 @@ int RunTracker(const TrackerArgs& args) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   tracker::TrackerOptions options;
-  options.listen_address = args.listen;
+  options.listen_address = listen->ToString();
   options.no_board_timeout_ms = static_cast<int64_t>(args.no_board_timeout_s * 1000);
   options.board_silence_ms = static_cast<int64_t>(args.board_silence_s * 1000);
   absl::StatusOr<std::string> board_token =
@@ -80,7 +93,7 @@ int RunTracker(const TrackerArgs& args) {
   if (!client_token.ok()) return ReportError("tracker", client_token.status());
   options.board_token = *board_token;
   options.client_token = *client_token;
-  options.metrics_address = args.metrics_listen;
+  if (metrics_listen) options.metrics_address = metrics_listen->ToString();
   absl::StatusOr<std::string> cert = ReadPemFile(args.tls_cert, "--tls-cert");
   if (!cert.ok()) return ReportError("tracker", cert.status());
   absl::StatusOr<std::string> key = ReadPemFile(args.tls_key, "--tls-key");
@@ -90,11 +103,12 @@ int RunTracker(const TrackerArgs& args) {
   absl::StatusOr<std::unique_ptr<tracker::TrackerServer>> server =
       tracker::TrackerServer::Start(options);
   if (!server.ok()) return ReportError("tracker", server.status());
-  std::string host = args.listen.substr(0, args.listen.rfind(':'));
-  std::cout << "fleettune tracker listening on " << host << ":" << (*server)->port() << std::endl;
-  if ((*server)->metrics_port() != 0) {
-    std::string metrics_host = args.metrics_listen.substr(0, args.metrics_listen.rfind(':'));
-    std::cout << "metrics at http://" << metrics_host << ":" << (*server)->metrics_port()
+  // The bound ports: the system's choice where the address asked for port 0.
+  std::cout << "fleettune tracker listening on "
+            << net::HostPort{listen->host, (*server)->port()}.ToString() << std::endl;
+  if (metrics_listen) {
+    std::cout << "metrics at http://"
+              << net::HostPort{metrics_listen->host, (*server)->metrics_port()}.ToString()
               << "/metrics" << std::endl;
   }
 
@@ -107,12 +121,15 @@ int RunTracker(const TrackerArgs& args) {
 
 int RunStatus(const std::string& address, const std::string& token_file, const std::string& tls_ca,
               bool json) {
+  absl::StatusOr<net::HostPort> tracker =
+      net::ParseHostPort("--tracker", address, net::PortZero::kRefused);
+  if (!tracker.ok()) return ReportError("status", tracker.status());
   absl::StatusOr<std::string> token = ReadToken(token_file, "FLEETTUNE_CLIENT_TOKEN");
   if (!token.ok()) return ReportError("status", token.status());
   absl::StatusOr<std::string> ca = ReadPemFile(tls_ca, "--tls-ca");
   if (!ca.ok()) return ReportError("status", ca.status());
   absl::StatusOr<std::unique_ptr<tuner::TrackerClient>> client =
-      tuner::TrackerClient::Connect(address, *token, *ca);
+      tuner::TrackerClient::Connect(tracker->ToString(), *token, *ca);
   if (!client.ok()) return ReportError("status", client.status());
   absl::StatusOr<v1::StatusReply> status = (*client)->GetStatus();
   if (!status.ok()) return ReportError("status", status.status());

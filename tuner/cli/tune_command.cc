@@ -10,6 +10,7 @@
 #include "codegen/target.h"
 #include "codegen/workload.h"
 #include "db/database.h"
+#include "net/host_port.h"
 #include "tuner/cli/commands.h"
 #include "tuner/embedded_fleet.h"
 #include "tuner/tracker_client.h"
@@ -66,6 +67,13 @@ int RunTune(const TuneArgs& args) {
                        absl::InvalidArgumentError("--boards, --batch-size, --builders, "
                                                   "--number and --repeat must be positive"));
   }
+  std::string tracker_address;  // checked HOST:PORT; empty: the embedded fleet
+  if (!args.tracker.empty()) {
+    absl::StatusOr<net::HostPort> tracker =
+        net::ParseHostPort("--tracker", args.tracker, net::PortZero::kRefused);
+    if (!tracker.ok()) return ReportError(kCommand, tracker.status());
+    tracker_address = tracker->ToString();
+  }
 
   absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::Open(args.db);
   if (!database.ok()) return ReportError(kCommand, database.status());
@@ -101,7 +109,7 @@ int RunTune(const TuneArgs& args) {
   options.measure.set_min_repeat_ms(args.min_repeat_ms);
 
   std::unique_ptr<tuner::EmbeddedFleet> fleet;
-  if (args.tracker.empty()) {
+  if (tracker_address.empty()) {
     if (!IsHostTarget(*target)) {
       return ReportError(kCommand, absl::InvalidArgumentError(absl::StrFormat(
                                        "target '%s' is not this machine: local boards can only "
@@ -115,7 +123,7 @@ int RunTune(const TuneArgs& args) {
     options.tracker_address = fleet->address();
     options.tracker_token = fleet->client_token();
   } else {
-    options.tracker_address = args.tracker;
+    options.tracker_address = tracker_address;
     absl::StatusOr<std::string> token = ReadToken(args.token_file, "FLEETTUNE_CLIENT_TOKEN");
     if (!token.ok()) return ReportError(kCommand, token.status());
     options.tracker_token = *token;
