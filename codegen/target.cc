@@ -239,4 +239,13 @@ std::string TargetKey(const v1::Target& target) {
                       " -mattr=", target.features(), " -threads=", target.threads());
 }
 
+std::string TargetSummary(const v1::Target& target) {
+  if (target.kind() == v1::TARGET_KIND_OPENCL) return TargetKey(target);
+  const std::string& list = target.features();  // comma-separated
+  const int64_t features = list.empty() ? 0 : std::count(list.begin(), list.end(), ',') + 1;
+  return absl::StrCat(target.triple(), " ", target.cpu(), ", ", target.threads(),
+                      target.threads() == 1 ? " thread, " : " threads, ", features,
+                      features == 1 ? " feature" : " features");
+}
+
 }  // namespace fleettune::codegen

@@ -29,6 +29,13 @@ absl::Status ValidateTarget(const v1::Target& target);
 // platform).
 std::string TargetKey(const v1::Target& target);
 
+// A short form for people to read, e.g. `x86_64-pc-linux-gnu znver3, 2 threads, 87 features`:
+// the triple, CPU, thread count and how many -mattr features, not the features themselves
+// (`host` enables ~100 of them, which buries the output they are printed in). Not a key: the
+// database, --json and --verbose output keep TargetKey. An OpenCL target's key is short
+// already and is returned as it is. Thread-safe.
+std::string TargetSummary(const v1::Target& target);
+
 // True for an `opencl` target (kind TARGET_KIND_OPENCL): codegen emits OpenCL C source.
 bool IsOpenClTarget(const v1::Target& target);
 

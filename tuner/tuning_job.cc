@@ -66,6 +66,7 @@ class Job {
         workload_key_(codegen::WorkloadKey(options.workload)),
         target_key_(codegen::TargetKey(options.target)) {
     summary_.job = options.job_name.empty() ? DefaultJobName(options) : options.job_name;
+    summary_.space_size = space.size();
     tensors_ = codegen::WorkloadTensors(options.workload);
   }
 
@@ -126,6 +127,8 @@ class Job {
       if (!options_.overlap_builds) next = propose({});
       current = std::move(next);
     }
+    // The search proposes fewer configs than asked only when none is left (Search::Propose).
+    summary_.space_exhausted = !summary_.stopped_early && summary_.trials < options_.trials;
     summary_.model_seconds = search_.model_seconds();
     summary_.search_seconds = search_.planning_seconds();
     summary_.wall_seconds = SecondsSince(start);
@@ -155,6 +158,7 @@ class Job {
         summary_.trials = std::max<int>(summary_.trials, static_cast<int>(record.trial) + 1);
         ++summary_.resumed_trials;
         if (record.status != v1::OK) ++summary_.failures;
+        CountTimeout(record);
         if (record.status == v1::OK && (!summary_.best || record.gflops > summary_.best->gflops)) {
           summary_.best = record;
         }
@@ -188,6 +192,14 @@ class Job {
     const int64_t since = summary_.best ? summary_.trials - 1 - summary_.best->trial
                                         : static_cast<int64_t>(summary_.trials);
     return since >= options_.early_stop;
+  }
+
+  void CountTimeout(const db::Record& record) {
+    if (record.status != v1::TIMEOUT) return;
+    ++summary_.timeouts;
+    if (!summary_.first_timeout || record.trial < summary_.first_timeout->trial) {
+      summary_.first_timeout = record;
+    }
   }
 
   absl::Status RunRound(TrackerClient& client, const std::vector<uint64_t>& indices,
@@ -324,6 +336,7 @@ class Job {
 
     ++summary_.trials;
     if (record.status != v1::OK) ++summary_.failures;
+    CountTimeout(record);
     search_.Observe(index, record.gflops);
     if (record.status == v1::OK &&
         record.config_hash == codegen::ConfigHash(space_.DefaultConfig())) {

@@ -67,6 +67,12 @@ struct TuneSummary {
   int resumed_trials = 0;          // records of the job found by --resume
   int transfer_rows = 0;           // other shapes' records the model trained on
   bool stopped_early = false;      // --early-stop ended the job
+  // Every config of the search space has a record (this job's, or any for this workload,
+  // target and device with --resume), so the job ended before `trials`.
+  bool space_exhausted = false;
+  uint64_t space_size = 0;                  // configs in the search space
+  int timeouts = 0;                         // trials that ended TIMEOUT (resumed ones included)
+  std::optional<db::Record> first_timeout;  // the first of them: a kernel that was too slow
   bool model_saved = false;
   double wall_seconds = 0;
 };

@@ -62,6 +62,33 @@ TEST(TargetTest, OptionsAndCanonicalForm) {
   EXPECT_EQ(one->threads(), 1);
 }
 
+// The short form names triple, CPU, threads and the feature count; never the features.
+TEST(TargetTest, SummaryCountsFeaturesInsteadOfListingThem) {
+  struct Case {
+    std::string text, summary;
+  };
+  const Case cases[] = {
+      {"llvm -mtriple=aarch64-linux-gnu -mcpu=cortex-a76 -mattr=+neon -threads=4",
+       "aarch64-linux-gnu cortex-a76, 4 threads, 1 feature"},
+      {"llvm -mtriple=x86_64-pc-linux-gnu -mcpu=znver3 -mattr=+fma,+avx2,-avx512f -threads=1",
+       "x86_64-pc-linux-gnu znver3, 1 thread, 3 features"},
+      {"llvm -mtriple=x86_64-pc-linux-gnu -mcpu=znver3 -threads=2",
+       "x86_64-pc-linux-gnu znver3, 2 threads, 0 features"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<v1::Target> target = ParseTarget(c.text);
+    ASSERT_TRUE(target.ok()) << c.text << ": " << target.status();
+    EXPECT_EQ(TargetSummary(*target), c.summary) << c.text;
+  }
+  absl::StatusOr<v1::Target> host = ParseTarget("host -threads=3");
+  ASSERT_TRUE(host.ok());
+  const std::string summary = TargetSummary(*host);
+  EXPECT_THAT(summary, StartsWith(host->triple() + " " + host->cpu() + ", 3 threads, "));
+  EXPECT_EQ(summary.find("-mattr"), std::string::npos) << summary;
+  EXPECT_EQ(summary.find('+'), std::string::npos) << summary;
+  EXPECT_LT(summary.size(), 100u) << summary;
+}
+
 TEST(TargetTest, RejectsBadTargetsNamingTheBadPart) {
   struct Case {
     std::string text, message;

@@ -58,8 +58,10 @@ struct TuneArgs {
   int number = 1;
   int repeat = 3;
   int min_repeat_ms = 40;
+  int timeout_ms = 10000;  // the most one measurement may take on a board
   std::string job;
   bool quiet = false;
+  bool verbose = false;  // print the full canonical target key, not its short form
 };
 int RunTune(const TuneArgs& args);
 
@@ -70,6 +72,7 @@ struct QueryArgs {
   std::string db = "fleettune.db";
   int top = 5;
   bool json = false;
+  bool verbose = false;  // best: the full canonical target key, not its short form
 };
 int RunBest(const QueryArgs& args);
 int RunHistory(const QueryArgs& args);

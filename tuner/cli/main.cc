@@ -57,8 +57,14 @@ int Main(int argc, char** argv) {
   tune_cmd->add_option("--repeat", tune.repeat, "repeats per measurement")->capture_default_str();
   tune_cmd->add_option("--min-repeat-ms", tune.min_repeat_ms, "minimum length of one repeat")
       ->capture_default_str();
+  tune_cmd
+      ->add_option("--timeout-ms", tune.timeout_ms,
+                   "the most one measurement may take on a board (a slower kernel is TIMEOUT)")
+      ->capture_default_str();
   tune_cmd->add_option("--job", tune.job, "job name (default: workload@time)");
   tune_cmd->add_flag("--quiet,-q", tune.quiet, "no progress lines");
+  tune_cmd->add_flag("--verbose,-v", tune.verbose,
+                     "show the full target key (every CPU feature) instead of its short form");
   tune_cmd
       ->add_option("--early-stop", tune.early_stop,
                    "stop after this many trials without a new best (0: never)")
@@ -84,6 +90,8 @@ int Main(int argc, char** argv) {
   CLI::App* best_cmd = app.add_subcommand("best", "the fastest recorded configs of a workload");
   AddQueryOptions(*best_cmd, best);
   best_cmd->add_option("--top", best.top, "how many")->capture_default_str();
+  best_cmd->add_flag("--verbose,-v", best.verbose,
+                     "show the full target key (every CPU feature) instead of its short form");
 
   QueryArgs history;
   CLI::App* history_cmd =

@@ -105,7 +105,11 @@ int RunBest(const QueryArgs& args) {
                                  record.mean_cost * 1e3, record.device_key, record.trial,
                                  codegen::ConfigToString(record.config), older ? "  *" : "");
   }
-  std::cout << "target: " << records->front().target_key << "\n";
+  // The key of `host` lists every CPU feature; people read the short form.
+  const std::string& key = records->front().target_key;
+  absl::StatusOr<v1::Target> target = codegen::ParseTarget(key);
+  std::cout << "target: " << (args.verbose || !target.ok() ? key : codegen::TargetSummary(*target))
+            << "\n";
   if (any_older) {
     std::cout << "* measured with an older compiler than this fleettune " FLEETTUNE_VERSION_STRING
                  " / LLVM "

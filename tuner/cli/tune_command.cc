@@ -47,6 +47,19 @@ std::string EmulatedNote(int boards, const std::string& key) {
       boards, key);
 }
 
+// Every trial timed out: which kernel was too slow, and the flags that decide how long a
+// measurement may take and how long it runs.
+std::string AllTimedOut(const TuneArgs& args, const tuner::TuneSummary& summary) {
+  const db::Record& first = *summary.first_timeout;
+  return absl::StrFormat(
+      "every trial timed out (%d of %d): no kernel finished its measurement in time; the first "
+      "was %s %s (%s)\n"
+      "raise --timeout-ms (now %d ms), or shorten a measurement with --repeat (now %d) and "
+      "--min-repeat-ms (now %d)\n",
+      summary.timeouts, summary.trials, first.workload_key, codegen::ConfigToString(first.config),
+      first.error, args.timeout_ms, args.repeat, args.min_repeat_ms);
+}
+
 }  // namespace
 
 int RunTune(const TuneArgs& args) {
@@ -62,10 +75,10 @@ int RunTune(const TuneArgs& args) {
     return ReportError(kCommand, absl::InvalidArgumentError("--early-stop must be >= 0"));
   }
   if (args.boards <= 0 || args.batch_size <= 0 || args.builders <= 0 || args.repeat <= 0 ||
-      args.number <= 0 || args.min_repeat_ms < 0) {
-    return ReportError(kCommand,
-                       absl::InvalidArgumentError("--boards, --batch-size, --builders, "
-                                                  "--number and --repeat must be positive"));
+      args.number <= 0 || args.min_repeat_ms < 0 || args.timeout_ms <= 0) {
+    return ReportError(kCommand, absl::InvalidArgumentError(
+                                     "--boards, --batch-size, --builders, --number, --repeat and "
+                                     "--timeout-ms must be positive, --min-repeat-ms >= 0"));
   }
   std::string tracker_address;  // checked HOST:PORT; empty: the embedded fleet
   if (!args.tracker.empty()) {
@@ -107,6 +120,7 @@ int RunTune(const TuneArgs& args) {
   options.measure.set_number(args.number);
   options.measure.set_repeat(args.repeat);
   options.measure.set_min_repeat_ms(args.min_repeat_ms);
+  options.measure.set_timeout_ms(args.timeout_ms);
 
   std::unique_ptr<tuner::EmbeddedFleet> fleet;
   if (tracker_address.empty()) {
@@ -132,10 +146,10 @@ int RunTune(const TuneArgs& args) {
     options.tracker_tls_ca = *ca;
   }
 
-  std::cerr << absl::StrFormat("tuning %s on %s (key %s, %d trials, %s search) via %s%s\n",
-                               codegen::WorkloadKey(*workload), codegen::TargetKey(*target),
-                               args.key, args.trials, args.tuner, options.tracker_address,
-                               fleet ? " (embedded)" : "");
+  std::cerr << absl::StrFormat(
+      "tuning %s on %s (key %s, %d trials, %s search) via %s%s\n", codegen::WorkloadKey(*workload),
+      args.verbose ? codegen::TargetKey(*target) : codegen::TargetSummary(*target), args.key,
+      args.trials, args.tuner, options.tracker_address, fleet ? " (embedded)" : "");
   auto progress = [&](const tuner::TuneProgress& p) {
     if (args.quiet) return;
     std::cerr << absl::StrFormat("[%4d/%d] failures %d  best %.2f GFLOPS  %s\n", p.done, p.total,
@@ -168,9 +182,18 @@ int RunTune(const TuneArgs& args) {
   if (summary->stopped_early) {
     std::cout << absl::StrFormat("stopped early: %d trials without a new best\n", args.early_stop);
   }
+  if (summary->space_exhausted) {
+    std::cout << absl::StrFormat(
+        "search space exhausted: all %d configs are measured (%d of the %d trials asked for)\n",
+        summary->space_size, summary->trials, args.trials);
+  }
   if (summary->model_saved) std::cout << "model saved to " << args.save_model << "\n";
   if (!summary->best) {
-    std::cout << "no config measured successfully; see `fleettune history` for the errors\n";
+    if (summary->timeouts > 0 && summary->timeouts == summary->trials) {
+      std::cout << AllTimedOut(args, *summary);
+    } else {
+      std::cout << "no config measured successfully; see `fleettune history` for the errors\n";
+    }
     return kExitFailure;
   }
   std::cout << absl::StrFormat("best: %.2f GFLOPS (%.3f ms) %s\n", summary->best->gflops,
