@@ -37,7 +37,7 @@ std::string DescribeLoss(const v1::BoardStatus& lost) {
 }
 
 void LostBoards::Add(v1::BoardStatus board) {
-  if (capacity_ == 0) return;
+  if (capacity_ == 0 || retention_ms_ == 0) return;  // keeping none
   while (boards_.size() >= capacity_) boards_.pop_front();
   boards_.push_back(std::move(board));
 }

@@ -206,6 +206,21 @@ TEST_F(LostBoardsTest, LostBoardsAreForgottenAfterTheRetention) {
   EXPECT_EQ(scheduler_.GetStatus().lost_boards_size(), 0);
 }
 
+TEST(LostBoardsRetentionTest, ZeroRetentionListsNoneButStillLogs) {
+  std::vector<std::string> log;
+  SchedulerOptions options;
+  options.lost_board_retention_ms = 0;
+  options.log = [&log](const std::string& line) { log.push_back(line); };
+  Scheduler scheduler(options);
+  FakeBoard board;
+  const std::string id = scheduler.NextBoardId();
+  ASSERT_TRUE(scheduler.AddBoard(id, Info("k"), &board).ok());
+  scheduler.RemoveBoard(id);
+  EXPECT_EQ(scheduler.GetStatus().lost_boards_size(), 0);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_NE(log[0].find("lost: disconnected"), std::string::npos) << log[0];
+}
+
 TEST_F(LostBoardsTest, TheListKeepsOnlyTheMostRecentLosses) {
   // A farm of many boards that all drop at once must not grow the list without bound.
   const int boards = Scheduler::kMaxLostBoards + 44;
