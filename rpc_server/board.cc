@@ -112,10 +112,18 @@ absl::Status FromGrpcStatus(const grpc::Status& status, const std::string& what)
                       absl::StrCat(what, ": ", status.error_message()));
 }
 
+// Names this runtime process for the tracker (DeviceInfo.instance): the same across its
+// reconnects, so a tracker that dropped it recognises it when it comes back.
+std::string InstanceName() {
+  char hostname[256] = {};
+  gethostname(hostname, sizeof(hostname) - 1);
+  return absl::StrCat(hostname, ":", getpid(), ":", NowUnixMs());
+}
+
 }  // namespace
 
 struct Board::Impl {
-  explicit Impl(BoardOptions options) : options(std::move(options)) {}
+  explicit Impl(BoardOptions options) : options(std::move(options)), instance(InstanceName()) {}
 
   absl::Status Run();
   // Waits for the channel to come up, retrying with backoff until connect_timeout_ms.
@@ -133,6 +141,7 @@ struct Board::Impl {
   }
 
   const BoardOptions options;
+  const std::string instance;  // DeviceInfo.instance
 
   mutable absl::Mutex mu;
   bool stopped ABSL_GUARDED_BY(mu) = false;
@@ -194,6 +203,7 @@ absl::Status Board::Impl::Run() {
 
   v1::BoardMessage hello;
   *hello.mutable_register_() = DescribeDevice(options.key);
+  hello.mutable_register_()->set_instance(instance);
   std::shared_ptr<Device> device = options.device;
   if (device == nullptr) {
     SandboxOptions sandbox;

@@ -103,6 +103,12 @@ std::string RenderMetrics(const Scheduler& scheduler) {
   Family(&out, "fleettune_boards_lost_total", "counter",
          "Boards lost (stream ended or dropped) while holding a task.");
   absl::StrAppend(&out, "fleettune_boards_lost_total ", counters.boards_lost, "\n");
+  Family(&out, "fleettune_boards_dropped_total", "counter",
+         "Boards dropped, holding a task or not, by cause (silent, lease_expired, "
+         "disconnected).");
+  for (const auto& [cause, count] : counters.boards_dropped_by_cause) {
+    absl::StrAppend(&out, "fleettune_boards_dropped_total{cause=", Label(cause), "} ", count, "\n");
+  }
   Family(&out, "fleettune_results_total", "counter", "Results delivered to tuners, by status.");
   for (const auto& [name, count] : counters.results_by_status) {
     absl::StrAppend(&out, "fleettune_results_total{status=", Label(name), "} ", count, "\n");

@@ -5,12 +5,17 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 
 namespace fleettune::tracker {
 namespace {
 
 int64_t NowUnixMs() { return absl::ToUnixMillis(absl::Now()); }
+
+// Milliseconds as seconds for a message: "10", "1.5".
+std::string Seconds(int64_t ms) { return absl::StrFormat("%g", static_cast<double>(ms) / 1000); }
 
 v1::MeasureResult FailureResult(v1::MeasureStatus status, std::string error) {
   v1::MeasureResult result;
@@ -41,60 +46,95 @@ absl::Status Scheduler::AddBoard(const std::string& board_id, const v1::DeviceIn
   board.info = info;
   board.channel = channel;
   board.connected_unix_ms = board.last_seen_unix_ms = NowUnixMs();
+  // The same runtime process reconnecting (after a drop, or a tracker restart) is no longer
+  // lost: its new entry replaces the old one.
+  const std::vector<std::string> was = lost_boards_.ForgetInstance(info.instance());
+  if (!was.empty()) {
+    Log(absl::StrCat("board ", board_id, " (key ", info.key(), ", host ",
+                     info.hostname().empty() ? "unknown" : info.hostname(), ") is back: it was ",
+                     absl::StrJoin(was, ", ")));
+  }
   DispatchLocked(info.key());
   return absl::OkStatus();
 }
 
-void Scheduler::RemoveBoard(const std::string& board_id) {
+void Scheduler::RemoveBoard(const std::string& board_id, const std::string& reason) {
   absl::MutexLock lock(&mu_);
-  RemoveBoardLocked(board_id);
+  RemoveBoardLocked(board_id, LossCause::kDisconnected, reason, NowUnixMs());
 }
 
-void Scheduler::RemoveBoardLocked(const std::string& board_id) {
+void Scheduler::RemoveBoardLocked(const std::string& board_id, LossCause cause,
+                                  const std::string& reason, int64_t now_unix_ms) {
   auto it = boards_.find(board_id);
   if (it == boards_.end()) return;
   const std::string key = it->second.info.key();
   const uint64_t task_id = it->second.current_task;
-  key_last_board_unix_ms_[key] = NowUnixMs();
+  v1::BoardStatus lost = DescribeBoard(board_id, it->second);
+  lost.set_state("lost");
+  lost.set_current_task(0);
+  lost.set_lost_reason(reason);
+  lost.set_lost_unix_ms(now_unix_ms);
+  lost.set_lost_task(task_id);
+  key_last_board_unix_ms_[key] = now_unix_ms;
   boards_.erase(it);
-  if (task_id == 0) return;
+  ++counters_.boards_dropped_by_cause[LossCauseName(cause)];
 
-  TaskState& state = tasks_.at(task_id);
-  Job& job = jobs_.at(state.task.job_id());
-  state.board_id.clear();
-  --job.running;
-  ++state.losses;
-  ++counters_.boards_lost;
-  if (job.sink == nullptr) {  // cancelled: nobody wants the result
-    FinishTaskLocked(task_id, v1::MeasureResult());
-    return;
+  if (task_id != 0) {
+    TaskState& state = tasks_.at(task_id);
+    Job& job = jobs_.at(state.task.job_id());
+    state.board_id.clear();
+    --job.running;
+    ++state.losses;
+    ++counters_.boards_lost;
+    if (job.sink == nullptr) {  // cancelled: nobody wants the result
+      lost.set_lost_task_outcome("dropped");
+      FinishTaskLocked(task_id, v1::MeasureResult());
+    } else if (state.losses >= kMaxBoardLosses) {
+      lost.set_lost_task_outcome("failed");
+      FinishTaskLocked(
+          task_id,
+          FailureResult(v1::DEVICE_LOST,
+                        absl::StrCat("lost ", state.losses,
+                                     " boards while running the task (last: ", board_id, ")")));
+    } else {
+      lost.set_lost_task_outcome("requeued");
+      queues_[key].push_front(task_id);
+      DispatchLocked(key);
+    }
   }
-  if (state.losses >= kMaxBoardLosses) {
-    FinishTaskLocked(
-        task_id,
-        FailureResult(v1::DEVICE_LOST,
-                      absl::StrCat("lost ", state.losses,
-                                   " boards while running the task (last: ", board_id, ")")));
-    return;
-  }
-  queues_[key].push_front(task_id);
-  DispatchLocked(key);
+  Log(DescribeLoss(lost));
+  lost_boards_.Add(std::move(lost));
 }
 
 void Scheduler::Expire(int64_t now_unix_ms) {
   absl::MutexLock lock(&mu_);
   if (shut_down_) return;
-  std::vector<std::string> lost;
+  lost_boards_.Expire(now_unix_ms);
+  struct Drop {
+    std::string board_id;
+    LossCause cause;
+    std::string reason;
+  };
+  std::vector<Drop> drops;
   for (auto& [board_id, board] : boards_) {
     key_last_board_unix_ms_[board.info.key()] = now_unix_ms;
-    const bool silent = now_unix_ms - board.last_seen_unix_ms > options_.board_silence_ms;
-    const bool past_lease = board.current_task != 0 &&
-                            now_unix_ms > tasks_.at(board.current_task).lease_deadline_unix_ms;
-    if (silent || past_lease) lost.push_back(board_id);
+    const int64_t silent_ms = now_unix_ms - board.last_seen_unix_ms;
+    if (silent_ms > options_.board_silence_ms) {
+      drops.push_back(
+          {board_id, LossCause::kSilent,
+           absl::StrCat("silent for ", silent_ms / 1000, " s (no heartbeat or result)")});
+    } else if (board.current_task != 0 &&
+               now_unix_ms > tasks_.at(board.current_task).lease_deadline_unix_ms) {
+      const TaskState& state = tasks_.at(board.current_task);
+      drops.push_back({board_id, LossCause::kLeaseExpired,
+                       absl::StrCat("lease expired: task ", board.current_task, " ran past its ",
+                                    Seconds(TaskTimeoutMs(state)), " s timeout + ",
+                                    Seconds(options_.lease_grace_ms), " s grace")});
+    }
   }
-  for (const std::string& board_id : lost) {
-    BoardChannel* channel = boards_.at(board_id).channel;
-    RemoveBoardLocked(board_id);
+  for (const Drop& drop : drops) {
+    BoardChannel* channel = boards_.at(drop.board_id).channel;
+    RemoveBoardLocked(drop.board_id, drop.cause, drop.reason, now_unix_ms);
     channel->Close();
   }
   // Keys nobody serves: fail what has waited longer than no_board_timeout_ms.
@@ -288,16 +328,7 @@ v1::StatusReply Scheduler::GetStatus() const {
   v1::StatusReply reply;
   std::map<std::string, v1::QueueStatus> queues;
   for (const auto& [board_id, board] : boards_) {
-    v1::BoardStatus* status = reply.add_boards();
-    status->set_board_id(board_id);
-    *status->mutable_info() = board.info;
-    status->set_state(board.quarantined         ? "quarantined"
-                      : board.current_task == 0 ? "idle"
-                                                : "busy");
-    status->set_current_task(board.current_task);
-    status->set_tasks_done(board.tasks_done);
-    status->set_tasks_failed(board.tasks_failed);
-    status->set_connected_unix_ms(board.connected_unix_ms);
+    *reply.add_boards() = DescribeBoard(board_id, board);
     v1::QueueStatus& queue = queues[board.info.key()];
     queue.set_boards(queue.boards() + 1);
     if (board.quarantined) {
@@ -326,7 +357,25 @@ v1::StatusReply Scheduler::GetStatus() const {
     status->set_finished(job.finished);
     status->set_running(job.running);
   }
+  lost_boards_.AppendTo(&reply);
   return reply;
+}
+
+v1::BoardStatus Scheduler::DescribeBoard(const std::string& board_id, const BoardState& board) {
+  v1::BoardStatus status;
+  status.set_board_id(board_id);
+  *status.mutable_info() = board.info;
+  status.set_state(board.quarantined ? "quarantined" : board.current_task == 0 ? "idle" : "busy");
+  status.set_current_task(board.current_task);
+  status.set_tasks_done(board.tasks_done);
+  status.set_tasks_failed(board.tasks_failed);
+  status.set_connected_unix_ms(board.connected_unix_ms);
+  return status;
+}
+
+int64_t Scheduler::TaskTimeoutMs(const TaskState& state) const {
+  return state.task.options().timeout_ms() > 0 ? state.task.options().timeout_ms()
+                                               : options_.default_task_timeout_ms;
 }
 
 Scheduler::Counters Scheduler::GetCounters() const {
@@ -382,10 +431,7 @@ void Scheduler::DispatchLocked(const std::string& key) {
     queue.erase(best);
     TaskState& state = tasks_.at(task_id);
     state.board_id = board_id;
-    const int64_t timeout_ms = state.task.options().timeout_ms() > 0
-                                   ? state.task.options().timeout_ms()
-                                   : options_.default_task_timeout_ms;
-    state.lease_deadline_unix_ms = NowUnixMs() + timeout_ms + options_.lease_grace_ms;
+    state.lease_deadline_unix_ms = NowUnixMs() + TaskTimeoutMs(state) + options_.lease_grace_ms;
     board.current_task = task_id;
     ++jobs_.at(state.task.job_id()).running;
     ++counters_.tasks_dispatched;

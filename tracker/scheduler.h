@@ -9,9 +9,11 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -19,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "fleettune/v1/fleettune.pb.h"
+#include "tracker/lost_boards.h"
 
 namespace fleettune::tracker {
 
@@ -54,6 +57,13 @@ struct SchedulerOptions {
   // this grace for transfer, loading and the reference run; a board past it is dropped.
   int64_t lease_grace_ms = 10000;
   int64_t default_task_timeout_ms = 10000;
+  // A dropped board stays in GetStatus().lost_boards this long (state "lost", with the reason
+  // and what became of its task), so an operator sees why a board vanished.
+  int64_t lost_board_retention_ms = 300000;
+  // Receives one line for each board event an operator should see: a board lost (naming the
+  // board, its key, the reason and its task's fate) and a lost board back. Called under the
+  // scheduler's mutex: it must not block or call into the Scheduler. Empty: no log.
+  std::function<void(const std::string& line)> log;
 };
 
 // Thread-safe. Every method takes the scheduler's mutex.
@@ -66,8 +76,12 @@ class Scheduler {
   static constexpr int kQuarantineStrikes = 3;
   // Largest artifact (candidate or reference shared object) a task may carry.
   static constexpr size_t kMaxArtifactBytes = size_t{32} << 20;
+  // Most boards GetStatus().lost_boards lists; the oldest losses go first.
+  static constexpr int kMaxLostBoards = 256;
 
-  explicit Scheduler(SchedulerOptions options = {}) : options_(options) {}
+  explicit Scheduler(SchedulerOptions options = {})
+      : options_(std::move(options)),
+        lost_boards_(options_.lost_board_retention_ms, kMaxLostBoards) {}
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
@@ -81,10 +95,10 @@ class Scheduler {
   absl::Status AddBoard(const std::string& board_id, const v1::DeviceInfo& info,
                         BoardChannel* channel);
 
-  // Unregisters a board whose stream ended. A task it held is re-queued at the front of its
-  // key's queue; on its kMaxBoardLosses-th loss it fails with DEVICE_LOST. Unknown ids are
-  // ignored (removal is idempotent).
-  void RemoveBoard(const std::string& board_id);
+  // Unregisters a board whose stream ended and lists it in lost_boards with `reason`. A task it
+  // held is re-queued at the front of its key's queue; on its kMaxBoardLosses-th loss it fails
+  // with DEVICE_LOST. Unknown ids are ignored (removal is idempotent).
+  void RemoveBoard(const std::string& board_id, const std::string& reason = "disconnected");
 
   // Records that a board is alive (heartbeat or any message).
   void Touch(const std::string& board_id);
@@ -110,9 +124,10 @@ class Scheduler {
   void CancelJob(uint64_t job_id);
 
   // Enforces the time limits of SchedulerOptions at `now_unix_ms`: drops silent boards and
-  // boards past a task's lease (closing their streams; their tasks are re-queued or fail
-  // with DEVICE_LOST as in RemoveBoard), and fails queued tasks of keys that have had no
-  // board for no_board_timeout_ms with REJECTED. The tracker calls it about once a second.
+  // boards past a task's lease (closing their streams, listing them as lost; their tasks are
+  // re-queued or fail with DEVICE_LOST as in RemoveBoard), fails queued tasks of keys that
+  // have had no board for no_board_timeout_ms with REJECTED, and forgets lost boards older
+  // than lost_board_retention_ms. The tracker calls it about once a second.
   void Expire(int64_t now_unix_ms);
 
   // Totals since start, for the metrics endpoint.
@@ -120,11 +135,14 @@ class Scheduler {
     uint64_t tasks_submitted = 0;
     uint64_t tasks_dispatched = 0;  // pushes to boards, re-dispatches included
     uint64_t boards_lost = 0;       // streams ended or dropped while holding a task
+    // Boards dropped, held task or not, by cause: "silent", "lease_expired", "disconnected".
+    std::map<std::string, uint64_t> boards_dropped_by_cause;
     std::map<std::string, uint64_t> results_by_status;  // delivered results, by status name
   };
   Counters GetCounters() const;
 
-  // Boards (ordered by id) and queues (ordered by key).
+  // Connected boards (ordered by id), queues (ordered by key), unfinished jobs, and the boards
+  // lost within lost_board_retention_ms (oldest loss first, at most kMaxLostBoards).
   v1::StatusReply GetStatus() const;
 
   // Fails every unfinished task with DEVICE_LOST, completes every job, closes and forgets
@@ -165,8 +183,17 @@ class Scheduler {
   // True when a failed task should be measured again on another board of `key`.
   bool HasOtherBoardLocked(const std::string& key, const TaskState& state) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Forgets a board; re-queues or fails its task (see RemoveBoard).
-  void RemoveBoardLocked(const std::string& board_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Forgets a board, lists it as lost for `reason` at `now_unix_ms` and logs it; re-queues or
+  // fails its task (see RemoveBoard).
+  void RemoveBoardLocked(const std::string& board_id, LossCause cause, const std::string& reason,
+                         int64_t now_unix_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The board's row in GetStatus().
+  static v1::BoardStatus DescribeBoard(const std::string& board_id, const BoardState& board);
+  // How long a task may run on a board before its lease needs the grace on top.
+  int64_t TaskTimeoutMs(const TaskState& state) const;
+  void Log(const std::string& line) const {
+    if (options_.log) options_.log(line);
+  }
   // Pushes queued tasks of `key` to its idle boards. Jobs sharing the key take turns: the
   // next task comes from the highest-priority job, then the one with the fewest tasks
   // running, then the oldest task; re-queued tasks (at the front) go before their job's rest.
@@ -188,6 +215,7 @@ class Scheduler {
   Counters counters_ ABSL_GUARDED_BY(mu_);
   // When each key last had a board (absent: never).
   std::map<std::string, int64_t> key_last_board_unix_ms_ ABSL_GUARDED_BY(mu_);
+  LostBoards lost_boards_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace fleettune::tracker

@@ -124,9 +124,14 @@ absl::StatusOr<std::unique_ptr<TrackerServer>> TrackerServer::Start(const Tracke
   if (options.no_board_timeout_ms <= 0 || options.board_silence_ms <= 0) {
     return absl::InvalidArgumentError("tracker timeouts must be positive");
   }
+  if (options.lost_board_retention_ms < 0) {
+    return absl::InvalidArgumentError("TrackerOptions.lost_board_retention_ms is negative");
+  }
   SchedulerOptions scheduler_options;
   scheduler_options.no_board_timeout_ms = options.no_board_timeout_ms;
   scheduler_options.board_silence_ms = options.board_silence_ms;
+  scheduler_options.lost_board_retention_ms = options.lost_board_retention_ms;
+  scheduler_options.log = options.log;
   auto server = std::make_unique<TrackerServerImpl>(
       scheduler_options, AccessTokens{options.board_token, options.client_token});
   if (options.tls_cert_pem.empty() != options.tls_key_pem.empty()) {

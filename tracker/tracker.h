@@ -4,6 +4,7 @@
 #define FLEETTUNE_TRACKER_TRACKER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -28,6 +29,11 @@ struct TrackerOptions {
   std::string tls_key_pem;
   // host:port for Prometheus metrics over HTTP (GET /metrics; port 0 picks one); empty: none.
   std::string metrics_address;
+  // How long a dropped board stays in Status (lost_boards, state "lost"); 0: not at all.
+  int64_t lost_board_retention_ms = 300000;
+  // Receives the tracker's log lines (a board lost and why, a lost board back); called from
+  // the tracker's threads, so it must be thread-safe and must not block. Empty: no log.
+  std::function<void(const std::string& line)> log;
 };
 
 // A running tracker server. Thread-safe.

@@ -95,7 +95,8 @@ class BoardReactor final : public grpc::ServerBidiReactor<v1::BoardMessage, v1::
     }
     grpc::Status error = Handle(incoming_);
     if (!error.ok()) {
-      Unregister();
+      Unregister(
+          absl::StrCat("disconnected by the tracker after a bad message: ", error.error_message()));
       writes_.Finish(std::move(error));
       return;
     }
@@ -156,9 +157,10 @@ class BoardReactor final : public grpc::ServerBidiReactor<v1::BoardMessage, v1::
     return board_id_;
   }
 
-  void Unregister() {
+  // The board's stream ended; `reason` is what an operator reads in lost_boards.
+  void Unregister(const std::string& reason = "disconnected") {
     const std::string id = board_id();
-    if (!id.empty()) scheduler_->RemoveBoard(id);
+    if (!id.empty()) scheduler_->RemoveBoard(id, reason);
   }
 
   Scheduler* const scheduler_;

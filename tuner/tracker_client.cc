@@ -137,6 +137,21 @@ std::string FormatStatus(const v1::StatusReply& status) {
     }
     absl::StrAppend(&out, FormatTable(rows));
   }
+  if (!status.lost_boards().empty()) {
+    // Dropped boards stay listed for a while, so one that vanished says why.
+    std::vector<std::vector<std::string>> rows = {
+        {"LOST BOARD", "KEY", "STATE", "HOST", "LOST", "REASON", "ITS TASK"}};
+    const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+    for (const v1::BoardStatus& board : status.lost_boards()) {
+      const int64_t ago_s = std::max<int64_t>(0, now_ms - board.lost_unix_ms()) / 1000;
+      rows.push_back({board.board_id(), board.info().key(), board.state(), board.info().hostname(),
+                      absl::StrCat(ago_s, "s ago"), board.lost_reason(),
+                      board.lost_task() == 0
+                          ? "-"
+                          : absl::StrCat(board.lost_task(), " ", board.lost_task_outcome())});
+    }
+    absl::StrAppend(&out, "\n", FormatTable(rows));
+  }
   absl::StrAppend(&out, "\n");
   if (status.queues().empty()) {
     absl::StrAppend(&out, "no queues\n");

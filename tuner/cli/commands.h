@@ -93,6 +93,8 @@ struct TrackerArgs {
   std::string listen = "127.0.0.1:9190";
   double no_board_timeout_s = 60;
   double board_silence_s = 15;
+  // How long `status` lists a dropped board as lost.
+  double lost_board_retention_s = 300;
   std::string board_token_file;   // $FLEETTUNE_BOARD_TOKEN otherwise
   std::string client_token_file;  // $FLEETTUNE_CLIENT_TOKEN otherwise
   std::string metrics_listen;     // Prometheus endpoint; empty: none

@@ -1,6 +1,7 @@
 // `fleettune tracker`, `status` and `ops`, and the shared error reporting.
 #include <signal.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -85,6 +86,11 @@ int RunTracker(const TrackerArgs& args) {
   options.listen_address = listen->ToString();
   options.no_board_timeout_ms = static_cast<int64_t>(args.no_board_timeout_s * 1000);
   options.board_silence_ms = static_cast<int64_t>(args.board_silence_s * 1000);
+  options.lost_board_retention_ms = static_cast<int64_t>(args.lost_board_retention_s * 1000);
+  // One fprintf per line, so lines from the tracker's threads never interleave.
+  options.log = [](const std::string& line) {
+    std::fprintf(stderr, "fleettune tracker: %s\n", line.c_str());
+  };
   absl::StatusOr<std::string> board_token =
       ReadToken(args.board_token_file, "FLEETTUNE_BOARD_TOKEN");
   if (!board_token.ok()) return ReportError("tracker", board_token.status());

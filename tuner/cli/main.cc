@@ -136,6 +136,11 @@ int Main(int argc, char** argv) {
                    "seconds without a heartbeat after which a board is dropped as hung")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  tracker_cmd
+      ->add_option("--lost-board-retention", tracker.lost_board_retention_s,
+                   "seconds `status` lists a dropped board as lost, with the reason")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
 
   std::string status_tracker;
   std::string status_token_file;
