@@ -10,6 +10,7 @@
 #include "codegen/target.h"
 #include "codegen/workload.h"
 #include "db/database.h"
+#include "rpc_server/grpc_log.h"
 #include "tuner/cli/commands.h"
 #include "tuner/embedded_fleet.h"
 #include "tuner/tracker_client.h"
@@ -122,6 +123,7 @@ int RunTune(const TuneArgs& args) {
     absl::StatusOr<std::string> ca = ReadPemFile(args.tls_ca, "--tls-ca");
     if (!ca.ok()) return ReportError(kCommand, ca.status());
     options.tracker_tls_ca = *ca;
+    rpc_server::LeaveTlsHandshakeErrorsToDiagnosis();  // Connect names a TLS mistake itself
   }
 
   std::cerr << absl::StrFormat("tuning %s on %s (key %s, %d trials, %s search) via %s%s\n",
