@@ -44,7 +44,8 @@ constexpr char kUsage[] =
     "  --tls-error-timeout-s N  exit with status 2 when a TLS mistake retrying cannot fix\n"
     "                        (untrusted or misnamed certificate, TLS on one side only)\n"
     "                        lasts N seconds (default 30)\n"
-
+    "  --parent-pid PID      exit when process PID is no longer this board's parent (the\n"
+    "                        local boards of `fleettune tune` die with it)\n"
     "  --simulate-ms N       a simulated board for scale tests: runs no code, answers every\n"
     "                        task OK after N ms with a synthetic cost\n"
     "  --no-reconnect        exit when the tracker goes away instead of connecting again\n"
@@ -104,6 +105,7 @@ int main(int argc, char** argv) {
   bool reconnect = true;
   std::string token_file;
   fleettune::rpc_server::DeviceOptions device_options;
+  pid_t parent_pid = 0;  // --parent-pid; 0: none
   // Each task is measured by a fresh process of this binary (see sandbox.h).
   char self[4096];
   if (ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1); n > 0) {
@@ -138,7 +140,7 @@ int main(int argc, char** argv) {
     if (name != "--tracker" && name != "--key" && name != "--token-file" &&
         name != "--simulate-ms" && name != "--tls-ca" && name != "--sandbox-worker-binary" &&
         name != "--device" && name != "--opencl-device" && name != "--opencl-platform" &&
-        name != "--tls-error-timeout-s") {
+        name != "--tls-error-timeout-s" && name != "--parent-pid") {
       return UsageError("unknown argument " + arg);
     }
     if (!has_value) {
@@ -179,6 +181,10 @@ int main(int argc, char** argv) {
                           value);
       }
       options.tls_error_timeout_ms = static_cast<int>(seconds * 1000);
+    } else if (name == "--parent-pid") {
+      const long pid = PositiveInteger(value, 1L << 30);
+      if (pid < 0) return UsageError("--parent-pid must be a process id, got " + value);
+      parent_pid = static_cast<pid_t>(pid);
     } else if (name == "--simulate-ms") {
       char* end = nullptr;
       const long ms = std::strtol(value.c_str(), &end, 10);
@@ -217,6 +223,15 @@ int main(int argc, char** argv) {
     options.token = env;
   }
 
+  // A local board of `fleettune tune` must not outlive it, however the tuner dies: a board
+  // whose parent is gone has been reparented, so getppid() changes. Polled (here and in a
+  // thread below) rather than PR_SET_PDEATHSIG, which fires when the forking *thread* exits
+  // and misses a parent that died before it was set.
+  if (parent_pid != 0 && getppid() != parent_pid) {
+    std::fprintf(stderr, "fleettune-rpc-server: parent process %d has exited; stopping\n",
+                 static_cast<int>(parent_pid));
+    return 0;
+  }
   // The board says why it cannot connect in its own words (connect_diagnosis.h), once per
   // problem, instead of gRPC's handshake errors on every attempt.
   fleettune::rpc_server::LeaveTlsHandshakeErrorsToDiagnosis();
@@ -245,6 +260,19 @@ int main(int argc, char** argv) {
     stopping = true;
     board.Stop();
   });
+  std::atomic<bool> finished{false};
+  std::thread parent_watch([&] {
+    while (parent_pid != 0 && !finished) {
+      if (getppid() != parent_pid) {
+        std::fprintf(stderr, "fleettune-rpc-server: parent process %d has exited; stopping\n",
+                     static_cast<int>(parent_pid));
+        stopping = true;
+        board.Stop();
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
 
   // Serve; when the tracker goes away (restart, network loss, it dropped this board), connect
   // again with exponential backoff, unless --no-reconnect, a stop signal, or a mistake that
@@ -272,6 +300,8 @@ int main(int argc, char** argv) {
     backoff = std::min(backoff * 2, kMaxBackoff);
   }
   if (stopping) status = absl::OkStatus();
+  finished = true;
+  parent_watch.join();
   // Wake the signal thread if no signal came; Stop() after Run() returned is harmless.
   pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
