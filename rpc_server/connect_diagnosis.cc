@@ -25,8 +25,8 @@ absl::string_view Reason(absl::string_view message) {
   // A status code name such as "UNKNOWN: " or "UNAVAILABLE: ".
   if (size_t colon = message.find(": ");
       colon != absl::string_view::npos && colon > 0 &&
-      absl::AsciiStrToUpper(message.substr(0, colon)) == message.substr(0, colon) &&
-      message.substr(0, colon).find(' ') == absl::string_view::npos) {
+      message.substr(0, colon).find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_") ==
+          absl::string_view::npos) {
     message.remove_prefix(colon + 2);
   }
   // The peer address: "ipv4:127.0.0.1:9190: ", "ipv6:[::1]:9190: ".
