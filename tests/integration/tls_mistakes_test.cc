@@ -2,6 +2,7 @@
 // side names the mistake and its fix once, a board gives up with exit 2 on a mistake retrying
 // cannot fix, and a tracker that is merely down is still retried.
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -158,6 +159,7 @@ TEST_F(TlsMistakesTest, BoardNamesEachMistakeOnceAndGivesUpWithTwo) {
     EXPECT_EQ(CountOf(err, mistakes[i].says), 1) << err;
     EXPECT_EQ(RepeatedLine(err), "") << err;
     EXPECT_FALSE(patient[i]->Wait(0).has_value()) << "gave up before its 30 s: " << err;
+    patient[i]->Kill(SIGKILL);
   }
 }
 
