@@ -8,6 +8,7 @@
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -17,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "fleettune/v1/fleettune.grpc.pb.h"
+#include "rpc_server/connect_diagnosis.h"
 #include "rpc_server/cpu_device.h"
 #include "rpc_server/device.h"
 #include "rpc_server/measure.h"
@@ -126,8 +128,9 @@ struct Board::Impl {
   explicit Impl(BoardOptions options) : options(std::move(options)), instance(InstanceName()) {}
 
   absl::Status Run();
-  // Waits for the channel to come up, retrying with backoff until connect_timeout_ms.
-  absl::Status AwaitChannel(grpc::Channel& channel);
+  // Waits for the channel to come up, retrying with backoff until connect_timeout_ms (or
+  // tls_error_timeout_ms for a mistake retrying cannot fix), reporting each failed attempt.
+  absl::Status AwaitChannel(const std::shared_ptr<grpc::Channel>& channel);
   // Writes one message to the stream; false when the stream is broken.
   bool Write(const v1::BoardMessage& message) {
     absl::MutexLock lock(&write_mu);
@@ -154,18 +157,40 @@ struct Board::Impl {
       nullptr;
 };
 
-absl::Status Board::Impl::AwaitChannel(grpc::Channel& channel) {
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(options.connect_timeout_ms);
+absl::Status Board::Impl::AwaitChannel(const std::shared_ptr<grpc::Channel>& channel) {
+  using Clock = std::chrono::steady_clock;
+  const bool tls = !options.tls_ca_pem.empty();
+  const Clock::time_point deadline =
+      Clock::now() + std::chrono::milliseconds(options.connect_timeout_ms);
+  std::optional<Clock::time_point> unfixable_since;  // the current TLS mistake's first sighting
+  std::string problem;
   std::chrono::milliseconds backoff(100);
   while (!stop_requested()) {
-    if (channel.WaitForConnected(std::chrono::system_clock::now() + backoff)) {
+    if (channel->WaitForConnected(std::chrono::system_clock::now() + backoff)) {
       return absl::OkStatus();
     }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return absl::UnavailableError(absl::StrCat("cannot reach tracker at ",
-                                                 options.tracker_address, " within ",
-                                                 options.connect_timeout_ms, " ms"));
+    const Clock::time_point now = Clock::now();
+    if (std::optional<ConnectDiagnosis> diagnosis =
+            DiagnoseChannel(channel, options.tracker_address, tls)) {
+      problem = absl::StrCat("tracker at ", options.tracker_address, ": ", diagnosis->message);
+      if (options.on_connect_error)
+        options.on_connect_error(problem, diagnosis->retrying_can_fix());
+      if (diagnosis->retrying_can_fix()) {
+        unfixable_since.reset();
+      } else if (!unfixable_since.has_value()) {
+        unfixable_since = now;
+      }
+    }
+    if (unfixable_since.has_value()) {
+      if (now - *unfixable_since >= std::chrono::milliseconds(options.tls_error_timeout_ms)) {
+        return absl::FailedPreconditionError(problem);
+      }
+    } else if (now >= deadline) {
+      if (problem.empty()) {
+        problem = absl::StrCat("cannot reach tracker at ", options.tracker_address, " within ",
+                               options.connect_timeout_ms, " ms");
+      }
+      return absl::UnavailableError(problem);
     }
     backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
   }
@@ -182,7 +207,7 @@ absl::Status Board::Impl::Run() {
   args.SetMaxSendMessageSize(kMaxMessageBytes);
   std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
       options.tracker_address, ChannelCredentials(options.tls_ca_pem), args);
-  if (absl::Status up = AwaitChannel(*channel); !up.ok()) {
+  if (absl::Status up = AwaitChannel(channel); !up.ok()) {
     return up.code() == absl::StatusCode::kCancelled ? absl::OkStatus() : up;
   }
 

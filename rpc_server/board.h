@@ -3,6 +3,7 @@
 #ifndef FLEETTUNE_RPC_SERVER_BOARD_H_
 #define FLEETTUNE_RPC_SERVER_BOARD_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -13,9 +14,17 @@ namespace fleettune::rpc_server {
 class Device;  // device.h
 
 struct BoardOptions {
-  std::string tracker_address;       // host:port
-  std::string key;                   // device key the board serves
-  int connect_timeout_ms = 30000;    // how long Run() retries an unreachable tracker
+  std::string tracker_address;     // host:port
+  std::string key;                 // device key the board serves
+  int connect_timeout_ms = 30000;  // how long Run() retries a tracker that does not answer
+  // How long Run() retries a mistake retrying cannot fix (connect_diagnosis.h: a certificate
+  // our CA does not vouch for or that names another host, TLS on one side only) before it
+  // fails with FailedPrecondition; long enough for a tracker restarting with a new certificate.
+  int tls_error_timeout_ms = 30000;
+  // Called from Run() after each failed attempt to connect, with what failed and the likely
+  // fix ("tracker at HOST:PORT: the tracker speaks TLS: pass --tls-ca ..."): the same text for
+  // the same problem on every attempt, so the caller can print each problem once. Null: none.
+  std::function<void(const std::string& problem, bool retrying_can_fix)> on_connect_error;
   int heartbeat_interval_ms = 3000;  // how often the board tells the tracker it is alive
   std::string token;                 // the tracker's board token; empty when it has none
   // PEM root certificates: when set the board speaks TLS and takes work only from a tracker
@@ -40,7 +49,9 @@ class Board {
  public:
   explicit Board(BoardOptions options);
   ~Board();
-  // Connects, registers and serves. Unavailable when the tracker cannot be reached.
+  // Connects, registers and serves. Unavailable, with the last on_connect_error problem, when
+  // the tracker does not answer within connect_timeout_ms; FailedPrecondition, with the
+  // problem, when a mistake retrying cannot fix lasts tls_error_timeout_ms.
   absl::Status Run();
   void Stop();
 

@@ -3,7 +3,7 @@
 // the process gets SIGINT/SIGTERM.
 //
 // Exit codes: 0 clean stop, 1 runtime failure (tracker unreachable, stream broken),
-// 2 bad usage.
+// 2 bad usage, a token the tracker refuses, or a TLS mistake that lasted --tls-error-timeout-s.
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -21,9 +21,11 @@
 #include <thread>
 
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "net/host_port.h"
 #include "rpc_server/board.h"
 #include "rpc_server/device.h"
+#include "rpc_server/grpc_log.h"
 #include "rpc_server/sandbox.h"
 
 namespace {
@@ -40,6 +42,11 @@ constexpr char kUsage[] =
     "  --token-file FILE     the tracker's board token (default: $FLEETTUNE_BOARD_TOKEN)\n"
     "  --tls-ca FILE         PEM CA certificates: speak TLS, and take work only from a\n"
     "                        tracker whose certificate they vouch for\n"
+    "  --tls-error-timeout-s N  exit with status 2 when a TLS mistake retrying cannot fix\n"
+    "                        (untrusted or misnamed certificate, TLS on one side only)\n"
+    "                        lasts N seconds (default 30)\n"
+    "  --parent-pid PID      exit when process PID is no longer this board's parent (the\n"
+    "                        local boards of `fleettune tune` die with it)\n"
     "  --simulate-ms N       a simulated board for scale tests: runs no code, answers every\n"
     "                        task OK after N ms with a synthetic cost\n"
     "  --no-reconnect        exit when the tracker goes away instead of connecting again\n"
@@ -66,6 +73,29 @@ int UsageError(const std::string& message) {
   return 2;
 }
 
+// Writes each problem once while it lasts: a board retrying a tracker meets the same one on
+// every attempt. `note` (e.g. when it reconnects) is written with it but not compared.
+class ProblemLog {
+ public:
+  void Write(const std::string& problem, const std::string& note = "") {
+    absl::MutexLock lock(&mu_);
+    if (problem == last_) return;
+    last_ = problem;
+    std::fprintf(stderr, "fleettune-rpc-server: %s%s\n", problem.c_str(), note.c_str());
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::string last_ ABSL_GUARDED_BY(mu_);
+};
+
+// A positive integer flag value no larger than `max`; -1 when it is not one.
+long PositiveInteger(const std::string& value, long max) {
+  char* end = nullptr;
+  const long number = std::strtol(value.c_str(), &end, 10);
+  return *end != '\0' || number <= 0 || number > max ? -1 : number;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -76,6 +106,7 @@ int main(int argc, char** argv) {
   bool reconnect = true;
   std::string token_file;
   fleettune::rpc_server::DeviceOptions device_options;
+  pid_t parent_pid = 0;  // --parent-pid; 0: none
   // Each task is measured by a fresh process of this binary (see sandbox.h).
   char self[4096];
   if (ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1); n > 0) {
@@ -109,7 +140,8 @@ int main(int argc, char** argv) {
     }
     if (name != "--tracker" && name != "--key" && name != "--token-file" &&
         name != "--simulate-ms" && name != "--tls-ca" && name != "--sandbox-worker-binary" &&
-        name != "--device" && name != "--opencl-device" && name != "--opencl-platform") {
+        name != "--device" && name != "--opencl-device" && name != "--opencl-platform" &&
+        name != "--tls-error-timeout-s" && name != "--parent-pid") {
       return UsageError("unknown argument " + arg);
     }
     if (!has_value) {
@@ -140,7 +172,20 @@ int main(int argc, char** argv) {
       options.tls_ca_pem.assign(std::istreambuf_iterator<char>(in),
                                 std::istreambuf_iterator<char>());
       if (!in && !in.eof()) return UsageError("cannot read --tls-ca " + value);
-      if (options.tls_ca_pem.empty()) return UsageError("--tls-ca " + value + " is empty");
+      if (options.tls_ca_pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+        return UsageError("--tls-ca " + value + " holds no PEM certificate");
+      }
+    } else if (name == "--tls-error-timeout-s") {
+      const long seconds = PositiveInteger(value, 3600);
+      if (seconds < 0) {
+        return UsageError("--tls-error-timeout-s must be a number of seconds in [1, 3600], got " +
+                          value);
+      }
+      options.tls_error_timeout_ms = static_cast<int>(seconds * 1000);
+    } else if (name == "--parent-pid") {
+      const long pid = PositiveInteger(value, 1L << 30);
+      if (pid < 0) return UsageError("--parent-pid must be a process id, got " + value);
+      parent_pid = static_cast<pid_t>(pid);
     } else if (name == "--simulate-ms") {
       char* end = nullptr;
       const long ms = std::strtol(value.c_str(), &end, 10);
@@ -183,6 +228,27 @@ int main(int argc, char** argv) {
     options.token = env;
   }
 
+  // A local board of `fleettune tune` must not outlive it, however the tuner dies: a board
+  // whose parent is gone has been reparented, so getppid() changes. Polled (here and in a
+  // thread below) rather than PR_SET_PDEATHSIG, which fires when the forking *thread* exits
+  // and misses a parent that died before it was set.
+  if (parent_pid != 0 && getppid() != parent_pid) {
+    std::fprintf(stderr, "fleettune-rpc-server: parent process %d has exited; stopping\n",
+                 static_cast<int>(parent_pid));
+    return 0;
+  }
+  // The board says why it cannot connect in its own words (connect_diagnosis.h), once per
+  // problem, instead of gRPC's handshake errors on every attempt.
+  fleettune::rpc_server::LeaveTlsHandshakeErrorsToDiagnosis();
+  ProblemLog problems;
+  const int tls_error_timeout_s = options.tls_error_timeout_ms / 1000;
+  options.on_connect_error = [&](const std::string& problem, bool retrying_can_fix) {
+    problems.Write(problem, retrying_can_fix
+                                ? std::string()
+                                : "; retrying cannot fix this: exiting with status 2 if it lasts " +
+                                      std::to_string(tls_error_timeout_s) + " s");
+  };
+
   // SIGINT/SIGTERM are taken by a dedicated thread (blocked everywhere else, so every thread
   // gRPC starts inherits the mask) that stops the board.
   sigset_t signals;
@@ -199,20 +265,38 @@ int main(int argc, char** argv) {
     stopping = true;
     board.Stop();
   });
+  std::atomic<bool> finished{false};
+  std::thread parent_watch([&] {
+    while (parent_pid != 0 && !finished) {
+      if (getppid() != parent_pid) {
+        std::fprintf(stderr, "fleettune-rpc-server: parent process %d has exited; stopping\n",
+                     static_cast<int>(parent_pid));
+        stopping = true;
+        board.Stop();
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
 
   // Serve; when the tracker goes away (restart, network loss, it dropped this board), connect
-  // again with exponential backoff, unless --no-reconnect or a stop signal.
+  // again with exponential backoff, unless --no-reconnect, a stop signal, or a mistake that
+  // retrying cannot fix (a refused token; a TLS mistake that lasted --tls-error-timeout-s).
   absl::Status status;
   std::chrono::milliseconds backoff = kFirstBackoff;
   while (true) {
     const auto session_start = std::chrono::steady_clock::now();
     status = board.Run();
     if (stopping || !reconnect) break;
-    if (status.code() == absl::StatusCode::kUnauthenticated) break;  // retrying cannot help
+    if (status.code() == absl::StatusCode::kUnauthenticated ||
+        status.code() == absl::StatusCode::kFailedPrecondition) {
+      break;
+    }
     if (std::chrono::steady_clock::now() - session_start > kMaxBackoff) backoff = kFirstBackoff;
-    std::fprintf(stderr, "fleettune-rpc-server: %s; reconnecting in %.1f s\n",
-                 status.ok() ? "the tracker closed the connection" : status.ToString().c_str(),
-                 backoff.count() / 1000.0);
+    char note[64];
+    std::snprintf(note, sizeof(note), "; reconnecting in %.1f s", backoff.count() / 1000.0);
+    problems.Write(
+        status.ok() ? "the tracker closed the connection" : std::string(status.message()), note);
     for (auto slept = std::chrono::milliseconds(0); slept < backoff && !stopping;
          slept += std::chrono::milliseconds(50)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -221,9 +305,16 @@ int main(int argc, char** argv) {
     backoff = std::min(backoff * 2, kMaxBackoff);
   }
   if (stopping) status = absl::OkStatus();
+  finished = true;
+  parent_watch.join();
   // Wake the signal thread if no signal came; Stop() after Run() returned is harmless.
   pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
+  if (status.code() == absl::StatusCode::kFailedPrecondition) {
+    std::fprintf(stderr, "fleettune-rpc-server: giving up after %d s: %s\n", tls_error_timeout_s,
+                 std::string(status.message()).c_str());
+    return 2;
+  }
   if (!status.ok()) {
     std::fprintf(stderr, "fleettune-rpc-server: %s\n", status.ToString().c_str());
     return status.code() == absl::StatusCode::kUnauthenticated ? 2 : 1;

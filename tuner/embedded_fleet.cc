@@ -119,7 +119,10 @@ absl::StatusOr<std::unique_ptr<EmbeddedFleet>> EmbeddedFleet::Start(
 }
 
 absl::StatusOr<pid_t> EmbeddedFleet::SpawnBoard() const {
-  std::vector<std::string> args = {binary_, "--tracker", address_, "--key", key_};
+  // --parent-pid: the board exits when this process dies, even by SIGKILL (no destructor
+  // runs then), so no board outlives its tuner and reconnects forever to a tracker that is gone.
+  std::vector<std::string> args = {
+      binary_, "--tracker", address_, "--key", key_, "--parent-pid", std::to_string(getpid())};
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);

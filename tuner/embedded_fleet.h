@@ -30,7 +30,8 @@ class EmbeddedFleet {
   // processes serving `key`, and waits until all have registered. Unavailable naming the
   // runtime binary when they do not register within `register_timeout`. A board process
   // that dies later (a kernel that crashes it) is restarted, so the job goes on: the tracker
-  // re-queues the lost task once and reports DEVICE_LOST if it is lost again.
+  // re-queues the lost task once and reports DEVICE_LOST if it is lost again. The boards run
+  // with --parent-pid of this process, so they exit when it dies, even by SIGKILL.
   static absl::StatusOr<std::unique_ptr<EmbeddedFleet>> Start(
       const std::string& key, int boards, absl::Duration register_timeout = absl::Seconds(30));
   // Stops the boards (SIGTERM, then SIGKILL after a grace period) and the tracker.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,12 +12,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "rpc_server/connect_diagnosis.h"
 
 namespace fleettune::tuner {
 namespace {
 
 constexpr int kMaxMessageBytes = 64 << 20;
 constexpr std::chrono::seconds kConnectTimeout(10);
+constexpr std::chrono::milliseconds kConnectPoll(250);  // how often Connect asks why not yet
 constexpr std::chrono::seconds kStatusTimeout(10);
 
 // Tracker-side rejections keep their code; transport failures become Unavailable.
@@ -74,9 +77,25 @@ absl::StatusOr<std::unique_ptr<TrackerClient>> TrackerClient::Connect(
   args.SetMaxSendMessageSize(kMaxMessageBytes);
   std::shared_ptr<grpc::Channel> channel =
       grpc::CreateCustomChannel(address, Credentials(tls_ca_pem), args);
-  if (!channel->WaitForConnected(std::chrono::system_clock::now() + kConnectTimeout)) {
-    return absl::UnavailableError(absl::StrCat("cannot reach tracker at ", address, " within ",
-                                               kConnectTimeout.count(), " s"));
+  const bool tls = !tls_ca_pem.empty();
+  const auto deadline = std::chrono::system_clock::now() + kConnectTimeout;
+  std::optional<rpc_server::ConnectDiagnosis> last_problem;
+  while (!channel->WaitForConnected(
+      std::min(deadline, std::chrono::system_clock::now() + kConnectPoll))) {
+    if (std::optional<rpc_server::ConnectDiagnosis> problem =
+            rpc_server::DiagnoseChannel(channel, address, tls)) {
+      // A TLS mistake stays until someone fixes a certificate or a flag: say so now.
+      if (!problem->retrying_can_fix()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("tracker ", address, ": ", problem->message));
+      }
+      last_problem = std::move(problem);
+    }
+    if (std::chrono::system_clock::now() >= deadline) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot reach tracker at ", address, " within ", kConnectTimeout.count(), " s",
+          last_problem.has_value() ? absl::StrCat(" (", last_problem->message, ")") : ""));
+    }
   }
   return std::unique_ptr<TrackerClient>(
       new TrackerClient(address, token, v1::Tracker::NewStub(std::move(channel))));

@@ -19,7 +19,9 @@ class TrackerClient {
   // Connects to `address` (host:port) and waits up to 10 s for the channel to come up.
   // `token`, when not empty, goes with every call as `authorization: Bearer <token>` (the
   // tracker's client token). InvalidArgument when the address is empty; Unavailable naming
-  // it when unreachable. A wrong token shows on the first call, as Unauthenticated.
+  // it, and gRPC's reason, when unreachable; FailedPrecondition at once, naming the mistake
+  // and its fix, for a TLS mistake (rpc_server/connect_diagnosis.h). A wrong token shows on
+  // the first call, as Unauthenticated.
   // `tls_ca_pem`, when not empty, makes the connection TLS, trusting only those roots.
   static absl::StatusOr<std::unique_ptr<TrackerClient>> Connect(const std::string& address,
                                                                 const std::string& token = "",

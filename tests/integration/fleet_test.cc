@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "tests/integration/certificates.h"
 #include "tests/integration/job_history.h"
 #include "tests/integration/process.h"
 
@@ -28,6 +29,7 @@ namespace fleettune {
 namespace {
 
 using ::fleettune::testing::ChildProcess;
+using ::fleettune::testing::MakeCertificates;
 using ::fleettune::testing::ProcessResult;
 using ::fleettune::testing::RunProcess;
 
@@ -334,29 +336,6 @@ TEST_F(FleetTest, TrackerServesPrometheusMetrics) {
   EXPECT_NE(text.find("fleettune_results_total{status=\"OK\"} 3"), std::string::npos) << text;
   EXPECT_NE(text.find("fleettune_tasks_submitted_total 3"), std::string::npos) << text;
   EXPECT_NE(text.find("# TYPE fleettune_board_tasks_total counter"), std::string::npos);
-}
-
-// Makes a CA and a certificate for 127.0.0.1 signed by it, with the openssl tool; returns
-// false when it fails.
-bool MakeCertificates(const std::filesystem::path& dir, const std::string& name) {
-  const std::string d = dir.string() + "/" + name;
-  const std::vector<std::vector<std::string>> steps = {
-      {"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-       d + "-ca.key", "-out", d + "-ca.pem", "-days", "1", "-subj", "/CN=" + name + " test CA"},
-      {"/usr/bin/openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", d + ".key", "-out",
-       d + ".csr", "-subj", "/CN=127.0.0.1"},
-      {"/usr/bin/openssl", "x509", "-req", "-in", d + ".csr", "-CA", d + "-ca.pem", "-CAkey",
-       d + "-ca.key", "-CAcreateserial", "-out", d + ".pem", "-days", "1", "-extfile", d + ".ext"},
-  };
-  std::ofstream(d + ".ext") << "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
-  for (const auto& step : steps) {
-    ProcessResult result = RunProcess(step, 60);
-    if (result.exit_code != 0) {
-      ADD_FAILURE() << step[1] << ": " << result.err;
-      return false;
-    }
-  }
-  return true;
 }
 
 TEST_F(FleetTest, TlsTrackerServesOnlyBoardsAndTunersThatTrustIt) {

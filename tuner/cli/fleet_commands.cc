@@ -16,6 +16,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "net/host_port.h"
 #include "nlohmann/json.hpp"
+#include "rpc_server/grpc_log.h"
 #include "tracker/tracker.h"
 #include "tuner/cli/commands.h"
 #include "tuner/tracker_client.h"
@@ -134,6 +135,7 @@ int RunStatus(const std::string& address, const std::string& token_file, const s
   if (!token.ok()) return ReportError("status", token.status());
   absl::StatusOr<std::string> ca = ReadPemFile(tls_ca, "--tls-ca");
   if (!ca.ok()) return ReportError("status", ca.status());
+  rpc_server::LeaveTlsHandshakeErrorsToDiagnosis();  // Connect names a TLS mistake itself
   absl::StatusOr<std::unique_ptr<tuner::TrackerClient>> client =
       tuner::TrackerClient::Connect(tracker->ToString(), *token, *ca);
   if (!client.ok()) return ReportError("status", client.status());

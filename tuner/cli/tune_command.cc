@@ -11,6 +11,7 @@
 #include "codegen/workload.h"
 #include "db/database.h"
 #include "net/host_port.h"
+#include "rpc_server/grpc_log.h"
 #include "tuner/cli/commands.h"
 #include "tuner/embedded_fleet.h"
 #include "tuner/tracker_client.h"
@@ -144,6 +145,7 @@ int RunTune(const TuneArgs& args) {
     absl::StatusOr<std::string> ca = ReadPemFile(args.tls_ca, "--tls-ca");
     if (!ca.ok()) return ReportError(kCommand, ca.status());
     options.tracker_tls_ca = *ca;
+    rpc_server::LeaveTlsHandshakeErrorsToDiagnosis();  // Connect names a TLS mistake itself
   }
 
   std::cerr << absl::StrFormat(
