@@ -93,8 +93,7 @@ struct Stats {
 struct ImportCounts {
   int64_t read = 0;  // records read from the input
   int64_t inserted = 0;
-  int64_t duplicates = 0;  // already present: same workload, target, device, config hash, job
-                           // and trial; skipped
+  int64_t duplicates = 0;  // already present (the duplicate key of InsertAll); skipped
 };
 
 // Produces the records of a bulk import one at a time: a record, std::nullopt at the end, or
@@ -147,9 +146,11 @@ class Database {
   virtual absl::StatusOr<std::vector<std::string>> WorkloadsOfOp(const std::string& op,
                                                                  const std::string& target_key) = 0;
 
-  // Inserts every record `next` produces in ONE transaction, skipping duplicates (same
-  // workload, target, device, config hash, job and trial as a stored record or an earlier
-  // one of this import). Record ids are assigned anew. When `next` or an insert fails, the
+  // Inserts every record `next` produces in ONE transaction, skipping duplicates: records
+  // equal to a stored one or an earlier one of this import in workload, target, device, job,
+  // trial and config hash (where the record belongs) and in timestamp, board, status and
+  // costs (what was measured). A distinct measurement is never skipped, even one whose job
+  // and trial number it shares. Record ids are assigned anew. When `next` or an insert fails, the
   // whole import is rolled back and the error returned: nothing is half-imported.
   virtual absl::StatusOr<ImportCounts> InsertAll(const RecordSource& next) = 0;
 
