@@ -6,12 +6,15 @@
 #include <map>
 #include <memory>
 #include <numeric>
+#include <random>
+#include <set>
 #include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "codegen/build.h"
@@ -48,16 +51,55 @@ double RobustMeanCost(std::vector<double> costs) {
   return std::accumulate(costs.begin() + begin, costs.begin() + end, 0.0) / (end - begin);
 }
 
+// `workload@YYYYMMDDTHHMMSS-xxxxxxxx`: the start time for people, and 32 random bits so that
+// jobs started in the same second (two tuners on one database) never share a name, which
+// would merge their records into one job with every trial number twice.
 std::string DefaultJobName(const TuneOptions& options) {
+  std::random_device random;
   return absl::StrCat(codegen::WorkloadKey(options.workload), "@",
-                      absl::FormatTime("%Y%m%dT%H%M%S", absl::Now(), absl::UTCTimeZone()));
+                      absl::FormatTime("%Y%m%dT%H%M%S", absl::Now(), absl::UTCTimeZone()), "-",
+                      absl::StrFormat("%08x", static_cast<uint32_t>(random())));
+}
+
+// The number of records of job `name` in `database`, of any workload.
+absl::StatusOr<int64_t> JobRecords(db::Database& database, const std::string& name) {
+  db::Query query;
+  query.job = name;
+  return database.Count(query);
+}
+
+// The job name of a run: options.job_name, or a fresh default name no record carries yet.
+// FailedPrecondition when a given name already has records and the run does not resume:
+// two runs writing one job would interleave their trial numbers.
+absl::StatusOr<std::string> ChooseJobName(const TuneOptions& options, db::Database& database) {
+  if (!options.job_name.empty()) {
+    if (options.resume) return options.job_name;
+    absl::StatusOr<int64_t> records = JobRecords(database, options.job_name);
+    if (!records.ok()) return records.status();
+    if (*records > 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--job '", options.job_name, "' already has ", *records,
+          " records in this database; pass --resume to continue that job, or choose a new "
+          "--job name (or none: each run then gets a unique one)"));
+    }
+    return options.job_name;
+  }
+  // A random suffix already makes a clash unlikely; checking makes a stored one impossible.
+  for (int attempt = 0;; ++attempt) {
+    std::string name = DefaultJobName(options);
+    absl::StatusOr<int64_t> records = JobRecords(database, name);
+    if (!records.ok()) return records.status();
+    if (*records == 0 || attempt == 3) return name;
+  }
 }
 
 // Everything one job keeps while it runs.
 class Job {
  public:
-  Job(const TuneOptions& options, db::Database& database, const codegen::SearchSpace& space,
-      Search& search, std::function<void(const TuneProgress&)> progress)
+  // `job_name` names the job's records (ChooseJobName); Resume may continue another one.
+  Job(const TuneOptions& options, std::string job_name, db::Database& database,
+      const codegen::SearchSpace& space, Search& search,
+      std::function<void(const TuneProgress&)> progress)
       : options_(options),
         database_(database),
         space_(space),
@@ -65,7 +107,7 @@ class Job {
         progress_(std::move(progress)),
         workload_key_(codegen::WorkloadKey(options.workload)),
         target_key_(codegen::TargetKey(options.target)) {
-    summary_.job = options.job_name.empty() ? DefaultJobName(options) : options.job_name;
+    summary_.job = std::move(job_name);
     tensors_ = codegen::WorkloadTensors(options.workload);
   }
 
@@ -150,10 +192,14 @@ class Job {
       }
       summary_.job = latest->job;
     }
+    // Distinct trial numbers: a job written by two tuners at once (a name shared before job
+    // names were unique) holds some trial numbers twice.
+    std::set<int64_t> resumed_trials;
     for (const db::Record& record : *history) {
       if (record.job == summary_.job) {
         summary_.trials = std::max<int>(summary_.trials, static_cast<int>(record.trial) + 1);
-        ++summary_.resumed_trials;
+        resumed_trials.insert(record.trial);
+        summary_.resumed_trials = static_cast<int>(resumed_trials.size());
         if (record.status != v1::OK) ++summary_.failures;
         if (record.status == v1::OK && (!summary_.best || record.gflops > summary_.best->gflops)) {
           summary_.best = record;
@@ -471,7 +517,9 @@ absl::StatusOr<TuneSummary> RunTuningJob(const TuneOptions& options, db::Databas
   absl::StatusOr<std::unique_ptr<Search>> search =
       CreateSearch(options, *space, database, &xgb, setup);
   if (!search.ok()) return search.status();
-  Job job(options, database, *space, **search, progress);
+  absl::StatusOr<std::string> job_name = ChooseJobName(options, database);
+  if (!job_name.ok()) return job_name.status();
+  Job job(options, *std::move(job_name), database, *space, **search, progress);
   if (options.resume) {
     if (absl::Status status = job.Resume(/*continue_job=*/true); !status.ok()) return status;
   }

@@ -57,7 +57,9 @@ int Main(int argc, char** argv) {
   tune_cmd->add_option("--repeat", tune.repeat, "repeats per measurement")->capture_default_str();
   tune_cmd->add_option("--min-repeat-ms", tune.min_repeat_ms, "minimum length of one repeat")
       ->capture_default_str();
-  tune_cmd->add_option("--job", tune.job, "job name (default: workload@time)");
+  tune_cmd->add_option("--job", tune.job,
+                       "job name; one that already has records needs --resume (default: "
+                       "workload@time-random, unique per run)");
   tune_cmd->add_flag("--quiet,-q", tune.quiet, "no progress lines");
   tune_cmd
       ->add_option("--early-stop", tune.early_stop,
