@@ -112,11 +112,18 @@ class Database {
   // FailedPrecondition naming the database, with nothing written, when it is not a fleettune
   // database (not SQLite, foreign tables, another application) or holds a newer schema.
   // NotFound when the file's parent directory does not exist; Unavailable when a server
-  // cannot be reached.
+  // cannot be reached. A SQLite file is checked first (its size, then PRAGMA quick_check for
+  // at most 0.3 s): FailedPrecondition "tuning database '<file>' is damaged: ..." saying how
+  // to recover, with the file untouched, when it fails. PermissionDenied saying "read-only",
+  // with nothing created, when the file or its directory is not writable.
   static absl::StatusOr<std::unique_ptr<Database>> Open(const std::string& url);
 
   // Like Open, but NotFound naming the file when a SQLite file does not exist (nothing is
-  // created): for commands that only read, so a mistyped path is an error, not a new file.
+  // created): for commands that mostly read, so a mistyped path is an error, not a new file.
+  // A SQLite file this process may not write (or whose directory it may not write) is opened
+  // read-only instead of refused, leaving no -wal/-shm files: queries work, and writes fail
+  // with Open's PermissionDenied. It is then not migrated: an older schema is
+  // FailedPrecondition saying that needs write access.
   static absl::StatusOr<std::unique_ptr<Database>> OpenExisting(const std::string& url);
   virtual ~Database() = default;
 

@@ -1,19 +1,25 @@
 #include "db/internal/sqlite_database.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 #include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "db/internal/import_reader.h"
 #include "db/internal/record_codec.h"
 #include "db/internal/record_json.h"
 #include "db/internal/schema.h"
+#include "db/internal/sqlite_check.h"
 #include "db/internal/sqlite_import.h"
 
 namespace fleettune::db::internal {
@@ -83,21 +89,88 @@ absl::Status CloseWith(sqlite3* db, absl::Status status) {
   return status;
 }
 
+std::string ReadOnlyFileError(const std::string& path, const std::string& why) {
+  return absl::StrCat("tuning database '", path, "' is read-only", why,
+                      ": commands that write to it (tune, db import, db prune) cannot run; make "
+                      "it writable (chmod u+w) or pass another --db");
+}
+
+// OK when this process may write `path` (or create it) and the -wal and -shm files SQLite
+// keeps beside it; PermissionDenied saying "read-only" and what is read-only otherwise.
+absl::Status WriteAccess(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  if (fs::exists(path, error) && access(path.c_str(), W_OK) != 0) {
+    return absl::PermissionDeniedError(
+        ReadOnlyFileError(path, absl::StrCat(" (", std::strerror(errno), ")")));
+  }
+  std::string directory = fs::path(path).parent_path().string();
+  if (directory.empty()) directory = ".";
+  if (access(directory.c_str(), W_OK) != 0) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "tuning database '", path, "' cannot be written: its directory '", directory,
+        "' is read-only (", std::strerror(errno), "), and SQLite needs to create ", path,
+        "-wal and -shm files there; make the directory writable or copy the database to one "
+        "that is (reading commands such as history, best and compile still work)"));
+  }
+  return absl::OkStatus();
+}
+
+// The URI of a read-only open of `path`: immutable (no -wal/-shm needed, no locks; see
+// SqliteDatabase::Open) unless a -wal file holds data that only a WAL reader sees.
+std::string ReadOnlyUri(const std::string& path) {
+  std::string uri = "file:";
+  for (char c : path) {  // the characters a URI path cannot hold literally
+    if (c == '%' || c == '?' || c == '#') {
+      absl::StrAppend(&uri, absl::StrFormat("%%%02x", static_cast<unsigned char>(c)));
+    } else {
+      uri.push_back(c);
+    }
+  }
+  std::error_code error;
+  const bool wal_has_data = std::filesystem::file_size(path + "-wal", error) > 0 && !error;
+  return absl::StrCat(uri, wal_has_data ? "?mode=ro" : "?mode=ro&immutable=1");
+}
+
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& path) {
+absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& path,
+                                                                     OpenMode open_mode) {
   if (absl::Status status = CheckFileBeforeOpen(path); !status.ok()) return status;
+  absl::Status read_only = WriteAccess(path);
+  if (!read_only.ok() && open_mode == OpenMode::kWrite) return read_only;
 
   sqlite3* db = nullptr;
-  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  if (int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr); rc != SQLITE_OK) {
-    return CloseWith(db, SqliteError(db, rc, path, "opening"));
+  const int rc =
+      read_only.ok()
+          ? sqlite3_open_v2(path.c_str(), &db,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                            nullptr)
+          : sqlite3_open_v2(ReadOnlyUri(path).c_str(), &db,
+                            SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) return CloseWith(db, SqliteError(db, rc, path, "opening"));
+  // SQLite opens a file it may not write read-only without saying so (e.g. on a read-only
+  // mount that access() did not catch).
+  if (read_only.ok() && sqlite3_db_readonly(db, "main") == 1) {
+    read_only = absl::PermissionDeniedError(ReadOnlyFileError(path, ""));
+    if (open_mode == OpenMode::kWrite) return CloseWith(db, read_only);
   }
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
 
+  // A damaged file is refused before anything else reads or writes it.
+  absl::StatusOr<QuickCheckResult> check = QuickCheck(db, path, kQuickCheckBudget);
+  if (!check.ok()) return CloseWith(db, check.status());
+  if (!check->problem.empty()) return CloseWith(db, DamagedError(path, check->problem));
+
   // Recognise the file before anything writes to it: EnsureSchema only reads a foreign file.
-  if (absl::Status status = EnsureSchema(db, path); !status.ok()) return CloseWith(db, status);
+  if (absl::Status status = EnsureSchema(db, path, /*read_only=*/!read_only.ok()); !status.ok()) {
+    return CloseWith(db, status);
+  }
+  if (!read_only.ok()) {
+    // Nothing else to set up: the journal mode is the file's, the rest is for writers.
+    return std::unique_ptr<SqliteDatabase>(new SqliteDatabase(path, db, std::move(read_only)));
+  }
 
   absl::StatusOr<std::string> mode = SwitchToWal(db, path);
   if (!mode.ok()) return CloseWith(db, mode.status());
@@ -112,7 +185,7 @@ absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::
       !status.ok()) {
     return CloseWith(db, status);
   }
-  return std::unique_ptr<SqliteDatabase>(new SqliteDatabase(path, db));
+  return std::unique_ptr<SqliteDatabase>(new SqliteDatabase(path, db, absl::OkStatus()));
 }
 
 SqliteDatabase::~SqliteDatabase() {
@@ -222,6 +295,7 @@ absl::StatusOr<Record> SqliteDatabase::DecodeRow(sqlite3_stmt* stmt) {
 }
 
 absl::Status SqliteDatabase::InTransaction(const std::function<absl::Status()>& body) {
+  if (!read_only_.ok()) return read_only_;
   if (absl::Status status = Exec(db_, "BEGIN IMMEDIATE", path_); !status.ok()) return status;
   absl::Status status = body();
   if (status.ok()) status = Exec(db_, "COMMIT", path_);
