@@ -494,8 +494,7 @@ double Gflops(const v1::Workload& workload, double seconds) {
   return codegen::WorkloadFlops(workload) / seconds / 1e9;
 }
 
-absl::StatusOr<TuneSummary> RunTuningJob(const TuneOptions& options, db::Database& database,
-                                         const std::function<void(const TuneProgress&)>& progress) {
+absl::Status ValidateTuneOptions(const TuneOptions& options) {
   if (options.trials <= 0) return absl::InvalidArgumentError("--trials must be positive");
   if (options.batch_size <= 0) return absl::InvalidArgumentError("batch size must be positive");
   if (options.early_stop < 0) return absl::InvalidArgumentError("--early-stop must be >= 0");
@@ -509,6 +508,13 @@ absl::StatusOr<TuneSummary> RunTuningJob(const TuneOptions& options, db::Databas
   if (!options.save_model.empty() && options.tuner != "xgb") {
     return absl::InvalidArgumentError("--save-model needs --tuner xgb");
   }
+  if (absl::Status known = CheckSearchName(options.tuner); !known.ok()) return known;
+  return codegen::SearchSpaceFor(options.workload, options.target).status();
+}
+
+absl::StatusOr<TuneSummary> RunTuningJob(const TuneOptions& options, db::Database& database,
+                                         const std::function<void(const TuneProgress&)>& progress) {
+  if (absl::Status valid = ValidateTuneOptions(options); !valid.ok()) return valid;
   absl::StatusOr<codegen::SearchSpace> space =
       codegen::SearchSpaceFor(options.workload, options.target);
   if (!space.ok()) return space.status();

@@ -80,6 +80,12 @@ v1::MeasureOptions DefaultMeasureOptions();
 // Throughput of one run of `workload` taking `seconds`.
 double Gflops(const v1::Workload& workload, double seconds);
 
+// Checks everything about `options` that needs neither a tracker nor a database: budgets,
+// the tuner's name, the model options, and that the workload has a search space on the
+// target. InvalidArgument naming the bad option. RunTuningJob checks the same first; a caller
+// checks early to refuse bad input before it starts a fleet or creates a database file.
+absl::Status ValidateTuneOptions(const TuneOptions& options);
+
 // Runs a whole job against the tracker at `options.tracker_address`, writing every result
 // (failures included) to `database`. Returns an error when the tracker cannot be reached or
 // the database refuses a write; results already recorded stay recorded. FailedPrecondition,

@@ -25,13 +25,14 @@ bool IsHostTarget(const v1::Target& target) {
 }
 
 // The boards of `key` that registered as emulated (qemu-user, simulated): their timings say
-// nothing about real hardware. 0 when the tracker cannot be asked.
-int EmulatedBoards(const tuner::TuneOptions& options) {
+// nothing about real hardware. The tracker's error when it cannot be asked: unreachable
+// (Unavailable) or refusing the token (Unauthenticated).
+absl::StatusOr<int> EmulatedBoards(const tuner::TuneOptions& options) {
   absl::StatusOr<std::unique_ptr<tuner::TrackerClient>> client = tuner::TrackerClient::Connect(
       options.tracker_address, options.tracker_token, options.tracker_tls_ca);
-  if (!client.ok()) return 0;
+  if (!client.ok()) return client.status();
   absl::StatusOr<v1::StatusReply> status = (*client)->GetStatus();
-  if (!status.ok()) return 0;
+  if (!status.ok()) return status.status();
   int emulated = 0;
   for (const v1::BoardStatus& board : status->boards()) {
     if (board.info().key() == options.device_key && board.info().emulated()) ++emulated;
@@ -67,9 +68,6 @@ int RunTune(const TuneArgs& args) {
                                                   "--number and --repeat must be positive"));
   }
 
-  absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::Open(args.db);
-  if (!database.ok()) return ReportError(kCommand, database.status());
-
   tuner::TuneOptions options;
   options.workload = *workload;
   options.target = *target;
@@ -99,6 +97,11 @@ int RunTune(const TuneArgs& args) {
   options.measure.set_number(args.number);
   options.measure.set_repeat(args.repeat);
   options.measure.set_min_repeat_ms(args.min_repeat_ms);
+  // Bad input is refused before anything is set up, and before the database file exists: a
+  // refused tune leaves no empty database behind.
+  if (absl::Status valid = tuner::ValidateTuneOptions(options); !valid.ok()) {
+    return ReportError(kCommand, valid);
+  }
 
   std::unique_ptr<tuner::EmbeddedFleet> fleet;
   if (args.tracker.empty()) {
@@ -124,6 +127,13 @@ int RunTune(const TuneArgs& args) {
     options.tracker_tls_ca = *ca;
   }
 
+  // The tracker answers (and takes the token) before the database is opened, so that a
+  // wrong token or address creates no database file either.
+  absl::StatusOr<int> emulated_before = EmulatedBoards(options);
+  if (!emulated_before.ok()) return ReportError(kCommand, emulated_before.status());
+  absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::Open(args.db);
+  if (!database.ok()) return ReportError(kCommand, database.status());
+
   std::cerr << absl::StrFormat("tuning %s on %s (key %s, %d trials, %s search) via %s%s\n",
                                codegen::WorkloadKey(*workload), codegen::TargetKey(*target),
                                args.key, args.trials, args.tuner, options.tracker_address,
@@ -133,13 +143,13 @@ int RunTune(const TuneArgs& args) {
     std::cerr << absl::StrFormat("[%4d/%d] failures %d  best %.2f GFLOPS  %s\n", p.done, p.total,
                                  p.failures, p.best_gflops, p.best_config);
   };
-  const int emulated_before = EmulatedBoards(options);
-  if (emulated_before > 0) {
-    std::cerr << EmulatedNote(emulated_before, args.key);
+  if (*emulated_before > 0) {
+    std::cerr << EmulatedNote(*emulated_before, args.key);
   }
   absl::StatusOr<tuner::TuneSummary> summary = tuner::RunTuningJob(options, **database, progress);
   if (!summary.ok()) return ReportError(kCommand, summary.status());
-  if (const int emulated = std::max(emulated_before, EmulatedBoards(options)); emulated > 0) {
+  if (const int emulated = std::max(*emulated_before, EmulatedBoards(options).value_or(0));
+      emulated > 0) {
     std::cout << EmulatedNote(emulated, args.key);
   }
 
