@@ -4,6 +4,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "db/internal/sqlite_util.h"
 
@@ -12,10 +14,11 @@ namespace fleettune::db::internal {
 absl::Status DamagedError(absl::string_view path, absl::string_view problem) {
   return absl::FailedPreconditionError(absl::StrCat(
       "tuning database '", path, "' is damaged: ", problem,
-      "; it was left untouched and fleettune will neither read nor write it. Keep a copy; "
-      "recover what is readable into a new file with `sqlite3 '",
-      path, "' .recover | sqlite3 recovered.db` (or restore a backup or a `fleettune db export`)",
-      " and pass --db recovered.db (docs/database.md, \"A damaged database\")"));
+      "; it was left untouched, and fleettune will neither read nor write it. Keep a copy, "
+      "recover what is readable into a new file (`sqlite3 '",
+      path,
+      "' .recover`, or `.dump`: steps in docs/database.md, \"A damaged database\") or restore "
+      "a backup, and pass that file with --db"));
 }
 
 absl::Status CheckWholePages(absl::string_view path, const unsigned char (&header)[100],
@@ -80,7 +83,13 @@ absl::StatusOr<QuickCheckResult> QuickCheck(sqlite3* db, absl::string_view path,
   }
   if (rc != SQLITE_DONE) return SqliteError(db, rc, path, "checking the file (quick_check)");
   result.complete = true;
-  if (first_row != "ok") result.problem = absl::StrCat("PRAGMA quick_check: ", first_row);
+  if (first_row != "ok") {
+    // One line: SQLite's report starts with "*** in database main ***" and a newline.
+    absl::string_view report = first_row;
+    absl::ConsumePrefix(&report, "*** in database main ***\n");
+    result.problem =
+        absl::StrCat("PRAGMA quick_check: ", absl::StrReplaceAll(report, {{"\n", "; "}}));
+  }
   return result;
 }
 
