@@ -1,24 +1,20 @@
 #include "db/internal/sqlite_database.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
 #include <thread>
 #include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "db/internal/import_reader.h"
 #include "db/internal/record_codec.h"
 #include "db/internal/record_json.h"
 #include "db/internal/schema.h"
+#include "db/internal/sqlite_access.h"
 #include "db/internal/sqlite_check.h"
 #include "db/internal/sqlite_import.h"
 
@@ -89,49 +85,6 @@ absl::Status CloseWith(sqlite3* db, absl::Status status) {
   return status;
 }
 
-std::string ReadOnlyFileError(const std::string& path, const std::string& why) {
-  return absl::StrCat("tuning database '", path, "' is read-only", why,
-                      ": commands that write to it (tune, db import, db prune) cannot run; make "
-                      "it writable (chmod u+w) or pass another --db");
-}
-
-// OK when this process may write `path` (or create it) and the -wal and -shm files SQLite
-// keeps beside it; PermissionDenied saying "read-only" and what is read-only otherwise.
-absl::Status WriteAccess(const std::string& path) {
-  namespace fs = std::filesystem;
-  std::error_code error;
-  if (fs::exists(path, error) && access(path.c_str(), W_OK) != 0) {
-    return absl::PermissionDeniedError(
-        ReadOnlyFileError(path, absl::StrCat(" (", std::strerror(errno), ")")));
-  }
-  std::string directory = fs::path(path).parent_path().string();
-  if (directory.empty()) directory = ".";
-  if (access(directory.c_str(), W_OK) != 0) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "tuning database '", path, "' cannot be written: its directory '", directory,
-        "' is read-only (", std::strerror(errno), "), and SQLite needs to create ", path,
-        "-wal and -shm files there; make the directory writable or copy the database to one "
-        "that is (reading commands such as history, best and compile still work)"));
-  }
-  return absl::OkStatus();
-}
-
-// The URI of a read-only open of `path`: immutable (no -wal/-shm needed, no locks; see
-// SqliteDatabase::Open) unless a -wal file holds data that only a WAL reader sees.
-std::string ReadOnlyUri(const std::string& path) {
-  std::string uri = "file:";
-  for (char c : path) {  // the characters a URI path cannot hold literally
-    if (c == '%' || c == '?' || c == '#') {
-      absl::StrAppend(&uri, absl::StrFormat("%%%02x", static_cast<unsigned char>(c)));
-    } else {
-      uri.push_back(c);
-    }
-  }
-  std::error_code error;
-  const bool wal_has_data = std::filesystem::file_size(path + "-wal", error) > 0 && !error;
-  return absl::StrCat(uri, wal_has_data ? "?mode=ro" : "?mode=ro&immutable=1");
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& path,
@@ -152,7 +105,7 @@ absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::
   // SQLite opens a file it may not write read-only without saying so (e.g. on a read-only
   // mount that access() did not catch).
   if (read_only.ok() && sqlite3_db_readonly(db, "main") == 1) {
-    read_only = absl::PermissionDeniedError(ReadOnlyFileError(path, ""));
+    read_only = ReadOnlyError(path);
     if (open_mode == OpenMode::kWrite) return CloseWith(db, read_only);
   }
   sqlite3_extended_result_codes(db, 1);
