@@ -18,6 +18,20 @@ bool IsPostgresUrl(const std::string& url) {
   return absl::StartsWith(url, "postgresql://") || absl::StartsWith(url, "postgres://");
 }
 
+absl::StatusOr<std::unique_ptr<Database>> OpenUrl(const std::string& url,
+                                                  internal::SqliteDatabase::OpenMode mode) {
+  if (IsPostgresUrl(url)) {
+    absl::StatusOr<std::unique_ptr<internal::PostgresDatabase>> db =
+        internal::PostgresDatabase::Open(url);
+    if (!db.ok()) return db.status();
+    return std::unique_ptr<Database>(*std::move(db));
+  }
+  absl::StatusOr<std::unique_ptr<internal::SqliteDatabase>> db =
+      internal::SqliteDatabase::Open(url, mode);
+  if (!db.ok()) return db.status();
+  return std::unique_ptr<Database>(*std::move(db));
+}
+
 }  // namespace
 
 bool FromOlderCompiler(const Record& record, const std::string& fleettune_version,
@@ -27,16 +41,7 @@ bool FromOlderCompiler(const Record& record, const std::string& fleettune_versio
 }
 
 absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& url) {
-  if (IsPostgresUrl(url)) {
-    absl::StatusOr<std::unique_ptr<internal::PostgresDatabase>> db =
-        internal::PostgresDatabase::Open(url);
-    if (!db.ok()) return db.status();
-    return std::unique_ptr<Database>(*std::move(db));
-  }
-  absl::StatusOr<std::unique_ptr<internal::SqliteDatabase>> db =
-      internal::SqliteDatabase::Open(url);
-  if (!db.ok()) return db.status();
-  return std::unique_ptr<Database>(*std::move(db));
+  return OpenUrl(url, internal::SqliteDatabase::OpenMode::kWrite);
 }
 
 absl::StatusOr<std::unique_ptr<Database>> Database::OpenExisting(const std::string& url) {
@@ -44,7 +49,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::OpenExisting(const std::stri
   if (!IsPostgresUrl(url) && !url.empty() && !std::filesystem::exists(url, error)) {
     return absl::NotFoundError(absl::StrCat("tuning database '", url, "' does not exist"));
   }
-  return Open(url);
+  return OpenUrl(url, internal::SqliteDatabase::OpenMode::kReadIfNotWritable);
 }
 
 absl::StatusOr<int64_t> Database::Export(const Query& query, std::ostream& out) {

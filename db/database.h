@@ -93,8 +93,7 @@ struct Stats {
 struct ImportCounts {
   int64_t read = 0;  // records read from the input
   int64_t inserted = 0;
-  int64_t duplicates = 0;  // already present: same workload, target, device, config hash, job
-                           // and trial; skipped
+  int64_t duplicates = 0;  // already present (the duplicate key of InsertAll); skipped
 };
 
 // Produces the records of a bulk import one at a time: a record, std::nullopt at the end, or
@@ -113,11 +112,18 @@ class Database {
   // FailedPrecondition naming the database, with nothing written, when it is not a fleettune
   // database (not SQLite, foreign tables, another application) or holds a newer schema.
   // NotFound when the file's parent directory does not exist; Unavailable when a server
-  // cannot be reached.
+  // cannot be reached. A SQLite file is checked first (its size, then PRAGMA quick_check for
+  // at most 0.3 s): FailedPrecondition "tuning database '<file>' is damaged: ..." saying how
+  // to recover, with the file untouched, when it fails. PermissionDenied saying "read-only",
+  // with nothing created, when the file or its directory is not writable.
   static absl::StatusOr<std::unique_ptr<Database>> Open(const std::string& url);
 
   // Like Open, but NotFound naming the file when a SQLite file does not exist (nothing is
-  // created): for commands that only read, so a mistyped path is an error, not a new file.
+  // created): for commands that mostly read, so a mistyped path is an error, not a new file.
+  // A SQLite file this process may not write (or whose directory it may not write) is opened
+  // read-only instead of refused, leaving no -wal/-shm files: queries work, and writes fail
+  // with Open's PermissionDenied. It is then not migrated: an older schema is
+  // FailedPrecondition saying that needs write access.
   static absl::StatusOr<std::unique_ptr<Database>> OpenExisting(const std::string& url);
   virtual ~Database() = default;
 
@@ -147,9 +153,11 @@ class Database {
   virtual absl::StatusOr<std::vector<std::string>> WorkloadsOfOp(const std::string& op,
                                                                  const std::string& target_key) = 0;
 
-  // Inserts every record `next` produces in ONE transaction, skipping duplicates (same
-  // workload, target, device, config hash, job and trial as a stored record or an earlier
-  // one of this import). Record ids are assigned anew. When `next` or an insert fails, the
+  // Inserts every record `next` produces in ONE transaction, skipping duplicates: records
+  // equal to a stored one or an earlier one of this import in workload, target, device, job,
+  // trial and config hash (where the record belongs) and in timestamp, board, status and
+  // costs (what was measured). A distinct measurement is never skipped, even one whose job
+  // and trial number it shares. Record ids are assigned anew. When `next` or an insert fails, the
   // whole import is rolled back and the error returned: nothing is half-imported.
   virtual absl::StatusOr<ImportCounts> InsertAll(const RecordSource& next) = 0;
 

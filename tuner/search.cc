@@ -69,9 +69,18 @@ class GridSearch : public VisitedSearch {
 
 }  // namespace
 
+absl::Status CheckSearchName(const std::string& name) {
+  if (name == "random" || name == "grid" || name == "ga" || name == "xgb") {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown tuner '", name, "' (available: xgb, ga, random, grid)"));
+}
+
 absl::StatusOr<std::unique_ptr<Search>> MakeSearch(const std::string& name,
                                                    const codegen::SearchSpace& space,
                                                    uint64_t seed) {
+  if (absl::Status known = CheckSearchName(name); !known.ok()) return known;
   if (space.size() == 0) return absl::InvalidArgumentError("the search space is empty");
   if (name == "random") return std::make_unique<RandomSearch>(space.size(), seed);
   if (name == "grid") return std::make_unique<GridSearch>(space.size());
@@ -89,8 +98,8 @@ absl::StatusOr<std::unique_ptr<Search>> MakeSearch(const std::string& name,
     if (!search.ok()) return search.status();
     return std::unique_ptr<Search>(*std::move(search));
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown tuner '", name, "' (available: xgb, ga, random, grid)"));
+  return absl::InternalError(
+      absl::StrCat("CheckSearchName accepted '", name, "' but MakeSearch does not build it"));
 }
 
 }  // namespace fleettune::tuner

@@ -41,6 +41,10 @@ absl::StatusOr<std::unique_ptr<Search>> MakeSearch(const std::string& name,
                                                    const codegen::SearchSpace& space,
                                                    uint64_t seed);
 
+// OK when MakeSearch knows the search `name`; its InvalidArgument naming the tuner otherwise.
+// Lets a caller refuse a bad --tuner before it sets anything up.
+absl::Status CheckSearchName(const std::string& name);
+
 }  // namespace fleettune::tuner
 
 #endif  // FLEETTUNE_TUNER_SEARCH_H_

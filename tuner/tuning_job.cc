@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <numeric>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -22,6 +23,7 @@
 #include "cost_model/features.h"
 #include "tuner/adaptive_timeout.h"
 #include "tuner/builder_pool.h"
+#include "tuner/job_name.h"
 #include "tuner/search.h"
 #include "tuner/tracker_client.h"
 #include "tuner/xgb_search.h"
@@ -48,16 +50,13 @@ double RobustMeanCost(std::vector<double> costs) {
   return std::accumulate(costs.begin() + begin, costs.begin() + end, 0.0) / (end - begin);
 }
 
-std::string DefaultJobName(const TuneOptions& options) {
-  return absl::StrCat(codegen::WorkloadKey(options.workload), "@",
-                      absl::FormatTime("%Y%m%dT%H%M%S", absl::Now(), absl::UTCTimeZone()));
-}
-
 // Everything one job keeps while it runs.
 class Job {
  public:
-  Job(const TuneOptions& options, db::Database& database, const codegen::SearchSpace& space,
-      Search& search, std::function<void(const TuneProgress&)> progress)
+  // `job_name` names the job's records (ChooseJobName); Resume may continue another one.
+  Job(const TuneOptions& options, std::string job_name, db::Database& database,
+      const codegen::SearchSpace& space, Search& search,
+      std::function<void(const TuneProgress&)> progress)
       : options_(options),
         database_(database),
         space_(space),
@@ -65,7 +64,7 @@ class Job {
         progress_(std::move(progress)),
         workload_key_(codegen::WorkloadKey(options.workload)),
         target_key_(codegen::TargetKey(options.target)) {
-    summary_.job = options.job_name.empty() ? DefaultJobName(options) : options.job_name;
+    summary_.job = std::move(job_name);
     summary_.space_size = space.size();
     tensors_ = codegen::WorkloadTensors(options.workload);
   }
@@ -153,10 +152,14 @@ class Job {
       }
       summary_.job = latest->job;
     }
+    // Distinct trial numbers: a job written by two tuners at once (a name shared before job
+    // names were unique) holds some trial numbers twice.
+    std::set<int64_t> resumed_trials;
     for (const db::Record& record : *history) {
       if (record.job == summary_.job) {
         summary_.trials = std::max<int>(summary_.trials, static_cast<int>(record.trial) + 1);
-        ++summary_.resumed_trials;
+        resumed_trials.insert(record.trial);
+        summary_.resumed_trials = static_cast<int>(resumed_trials.size());
         if (record.status != v1::OK) ++summary_.failures;
         CountTimeout(record);
         if (record.status == v1::OK && (!summary_.best || record.gflops > summary_.best->gflops)) {
@@ -461,8 +464,7 @@ double Gflops(const v1::Workload& workload, double seconds) {
   return codegen::WorkloadFlops(workload) / seconds / 1e9;
 }
 
-absl::StatusOr<TuneSummary> RunTuningJob(const TuneOptions& options, db::Database& database,
-                                         const std::function<void(const TuneProgress&)>& progress) {
+absl::Status ValidateTuneOptions(const TuneOptions& options) {
   if (options.trials <= 0) return absl::InvalidArgumentError("--trials must be positive");
   if (options.batch_size <= 0) return absl::InvalidArgumentError("batch size must be positive");
   if (options.early_stop < 0) return absl::InvalidArgumentError("--early-stop must be >= 0");
@@ -476,6 +478,13 @@ absl::StatusOr<TuneSummary> RunTuningJob(const TuneOptions& options, db::Databas
   if (!options.save_model.empty() && options.tuner != "xgb") {
     return absl::InvalidArgumentError("--save-model needs --tuner xgb");
   }
+  if (absl::Status known = CheckSearchName(options.tuner); !known.ok()) return known;
+  return codegen::SearchSpaceFor(options.workload, options.target).status();
+}
+
+absl::StatusOr<TuneSummary> RunTuningJob(const TuneOptions& options, db::Database& database,
+                                         const std::function<void(const TuneProgress&)>& progress) {
+  if (absl::Status valid = ValidateTuneOptions(options); !valid.ok()) return valid;
   absl::StatusOr<codegen::SearchSpace> space =
       codegen::SearchSpaceFor(options.workload, options.target);
   if (!space.ok()) return space.status();
@@ -484,7 +493,9 @@ absl::StatusOr<TuneSummary> RunTuningJob(const TuneOptions& options, db::Databas
   absl::StatusOr<std::unique_ptr<Search>> search =
       CreateSearch(options, *space, database, &xgb, setup);
   if (!search.ok()) return search.status();
-  Job job(options, database, *space, **search, progress);
+  absl::StatusOr<std::string> job_name = ChooseJobName(options, database);
+  if (!job_name.ok()) return job_name.status();
+  Job job(options, *std::move(job_name), database, *space, **search, progress);
   if (options.resume) {
     if (absl::Status status = job.Resume(/*continue_job=*/true); !status.ok()) return status;
   }

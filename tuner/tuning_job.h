@@ -41,7 +41,10 @@ struct TuneOptions {
   int batch_size = 8;  // configs built, then measured, per round
   int priority = 0;    // among jobs sharing the key's boards; higher goes first
   int builder_threads = 2;
-  std::string job_name;        // empty: derived from workload, target and time
+  // The name the job's records carry. Empty: `workload@YYYYMMDDTHHMMSS-xxxxxxxx` with a
+  // random suffix, unique per run. A name that already has records is refused unless
+  // `resume` is set (two runs would interleave their trial numbers).
+  std::string job_name;
   v1::MeasureOptions measure;  // number/repeat/min_repeat_ms/timeout/tolerance
 };
 
@@ -83,9 +86,17 @@ v1::MeasureOptions DefaultMeasureOptions();
 // Throughput of one run of `workload` taking `seconds`.
 double Gflops(const v1::Workload& workload, double seconds);
 
+// Checks everything about `options` that needs neither a tracker nor a database: budgets,
+// the tuner's name, the model options, and that the workload has a search space on the
+// target. InvalidArgument naming the bad option. RunTuningJob checks the same first; a caller
+// checks early to refuse bad input before it starts a fleet or creates a database file.
+absl::Status ValidateTuneOptions(const TuneOptions& options);
+
 // Runs a whole job against the tracker at `options.tracker_address`, writing every result
 // (failures included) to `database`. Returns an error when the tracker cannot be reached or
-// the database refuses a write; results already recorded stay recorded.
+// the database refuses a write; results already recorded stay recorded. FailedPrecondition,
+// before anything is built or written, when `options.job_name` already has records and
+// `options.resume` is not set.
 absl::StatusOr<TuneSummary> RunTuningJob(const TuneOptions& options, db::Database& database,
                                          const std::function<void(const TuneProgress&)>& progress);
 

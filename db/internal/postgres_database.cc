@@ -476,8 +476,10 @@ absl::StatusOr<ImportCounts> PostgresDatabase::InsertAll(const RecordSource& nex
       "config_hash, status, costs_json, mean_cost, gflops, error, board_id, timestamp_ms, "
       "version, llvm_version, device_model, device_cpu, device_cores, runtime_version, "
       "schema_version";
+  // The duplicate key (Database::InsertAll): where the record belongs and what was measured.
   static constexpr char kDedupKey[] =
-      "job, trial, workload_key, target_key, device_key, config_hash";
+      "job, trial, workload_key, target_key, device_key, config_hash, timestamp_ms, board_id, "
+      "status, costs_json";
   ImportCounts counts;
   absl::MutexLock lock(&mutex_);
   Connection conn(conn_, location_);
@@ -554,8 +556,9 @@ absl::StatusOr<ImportCounts> PostgresDatabase::InsertAll(const RecordSource& nex
             " FROM (SELECT DISTINCT ON (", kDedupKey, ") * FROM import_rows ORDER BY ", kDedupKey,
             ", id) AS d WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.job = d.job AND "
             "r.trial = d.trial AND r.workload_key = d.workload_key AND r.target_key = "
-            "d.target_key AND r.device_key = d.device_key AND r.config_hash = d.config_hash) "
-            "ORDER BY d.id"),
+            "d.target_key AND r.device_key = d.device_key AND r.config_hash = d.config_hash AND "
+            "r.timestamp_ms = d.timestamp_ms AND r.board_id = d.board_id AND r.status = d.status "
+            "AND r.costs_json = d.costs_json) ORDER BY d.id"),
         {}, "importing records");
     if (result.ok()) {
       (void)absl::SimpleAtoi(PQcmdTuples(result->get()), &inserted);

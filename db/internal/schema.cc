@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "db/internal/sqlite_check.h"
 #include "db/internal/sqlite_util.h"
 
 namespace fleettune::db::internal {
@@ -233,20 +234,29 @@ absl::Status CheckFileBeforeOpen(const std::string& path) {
   if (!in) {
     return absl::PermissionDeniedError(absl::StrCat("cannot read tuning database '", path, "'"));
   }
-  static constexpr char kHeader[16] = "SQLite format 3";  // 15 characters and a NUL
-  char header[sizeof(kHeader)] = {};
-  in.read(header, sizeof(header));
+  static constexpr char kMagic[16] = "SQLite format 3";  // 15 characters and a NUL
+  unsigned char header[100] = {};
+  in.read(reinterpret_cast<char*>(header), sizeof(header));
   const std::streamsize read = in.gcount();
   if (read == 0) return absl::OkStatus();  // an empty file is an empty database
-  if (read < static_cast<std::streamsize>(sizeof(header)) ||
-      std::memcmp(header, kHeader, sizeof(kHeader)) != 0) {
+  if (read < static_cast<std::streamsize>(sizeof(kMagic)) ||
+      std::memcmp(header, kMagic, sizeof(kMagic)) != 0) {
     return absl::FailedPreconditionError(
         absl::StrCat("'", path, "' is not a SQLite database (bad header); refusing to modify it"));
   }
-  return absl::OkStatus();
+  if (read < static_cast<std::streamsize>(sizeof(header))) {
+    return DamagedError(
+        path, absl::StrCat("it ends after ", read, " bytes, inside the 100-byte SQLite header"));
+  }
+  const uintmax_t size = fs::file_size(file, error);
+  if (error) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot inspect tuning database '", path, "': ", error.message()));
+  }
+  return CheckWholePages(path, header, size);
 }
 
-absl::Status EnsureSchema(sqlite3* db, const std::string& path) {
+absl::Status EnsureSchema(sqlite3* db, const std::string& path, bool read_only) {
   absl::StatusOr<FileState> state = ReadFileState(db, path);
   if (!state.ok()) return state.status();
   bool needs_migration = false;
@@ -254,6 +264,16 @@ absl::Status EnsureSchema(sqlite3* db, const std::string& path) {
     return status;
   }
   if (!needs_migration) return absl::OkStatus();
+  if (read_only) {
+    const std::string what = state->application_id == 0
+                                 ? std::string("is empty and needs its schema created")
+                                 : absl::StrCat("has schema version ", state->user_version,
+                                                " and needs migrating to version ", kSchemaVersion);
+    return absl::FailedPreconditionError(
+        absl::StrCat("tuning database '", path, "' ", what,
+                     ", which needs write access; run `fleettune db stats --db ", path,
+                     "` once where the file and its directory are writable"));
+  }
 
   if (absl::Status status = Exec(db, "BEGIN IMMEDIATE", path); !status.ok()) return status;
   absl::Status status = MigrateLocked(db, path);

@@ -30,9 +30,10 @@ extern const char kDropLookupIndexesSql[];
 extern const char kCreateLookupIndexesSql[];
 
 // Checks `path` before SQLite touches it: OK when it does not exist but its parent
-// directory does (a new database), or when it is empty or starts with the SQLite header.
-// NotFound when the parent directory is missing; FailedPrecondition when it is a directory
-// or not a SQLite file. Reads at most the first 16 bytes; never writes.
+// directory does (a new database), or when it is empty or starts with the SQLite header and
+// is a whole number of pages. NotFound when the parent directory is missing;
+// FailedPrecondition when it is a directory, not a SQLite file, or damaged (DamagedError:
+// cut short). Reads at most the first 100 bytes; never writes.
 absl::Status CheckFileBeforeOpen(const std::string& path);
 
 // Makes the database open on `db` a current fleettune database. OK without writing when it
@@ -40,8 +41,9 @@ absl::Status CheckFileBeforeOpen(const std::string& path);
 // schema in one IMMEDIATE transaction, so concurrent openers of a new file create it once.
 // An older fleettune schema is migrated in the same way. FailedPrecondition naming `path`,
 // with nothing written, when the file belongs to another application or holds a newer
-// schema version.
-absl::Status EnsureSchema(sqlite3* db, const std::string& path);
+// schema version. With `read_only` nothing is ever written: a file that would need the
+// schema created or migrated is FailedPrecondition, saying that needs write access.
+absl::Status EnsureSchema(sqlite3* db, const std::string& path, bool read_only);
 
 }  // namespace fleettune::db::internal
 

@@ -14,6 +14,8 @@
 #include "db/internal/record_codec.h"
 #include "db/internal/record_json.h"
 #include "db/internal/schema.h"
+#include "db/internal/sqlite_access.h"
+#include "db/internal/sqlite_check.h"
 #include "db/internal/sqlite_import.h"
 
 namespace fleettune::db::internal {
@@ -85,19 +87,43 @@ absl::Status CloseWith(sqlite3* db, absl::Status status) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& path) {
+absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& path,
+                                                                     OpenMode open_mode) {
   if (absl::Status status = CheckFileBeforeOpen(path); !status.ok()) return status;
+  absl::Status read_only = WriteAccess(path);
+  if (!read_only.ok() && open_mode == OpenMode::kWrite) return read_only;
 
   sqlite3* db = nullptr;
-  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  if (int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr); rc != SQLITE_OK) {
-    return CloseWith(db, SqliteError(db, rc, path, "opening"));
+  const int rc =
+      read_only.ok()
+          ? sqlite3_open_v2(path.c_str(), &db,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                            nullptr)
+          : sqlite3_open_v2(ReadOnlyUri(path).c_str(), &db,
+                            SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) return CloseWith(db, SqliteError(db, rc, path, "opening"));
+  // SQLite opens a file it may not write read-only without saying so (e.g. on a read-only
+  // mount that access() did not catch).
+  if (read_only.ok() && sqlite3_db_readonly(db, "main") == 1) {
+    read_only = ReadOnlyError(path);
+    if (open_mode == OpenMode::kWrite) return CloseWith(db, read_only);
   }
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
 
+  // A damaged file is refused before anything else reads or writes it.
+  absl::StatusOr<QuickCheckResult> check = QuickCheck(db, path, kQuickCheckBudget);
+  if (!check.ok()) return CloseWith(db, check.status());
+  if (!check->problem.empty()) return CloseWith(db, DamagedError(path, check->problem));
+
   // Recognise the file before anything writes to it: EnsureSchema only reads a foreign file.
-  if (absl::Status status = EnsureSchema(db, path); !status.ok()) return CloseWith(db, status);
+  if (absl::Status status = EnsureSchema(db, path, /*read_only=*/!read_only.ok()); !status.ok()) {
+    return CloseWith(db, status);
+  }
+  if (!read_only.ok()) {
+    // Nothing else to set up: the journal mode is the file's, the rest is for writers.
+    return std::unique_ptr<SqliteDatabase>(new SqliteDatabase(path, db, std::move(read_only)));
+  }
 
   absl::StatusOr<std::string> mode = SwitchToWal(db, path);
   if (!mode.ok()) return CloseWith(db, mode.status());
@@ -112,7 +138,7 @@ absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::
       !status.ok()) {
     return CloseWith(db, status);
   }
-  return std::unique_ptr<SqliteDatabase>(new SqliteDatabase(path, db));
+  return std::unique_ptr<SqliteDatabase>(new SqliteDatabase(path, db, absl::OkStatus()));
 }
 
 SqliteDatabase::~SqliteDatabase() {
@@ -222,6 +248,7 @@ absl::StatusOr<Record> SqliteDatabase::DecodeRow(sqlite3_stmt* stmt) {
 }
 
 absl::Status SqliteDatabase::InTransaction(const std::function<absl::Status()>& body) {
+  if (!read_only_.ok()) return read_only_;
   if (absl::Status status = Exec(db_, "BEGIN IMMEDIATE", path_); !status.ok()) return status;
   absl::Status status = body();
   if (status.ok()) status = Exec(db_, "COMMIT", path_);

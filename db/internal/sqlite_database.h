@@ -24,9 +24,22 @@ namespace fleettune::db::internal {
 
 class SqliteDatabase final : public Database {
  public:
+  // What Open does with a file or directory this process may not write.
+  enum class OpenMode {
+    kWrite,              // refuse it: PermissionDenied saying "read-only" (Database::Open)
+    kReadIfNotWritable,  // open it read-only; writes fail that way (Database::OpenExisting)
+  };
+
   // See Database::Open. Sets WAL mode, synchronous=NORMAL and a 10 s busy timeout, so
-  // writers in other threads and processes wait for each other instead of failing.
-  static absl::StatusOr<std::unique_ptr<SqliteDatabase>> Open(const std::string& path);
+  // writers in other threads and processes wait for each other instead of failing. Refuses a
+  // damaged file (sqlite_check.h) before reading or writing anything else. A read-only open
+  // (the file or its directory is not writable) uses SQLite's immutable mode when no -wal
+  // file holds data: it needs no -wal or -shm file (which a read-only directory could not
+  // hold, and which a read-only file's reader would leave behind), at the cost of taking no
+  // locks: a writer that does have write access, running at the same time, may make such a
+  // reader fail with "malformed" or miss its newest records; run the command again then.
+  static absl::StatusOr<std::unique_ptr<SqliteDatabase>> Open(const std::string& path,
+                                                              OpenMode mode);
   ~SqliteDatabase() override;
 
   absl::Status Insert(Record* record) override;
@@ -47,8 +60,8 @@ class SqliteDatabase final : public Database {
   // The import and InsertAll: `next`'s records in one write transaction (SqliteImporter).
   absl::StatusOr<ImportCounts> InsertPrepared(const PreparedSource& next);
 
-  SqliteDatabase(std::string path, sqlite3* db)
-      : path_(std::move(path)), db_(db), strings_(db, path_) {}
+  SqliteDatabase(std::string path, sqlite3* db, absl::Status read_only)
+      : path_(std::move(path)), read_only_(std::move(read_only)), db_(db), strings_(db, path_) {}
 
   // The cached prepared statement for `sql`, compiled on first use.
   absl::StatusOr<sqlite3_stmt*> CachedStatement(const std::string& sql)
@@ -84,12 +97,14 @@ class SqliteDatabase final : public Database {
   // schema_version (imports) instead of writing the current one.
   absl::Status InsertLocked(Record* record, const RecordIds& ids, bool keep_schema_version)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // Runs `body` in a BEGIN IMMEDIATE ... COMMIT transaction, rolling back when it fails.
+  // Runs `body` in a BEGIN IMMEDIATE ... COMMIT transaction, rolling back when it fails;
+  // read_only_ without running it when the database was opened read-only.
   absl::Status InTransaction(const std::function<absl::Status()>& body)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   // Constant after construction.
   const std::string path_;
+  const absl::Status read_only_;  // OK when writable; else why not (PermissionDenied)
 
   absl::Mutex mutex_;
   sqlite3* const db_ ABSL_PT_GUARDED_BY(mutex_);

@@ -7,6 +7,7 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "db/internal/record_codec.h"
 #include "db/internal/schema.h"
 
@@ -22,10 +23,13 @@ const char kInsertRecordSql[] =
 
 namespace {
 
-// The import's duplicate check: one seek in records_job.
+// The import's duplicate check: one seek in records_job, then the measurement's own columns
+// of the (rarely more than one) rows found. Two processes that once shared a job name wrote
+// records with equal job, trial and config; they differ in when, where and what was measured.
 constexpr char kExistsSql[] =
     "SELECT 1 FROM records INDEXED BY records_job WHERE job_id = ?1 AND trial = ?2 AND "
-    "workload_id = ?3 AND target_id = ?4 AND device_id = ?5 AND config_hash = ?6 LIMIT 1";
+    "workload_id = ?3 AND target_id = ?4 AND device_id = ?5 AND config_hash = ?6 AND "
+    "timestamp_ms = ?7 AND board_id = ?8 AND status = ?9 AND costs_json = ?10 LIMIT 1";
 
 // Whether job ?1 has any record: an import dedups the records of a job that has none in
 // memory, without a query per record.
@@ -98,11 +102,17 @@ void ImportPreparer::Prepare(PreparedRecord* row) {
     }
     row->local_ids[slot] = last_id_[slot];
   }
+  // The duplicate key (Database::InsertAll): where the record belongs and what was measured.
+  const absl::string_view status_text =
+      row->status_name != nullptr ? absl::string_view(*row->status_name) : absl::string_view();
   const uint64_t key =
-      absl::Hash<std::tuple<uint32_t, int64_t, uint32_t, uint32_t, uint32_t, uint64_t>>()(
+      absl::Hash<std::tuple<uint32_t, int64_t, uint32_t, uint32_t, uint32_t, uint64_t, int64_t,
+                            absl::string_view, absl::string_view, absl::string_view>>()(
           std::make_tuple(row->local_ids[kSlotJob], record.trial, row->local_ids[kSlotWorkload],
                           row->local_ids[kSlotTarget], row->local_ids[kSlotDevice],
-                          record.config_hash));
+                          record.config_hash, record.timestamp_ms,
+                          absl::string_view(record.board_id), status_text,
+                          absl::string_view(row->costs_json)));
   row->maybe_duplicate = !seen_.insert(key).second;
 }
 
@@ -169,6 +179,17 @@ absl::StatusOr<bool> SqliteImporter::Exists(const PreparedRecord& row,
   if (rc == SQLITE_OK) rc = sqlite3_bind_int64(*stmt, 4, ids[kSlotTarget]);
   if (rc == SQLITE_OK) rc = sqlite3_bind_int64(*stmt, 5, ids[kSlotDevice]);
   if (rc == SQLITE_OK) rc = sqlite3_bind_int64(*stmt, 6, HashToColumn(row.record.config_hash));
+  if (rc == SQLITE_OK) rc = sqlite3_bind_int64(*stmt, 7, row.record.timestamp_ms);
+  const auto text = [&](int index, const std::string& value) {
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_bind_text(*stmt, index, value.data(), static_cast<int>(value.size()),
+                             SQLITE_STATIC);
+    }
+  };
+  text(8, row.record.board_id);
+  static const std::string kNoStatus;  // an unknown status: the record fails if not a duplicate
+  text(9, row.status_name != nullptr ? *row.status_name : kNoStatus);
+  text(10, row.costs_json);
   if (rc != SQLITE_OK) return SqliteError(db_, rc, path_, "binding a duplicate check");
   rc = sqlite3_step(*stmt);
   if (rc == SQLITE_ROW) return true;

@@ -227,7 +227,7 @@ TEST_P(StorageTest, ImportSkipsDuplicatesInTheFileAndOfStoredRecordsOfItsJob) {
 
   absl::StatusOr<std::unique_ptr<Database>> second = Database::Open(second_url_);
   ASSERT_TRUE(second.ok()) << second.status();
-  Record stored = MakeRecord(kMatmul, "j", 1, v1::OK, 5e-3);  // same key as trial 1
+  Record stored = MakeRecord(kMatmul, "j", 1, v1::OK, 1e-3);  // the same measurement as trial 1
   ASSERT_TRUE((*second)->Insert(&stored).ok());
   std::istringstream in(text);
   absl::StatusOr<ImportCounts> counts = (*second)->Import(in);
@@ -242,9 +242,64 @@ TEST_P(StorageTest, ImportSkipsDuplicatesInTheFileAndOfStoredRecordsOfItsJob) {
   EXPECT_EQ((*history)[1].job, "j");
   EXPECT_EQ((*history)[3].job, "fresh-job");
   EXPECT_EQ((*history)[3].workload_key, kConv);
-  EXPECT_EQ((*history)[0].mean_cost, 5e-3);  // the stored one was kept, not replaced
+  EXPECT_EQ((*history)[0].id, stored.id);  // the stored one was kept, not replaced
   EXPECT_LT((*history)[0].id, (*history)[1].id);
   EXPECT_LT((*history)[2].id, (*history)[3].id);
+}
+
+// Two tuners that once shared a job name (`workload@time`, started in the same second) wrote
+// every trial number twice, each with its own config, board, time and costs. Those are
+// distinct measurements: an import keeps every one of them, and only a repeat of the same
+// measurement is a duplicate.
+TEST_P(StorageTest, ImportKeepsDistinctMeasurementsThatShareJobAndTrial) {
+  const std::string job = "matmul:m=64,n=64,k=64@20261202T101500";
+  std::vector<Record> written;
+  for (int trial = 0; trial < 3; ++trial) {
+    for (int process = 0; process < 2; ++process) {
+      Record record = MakeRecord(kMatmul, job, trial, v1::OK, 1e-3 * (trial + 1) + 1e-5 * process);
+      record.board_id = process == 0 ? "board-a" : "board-b";
+      record.timestamp_ms += process * 7;
+      written.push_back(Insert(record));
+    }
+  }
+  // The same config measured twice in one trial slot, equal but for the costs.
+  Record again = MakeRecord(kMatmul, job, 2, v1::OK, 9e-3);
+  again.board_id = "board-a";
+  written.push_back(Insert(again));
+  // And the same config failing on both boards at different times.
+  for (int process = 0; process < 2; ++process) {
+    Record failed = MakeRecord(kMatmul, job, 3, v1::TIMEOUT, 0);
+    failed.timestamp_ms += process;
+    written.push_back(Insert(failed));
+  }
+  std::stringstream exported;
+  ASSERT_TRUE(db_->Export(Query{}, exported).ok());
+
+  absl::StatusOr<std::unique_ptr<Database>> second = Database::Open(second_url_);
+  ASSERT_TRUE(second.ok()) << second.status();
+  std::istringstream in(exported.str());
+  absl::StatusOr<ImportCounts> counts = (*second)->Import(in);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->read, 9);
+  EXPECT_EQ(counts->inserted, 9);
+  EXPECT_EQ(counts->duplicates, 0);
+  absl::StatusOr<std::vector<Record>> history = (*second)->History(Query{});
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->size(), written.size());
+  for (size_t i = 0; i < written.size(); ++i) {
+    EXPECT_EQ((*history)[i].trial, written[i].trial) << i;
+    EXPECT_EQ((*history)[i].board_id, written[i].board_id) << i;
+    EXPECT_EQ((*history)[i].timestamp_ms, written[i].timestamp_ms) << i;
+    EXPECT_EQ((*history)[i].costs, written[i].costs) << i;
+  }
+
+  // Importing the same file again adds nothing: each line is now a stored measurement.
+  std::istringstream repeat(exported.str());
+  counts = (*second)->Import(repeat);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->inserted, 0);
+  EXPECT_EQ(counts->duplicates, 9);
+  EXPECT_EQ(*(*second)->Count(Query{}), 9);
 }
 
 TEST_P(StorageTest, FailedImportLeavesNoTraceOfItsNewKeys) {

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include "codegen/search_space.h"
 #include "codegen/target.h"
@@ -121,6 +122,75 @@ TEST_F(TuningJobTest, ResumeContinuesWithoutMeasuringAnyConfigTwice) {
   absl::StatusOr<TuneSummary> again = RunTuningJob(options, *database, nullptr);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(History(*database, options).size(), 15u);
+}
+
+// Two jobs of one workload started at the same moment on one database, without a job name,
+// are two jobs: each has its own name and every trial number once (issue #18: a name made of
+// workload and second merged them).
+TEST_F(TuningJobTest, JobsStartedTogetherWithoutANameGetDistinctNames) {
+  std::unique_ptr<db::Database> database = OpenDb("together.db");
+  const TuneOptions options = Options("matmul:m=16,n=16,k=16", 3, "random");
+  absl::StatusOr<TuneSummary> summaries[2] = {absl::UnknownError("not run"),
+                                              absl::UnknownError("not run")};
+  std::thread second([&] { summaries[1] = RunTuningJob(options, *database, nullptr); });
+  summaries[0] = RunTuningJob(options, *database, nullptr);
+  second.join();
+  ASSERT_TRUE(summaries[0].ok()) << summaries[0].status();
+  ASSERT_TRUE(summaries[1].ok()) << summaries[1].status();
+  EXPECT_NE(summaries[0]->job, summaries[1]->job);
+  const std::string prefix = codegen::WorkloadKey(options.workload) + "@";
+  for (const auto& summary : summaries) {
+    EXPECT_EQ(summary->job.rfind(prefix, 0), 0u) << summary->job;
+    EXPECT_EQ(summary->trials, 3);
+    std::multiset<int64_t> trials;
+    for (const db::Record& record : History(*database, options)) {
+      if (record.job == summary->job) trials.insert(record.trial);
+    }
+    EXPECT_EQ(trials, (std::multiset<int64_t>{0, 1, 2})) << summary->job;
+  }
+}
+
+// A given job name that already has records is refused before anything is measured, unless
+// the job is resumed; resuming a job that two tuners once wrote counts each trial once.
+TEST_F(TuningJobTest, AnExistingJobNameIsRefusedUnlessResumed) {
+  std::unique_ptr<db::Database> database = OpenDb("named.db");
+  TuneOptions options = Options("matmul:m=16,n=16,k=16", 4, "random");
+  options.job_name = "nightly";
+  // The job as two tuners sharing its name left it: trials 0 and 1 twice each.
+  const codegen::SearchSpace space = *codegen::SearchSpaceFor(options.workload, options.target);
+  for (int i = 0; i < 4; ++i) {
+    db::Record record;
+    record.workload_key = codegen::WorkloadKey(options.workload);
+    record.target_key = codegen::TargetKey(options.target);
+    record.device_key = kKey;
+    record.job = "nightly";
+    record.trial = i / 2;
+    record.config = space.ConfigAt(i);
+    record.config_hash = codegen::ConfigHash(record.config);
+    record.status = v1::OK;
+    record.costs = {1e-3};
+    record.mean_cost = 1e-3;
+    record.gflops = 1;
+    ASSERT_TRUE(database->Insert(&record).ok());
+  }
+
+  absl::StatusOr<TuneSummary> refused = RunTuningJob(options, *database, nullptr);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << refused.status();
+  EXPECT_NE(refused.status().message().find("--job 'nightly' already has 4 records"),
+            std::string::npos)
+      << refused.status();
+  EXPECT_NE(refused.status().message().find("--resume"), std::string::npos);
+  EXPECT_EQ(History(*database, options).size(), 4u);
+
+  options.resume = true;
+  absl::StatusOr<TuneSummary> resumed = RunTuningJob(options, *database, nullptr);
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  EXPECT_EQ(resumed->job, "nightly");
+  EXPECT_EQ(resumed->resumed_trials, 2);  // trials 0 and 1, each recorded twice
+  EXPECT_EQ(resumed->trials, 4);
+  std::multiset<int64_t> trials;
+  for (const db::Record& record : History(*database, options)) trials.insert(record.trial);
+  EXPECT_EQ(trials, (std::multiset<int64_t>{0, 0, 1, 1, 2, 3}));
 }
 
 TEST_F(TuningJobTest, SameSeedProposesTheSameConfigsAndSummarySplitsTheTime) {

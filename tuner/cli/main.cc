@@ -61,7 +61,9 @@ int Main(int argc, char** argv) {
       ->add_option("--timeout-ms", tune.timeout_ms,
                    "the most one measurement may take on a board (a slower kernel is TIMEOUT)")
       ->capture_default_str();
-  tune_cmd->add_option("--job", tune.job, "job name (default: workload@time)");
+  tune_cmd->add_option("--job", tune.job,
+                       "job name; one that already has records needs --resume (default: "
+                       "workload@time-random, unique per run)");
   tune_cmd->add_flag("--quiet,-q", tune.quiet, "no progress lines");
   tune_cmd->add_flag("--verbose,-v", tune.verbose,
                      "show the full target key (every CPU feature) instead of its short form");

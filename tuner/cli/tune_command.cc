@@ -27,13 +27,14 @@ bool IsHostTarget(const v1::Target& target) {
 }
 
 // The boards of `key` that registered as emulated (qemu-user, simulated): their timings say
-// nothing about real hardware. 0 when the tracker cannot be asked.
-int EmulatedBoards(const tuner::TuneOptions& options) {
+// nothing about real hardware. The tracker's error when it cannot be asked: unreachable
+// (Unavailable) or refusing the token (Unauthenticated).
+absl::StatusOr<int> EmulatedBoards(const tuner::TuneOptions& options) {
   absl::StatusOr<std::unique_ptr<tuner::TrackerClient>> client = tuner::TrackerClient::Connect(
       options.tracker_address, options.tracker_token, options.tracker_tls_ca);
-  if (!client.ok()) return 0;
+  if (!client.ok()) return client.status();
   absl::StatusOr<v1::StatusReply> status = (*client)->GetStatus();
-  if (!status.ok()) return 0;
+  if (!status.ok()) return status.status();
   int emulated = 0;
   for (const v1::BoardStatus& board : status->boards()) {
     if (board.info().key() == options.device_key && board.info().emulated()) ++emulated;
@@ -89,9 +90,6 @@ int RunTune(const TuneArgs& args) {
     tracker_address = tracker->ToString();
   }
 
-  absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::Open(args.db);
-  if (!database.ok()) return ReportError(kCommand, database.status());
-
   tuner::TuneOptions options;
   options.workload = *workload;
   options.target = *target;
@@ -122,6 +120,11 @@ int RunTune(const TuneArgs& args) {
   options.measure.set_repeat(args.repeat);
   options.measure.set_min_repeat_ms(args.min_repeat_ms);
   options.measure.set_timeout_ms(args.timeout_ms);
+  // Bad input is refused before anything is set up, and before the database file exists: a
+  // refused tune leaves no empty database behind.
+  if (absl::Status valid = tuner::ValidateTuneOptions(options); !valid.ok()) {
+    return ReportError(kCommand, valid);
+  }
 
   std::unique_ptr<tuner::EmbeddedFleet> fleet;
   if (tracker_address.empty()) {
@@ -148,6 +151,13 @@ int RunTune(const TuneArgs& args) {
     rpc_server::LeaveTlsHandshakeErrorsToDiagnosis();  // Connect names a TLS mistake itself
   }
 
+  // The tracker answers (and takes the token) before the database is opened, so that a
+  // wrong token or address creates no database file either.
+  absl::StatusOr<int> emulated_before = EmulatedBoards(options);
+  if (!emulated_before.ok()) return ReportError(kCommand, emulated_before.status());
+  absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::Open(args.db);
+  if (!database.ok()) return ReportError(kCommand, database.status());
+
   std::cerr << absl::StrFormat(
       "tuning %s on %s (key %s, %d trials, %s search) via %s%s\n", codegen::WorkloadKey(*workload),
       args.verbose ? codegen::TargetKey(*target) : codegen::TargetSummary(*target), args.key,
@@ -157,13 +167,13 @@ int RunTune(const TuneArgs& args) {
     std::cerr << absl::StrFormat("[%4d/%d] failures %d  best %.2f GFLOPS  %s\n", p.done, p.total,
                                  p.failures, p.best_gflops, p.best_config);
   };
-  const int emulated_before = EmulatedBoards(options);
-  if (emulated_before > 0) {
-    std::cerr << EmulatedNote(emulated_before, args.key);
+  if (*emulated_before > 0) {
+    std::cerr << EmulatedNote(*emulated_before, args.key);
   }
   absl::StatusOr<tuner::TuneSummary> summary = tuner::RunTuningJob(options, **database, progress);
   if (!summary.ok()) return ReportError(kCommand, summary.status());
-  if (const int emulated = std::max(emulated_before, EmulatedBoards(options)); emulated > 0) {
+  if (const int emulated = std::max(*emulated_before, EmulatedBoards(options).value_or(0));
+      emulated > 0) {
     std::cout << EmulatedNote(emulated, args.key);
   }
 
