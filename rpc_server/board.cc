@@ -198,6 +198,7 @@ absl::Status Board::Impl::Run() {
   if (device == nullptr) {
     SandboxOptions sandbox;
     sandbox.worker_binary = options.sandbox_worker_binary;
+    sandbox.memory_limit_mb = options.worker_memory_mb;
     device = std::make_shared<CpuDevice>(options.sandbox, sandbox);
   }
   device->Describe(hello.mutable_register_());

@@ -50,6 +50,9 @@ constexpr char kUsage[] =
     "                        program started as `FILE --sandbox-worker` for each task\n"
     "                        (default: this binary; under qemu-user, a host wrapper that\n"
     "                        runs it through qemu, see deploy/boards/qemu-aarch64.sh)\n"
+    "  --worker-memory-mb N  the most memory one measurement may allocate, in MiB; over it\n"
+    "                        an allocation fails and the task is RUNTIME_ERROR (default: 4 x\n"
+    "                        the task's tensors + 8 MiB stack per core + 256 MiB)\n"
     "  --device KIND         where kernels run: cpu (default), opencl (an OpenCL device;\n"
     "                        artifacts are OpenCL C from an `opencl` target), hexagon (a stub\n"
     "                        until a vendor runtime is linked, see rpc_server/device.h)\n"
@@ -108,7 +111,8 @@ int main(int argc, char** argv) {
     }
     if (name != "--tracker" && name != "--key" && name != "--token-file" &&
         name != "--simulate-ms" && name != "--tls-ca" && name != "--sandbox-worker-binary" &&
-        name != "--device" && name != "--opencl-device" && name != "--opencl-platform") {
+        name != "--device" && name != "--opencl-device" && name != "--opencl-platform" &&
+        name != "--worker-memory-mb") {
       return UsageError("unknown argument " + arg);
     }
     if (!has_value) {
@@ -125,6 +129,14 @@ int main(int argc, char** argv) {
         return UsageError("--opencl-device must be an integer in [0, 64], got " + value);
       }
       device_options.opencl_device = static_cast<int>(index);
+    } else if (name == "--worker-memory-mb") {
+      char* end = nullptr;
+      const long mb = std::strtol(value.c_str(), &end, 10);
+      if (*end != '\0' || mb < 16 || mb > (1 << 24)) {
+        return UsageError("--worker-memory-mb must be a number of MiB in [16, 16777216], got " +
+                          value);
+      }
+      options.worker_memory_mb = static_cast<int>(mb);
     } else if (name == "--opencl-platform") {
       device_options.opencl_platform = value;
     } else if (name == "--token-file") {
