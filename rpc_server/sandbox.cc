@@ -31,7 +31,8 @@ using Clock = std::chrono::steady_clock;
 
 // How long a worker that sent its result may take to exit before it is killed.
 constexpr auto kExitGrace = std::chrono::seconds(2);
-// Room in a reply frame besides the reference output: the MeasureResult and the cache key.
+// Room in a reply frame besides the reference output and the costs (up to 16 bytes per
+// repeat): the rest of the MeasureResult and the cache key.
 constexpr uint64_t kReplyOverheadBytes = 1 << 20;
 // Memory a measurement may use besides its tensors' multiple (see WorkerMemoryLimitBytes).
 constexpr uint64_t kBaseMemoryBytes = uint64_t{256} << 20;
@@ -238,7 +239,8 @@ v1::MeasureResult MeasureInSandbox(const v1::MeasureTask& task, const SandboxOpt
   const auto deadline = start + std::chrono::milliseconds(timeout_ms + options.grace_ms);
   uint64_t output_bytes = 0;
   if (auto sizes = TaskTensorSizes(task); sizes.ok()) output_bytes = sizes->back() * sizeof(float);
-  FrameReader reader(kReplyOverheadBytes + reference_key.size() + output_bytes);
+  const uint64_t costs_bytes = 16 * static_cast<uint64_t>(std::max(3, task.options().repeat()));
+  FrameReader reader(kReplyOverheadBytes + costs_bytes + reference_key.size() + output_bytes);
   const ReadOutcome outcome = ReadReply(child.reply_fd, deadline, &reader);
   close(child.reply_fd);
   const Ending ending = Reap(child.pid, /*kill_now=*/outcome != ReadOutcome::kResult);
