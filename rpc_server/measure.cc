@@ -186,7 +186,9 @@ class TaskMeasurer {
     if (!sizes.ok()) return Fail(v1::REJECTED, std::string(sizes.status().message()));
 
     std::vector<std::unique_ptr<TensorBuffer>> buffers;
-    for (int64_t elements : *sizes) buffers.push_back(std::make_unique<TensorBuffer>(elements));
+    for (size_t i = 0; i < sizes->size(); ++i) {
+      buffers.push_back(std::make_unique<TensorBuffer>((*sizes)[i], static_cast<int>(i)));
+    }
     TensorBuffer& output = *buffers.back();
 
     std::shared_ptr<const std::vector<float>> expected;

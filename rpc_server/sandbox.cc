@@ -196,9 +196,7 @@ Ending Reap(pid_t pid, bool kill_now) {
 std::string SignalText(int signal_number) {
   std::string text = absl::StrCat("signal ", signal_number, " (", strsignal(signal_number), ")");
   if (signal_number == SIGSEGV || signal_number == SIGBUS) {
-    absl::StrAppend(&text,
-                    ": a bad memory access, such as a write outside its tensors onto "
-                    "their guard pages or through a bad pointer");
+    absl::StrAppend(&text, ": a bad memory access (a bad pointer, or far outside its tensors)");
   }
   return text;
 }
@@ -268,7 +266,15 @@ v1::MeasureResult MeasureInSandbox(const v1::MeasureTask& task, const SandboxOpt
   }
   if (outcome == ReadOutcome::kEndOfStream) {
     if (WIFSIGNALED(status)) {
-      const std::string crash = SignalText(WTERMSIG(status));
+      std::string crash = SignalText(WTERMSIG(status));
+      if (const GuardPageHit& hit = reader.guard_page_hit();
+          hit.tensor >= 0 && hit.tensor < task.tensors_size()) {
+        crash = absl::StrCat(
+            "signal ", WTERMSIG(status), " (", strsignal(WTERMSIG(status)),
+            "): it wrote outside tensor ", hit.tensor, " (", task.tensors(hit.tensor).name(), "), ",
+            hit.offset < 0 ? -hit.offset : hit.offset, " bytes ",
+            hit.offset < 0 ? "before its start" : "past its end", ", onto its guard pages");
+      }
       if (in_reference) {
         return Failure(task, v1::REJECTED,
                        absl::StrCat("reference: the reference kernel crashed: ", crash,

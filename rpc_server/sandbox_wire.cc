@@ -13,6 +13,7 @@ namespace {
 
 constexpr char kMagic[4] = {'F', 'T', 's', 'w'};
 constexpr size_t kHeaderBytes = sizeof(kMagic) + 1 + sizeof(uint64_t);
+static_assert(kGuardPageHitFrameBytes == kHeaderBytes + sizeof(int32_t) + sizeof(int64_t));
 
 }  // namespace
 
@@ -48,6 +49,15 @@ bool WriteAll(int fd, std::string_view bytes) {
     written += static_cast<size_t>(n);
   }
   return true;
+}
+
+void EncodeGuardPageHitFrame(const GuardPageHit& hit, char* out) {
+  const uint64_t size = sizeof(hit.tensor) + sizeof(hit.offset);
+  std::memcpy(out, kMagic, sizeof(kMagic));
+  out[sizeof(kMagic)] = static_cast<char>(FrameType::kGuardPageHit);
+  std::memcpy(out + sizeof(kMagic) + 1, &size, sizeof(size));
+  std::memcpy(out + kHeaderBytes, &hit.tensor, sizeof(hit.tensor));
+  std::memcpy(out + kHeaderBytes + sizeof(hit.tensor), &hit.offset, sizeof(hit.offset));
 }
 
 std::string EncodeFrame(FrameType type, std::string_view payload) {
@@ -92,7 +102,8 @@ bool FrameReader::Append(std::string_view bytes) {
     }
     if (pending_.size() < kHeaderBytes) return true;
     const auto type = static_cast<FrameType>(pending_[sizeof(kMagic)]);
-    if (type != FrameType::kReferenceReady && type != FrameType::kResult) {
+    if (type != FrameType::kReferenceReady && type != FrameType::kResult &&
+        type != FrameType::kGuardPageHit) {
       return Garbled(absl::StrCat("a frame of unknown type ", static_cast<int>(type)));
     }
     uint64_t size = 0;
@@ -104,6 +115,13 @@ bool FrameReader::Append(std::string_view bytes) {
     if (pending_.size() - kHeaderBytes < size) return true;
     if (type == FrameType::kReferenceReady) {
       reference_ready_ = true;
+    } else if (type == FrameType::kGuardPageHit) {
+      const char* payload = pending_.data() + kHeaderBytes;
+      if (size != sizeof(int32_t) + sizeof(int64_t)) {
+        return Garbled(absl::StrCat("a guard page frame of ", size, " bytes"));
+      }
+      std::memcpy(&guard_page_hit_.tensor, payload, sizeof(int32_t));
+      std::memcpy(&guard_page_hit_.offset, payload + sizeof(int32_t), sizeof(int64_t));
     } else {
       has_result_ = true;
       result_ = pending_.substr(kHeaderBytes, size);

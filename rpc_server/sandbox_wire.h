@@ -40,7 +40,21 @@ enum class FrameType : uint8_t {
   // The worker's reply: sized fields (AppendSized) of the MeasureResult and, when the worker
   // computed a reference output the board did not have, its cache key and the output.
   kResult = 2,
+  // Sent by the worker's SIGSEGV/SIGBUS handler just before the worker dies: the fault was
+  // on a tensor's guard pages. Payload: the tensor's index (i32) and the distance of the
+  // address from the tensor in bytes (i64; negative: before its start).
+  kGuardPageHit = 3,
 };
+
+// A kGuardPageHit frame's payload.
+struct GuardPageHit {
+  int32_t tensor = -1;
+  int64_t offset = 0;
+};
+// Writes the whole kGuardPageHit frame into `out` (kGuardPageHitFrameBytes long) without
+// allocating, so a signal handler may call it.
+inline constexpr size_t kGuardPageHitFrameBytes = 4 + 1 + 8 + 4 + 8;
+void EncodeGuardPageHitFrame(const GuardPageHit& hit, char* out);
 
 std::string EncodeFrame(FrameType type, std::string_view payload);
 
@@ -63,6 +77,8 @@ class FrameReader {
 
   bool reference_ready() const { return reference_ready_; }
   bool has_result() const { return has_result_; }
+  // The worker died on a tensor's guard page (tensor -1: no such frame came).
+  const GuardPageHit& guard_page_hit() const { return guard_page_hit_; }
   const std::string& result() const { return result_; }  // the kResult payload
   const std::string& error() const { return error_; }
   // Bytes of a frame not yet complete; non-zero at the end of the stream means truncated.
@@ -75,6 +91,7 @@ class FrameReader {
   std::string pending_;
   bool reference_ready_ = false;
   bool has_result_ = false;
+  GuardPageHit guard_page_hit_;
   std::string result_;
   std::string error_;
 };

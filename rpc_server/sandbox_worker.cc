@@ -1,5 +1,6 @@
 #include "rpc_server/sandbox_worker.h"
 
+#include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "rpc_server/measure.h"
 #include "rpc_server/sandbox.h"
 #include "rpc_server/sandbox_wire.h"
+#include "rpc_server/tensor_buffer.h"
 
 namespace fleettune::rpc_server {
 namespace {
@@ -54,6 +56,35 @@ void ReportExitDuringMeasurement() {
   _exit(kKernelCalledExitCode);
 }
 
+// A SIGSEGV/SIGBUS handler: when the fault is on a tensor's guard pages, tells the board
+// which tensor (a kGuardPageHit frame, written without allocating), then lets the signal
+// kill the process as it would have (SA_RESETHAND: the faulting access repeats).
+void OnMemoryFault(int /*signal_number*/, siginfo_t* info, void* /*context*/) {
+  GuardPageHit hit;
+  int index = -1;
+  if (FindGuardPageHit(info->si_addr, &index, &hit.offset)) {
+    hit.tensor = index;
+    char frame[kGuardPageHitFrameBytes];
+    EncodeGuardPageHitFrame(hit, frame);
+    ssize_t written = write(kReplyFd, frame, sizeof(frame));
+    (void)written;
+  }
+}
+
+void CatchMemoryFaults() {
+  static char alternate_stack[1 << 16];  // the fault may be a stack overflow
+  stack_t stack{};
+  stack.ss_sp = alternate_stack;
+  stack.ss_size = sizeof(alternate_stack);
+  sigaltstack(&stack, nullptr);
+  struct sigaction action {};
+  action.sa_sigaction = OnMemoryFault;
+  action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGSEGV, &action, nullptr);
+  sigaction(SIGBUS, &action, nullptr);
+}
+
 // This process's private writable memory (what RLIMIT_DATA counts), from /proc/self/status.
 uint64_t DataBytesInUse() {
   std::ifstream status("/proc/self/status");
@@ -83,6 +114,7 @@ int MeasureAndReply(const v1::MeasureTask& task, const std::string& reference_ke
   static const bool hooked = atexit(ReportExitDuringMeasurement) == 0;
   (void)hooked;
   LimitMemory(memory_limit_bytes);
+  CatchMemoryFaults();
   measuring = &task;
   v1::MeasureResult result =
       MeasureTask(task, [] { WriteAll(kReplyFd, EncodeFrame(FrameType::kReferenceReady, "")); });

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <new>
 
@@ -20,6 +21,34 @@ size_t RoundUp(size_t bytes, size_t unit) { return (bytes + unit - 1) / unit * u
 
 bool Intact(const unsigned char* begin, size_t size) {
   return std::all_of(begin, begin + size, [](unsigned char c) { return c == kCanary; });
+}
+
+// The guard pages of the live TensorBuffers, for FindGuardPageHit. A fixed table of plain
+// words, so that a signal handler may read it; a slot is free when its `index` is -1.
+struct GuardSlot {
+  std::atomic<int> index{-1};
+  std::atomic<uintptr_t> mapping_begin{0};  // the first guard starts here
+  std::atomic<uintptr_t> data_begin{0};
+  std::atomic<uintptr_t> data_end{0};
+  std::atomic<uintptr_t> mapping_end{0};  // the second guard ends here
+};
+constexpr int kGuardSlots = 256;
+GuardSlot guard_slots[kGuardSlots];
+
+// The slot a new buffer takes, or -1 when all are taken (the buffer then goes unnamed).
+int EnterGuardTable(int index, uintptr_t mapping_begin, uintptr_t data_begin, uintptr_t data_end,
+                    uintptr_t mapping_end) {
+  for (int slot = 0; slot < kGuardSlots; ++slot) {
+    GuardSlot& entry = guard_slots[slot];
+    if (entry.index.load() != -1) continue;
+    entry.mapping_begin = mapping_begin;
+    entry.data_begin = data_begin;
+    entry.data_end = data_end;
+    entry.mapping_end = mapping_end;
+    entry.index = index;  // last: the slot is complete when it is visible
+    return slot;
+  }
+  return -1;
 }
 
 // splitmix64, scaled to [-1, 1].
@@ -40,7 +69,7 @@ class StandardInputs {
 
 }  // namespace
 
-TensorBuffer::TensorBuffer(int64_t elements) : elements_(elements) {
+TensorBuffer::TensorBuffer(int64_t elements, int index) : elements_(elements) {
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   const size_t data_bytes = static_cast<size_t>(elements) * sizeof(float);
   const size_t usable = RoundUp(kCanaryBytes + data_bytes + kCanaryBytes, page);
@@ -58,12 +87,36 @@ TensorBuffer::TensorBuffer(int64_t elements) : elements_(elements) {
   tail_bytes_ = usable - kCanaryBytes - data_bytes;
   std::memset(usable_, kCanary, kCanaryBytes);
   std::memset(tail_, kCanary, tail_bytes_);
+  if (index >= 0) {
+    const auto begin = reinterpret_cast<uintptr_t>(mapping_);
+    guard_slot_ = EnterGuardTable(index, begin, reinterpret_cast<uintptr_t>(data_),
+                                  reinterpret_cast<uintptr_t>(tail_), begin + mapping_bytes_);
+  }
 }
 
-TensorBuffer::~TensorBuffer() { munmap(mapping_, mapping_bytes_); }
+TensorBuffer::~TensorBuffer() {
+  if (guard_slot_ >= 0) guard_slots[guard_slot_].index = -1;
+  munmap(mapping_, mapping_bytes_);
+}
 
 bool TensorBuffer::GuardsIntact() const {
   return Intact(usable_, kCanaryBytes) && Intact(tail_, tail_bytes_);
+}
+
+bool FindGuardPageHit(const void* address, int* index, int64_t* offset) {
+  const auto at = reinterpret_cast<uintptr_t>(address);
+  for (const GuardSlot& entry : guard_slots) {
+    const int tensor = entry.index.load();
+    if (tensor < 0 || at < entry.mapping_begin.load() || at >= entry.mapping_end.load()) continue;
+    const uintptr_t data_begin = entry.data_begin.load();
+    const uintptr_t data_end = entry.data_end.load();
+    if (at >= data_begin && at < data_end) continue;  // inside the tensor: not a guard hit
+    *index = tensor;
+    *offset = at < data_begin ? -static_cast<int64_t>(data_begin - at)
+                              : static_cast<int64_t>(at - data_end);
+    return true;
+  }
+  return false;
 }
 
 void FillRandom(float* data, int64_t elements, uint64_t seed) {

@@ -20,7 +20,8 @@ namespace fleettune::rpc_server {
 // std::bad_alloc when the memory cannot be mapped. Not copyable; not thread-safe.
 class TensorBuffer {
  public:
-  explicit TensorBuffer(int64_t elements);
+  // `index` names the tensor (its place in the op's order) to FindGuardPageHit.
+  TensorBuffer(int64_t elements, int index);
   ~TensorBuffer();
   TensorBuffer(const TensorBuffer&) = delete;
   TensorBuffer& operator=(const TensorBuffer&) = delete;
@@ -39,7 +40,14 @@ class TensorBuffer {
   float* data_ = nullptr;
   unsigned char* tail_ = nullptr;  // the canary zone after the tensor
   size_t tail_bytes_ = 0;
+  int guard_slot_ = -1;  // in FindGuardPageHit's table
 };
+
+// Which live TensorBuffer's guard pages `address` lies in: true, with the tensor's index and
+// the distance in bytes from the tensor (negative: before its start; positive: past its
+// end). Async-signal-safe (for a SIGSEGV handler): it only reads a fixed table that
+// TensorBuffers enter on construction and leave on destruction, on one thread.
+bool FindGuardPageHit(const void* address, int* index, int64_t* offset);
 
 // Fills `data` with uniform [-1, 1] values from `seed` (splitmix64): the same on every board.
 void FillRandom(float* data, int64_t elements, uint64_t seed);
