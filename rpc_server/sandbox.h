@@ -39,7 +39,8 @@ uint64_t WorkerMemoryLimitBytes(const v1::MeasureTask& task, const SandboxOption
 // Runs MeasureTask(task) in a child process (in a process group of its own, under the memory
 // limit above) that sends its result back through a pipe as frames (sandbox_wire.h).
 // Outcomes besides the measurement's own:
-//   - killed by a signal: RUNTIME_ERROR "the kernel crashed: signal N (...)";
+//   - killed by a signal: RUNTIME_ERROR "the kernel crashed: signal N (...)", naming the
+//     tensor when the fault was on its guard pages (tensor_buffer.h);
 //   - the kernel called exit(): RUNTIME_ERROR "the kernel called exit() instead of returning";
 //   - still running after timeout + grace: killed with its group, TIMEOUT;
 //   - the reference (not the candidate) timed out or crashed: REJECTED "reference: ...; the
