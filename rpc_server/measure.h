@@ -19,6 +19,8 @@ namespace fleettune::rpc_server {
 // writes outside its tensors (into the canary zones around them) or into an input tensor
 // gets RUNTIME_ERROR naming the tensor; one that writes further hits a guard page and
 // crashes the calling process (so kernels run in a sandbox worker, sandbox.h).
+// When the call has to run the reference (its output is not cached), the candidate's
+// timeout_ms counts from the reference output being ready, not from the call.
 // Not thread-safe across concurrent calls on one board (it times on the calling thread).
 v1::MeasureResult MeasureTask(const v1::MeasureTask& task);
 // The same, calling `on_reference_ready` (when not null) once the expected output is ready

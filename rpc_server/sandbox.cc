@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -148,12 +149,27 @@ Child SpawnWorker(const std::string& binary, const v1::MeasureTask& task,
 
 enum class ReadOutcome { kResult, kEndOfStream, kGarbled, kTimedOut };
 
+// When the board stops waiting for a worker's reply.
+struct ReplyDeadlines {
+  // Until the reference output is ready; for the whole reply when `after_reference` is unset.
+  Clock::time_point reference;
+  // Set when the worker computes the reference: from the moment it is ready, the deadline is
+  // this much later.
+  std::optional<Clock::duration> after_reference;
+};
+
 // Reads reply frames from `fd` into `reader` until the result is complete (not the end of
 // the stream: a process the kernel left behind may hold the pipe open), the stream ends or
-// is garbled, or `deadline` passes.
-ReadOutcome ReadReply(int fd, Clock::time_point deadline, FrameReader* reader) {
+// is garbled, or the deadline passes.
+ReadOutcome ReadReply(int fd, const ReplyDeadlines& deadlines, FrameReader* reader) {
   char buffer[1 << 16];
+  Clock::time_point deadline = deadlines.reference;
+  bool candidate_started = false;
   while (!reader->has_result()) {
+    if (deadlines.after_reference.has_value() && !candidate_started && reader->reference_ready()) {
+      deadline = Clock::now() + *deadlines.after_reference;
+      candidate_started = true;
+    }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) return ReadOutcome::kTimedOut;
     pollfd poll_fd{fd, POLLIN, 0};
@@ -234,12 +250,24 @@ v1::MeasureResult MeasureInSandbox(const v1::MeasureTask& task, const SandboxOpt
 
   const int timeout_ms =
       task.options().timeout_ms() > 0 ? task.options().timeout_ms() : options.default_timeout_ms;
-  const auto deadline = start + std::chrono::milliseconds(timeout_ms + options.grace_ms);
+  const std::chrono::milliseconds candidate_time(timeout_ms + options.grace_ms);
+  // Never below the task's timeout: a task that gives its candidate longer gives its reference
+  // that too (SandboxOptions::reference_timeout_ms says why the reference has a bound of its
+  // own).
+  const int reference_timeout_ms = std::max(timeout_ms, options.reference_timeout_ms);
+  ReplyDeadlines deadlines;
+  if (computes_reference) {
+    deadlines.reference =
+        start + std::chrono::milliseconds(reference_timeout_ms + options.grace_ms);
+    deadlines.after_reference = candidate_time;
+  } else {
+    deadlines.reference = start + candidate_time;
+  }
   uint64_t output_bytes = 0;
   if (auto sizes = TaskTensorSizes(task); sizes.ok()) output_bytes = sizes->back() * sizeof(float);
   const uint64_t costs_bytes = 16 * static_cast<uint64_t>(std::max(3, task.options().repeat()));
   FrameReader reader(kReplyOverheadBytes + costs_bytes + reference_key.size() + output_bytes);
-  const ReadOutcome outcome = ReadReply(child.reply_fd, deadline, &reader);
+  const ReadOutcome outcome = ReadReply(child.reply_fd, deadlines, &reader);
   close(child.reply_fd);
   const Ending ending = Reap(child.pid, /*kill_now=*/outcome != ReadOutcome::kResult);
   const int status = ending.status;
@@ -249,15 +277,19 @@ v1::MeasureResult MeasureInSandbox(const v1::MeasureTask& task, const SandboxOpt
   const bool in_reference = computes_reference && !reader.reference_ready();
   if (outcome == ReadOutcome::kTimedOut) {
     if (in_reference) {
-      return Failure(task, v1::REJECTED,
-                     absl::StrCat("reference: the reference kernel did not finish within ",
-                                  timeout_ms, " ms (+", options.grace_ms,
-                                  " ms grace); the candidate was not run. Give the task a "
-                                  "longer timeout_ms or use a faster reference"));
+      return Failure(
+          task, v1::REJECTED,
+          absl::StrCat("reference: the reference kernel did not finish within ",
+                       reference_timeout_ms, " ms (+", options.grace_ms,
+                       " ms grace), this board's bound for a reference run (fleettune-rpc-server "
+                       "--reference-timeout-ms); the candidate was not run. Use a faster "
+                       "reference or raise the board's --reference-timeout-ms"));
     }
-    return Failure(task, v1::TIMEOUT,
-                   absl::StrCat("no result within ", timeout_ms, " ms (+", options.grace_ms,
-                                " ms grace); the kernel was killed"));
+    return Failure(
+        task, v1::TIMEOUT,
+        absl::StrCat("no result within ", timeout_ms, " ms (+", options.grace_ms, " ms grace)",
+                     computes_reference ? " of the reference output being ready" : "",
+                     "; the kernel was killed"));
   }
   if (outcome == ReadOutcome::kGarbled) {
     return Failure(task, v1::RUNTIME_ERROR,

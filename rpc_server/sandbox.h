@@ -18,8 +18,18 @@ struct SandboxOptions {
   std::string worker_binary;
   // Used when the task sets no timeout_ms.
   int default_timeout_ms = 10000;
-  // Added to the task's timeout for loading and the reference run, which it does not cover.
+  // Added to each bound below for starting the worker and loading, which they do not cover.
   int grace_ms = 2000;
+  // On a board that has not cached the task's reference output, the reference runs first, in
+  // the same worker, within max(the task's timeout, this) + grace_ms of the worker's start;
+  // the task's timeout (+ grace_ms) then counts from the reference output being ready. The
+  // task's timeout is sized for candidates (the tuner sets it from the best time so far,
+  // tuner/adaptive_timeout.h), and a naive reference is often far slower than a tuned
+  // kernel: bounding the reference by it would reject healthy jobs on a board that joins
+  // late. The reference runs once per workload per board, so a generous bound costs little;
+  // it is only there so that a reference that never finishes cannot hold the board.
+  // `fleettune-rpc-server --reference-timeout-ms`.
+  int reference_timeout_ms = 120000;
   // The most memory (MiB) one measurement may allocate on top of what the worker holds when
   // it starts measuring; 0: WorkerMemoryLimitBytes' default, derived from the tensors.
   int memory_limit_mb = 0;
@@ -42,9 +52,11 @@ uint64_t WorkerMemoryLimitBytes(const v1::MeasureTask& task, const SandboxOption
 //   - killed by a signal: RUNTIME_ERROR "the kernel crashed: signal N (...)", naming the
 //     tensor when the fault was on its guard pages (tensor_buffer.h);
 //   - the kernel called exit(): RUNTIME_ERROR "the kernel called exit() instead of returning";
-//   - still running after timeout + grace: killed with its group, TIMEOUT;
-//   - the reference (not the candidate) timed out or crashed: REJECTED "reference: ...; the
-//     candidate was not run" (the candidate is not blamed);
+//   - still running after its time (timeout + grace; counted from the reference output being
+//     ready when the worker computed it, see reference_timeout_ms): killed with its group,
+//     TIMEOUT;
+//   - the reference (not the candidate) ran past its bound (reference_timeout_ms) or crashed:
+//     REJECTED "reference: ...; the candidate was not run" (the candidate is not blamed);
 //   - processes the kernel started still alive after the worker exits: killed,
 //     RUNTIME_ERROR "the kernel left processes running ...";
 //   - a reply that is not well-formed frames: RUNTIME_ERROR "... reply was garbled ...".

@@ -103,7 +103,8 @@ class BoardFaultsTest : public ::testing::Test {
 
 TEST_F(BoardFaultsTest, EachFaultIsItsStatusWithItsErrorAndTheBoardGoesOn) {
   const std::string board =
-      StartBoard("board", {"FLEETTUNE_TEST_SLOW_MS=4000"}, {"--worker-memory-mb", "256"});
+      StartBoard("board", {"FLEETTUNE_TEST_SLOW_MS=4000"},
+                 {"--worker-memory-mb", "256", "--reference-timeout-ms", "1000"});
   ASSERT_FALSE(board.empty()) << "the board did not register";
 
   struct Case {
@@ -131,7 +132,8 @@ TEST_F(BoardFaultsTest, EachFaultIsItsStatusWithItsErrorAndTheBoardGoesOn) {
     v1::MeasureTask task = FixtureTask(cases[i].kernel, i);
     task.mutable_options()->set_timeout_ms(1000);
     if (std::string(cases[i].kernel) == "matmul_slow_reference") {
-      // A good candidate whose reference sleeps 4 s: longer than 1 s + the board's 2 s grace.
+      // A good candidate whose reference sleeps 4 s: longer than the board's 1 s bound for a
+      // reference run (--reference-timeout-ms) + its 2 s grace.
       task.mutable_artifact()->set_symbol("matmul_reordered");
       task.mutable_reference()->set_symbol("matmul_slow_reference");
       task.mutable_reference()->set_sha256("slow-reference");

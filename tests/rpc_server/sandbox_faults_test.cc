@@ -194,7 +194,55 @@ TEST_P(SandboxFaultTest, GarbledResultPipeIsRuntimeErrorNotAForgedResult) {
   ExpectBoardStillMeasures();
 }
 
-TEST_P(SandboxFaultTest, ReferenceSlowerThanTheTimeoutIsNotTheCandidatesFault) {
+// A board that joins a job late runs the naive reference first, often far slower than the
+// tuned candidates the task's timeout_ms is sized for: the candidate's time counts from the
+// reference output being ready, and the reference has the board's own bound.
+TEST_P(SandboxFaultTest, ReferenceSlowerThanTheTimeoutButWithinItsBoundIsNotAFailure) {
+  setenv("FLEETTUNE_TEST_SLOW_MS", "1000", 1);
+  v1::MeasureTask task = FixtureTask("matmul_takes_20ms");
+  task.mutable_reference()->set_symbol("matmul_slow_reference");
+  task.mutable_reference()->set_sha256(GetParam() ? "slow-ok-worker" : "slow-ok-fork");
+  task.mutable_options()->set_timeout_ms(300);  // the reference alone takes 1000 ms
+  SandboxOptions options = Options();
+  options.grace_ms = 200;
+  options.reference_timeout_ms = 5000;
+  const auto start = Clock::now();
+  v1::MeasureResult result = MeasureInSandbox(task, options);
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  unsetenv("FLEETTUNE_TEST_SLOW_MS");
+  EXPECT_EQ(v1::MeasureStatus_Name(result.status()), "OK") << result.error();
+  EXPECT_EQ(result.costs_size(), 2);
+  for (double cost : result.costs()) EXPECT_GE(cost, 0.019);  // the candidate's own 20 ms
+  EXPECT_GE(seconds, 1.0);                                    // the reference did run
+  // The output it computed is cached: the next task with the reference runs no reference.
+  setenv("FLEETTUNE_TEST_SLOW_MS", "60000", 1);
+  v1::MeasureResult cached = MeasureInSandbox(task, options);
+  unsetenv("FLEETTUNE_TEST_SLOW_MS");
+  EXPECT_EQ(v1::MeasureStatus_Name(cached.status()), "OK") << cached.error();
+}
+
+// After a slow reference, the candidate has its timeout, counted from the reference's end.
+TEST_P(SandboxFaultTest, CandidateAfterASlowReferenceTimesOutOnItsOwnTimeout) {
+  setenv("FLEETTUNE_TEST_SLOW_MS", "1000", 1);
+  v1::MeasureTask task = FixtureTask("matmul_hangs");
+  task.mutable_reference()->set_symbol("matmul_slow_reference");
+  task.mutable_reference()->set_sha256(GetParam() ? "slow-hang-worker" : "slow-hang-fork");
+  task.mutable_options()->set_timeout_ms(300);
+  SandboxOptions options = Options();
+  options.grace_ms = 200;
+  options.reference_timeout_ms = 5000;
+  const auto start = Clock::now();
+  v1::MeasureResult result = MeasureInSandbox(task, options);
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  unsetenv("FLEETTUNE_TEST_SLOW_MS");
+  EXPECT_EQ(v1::MeasureStatus_Name(result.status()), "TIMEOUT") << result.error();
+  EXPECT_THAT(result.error(), HasSubstr("no result within 300 ms (+200 ms grace) of the "
+                                        "reference output being ready; the kernel was killed"));
+  EXPECT_GE(seconds, 1.5);  // 1 s of reference, then 0.5 s of candidate
+  EXPECT_LT(seconds, 3.0);  // not the reference's 5 s bound
+}
+
+TEST_P(SandboxFaultTest, ReferenceSlowerThanItsBoundIsNotTheCandidatesFault) {
   setenv("FLEETTUNE_TEST_SLOW_MS", "3000", 1);
   v1::MeasureTask task = FixtureTask("matmul_reordered");
   task.mutable_reference()->set_symbol("matmul_slow_reference");
@@ -202,13 +250,35 @@ TEST_P(SandboxFaultTest, ReferenceSlowerThanTheTimeoutIsNotTheCandidatesFault) {
   task.mutable_options()->set_timeout_ms(300);
   SandboxOptions options = Options();
   options.grace_ms = 200;
+  options.reference_timeout_ms = 1000;  // 1000 + 200 ms: the 3 s reference runs past it
+  const auto start = Clock::now();
   v1::MeasureResult result = MeasureInSandbox(task, options);
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   unsetenv("FLEETTUNE_TEST_SLOW_MS");
-  EXPECT_EQ(result.status(), v1::REJECTED) << result.error();
-  EXPECT_THAT(result.error(), HasSubstr("reference: the reference kernel did not finish"));
+  EXPECT_EQ(v1::MeasureStatus_Name(result.status()), "REJECTED") << result.error();
+  EXPECT_THAT(result.error(),
+              HasSubstr("reference: the reference kernel did not finish within 1000 ms (+200 ms "
+                        "grace), this board's bound for a reference run "
+                        "(fleettune-rpc-server --reference-timeout-ms)"));
   EXPECT_THAT(result.error(), HasSubstr("the candidate was not run"));
+  EXPECT_LT(seconds, 2.5);  // killed at its bound, not left to finish
   // The candidate itself is fine: with a fast reference it measures OK.
   ExpectBoardStillMeasures();
+}
+
+// The bound is never below the task's own timeout_ms.
+TEST_P(SandboxFaultTest, ReferenceBoundIsAtLeastTheTasksTimeout) {
+  setenv("FLEETTUNE_TEST_SLOW_MS", "600", 1);
+  v1::MeasureTask task = FixtureTask("matmul_reordered");
+  task.mutable_reference()->set_symbol("matmul_slow_reference");
+  task.mutable_reference()->set_sha256(GetParam() ? "slow-long-worker" : "slow-long-fork");
+  task.mutable_options()->set_timeout_ms(1500);
+  SandboxOptions options = Options();
+  options.grace_ms = 200;
+  options.reference_timeout_ms = 100;
+  v1::MeasureResult result = MeasureInSandbox(task, options);
+  unsetenv("FLEETTUNE_TEST_SLOW_MS");
+  EXPECT_EQ(v1::MeasureStatus_Name(result.status()), "OK") << result.error();
 }
 
 TEST_P(SandboxFaultTest, NanOutputIsWrongAnswer) {
