@@ -233,6 +233,10 @@ absl::Status Board::Impl::Run() {
   if (device == nullptr) {
     SandboxOptions sandbox;
     sandbox.worker_binary = options.sandbox_worker_binary;
+    sandbox.memory_limit_mb = options.worker_memory_mb;
+    if (options.reference_timeout_ms > 0) {
+      sandbox.reference_timeout_ms = options.reference_timeout_ms;
+    }
     device = std::make_shared<CpuDevice>(options.sandbox, sandbox);
   }
   device->Describe(hello.mutable_register_());

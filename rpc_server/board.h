@@ -39,6 +39,12 @@ struct BoardOptions {
   bool sandbox = true;  // measure in a child process (MeasureInSandbox)
   // The runtime binary started per task as the sandbox worker; empty: fork (see sandbox.h).
   std::string sandbox_worker_binary;
+  // The most memory (MiB) one measurement may allocate; 0: derived from each task's tensors
+  // (SandboxOptions::memory_limit_mb, WorkerMemoryLimitBytes in sandbox.h).
+  int worker_memory_mb = 0;
+  // The most a reference run may take on this board before its output is cached; 0: the
+  // default (SandboxOptions::reference_timeout_ms in sandbox.h, which says why).
+  int reference_timeout_ms = 0;
   // Where tasks run (device.h), e.g. an OpenCL device; null: this CPU (a CpuDevice with the
   // sandbox settings above). Its Describe() adds to the registration.
   std::shared_ptr<Device> device;

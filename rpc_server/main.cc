@@ -58,6 +58,14 @@ constexpr char kUsage[] =
     "                        program started as `FILE --sandbox-worker` for each task\n"
     "                        (default: this binary; under qemu-user, a host wrapper that\n"
     "                        runs it through qemu, see deploy/boards/qemu-aarch64.sh)\n"
+    "  --worker-memory-mb N  the most memory one measurement may allocate, in MiB; over it\n"
+    "                        an allocation fails and the task is RUNTIME_ERROR (default: 4 x\n"
+    "                        the task's tensors + 8 MiB stack per core + 256 MiB)\n"
+    "  --reference-timeout-ms N\n"
+    "                        the most a reference kernel may run, in ms, before its output is\n"
+    "                        cached on this board (once per workload); never less than the\n"
+    "                        task's timeout_ms, which then counts from the reference's end.\n"
+    "                        Past it the task is REJECTED (default 120000)\n"
     "  --device KIND         where kernels run: cpu (default), opencl (an OpenCL device;\n"
     "                        artifacts are OpenCL C from an `opencl` target), hexagon (a stub\n"
     "                        until a vendor runtime is linked, see rpc_server/device.h)\n"
@@ -141,7 +149,8 @@ int main(int argc, char** argv) {
     if (name != "--tracker" && name != "--key" && name != "--token-file" &&
         name != "--simulate-ms" && name != "--tls-ca" && name != "--sandbox-worker-binary" &&
         name != "--device" && name != "--opencl-device" && name != "--opencl-platform" &&
-        name != "--tls-error-timeout-s" && name != "--parent-pid") {
+        name != "--tls-error-timeout-s" && name != "--parent-pid" && name != "--worker-memory-mb" &&
+        name != "--reference-timeout-ms") {
       return UsageError("unknown argument " + arg);
     }
     if (!has_value) {
@@ -158,6 +167,23 @@ int main(int argc, char** argv) {
         return UsageError("--opencl-device must be an integer in [0, 64], got " + value);
       }
       device_options.opencl_device = static_cast<int>(index);
+    } else if (name == "--worker-memory-mb") {
+      char* end = nullptr;
+      const long mb = std::strtol(value.c_str(), &end, 10);
+      if (*end != '\0' || mb < 16 || mb > (1 << 24)) {
+        return UsageError("--worker-memory-mb must be a number of MiB in [16, 16777216], got " +
+                          value);
+      }
+      options.worker_memory_mb = static_cast<int>(mb);
+    } else if (name == "--reference-timeout-ms") {
+      char* end = nullptr;
+      const long ms = std::strtol(value.c_str(), &end, 10);
+      if (*end != '\0' || ms < 100 || ms > 86400000) {
+        return UsageError(
+            "--reference-timeout-ms must be a number of milliseconds in [100, 86400000], got " +
+            value);
+      }
+      options.reference_timeout_ms = static_cast<int>(ms);
     } else if (name == "--opencl-platform") {
       device_options.opencl_platform = value;
     } else if (name == "--token-file") {

@@ -20,56 +20,15 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "rpc_server/kernel_library.h"
+#include "rpc_server/tensor_buffer.h"
 #include "rpc_server/time_evaluator.h"
 
 namespace fleettune::rpc_server {
 namespace {
 
 constexpr int64_t kMaxTotalBytes = kMaxTaskTensorBytes;  // all tensors of one task together
-constexpr size_t kAlignment = 64;
 constexpr size_t kReferenceCacheEntries = 8;
 constexpr uint64_t kInputSeed = 0x5eedf00dULL;
-
-// A dense float32 tensor in 64-byte aligned memory (what generated kernels may assume),
-// between two guard zones filled with a canary pattern, so a kernel that writes past either
-// end of a tensor is caught instead of silently corrupting the runtime's heap.
-class TensorBuffer {
- public:
-  explicit TensorBuffer(int64_t elements) : elements_(elements) {
-    const size_t bytes =
-        (static_cast<size_t>(elements) * sizeof(float) + kAlignment - 1) / kAlignment * kAlignment;
-    base_ = static_cast<unsigned char*>(std::aligned_alloc(kAlignment, bytes + 2 * kGuardBytes));
-    if (base_ == nullptr) throw std::bad_alloc();
-    data_ = reinterpret_cast<float*>(base_ + kGuardBytes);
-    tail_ = base_ + kGuardBytes + static_cast<size_t>(elements) * sizeof(float);
-    tail_bytes_ = bytes + kGuardBytes - static_cast<size_t>(elements) * sizeof(float);
-    std::memset(base_, kCanary, kGuardBytes);
-    std::memset(tail_, kCanary, tail_bytes_);
-  }
-  ~TensorBuffer() { std::free(base_); }
-  TensorBuffer(const TensorBuffer&) = delete;
-  TensorBuffer& operator=(const TensorBuffer&) = delete;
-
-  float* data() const { return data_; }
-  int64_t elements() const { return elements_; }
-
-  // False when something wrote into the guard zones around the tensor.
-  bool GuardsIntact() const {
-    auto intact = [](const unsigned char* begin, size_t size) {
-      return std::all_of(begin, begin + size, [](unsigned char c) { return c == kCanary; });
-    };
-    return intact(base_, kGuardBytes) && intact(tail_, tail_bytes_);
-  }
-
- private:
-  static constexpr size_t kGuardBytes = 4096;
-  static constexpr unsigned char kCanary = 0xA5;
-  int64_t elements_;
-  unsigned char* base_;
-  float* data_;
-  unsigned char* tail_;
-  size_t tail_bytes_;
-};
 
 // The index of the first tensor whose guard zones were written, or -1.
 int FirstOverrun(const std::vector<std::unique_ptr<TensorBuffer>>& buffers) {
@@ -77,18 +36,6 @@ int FirstOverrun(const std::vector<std::unique_ptr<TensorBuffer>>& buffers) {
     if (!buffers[i]->GuardsIntact()) return static_cast<int>(i);
   }
   return -1;
-}
-
-// Uniform [-1, 1] from a fixed seed per tensor (splitmix64), the same on every board.
-void FillRandom(float* data, int64_t elements, uint64_t seed) {
-  uint64_t state = seed;
-  for (int64_t i = 0; i < elements; ++i) {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    data[i] = static_cast<float>((z >> 40) * (2.0 / (1 << 24)) - 1.0);
-  }
 }
 
 // Reference outputs keyed by reference build and tensor shapes; inputs are deterministic, so
@@ -182,9 +129,32 @@ void FillInputs(const std::vector<std::unique_ptr<TensorBuffer>>& buffers) {
   }
 }
 
+// The index of the first input tensor that no longer holds its standard contents, or -1.
+// Inputs are const under the kernel ABI: in a network they are other layers' outputs.
+int FirstChangedInput(const std::vector<std::unique_ptr<TensorBuffer>>& buffers) {
+  for (size_t i = 0; i + 1 < buffers.size(); ++i) {
+    if (!StillRandom(buffers[i]->data(), buffers[i]->elements(), kInputSeed + i)) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+// The error for a kernel's non-zero return code. Generated kernels return 1 when they cannot
+// allocate their scratch buffers (codegen/build.cc), which under the sandbox usually means
+// the worker's memory limit.
+std::string KernelReturnedError(int32_t code) {
+  if (code == 1) {
+    return "kernel returned 1: it could not allocate memory (generated kernels return 1 when "
+           "an allocation fails)";
+  }
+  return absl::StrCat("kernel returned ", code);
+}
+
 class TaskMeasurer {
  public:
-  explicit TaskMeasurer(const v1::MeasureTask& task) : task_(task) {
+  TaskMeasurer(const v1::MeasureTask& task, const std::function<void()>& on_reference_ready)
+      : task_(task), on_reference_ready_(on_reference_ready) {
     result_.set_task_id(task.task_id());
     result_.set_client_tag(task.client_tag());
     result_.set_device_key(task.device_key());
@@ -202,7 +172,8 @@ class TaskMeasurer {
   }
 
   void Measure() {
-    const auto start = std::chrono::steady_clock::now();
+    // Where the candidate's timeout_ms starts counting.
+    auto start = std::chrono::steady_clock::now();
     const v1::MeasureOptions& options = task_.options();
     if (absl::Status valid = CheckTaskOptions(task_); !valid.ok()) {
       return Fail(v1::REJECTED, std::string(valid.message()));
@@ -215,31 +186,43 @@ class TaskMeasurer {
     absl::StatusOr<std::vector<int64_t>> sizes = TensorSizes(task_);
     if (!sizes.ok()) return Fail(v1::REJECTED, std::string(sizes.status().message()));
 
+    std::vector<std::unique_ptr<TensorBuffer>> buffers;
+    for (size_t i = 0; i < sizes->size(); ++i) {
+      buffers.push_back(std::make_unique<TensorBuffer>((*sizes)[i], static_cast<int>(i)));
+    }
+    TensorBuffer& output = *buffers.back();
+
+    std::shared_ptr<const std::vector<float>> expected;
+    if (check) {
+      bool computed = false;
+      absl::StatusOr<std::shared_ptr<const std::vector<float>>> reference =
+          ReferenceOutput(buffers, &computed);
+      if (!reference.ok()) return;  // Fail() already called
+      expected = *reference;
+      // A reference run here is not the candidate's time: timeout_ms counts from its output
+      // being ready, as in the sandbox (SandboxOptions::reference_timeout_ms in sandbox.h).
+      if (computed) start = std::chrono::steady_clock::now();
+    }
+    // From here on everything is the candidate's doing (its loading included).
+    if (on_reference_ready_) on_reference_ready_();
     absl::StatusOr<std::unique_ptr<KernelLibrary>> candidate =
         KernelLibrary::Load(task_.artifact().shared_object(), task_.artifact().symbol());
     if (!candidate.ok()) {
       return Fail(v1::LOAD_ERROR, absl::StrCat("artifact: ", candidate.status().message()));
     }
-    std::vector<std::unique_ptr<TensorBuffer>> buffers;
-    for (int64_t elements : *sizes) buffers.push_back(std::make_unique<TensorBuffer>(elements));
-    TensorBuffer& output = *buffers.back();
-
-    std::shared_ptr<const std::vector<float>> expected;
-    if (check) {
-      absl::StatusOr<std::shared_ptr<const std::vector<float>>> reference =
-          ReferenceOutput(buffers);
-      if (!reference.ok()) return;  // Fail() already called
-      expected = *reference;
-    }
     FillInputs(buffers);
     std::fill(output.data(), output.data() + output.elements(),
               std::numeric_limits<float>::quiet_NaN());  // unwritten elements must not pass
     if (int32_t code = RunKernel((*candidate)->function(), buffers); code != 0) {
-      return Fail(v1::RUNTIME_ERROR, absl::StrCat("kernel returned ", code));
+      return Fail(v1::RUNTIME_ERROR, KernelReturnedError(code));
     }
     if (int overrun = FirstOverrun(buffers); overrun >= 0) {
       return Fail(v1::RUNTIME_ERROR, absl::StrCat("kernel wrote outside tensor ", overrun, " (",
                                                   task_.tensors(overrun).name(), ")"));
+    }
+    if (int changed = FirstChangedInput(buffers); changed >= 0) {
+      return Fail(v1::RUNTIME_ERROR, absl::StrCat("kernel wrote into input tensor ", changed, " (",
+                                                  task_.tensors(changed).name(), ")"));
     }
     if (expected != nullptr && !Compare(output, *expected)) return;
 
@@ -269,10 +252,10 @@ class TaskMeasurer {
     for (double cost : timed->costs) result_.add_costs(cost);
   }
 
-  // The reference's output on the standard inputs, from the cache or by running it. On
-  // failure calls Fail() and returns an error.
+  // The reference's output on the standard inputs, from the cache or by running it (then
+  // sets *computed). On failure calls Fail() and returns an error.
   absl::StatusOr<std::shared_ptr<const std::vector<float>>> ReferenceOutput(
-      const std::vector<std::unique_ptr<TensorBuffer>>& buffers) {
+      const std::vector<std::unique_ptr<TensorBuffer>>& buffers, bool* computed) {
     const std::string key = ReferenceKey(task_);
     if (auto cached = GlobalReferenceCache().Find(key)) return cached;
     absl::StatusOr<std::unique_ptr<KernelLibrary>> reference =
@@ -291,6 +274,7 @@ class TaskMeasurer {
     auto expected = std::make_shared<const std::vector<float>>(output.data(),
                                                                output.data() + output.elements());
     GlobalReferenceCache().Insert(key, expected);
+    *computed = true;
     return expected;
   }
 
@@ -304,6 +288,7 @@ class TaskMeasurer {
   }
 
   const v1::MeasureTask& task_;
+  const std::function<void()>& on_reference_ready_;
   v1::MeasureResult result_;
 };
 
@@ -343,9 +328,12 @@ void StoreReferenceOutput(const std::string& key, std::vector<float> output) {
   GlobalReferenceCache().Insert(key, std::make_shared<const std::vector<float>>(std::move(output)));
 }
 
-v1::MeasureResult MeasureTask(const v1::MeasureTask& task) {
+v1::MeasureResult MeasureTask(const v1::MeasureTask& task) { return MeasureTask(task, nullptr); }
+
+v1::MeasureResult MeasureTask(const v1::MeasureTask& task,
+                              const std::function<void()>& on_reference_ready) {
   try {
-    return TaskMeasurer(task).Run();
+    return TaskMeasurer(task, on_reference_ready).Run();
   } catch (const std::exception& e) {
     v1::MeasureResult result;
     result.set_task_id(task.task_id());

@@ -4,6 +4,7 @@
 #define FLEETTUNE_RPC_SERVER_MEASURE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,9 +16,19 @@
 namespace fleettune::rpc_server {
 
 // Never throws and never crashes on bad input (garbage artifacts, wrong tensor specs):
-// failures come back as a result with a status and an error naming the cause.
+// failures come back as a result with a status and an error naming the cause. A kernel that
+// writes outside its tensors (into the canary zones around them) or into an input tensor
+// gets RUNTIME_ERROR naming the tensor; one that writes further hits a guard page and
+// crashes the calling process (so kernels run in a sandbox worker, sandbox.h).
+// When the call has to run the reference (its output is not cached), the candidate's
+// timeout_ms counts from the reference output being ready, not from the call.
 // Not thread-safe across concurrent calls on one board (it times on the calling thread).
 v1::MeasureResult MeasureTask(const v1::MeasureTask& task);
+// The same, calling `on_reference_ready` (when not null) once the expected output is ready
+// (from the cache, computed, or not needed), before the candidate is loaded: the sandbox
+// uses it to tell a slow or crashing reference from a slow or crashing candidate.
+v1::MeasureResult MeasureTask(const v1::MeasureTask& task,
+                              const std::function<void()>& on_reference_ready);
 
 // The board's cache of reference outputs: inputs are deterministic, so a workload's reference
 // runs once per board, not once per candidate. The sandbox uses these to carry an output a

@@ -1,8 +1,10 @@
-// Runs a measurement in a child process, so a kernel that crashes, corrupts memory or never
-// returns costs one result, never the board runtime.
+// Runs a measurement in a child process, so a kernel that crashes, corrupts memory, never
+// returns, exhausts memory, forks or garbles its reply costs one result, never the board
+// runtime.
 #ifndef FLEETTUNE_RPC_SERVER_SANDBOX_H_
 #define FLEETTUNE_RPC_SERVER_SANDBOX_H_
 
+#include <cstdint>
 #include <string>
 
 #include "fleettune/v1/fleettune.pb.h"
@@ -16,15 +18,52 @@ struct SandboxOptions {
   std::string worker_binary;
   // Used when the task sets no timeout_ms.
   int default_timeout_ms = 10000;
-  // Added to the task's timeout for loading and the reference run, which it does not cover.
+  // Added to each bound below for starting the worker and loading, which they do not cover.
   int grace_ms = 2000;
+  // On a board that has not cached the task's reference output, the reference runs first, in
+  // the same worker, within max(the task's timeout, this) + grace_ms of the worker's start;
+  // the task's timeout (+ grace_ms) then counts from the reference output being ready. The
+  // task's timeout is sized for candidates (the tuner sets it from the best time so far,
+  // tuner/adaptive_timeout.h), and a naive reference is often far slower than a tuned
+  // kernel: bounding the reference by it would reject healthy jobs on a board that joins
+  // late. The reference runs once per workload per board, so a generous bound costs little;
+  // it is only there so that a reference that never finishes cannot hold the board.
+  // `fleettune-rpc-server --reference-timeout-ms`.
+  int reference_timeout_ms = 120000;
+  // The most memory (MiB) one measurement may allocate on top of what the worker holds when
+  // it starts measuring; 0: WorkerMemoryLimitBytes' default, derived from the tensors.
+  int memory_limit_mb = 0;
 };
 
-// Runs MeasureTask(task) in a child process that sends its result back through a pipe. A child
-// killed by a signal gives RUNTIME_ERROR naming the signal; one still running after the
-// timeout is killed and gives TIMEOUT. A reference output the child computed is kept in the
-// board's cache for later tasks. Never throws. Calls must not overlap (one at a time per
-// board); the calling thread must be the only one that touches the reference cache.
+// The memory a task's worker may allocate: memory_limit_mb when set, else 4 x the task's
+// tensors (the tensors, the reference output and its copy in the reply, a kernel's packed
+// copies of its inputs) + one thread stack per core (the OpenMP runtime's threads) + 256 MiB
+// (the runtime's own allocations, loading the kernels). Enforced as RLIMIT_DATA, which counts
+// private writable memory (heap, anonymous mappings, thread stacks) but not code, shared
+// libraries or guard pages: what a kernel can actually make the board's RAM hold. An
+// allocation over it fails; generated kernels then return 1 and the result is RUNTIME_ERROR
+// "kernel returned 1: it could not allocate memory ...; this board limits a measurement to
+// N MiB".
+uint64_t WorkerMemoryLimitBytes(const v1::MeasureTask& task, const SandboxOptions& options);
+
+// Runs MeasureTask(task) in a child process (in a process group of its own, under the memory
+// limit above) that sends its result back through a pipe as frames (sandbox_wire.h).
+// Outcomes besides the measurement's own:
+//   - killed by a signal: RUNTIME_ERROR "the kernel crashed: signal N (...)", naming the
+//     tensor when the fault was on its guard pages (tensor_buffer.h);
+//   - the kernel called exit(): RUNTIME_ERROR "the kernel called exit() instead of returning";
+//   - still running after its time (timeout + grace; counted from the reference output being
+//     ready when the worker computed it, see reference_timeout_ms): killed with its group,
+//     TIMEOUT;
+//   - the reference (not the candidate) ran past its bound (reference_timeout_ms) or crashed:
+//     REJECTED "reference: ...; the candidate was not run" (the candidate is not blamed);
+//   - processes the kernel started still alive after the worker exits: killed,
+//     RUNTIME_ERROR "the kernel left processes running ...";
+//   - a reply that is not well-formed frames: RUNTIME_ERROR "... reply was garbled ...".
+// Threads a kernel leaves behind end with the worker. A reference output the child computed
+// is kept in the board's cache for later tasks. Never throws. Calls must not overlap (one at
+// a time per board); the calling thread must be the only one that touches the reference
+// cache.
 v1::MeasureResult MeasureInSandbox(const v1::MeasureTask& task, const SandboxOptions& options = {});
 
 // The child's side when started as a worker: reads the request MeasureInSandbox writes to

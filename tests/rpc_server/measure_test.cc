@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "tests/rpc_server/kernel_fixture.h"
 
 namespace fleettune::rpc_server {
@@ -110,6 +112,20 @@ TEST(MeasureTaskTest, ReferenceOutputIsCachedBySha256AndShapes) {
   // Another digest misses the cache and has to load the broken bytes.
   second.mutable_reference()->set_sha256("other-reference");
   EXPECT_EQ(MeasureTask(second).status(), v1::LOAD_ERROR);
+}
+
+// A reference computed in the call is not the candidate's time: its timeout_ms (and so its
+// timing budget) counts from the reference output being ready.
+TEST(MeasureTaskTest, TimeoutCountsFromTheReferenceOutputBeingReady) {
+  setenv("FLEETTUNE_TEST_SLOW_MS", "500", 1);
+  v1::MeasureTask task = FixtureTask("matmul_takes_20ms");
+  task.mutable_reference()->set_symbol("matmul_slow_reference");
+  task.mutable_reference()->set_sha256("slow-reference-in-process");
+  task.mutable_options()->set_timeout_ms(300);  // the reference alone takes 500 ms
+  v1::MeasureResult result = MeasureTask(task);
+  unsetenv("FLEETTUNE_TEST_SLOW_MS");
+  EXPECT_EQ(v1::MeasureStatus_Name(result.status()), "OK") << result.error();
+  EXPECT_EQ(result.costs_size(), 2);
 }
 
 TEST(MeasureTaskTest, BadTensorSpecsAreRejectedNamingTheField) {

@@ -64,6 +64,11 @@ TEST(RpcServerProcessTest, BadUsageExitsWithTwo) {
   EXPECT_EQ(RunToExit({"--tracker", "127.0.0.1:1", "--key"}), 2);  // missing value
   EXPECT_EQ(RunToExit({"--tracker=127.0.0.1:1", "--key=k", "--bogus"}), 2);
   EXPECT_EQ(RunToExit({"--tracker=", "--key=k"}), 2);
+  EXPECT_EQ(RunToExit({"--tracker=127.0.0.1:1", "--key=k", "--worker-memory-mb", "8"}), 2);
+  EXPECT_EQ(RunToExit({"--tracker=127.0.0.1:1", "--key=k", "--worker-memory-mb=lots"}), 2);
+  EXPECT_EQ(RunToExit({"--tracker=127.0.0.1:1", "--key=k", "--reference-timeout-ms", "0"}), 2);
+  EXPECT_EQ(RunToExit({"--tracker=127.0.0.1:1", "--key=k", "--reference-timeout-ms=2m"}), 2);
+  EXPECT_EQ(RunToExit({"--tracker=127.0.0.1:1", "--key=k", "--reference-timeout-ms=-5"}), 2);
   EXPECT_EQ(RunToExit({"--help"}), 0);
 }
 
