@@ -17,6 +17,13 @@ int64_t NowUnixMs() { return absl::ToUnixMillis(absl::Now()); }
 // Milliseconds as seconds for a message: "10", "1.5".
 std::string Seconds(int64_t ms) { return absl::StrFormat("%g", static_cast<double>(ms) / 1000); }
 
+// Which reference output a board needs for `task`, as the board's cache tells them apart (the
+// same workload and target build the same reference); empty when the board runs none.
+std::string ReferenceKey(const v1::MeasureTask& task) {
+  if (!task.options().check_correctness() && task.reference().shared_object().empty()) return "";
+  return absl::StrCat(task.workload_key(), "\n", task.target_key());
+}
+
 v1::MeasureResult FailureResult(v1::MeasureStatus status, std::string error) {
   v1::MeasureResult result;
   result.set_status(status);
@@ -128,8 +135,7 @@ void Scheduler::Expire(int64_t now_unix_ms) {
       const TaskState& state = tasks_.at(board.current_task);
       drops.push_back({board_id, LossCause::kLeaseExpired,
                        absl::StrCat("lease expired: task ", board.current_task, " ran past its ",
-                                    Seconds(TaskTimeoutMs(state)), " s timeout + ",
-                                    Seconds(options_.lease_grace_ms), " s grace")});
+                                    DescribeLease(state))});
     }
   }
   for (const Drop& drop : drops) {
@@ -206,6 +212,10 @@ absl::Status Scheduler::OnBoardResult(const std::string& board_id, v1::MeasureRe
   board.last_seen_unix_ms = NowUnixMs();
   const uint64_t task_id = result.task_id();
   TaskState& state = tasks_.at(task_id);
+  if (state.lease_has_reference_run) {
+    board.references.push_back(ReferenceKey(state.task));
+    if (board.references.size() > kBoardReferenceCacheEntries) board.references.pop_front();
+  }
   const std::string key = board.info.key();
   const bool measurement_failed =
       result.status() == v1::RUNTIME_ERROR || result.status() == v1::WRONG_ANSWER ||
@@ -378,6 +388,15 @@ int64_t Scheduler::TaskTimeoutMs(const TaskState& state) const {
                                                : options_.default_task_timeout_ms;
 }
 
+std::string Scheduler::DescribeLease(const TaskState& state) const {
+  return absl::StrCat(
+      Seconds(TaskTimeoutMs(state)), " s timeout + ",
+      state.lease_has_reference_run
+          ? absl::StrCat(Seconds(options_.reference_allowance_ms), " s for the reference run + ")
+          : "",
+      Seconds(options_.lease_grace_ms), " s grace");
+}
+
 Scheduler::Counters Scheduler::GetCounters() const {
   absl::MutexLock lock(&mu_);
   return counters_;
@@ -431,7 +450,13 @@ void Scheduler::DispatchLocked(const std::string& key) {
     queue.erase(best);
     TaskState& state = tasks_.at(task_id);
     state.board_id = board_id;
-    state.lease_deadline_unix_ms = NowUnixMs() + TaskTimeoutMs(state) + options_.lease_grace_ms;
+    const std::string reference = ReferenceKey(state.task);
+    state.lease_has_reference_run =
+        !reference.empty() && std::find(board.references.begin(), board.references.end(),
+                                        reference) == board.references.end();
+    state.lease_deadline_unix_ms =
+        NowUnixMs() + TaskTimeoutMs(state) + options_.lease_grace_ms +
+        (state.lease_has_reference_run ? options_.reference_allowance_ms : 0);
     board.current_task = task_id;
     ++jobs_.at(state.task.job_id()).running;
     ++counters_.tasks_dispatched;

@@ -57,6 +57,12 @@ struct SchedulerOptions {
   // this grace for transfer, loading and the reference run; a board past it is dropped.
   int64_t lease_grace_ms = 10000;
   int64_t default_task_timeout_ms = 10000;
+  // The first task of a workload on a board (one it has not measured among its last
+  // kBoardReferenceCacheEntries workloads) also runs the reference kernel before the
+  // candidate's timeout starts: its lease has this much more. The board bounds a reference
+  // run by max(timeout_ms, --reference-timeout-ms, default 120 s) + 2 s grace; this covers
+  // that default.
+  int64_t reference_allowance_ms = 125000;
   // A dropped board stays in GetStatus().lost_boards this long (state "lost", with the reason
   // and what became of its task), so an operator sees why a board vanished.
   int64_t lost_board_retention_ms = 300000;
@@ -71,6 +77,8 @@ class Scheduler {
  public:
   // Times a task may be lost with its board before it fails with DEVICE_LOST.
   static constexpr int kMaxBoardLosses = 2;
+  // Reference outputs a board keeps (rpc_server's reference cache holds as many).
+  static constexpr size_t kBoardReferenceCacheEntries = 8;
   // Failures of configs that then succeeded on another board of the key, after which a
   // board gets no more work (quarantined: shown in Status, cleared when it reconnects).
   static constexpr int kQuarantineStrikes = 3;
@@ -155,9 +163,10 @@ class Scheduler {
     int losses = 0;        // boards lost while running this task
     std::string board_id;  // non-empty while running
     int64_t queued_unix_ms = 0;
-    int64_t lease_deadline_unix_ms = 0;  // while running
-    std::vector<std::string> failed_on;  // boards whose measurement of it failed
-    v1::MeasureResult last_failure;      // delivered if no other board can try it
+    int64_t lease_deadline_unix_ms = 0;    // while running
+    bool lease_has_reference_run = false;  // while running: the lease allows for the reference
+    std::vector<std::string> failed_on;    // boards whose measurement of it failed
+    v1::MeasureResult last_failure;        // delivered if no other board can try it
   };
   struct Job {
     JobSink* sink = nullptr;  // null once cancelled
@@ -177,6 +186,9 @@ class Scheduler {
     int64_t connected_unix_ms = 0;
     int64_t last_seen_unix_ms = 0;
     int strikes = 0;  // failures that succeeded elsewhere
+    // The workloads whose reference output the board holds, most recent last (at most
+    // kBoardReferenceCacheEntries).
+    std::deque<std::string> references;
     bool quarantined = false;
   };
 
@@ -191,6 +203,8 @@ class Scheduler {
   static v1::BoardStatus DescribeBoard(const std::string& board_id, const BoardState& board);
   // How long a task may run on a board before its lease needs the grace on top.
   int64_t TaskTimeoutMs(const TaskState& state) const;
+  // What the lease of `state` on its board covers, e.g. "1 s timeout + 10 s grace".
+  std::string DescribeLease(const TaskState& state) const;
   void Log(const std::string& line) const {
     if (options_.log) options_.log(line);
   }

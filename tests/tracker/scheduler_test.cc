@@ -486,3 +486,65 @@ TEST_F(SchedulerTest, OversizedArtifactIsRefusedNamingTheTask) {
 
 }  // namespace
 }  // namespace fleettune::tracker
+
+namespace fleettune::tracker {
+namespace {
+
+// A board computes a workload's reference output before it times the candidate, the first
+// time it meets the workload (the board caches it afterwards). The lease allows for that run
+// on top of the candidate's timeout, and only then.
+TEST_F(SchedulerTest, FirstTaskOfAWorkloadOnABoardIsLeasedTheReferenceRunToo) {
+  FakeSink sink;
+  v1::MeasureBatch batch = Batch("k", {1, 2});
+  for (v1::MeasureTask& task : *batch.mutable_tasks()) {
+    task.set_workload_key("matmul:m=64,n=64,k=64");
+    task.set_target_key("llvm -mtriple=x86_64-pc-linux-gnu");
+    task.mutable_options()->set_timeout_ms(1000);
+    task.mutable_options()->set_check_correctness(true);
+  }
+  ASSERT_TRUE(scheduler_.SubmitJob(batch, &sink).ok());
+  FakeBoard board;
+  const std::string id = AddBoard(board, "k");
+  ASSERT_EQ(board.tasks.size(), 1u);
+  // Past 1 s timeout + 10 s grace, but the board may still be running the reference.
+  scheduler_.Expire(Now() + 12000);
+  EXPECT_FALSE(board.closed);
+  ASSERT_TRUE(scheduler_.OnBoardResult(id, Ok(board.tasks[0])).ok());
+  ASSERT_EQ(board.tasks.size(), 2u);
+  // The second task of the workload finds the reference cached: the plain lease again.
+  scheduler_.Expire(Now() + 12000);
+  EXPECT_TRUE(board.closed);
+  v1::StatusReply status = scheduler_.GetStatus();
+  ASSERT_EQ(status.lost_boards_size(), 1);
+  EXPECT_NE(status.lost_boards(0).lost_reason().find("1 s timeout + 10 s grace"), std::string::npos)
+      << status.lost_boards(0).lost_reason();
+}
+
+TEST(SchedulerLeaseTest, ReferenceAllowanceEndsTooAndIsNamed) {
+  SchedulerOptions options;
+  options.board_silence_ms = 600000;  // heartbeats are not this test's subject
+  options.reference_allowance_ms = 30000;
+  Scheduler scheduler(options);
+  FakeSink sink;
+  v1::MeasureBatch batch = Batch("k", {1});
+  batch.mutable_tasks(0)->set_workload_key("matmul:m=64,n=64,k=64");
+  batch.mutable_tasks(0)->mutable_options()->set_timeout_ms(1000);
+  batch.mutable_tasks(0)->mutable_reference()->set_shared_object("ELF");
+  ASSERT_TRUE(scheduler.SubmitJob(batch, &sink).ok());
+  FakeBoard board;
+  ASSERT_TRUE(scheduler.AddBoard(scheduler.NextBoardId(), Info("k"), &board).ok());
+  ASSERT_EQ(board.tasks.size(), 1u);
+  scheduler.Expire(Now() + 1000 + 10000 + 30000 - 2000);
+  EXPECT_FALSE(board.closed);
+  scheduler.Expire(Now() + 1000 + 10000 + 30000 + 2000);
+  EXPECT_TRUE(board.closed);
+  v1::StatusReply status = scheduler.GetStatus();
+  ASSERT_EQ(status.lost_boards_size(), 1);
+  EXPECT_NE(status.lost_boards(0).lost_reason().find(
+                "1 s timeout + 30 s for the reference run + 10 s grace"),
+            std::string::npos)
+      << status.lost_boards(0).lost_reason();
+}
+
+}  // namespace
+}  // namespace fleettune::tracker
