@@ -336,14 +336,19 @@ int main(int argc, char** argv) {
   // Wake the signal thread if no signal came; Stop() after Run() returned is harmless.
   pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
+  int exit_code = 0;
   if (status.code() == absl::StatusCode::kFailedPrecondition) {
     std::fprintf(stderr, "fleettune-rpc-server: giving up after %d s: %s\n", tls_error_timeout_s,
                  std::string(status.message()).c_str());
-    return 2;
-  }
-  if (!status.ok()) {
+    exit_code = 2;
+  } else if (!status.ok()) {
     std::fprintf(stderr, "fleettune-rpc-server: %s\n", status.ToString().c_str());
-    return status.code() == absl::StatusCode::kUnauthenticated ? 2 : 1;
+    exit_code = status.code() == absl::StatusCode::kUnauthenticated ? 2 : 1;
   }
-  return 0;
+  // Leave without running static destructors: gRPC's own threads may still be tearing down
+  // the last channels (a failed TLS handshake, the probe that named it), and destroying its
+  // globals under them crashed the board now and then on its way out (exit by a signal
+  // instead of the code an init system acts on). Nothing here needs flushing but stdio.
+  std::fflush(nullptr);
+  std::_Exit(exit_code);
 }

@@ -186,7 +186,8 @@ absl::StatusOr<LookupResult> Compiler::Lookup(const v1::Workload& workload,
   result.config = space->DefaultConfig();
   result.explanation =
       absl::StrCat(database_ == nullptr ? "no tuning database" : "no usable tuning record", " for ",
-                   workload_key, " on ", target_key, "; using the template default (untuned)");
+                   workload_key, " on ", codegen::TargetSummary(target),
+                   "; using the template default (untuned)");
   return result;
 }
 

@@ -149,6 +149,7 @@ TEST_F(OutputPathTest, RefusesPathsThatAreNotAFilePrefix) {
       {{kernels + "/"}, {"-o '" + kernels + "/'", "a directory"}},  // wrote kernels/.so
       {{kernels}, {"-o '" + kernels + "'", "is a directory"}},      // wrote kernels.so
       {{kernels + "/missing/k"}, {"'" + kernels + "/missing'", "does not exist"}},  // exit 1
+      {{kernels + "/gemm.so"}, {"ends in .so", "-o " + kernels + "/gemm "}},        // gemm.so.so
   };
   for (const RefusedCase& c : cases) {
     ProcessResult result = Compile(c.argv[0]);

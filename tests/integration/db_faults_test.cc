@@ -31,11 +31,6 @@ using ::fleettune::testing::RunProcess;
 
 constexpr char kWorkload[] = "matmul:m=16,n=16,k=16";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 void WriteFile(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
 }
@@ -154,7 +149,7 @@ TEST_F(DbFaultsTest, AGivenJobNameIsRefusedWhenItHasRecordsUnlessResumed) {
 TEST_F(DbFaultsTest, DamagedDatabaseIsRefusedByEveryCommandAndLeftAlone) {
   ProcessResult made = RunProcess(Tune(db_, 4), 120);
   ASSERT_EQ(made.exit_code, 0) << made.err;
-  const std::string whole = ReadFile(db_);
+  const std::string whole = testing::ReadWholeFile(db_);
   ASSERT_EQ(whole.size() % 4096, 0u);
   ASSERT_FALSE(HasSideFiles(db_));
   std::string garbled = whole;
@@ -181,7 +176,7 @@ TEST_F(DbFaultsTest, DamagedDatabaseIsRefusedByEveryCommandAndLeftAlone) {
                 std::string::npos)
           << result.err;
       EXPECT_NE(result.err.find(".recover"), std::string::npos) << result.err;
-      EXPECT_TRUE(ReadFile(db_) == bytes) << "the damaged file was modified";
+      EXPECT_TRUE(testing::ReadWholeFile(db_) == bytes) << "the damaged file was modified";
       EXPECT_FALSE(HasSideFiles(db_));
     }
     EXPECT_FALSE(std::filesystem::exists(output + ".so"));
@@ -226,7 +221,7 @@ std::vector<std::string> WithoutRoot(std::vector<std::string> argv) {
 TEST_F(DbFaultsTest, ReadOnlyDatabaseIsRefusedForTuningAndStillRead) {
   ProcessResult made = RunProcess(Tune(db_, 3), 120);
   ASSERT_EQ(made.exit_code, 0) << made.err;
-  const std::string before = ReadFile(db_);
+  const std::string before = testing::ReadWholeFile(db_);
   chmod(dir_.c_str(), 0777);
   chmod(db_.c_str(), 0444);
 
@@ -254,7 +249,7 @@ TEST_F(DbFaultsTest, ReadOnlyDatabaseIsRefusedForTuningAndStillRead) {
       std::string::npos)
       << tune_here.err;
   EXPECT_FALSE(HasSideFiles(db_));
-  EXPECT_TRUE(ReadFile(db_) == before) << "the read-only file was modified";
+  EXPECT_TRUE(testing::ReadWholeFile(db_) == before) << "the read-only file was modified";
   chmod(dir_.c_str(), 0755);
 }
 

@@ -25,23 +25,19 @@ using ::fleettune::testing::RunProcess;
 constexpr char kWorkload[] = "matmul:m=16,n=16,k=16";
 constexpr int kTrials = 16;
 
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 // The live (not zombie) processes whose command line contains `needle`.
 std::vector<int> LiveProcessesWith(const std::string& needle) {
   std::vector<int> pids;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string cmdline = ReadFile(entry.path() / "cmdline");
+    std::string cmdline = testing::ReadWholeFile(entry.path() / "cmdline");
     for (char& c : cmdline) {
       if (c == '\0') c = ' ';
     }
     if (cmdline.find(needle) == std::string::npos) continue;
-    const std::string stat = ReadFile(entry.path() / "stat");  // "pid (comm) STATE ..."
+    const std::string stat =
+        testing::ReadWholeFile(entry.path() / "stat");  // "pid (comm) STATE ..."
     const size_t paren = stat.rfind(')');
     if (paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] == 'Z') continue;
     pids.push_back(std::stoi(name));

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,6 +17,12 @@
 #include "db/database.h"
 
 namespace fleettune::testing {
+
+// The whole file's bytes; empty when it cannot be read.
+inline std::string ReadWholeFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
 
 // An empty directory fleettune-<prefix>-<pid>-<current test's name> in the temp directory
 // (emptied first when a failed run left it behind).

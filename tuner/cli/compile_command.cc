@@ -8,6 +8,7 @@
 #include <iostream>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "codegen/build.h"
@@ -40,6 +41,12 @@ std::string DefaultSymbol(const v1::Workload& workload) {
 // existing directory would write the hidden files `.so`/`.h` or files beside the directory.
 // InvalidArgument quoting OUT and saying what to give instead.
 absl::Status CheckOutputPrefix(const std::string& output) {
+  if (absl::EndsWith(output, ".so")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("-o '", output, "' ends in .so: give the path without extension, e.g. -o ",
+                     output.substr(0, output.size() - 3), " (writes ", output, " and ",
+                     output.substr(0, output.size() - 3), ".h)"));
+  }
   namespace fs = std::filesystem;
   const std::string shown = absl::StrCat("-o '", output, "'");
   auto example = [](const std::string& directory) {
