@@ -86,7 +86,8 @@ std::string RenderMetrics(const Scheduler& scheduler) {
                     queue.running(), "\n");
   }
   Family(&out, "fleettune_board_tasks_total", "counter",
-         "Tasks a connected board finished, by outcome.");
+         "Tasks a connected board finished, by outcome (overturned: it failed them, another board "
+         "measured them OK).");
   for (const v1::BoardStatus& board : status.boards()) {
     const std::string labels =
         absl::StrCat("board=", Label(board.board_id()), ",key=", Label(board.info().key()));
@@ -94,6 +95,8 @@ std::string RenderMetrics(const Scheduler& scheduler) {
                     board.tasks_done(), "\n");
     absl::StrAppend(&out, "fleettune_board_tasks_total{", labels, ",outcome=\"failed\"} ",
                     board.tasks_failed(), "\n");
+    absl::StrAppend(&out, "fleettune_board_tasks_total{", labels, ",outcome=\"overturned\"} ",
+                    board.strikes(), "\n");
   }
   Family(&out, "fleettune_tasks_submitted_total", "counter", "Tasks submitted by tuners.");
   absl::StrAppend(&out, "fleettune_tasks_submitted_total ", counters.tasks_submitted, "\n");

@@ -176,6 +176,7 @@ void Scheduler::Expire(int64_t now_unix_ms) {
     std::deque<uint64_t>& queue = queues_.at(key);
     queue.erase(std::find(queue.begin(), queue.end(), task_id));
     if (queue.empty()) queues_.erase(key);
+    CountStandingFailureLocked(tasks_.at(task_id));
     FinishTaskLocked(task_id, tasks_.at(task_id).last_failure);
   }
   for (uint64_t task_id : rejected) {
@@ -220,9 +221,11 @@ absl::Status Scheduler::OnBoardResult(const std::string& board_id, v1::MeasureRe
   const bool measurement_failed =
       result.status() == v1::RUNTIME_ERROR || result.status() == v1::WRONG_ANSWER ||
       result.status() == v1::TIMEOUT || result.status() == v1::LOAD_ERROR;
+  // A failed measurement counts on its board once it stands (CountStandingFailureLocked); one
+  // that another board overturns is a strike instead.
   if (result.status() == v1::OK) {
     ++board.tasks_done;
-  } else {
+  } else if (!measurement_failed) {
     ++board.tasks_failed;
   }
   if (measurement_failed) {
@@ -237,6 +240,7 @@ absl::Status Scheduler::OnBoardResult(const std::string& board_id, v1::MeasureRe
       DispatchLocked(key);
       return absl::OkStatus();
     }
+    CountStandingFailureLocked(state);
     if (state.failed_on.size() > 1) {
       result.set_error(absl::StrCat(result.error(), " (failed on ", state.failed_on.size(),
                                     " boards: the config's fault)"));
@@ -253,6 +257,13 @@ absl::Status Scheduler::OnBoardResult(const std::string& board_id, v1::MeasureRe
   FinishTaskLocked(task_id, std::move(result));
   DispatchLocked(key);
   return absl::OkStatus();
+}
+
+void Scheduler::CountStandingFailureLocked(const TaskState& state) {
+  for (const std::string& failed_board : state.failed_on) {
+    auto it = boards_.find(failed_board);
+    if (it != boards_.end()) ++it->second.tasks_failed;
+  }
 }
 
 bool Scheduler::HasOtherBoardLocked(const std::string& key, const TaskState& state) const {
@@ -379,6 +390,7 @@ v1::BoardStatus Scheduler::DescribeBoard(const std::string& board_id, const Boar
   status.set_current_task(board.current_task);
   status.set_tasks_done(board.tasks_done);
   status.set_tasks_failed(board.tasks_failed);
+  status.set_strikes(board.strikes);
   status.set_connected_unix_ms(board.connected_unix_ms);
   return status;
 }

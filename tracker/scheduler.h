@@ -182,7 +182,7 @@ class Scheduler {
     BoardChannel* channel = nullptr;
     uint64_t current_task = 0;  // 0 when idle
     uint64_t tasks_done = 0;
-    uint64_t tasks_failed = 0;
+    uint64_t tasks_failed = 0;  // failures that stood (another board's OK makes a strike)
     int64_t connected_unix_ms = 0;
     int64_t last_seen_unix_ms = 0;
     int strikes = 0;  // failures that succeeded elsewhere
@@ -192,6 +192,9 @@ class Scheduler {
     bool quarantined = false;
   };
 
+  // A failed measurement of `state` is the answer (no other board can overturn it): it counts
+  // in tasks_failed of every board that failed it.
+  void CountStandingFailureLocked(const TaskState& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // True when a failed task should be measured again on another board of `key`.
   bool HasOtherBoardLocked(const std::string& key, const TaskState& state) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -143,15 +143,16 @@ std::string FormatStatus(const v1::StatusReply& status) {
   if (status.boards().empty()) {
     absl::StrAppend(&out, "no boards connected\n");
   } else {
-    std::vector<std::vector<std::string>> rows = {
-        {"BOARD", "KEY", "STATE", "TASK", "DONE", "FAILED", "HOST", "TRIPLE", "CORES", "UP"}};
+    std::vector<std::vector<std::string>> rows = {{"BOARD", "KEY", "STATE", "TASK", "DONE",
+                                                   "FAILED", "STRIKES", "HOST", "TRIPLE", "CORES",
+                                                   "UP"}};
     const int64_t now_ms = absl::ToUnixMillis(absl::Now());
     for (const v1::BoardStatus& board : status.boards()) {
       const int64_t up_s = std::max<int64_t>(0, now_ms - board.connected_unix_ms()) / 1000;
       rows.push_back({board.board_id(), board.info().key(), board.state(),
                       board.current_task() == 0 ? "-" : absl::StrCat(board.current_task()),
                       absl::StrCat(board.tasks_done()), absl::StrCat(board.tasks_failed()),
-                      board.info().hostname(), board.info().triple(),
+                      absl::StrCat(board.strikes()), board.info().hostname(), board.info().triple(),
                       absl::StrCat(board.info().num_cores()), absl::StrCat(up_s, "s")});
     }
     absl::StrAppend(&out, FormatTable(rows));

@@ -179,7 +179,9 @@ TEST_F(BoardFaultsTest, ThreeStrikesQuarantineABoardThatFailsWhatWorksElsewhere)
     EXPECT_EQ(results[batches].board_id(), sound);
   }
   EXPECT_EQ(Board(faulty).state(), "quarantined");
-  EXPECT_EQ(Board(faulty).tasks_failed(), 3u);
+  // Its failures were overturned: strikes, not failed tasks.
+  EXPECT_EQ(Board(faulty).strikes(), 3u);
+  EXPECT_EQ(Board(faulty).tasks_failed(), 0u);
   EXPECT_EQ(Board(sound).state(), "idle");
 
   // What an operator sees.
@@ -189,8 +191,13 @@ TEST_F(BoardFaultsTest, ThreeStrikesQuarantineABoardThatFailsWhatWorksElsewhere)
   nlohmann::json reply = nlohmann::json::parse(shown.out, nullptr, false);
   ASSERT_FALSE(reply.is_discarded()) << shown.out;
   std::map<std::string, std::string> states;
-  for (const auto& board : reply["boards"]) states[board["boardId"]] = board["state"];
+  std::map<std::string, int> strikes;
+  for (const auto& board : reply["boards"]) {
+    states[board["boardId"]] = board["state"];
+    strikes[board["boardId"]] = board.value("strikes", 0);
+  }
   EXPECT_EQ(states[faulty], "quarantined") << shown.out;
+  EXPECT_EQ(strikes[faulty], 3) << shown.out;
   EXPECT_EQ(states[sound], "idle") << shown.out;
 
   // A quarantined board gets no more work: the next tasks all go to the sound board.
@@ -200,7 +207,7 @@ TEST_F(BoardFaultsTest, ThreeStrikesQuarantineABoardThatFailsWhatWorksElsewhere)
     EXPECT_EQ(result.status(), v1::OK) << result.error();
     EXPECT_EQ(result.board_id(), sound);
   }
-  EXPECT_EQ(Board(faulty).tasks_failed(), 3u);
+  EXPECT_EQ(Board(faulty).strikes(), 3u);
 }
 
 }  // namespace

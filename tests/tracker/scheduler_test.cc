@@ -116,9 +116,11 @@ TEST_F(SchedulerTest, BoardsOnlyGetTheirKeyAndEachGetsOneTask) {
   ASSERT_TRUE(scheduler_.OnBoardResult(a1_id, failed).ok());
   EXPECT_EQ(a1.tasks.size(), 2u);  // the idle board took the last queued task
   status = scheduler_.GetStatus();
-  EXPECT_EQ(status.boards(0).tasks_failed(), 1u);
+  // The wrong answer waits for a second opinion from the other board of "a": until then it
+  // is neither a failed task of the board nor a strike.
+  EXPECT_EQ(status.boards(0).tasks_failed(), 0u);
+  EXPECT_EQ(status.boards(0).strikes(), 0u);
   EXPECT_EQ(status.boards(0).tasks_done(), 0u);
-  // The wrong answer waits for a second opinion from the other board of "a".
   EXPECT_EQ(status.queues(0).pending(), 1u);
   EXPECT_TRUE(sink.results.empty());
 }
@@ -418,6 +420,49 @@ TEST_F(SchedulerTest, BoardThatFailsWhatWorksElsewhereIsQuarantined) {
   ASSERT_TRUE(scheduler_.SubmitJob(Batch("k", {9, 10}), &sink).ok());
   EXPECT_EQ(bad.tasks.size(), static_cast<size_t>(Scheduler::kQuarantineStrikes));
   ASSERT_EQ(good.tasks.back().client_tag(), 9u);
+}
+
+// A failure another board overturns (it measured the task OK) did not fail the task: the
+// board gets a strike, and FAILED counts only the failures that stood.
+TEST_F(SchedulerTest, OverturnedFailureIsAStrikeNotAFailedTask) {
+  FakeBoard first, second;
+  const std::string first_id = AddBoard(first, "k");
+  const std::string second_id = AddBoard(second, "k");
+  FakeSink sink;
+  ASSERT_TRUE(scheduler_.SubmitJob(Batch("k", {1, 2}), &sink).ok());
+  ASSERT_EQ(first.tasks.size(), 1u);
+  ASSERT_EQ(second.tasks.size(), 1u);
+  // Each board fails the other's task once; the second opinion is OK both times.
+  ASSERT_TRUE(scheduler_.OnBoardResult(first_id, Failed(first.tasks[0])).ok());
+  ASSERT_TRUE(scheduler_.OnBoardResult(second_id, Failed(second.tasks[0])).ok());
+  ASSERT_EQ(first.tasks.size(), 2u);
+  ASSERT_EQ(second.tasks.size(), 2u);
+  ASSERT_TRUE(scheduler_.OnBoardResult(first_id, Ok(first.tasks[1])).ok());
+  ASSERT_TRUE(scheduler_.OnBoardResult(second_id, Ok(second.tasks[1])).ok());
+  ASSERT_EQ(sink.results.size(), 2u);
+  EXPECT_EQ(sink.results[0].status(), v1::OK);
+  EXPECT_EQ(sink.results[1].status(), v1::OK);
+  v1::StatusReply status = scheduler_.GetStatus();
+  ASSERT_EQ(status.boards_size(), 2);
+  for (const v1::BoardStatus& board : status.boards()) {
+    EXPECT_EQ(board.tasks_done(), 1u) << board.board_id();
+    EXPECT_EQ(board.tasks_failed(), 0u) << board.board_id();
+    EXPECT_EQ(board.strikes(), 1u) << board.board_id();
+  }
+
+  // A failure every board agrees on is the config's, and counts on each board that failed it.
+  FakeSink bad_config;
+  ASSERT_TRUE(scheduler_.SubmitJob(Batch("k", {3}), &bad_config).ok());
+  ASSERT_EQ(first.tasks.size(), 3u);
+  ASSERT_TRUE(scheduler_.OnBoardResult(first_id, Failed(first.tasks[2])).ok());
+  ASSERT_EQ(second.tasks.size(), 3u);
+  ASSERT_TRUE(scheduler_.OnBoardResult(second_id, Failed(second.tasks[2])).ok());
+  ASSERT_EQ(bad_config.results.size(), 1u);
+  status = scheduler_.GetStatus();
+  for (const v1::BoardStatus& board : status.boards()) {
+    EXPECT_EQ(board.tasks_failed(), 1u) << board.board_id();
+    EXPECT_EQ(board.strikes(), 1u) << board.board_id();
+  }
 }
 
 TEST_F(SchedulerTest, FailureWaitingForASecondOpinionIsDeliveredWhenTheOtherBoardsLeave) {
