@@ -16,7 +16,14 @@ SearchSpace::SearchSpace(std::string template_name, std::vector<Knob> knobs,
                          v1::Config default_config)
     : template_name_(std::move(template_name)),
       knobs_(std::move(knobs)),
-      default_config_(std::move(default_config)) {}
+      default_config_(std::move(default_config)),
+      strides_(knobs_.size()) {
+  uint64_t stride = 1;
+  for (size_t k = knobs_.size(); k-- > 0;) {
+    strides_[k] = stride;
+    stride *= knobs_[k].choices.size();
+  }
+}
 
 uint64_t SearchSpace::size() const {
   uint64_t size = 1;
@@ -27,18 +34,18 @@ uint64_t SearchSpace::size() const {
 v1::Config SearchSpace::ConfigAt(uint64_t index) const {
   v1::Config config;
   config.set_template_name(template_name_);
-  std::vector<int64_t> values(knobs_.size());
-  for (size_t i = knobs_.size(); i-- > 0;) {
-    uint64_t radix = knobs_[i].choices.size();
-    values[i] = knobs_[i].choices[index % radix];
-    index /= radix;
-  }
-  for (size_t i = 0; i < knobs_.size(); ++i) {
+  for (size_t k = 0; k < knobs_.size(); ++k) {
     auto* knob = config.add_knobs();
-    knob->set_name(knobs_[i].name);
-    knob->set_value(values[i]);
+    knob->set_name(knobs_[k].name);
+    knob->set_value(knobs_[k].choices[ChoiceAt(index, k)]);
   }
   return config;
+}
+
+std::vector<uint64_t> SearchSpace::ChoicesAt(uint64_t index) const {
+  std::vector<uint64_t> choices(knobs_.size());
+  for (size_t k = 0; k < knobs_.size(); ++k) choices[k] = ChoiceAt(index, k);
+  return choices;
 }
 
 absl::StatusOr<uint64_t> SearchSpace::IndexOf(const v1::Config& config) const {
@@ -53,7 +60,8 @@ absl::StatusOr<uint64_t> SearchSpace::IndexOf(const v1::Config& config) const {
     }
   }
   uint64_t index = 0;
-  for (const Knob& knob : knobs_) {
+  for (size_t k = 0; k < knobs_.size(); ++k) {
+    const Knob& knob = knobs_[k];
     auto it = given.find(knob.name);
     if (it == given.end()) {
       return absl::InvalidArgumentError(absl::StrCat("missing knob '", knob.name, "'"));
@@ -64,7 +72,7 @@ absl::StatusOr<uint64_t> SearchSpace::IndexOf(const v1::Config& config) const {
                                                      " is not one of its choices {",
                                                      absl::StrJoin(knob.choices, ","), "}"));
     }
-    index = index * knob.choices.size() + (choice - knob.choices.begin());
+    index += static_cast<uint64_t>(choice - knob.choices.begin()) * strides_[k];
     given.erase(it);
   }
   if (!given.empty()) {

@@ -19,6 +19,12 @@ struct Knob {
 };
 
 // The cross product of a template's knobs. Immutable; thread-safe.
+//
+// A config is numbered in mixed radix, the last knob fastest: knob k's choice position
+// (its place in `knobs()[k].choices`) counts stride(k) indices, and stride(k) is the product
+// of the choice counts of the knobs after k. The knob-index methods below are the one place
+// searches take configs apart and change one knob at a time; they work on indices alone,
+// without building a v1::Config.
 class SearchSpace {
  public:
   SearchSpace(std::string template_name, std::vector<Knob> knobs, v1::Config default_config);
@@ -39,10 +45,30 @@ class SearchSpace {
   // The template's hand-picked default: what users get with no tuning record.
   const v1::Config& DefaultConfig() const { return default_config_; }
 
+  // Knob-index arithmetic. `knob` must be below knobs().size() (checked only by the caller);
+  // an index at or past size() wraps like ConfigAt.
+
+  // Number of choices of `knob`.
+  uint64_t choice_count(size_t knob) const { return knobs_[knob].choices.size(); }
+  // How far apart two indices are that differ by one choice of `knob`.
+  uint64_t stride(size_t knob) const { return strides_[knob]; }
+  // The choice position of `knob` in the config at `index`.
+  uint64_t ChoiceAt(uint64_t index, size_t knob) const {
+    return (index / strides_[knob]) % choice_count(knob);
+  }
+  // Every knob's choice position in the config at `index`, in knob order.
+  std::vector<uint64_t> ChoicesAt(uint64_t index) const;
+  // The index of the config at `index` with `knob` set to choice position `choice` (below
+  // choice_count(knob)) and every other knob unchanged.
+  uint64_t WithChoice(uint64_t index, size_t knob, uint64_t choice) const {
+    return index - ChoiceAt(index, knob) * strides_[knob] + choice * strides_[knob];
+  }
+
  private:
   std::string template_name_;
   std::vector<Knob> knobs_;
   v1::Config default_config_;
+  std::vector<uint64_t> strides_;  // stride(k) of each knob
 };
 
 // The search space of the op's template for this workload and target. InvalidArgument for

@@ -32,17 +32,7 @@ absl::StatusOr<std::unique_ptr<GaSearch>> GaSearch::Create(const codegen::Search
 }
 
 GaSearch::GaSearch(const codegen::SearchSpace& space, GaSearchOptions options)
-    : options_(options), size_(space.size()), rng_(options.seed) {
-  const std::vector<codegen::Knob>& knobs = space.knobs();
-  radix_.resize(knobs.size());
-  stride_.resize(knobs.size());
-  uint64_t stride = 1;
-  for (size_t k = knobs.size(); k-- > 0;) {
-    radix_[k] = knobs[k].choices.size();
-    stride_[k] = stride;
-    stride *= radix_[k];
-  }
-}
+    : options_(options), space_(space), size_(space.size()), rng_(options.seed) {}
 
 void GaSearch::Observe(uint64_t index, double gflops) {
   if (index >= size_) return;
@@ -59,13 +49,13 @@ uint64_t GaSearch::Tournament(const std::vector<std::pair<double, uint64_t>>& el
 
 uint64_t GaSearch::Breed(uint64_t mother, uint64_t father) {
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
-  uint64_t child = 0;
-  for (size_t k = 0; k < radix_.size(); ++k) {
-    uint64_t digit = ((uniform(rng_) < 0.5 ? mother : father) / stride_[k]) % radix_[k];
+  uint64_t child = 0;  // knobs not yet inherited stay at choice 0
+  for (size_t k = 0; k < space_.knobs().size(); ++k) {
+    uint64_t choice = space_.ChoiceAt(uniform(rng_) < 0.5 ? mother : father, k);
     if (uniform(rng_) < options_.mutation) {
-      digit = std::uniform_int_distribution<uint64_t>(0, radix_[k] - 1)(rng_);
+      choice = std::uniform_int_distribution<uint64_t>(0, space_.choice_count(k) - 1)(rng_);
     }
-    child += digit * stride_[k];
+    child = space_.WithChoice(child, k, choice);
   }
   return child;
 }

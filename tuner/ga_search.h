@@ -52,9 +52,8 @@ class GaSearch : public Search {
   bool RandomUnvisited(const absl::flat_hash_set<uint64_t>& taken, uint64_t& index);
 
   const GaSearchOptions options_;
+  const codegen::SearchSpace space_;
   const uint64_t size_;
-  std::vector<uint64_t> radix_;   // choices per knob
-  std::vector<uint64_t> stride_;  // index step of one choice of each knob
   std::mt19937_64 rng_;
   absl::flat_hash_set<uint64_t> visited_;
   std::vector<std::pair<double, uint64_t>> observed_;  // (gflops, index)

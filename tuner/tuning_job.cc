@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
-#include <map>
 #include <memory>
 #include <numeric>
 #include <set>
@@ -11,7 +10,6 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -26,6 +24,7 @@
 #include "tuner/job_name.h"
 #include "tuner/search.h"
 #include "tuner/tracker_client.h"
+#include "tuner/transfer.h"
 #include "tuner/xgb_search.h"
 
 namespace fleettune::tuner {
@@ -375,44 +374,6 @@ class Job {
   TuneSummary summary_;
 };
 
-// Transfer rows for a new workload: the database's records of other shapes of the same op on
-// the same target and device key, one group per workload, featurised like this job's configs.
-// At most kMaxTransferRows, the most recent first.
-constexpr size_t kMaxTransferRows = 3000;
-
-absl::StatusOr<TransferData> LoadTransferData(const TuneOptions& options,
-                                              const codegen::SearchSpace& space,
-                                              db::Database& database) {
-  db::Query query;  // every workload
-  query.target_key = codegen::TargetKey(options.target);
-  query.device_key = options.device_key;
-  absl::StatusOr<std::vector<db::Record>> history = database.History(query);
-  if (!history.ok()) return history.status();
-  const std::string own_key = codegen::WorkloadKey(options.workload);
-  const std::string prefix = options.workload.op() + ":";
-  std::map<std::string, std::vector<const db::Record*>> by_workload;
-  size_t kept = 0;
-  for (auto it = history->rbegin(); it != history->rend() && kept < kMaxTransferRows; ++it) {
-    if (it->workload_key == own_key || !absl::StartsWith(it->workload_key, prefix)) continue;
-    if (it->config.template_name() != space.template_name()) continue;
-    if (it->status == v1::DEVICE_LOST) continue;
-    by_workload[it->workload_key].push_back(&*it);
-    ++kept;
-  }
-  TransferData data;
-  for (const auto& [key, records] : by_workload) {
-    absl::StatusOr<v1::Workload> workload = codegen::ParseWorkload(key);
-    if (!workload.ok()) continue;
-    for (const db::Record* record : records) {
-      data.rows.push_back(cost_model::ConfigFeatures(*workload, options.target, record->config));
-      data.throughput.push_back(record->status == v1::OK ? static_cast<float>(record->gflops) : 0);
-      data.configs.push_back(record->config);
-    }
-    data.group_sizes.push_back(static_cast<unsigned>(records.size()));
-  }
-  return data;
-}
-
 // The search of options.tuner; for xgb, with loop-nest features, transfer and a loaded model.
 absl::StatusOr<std::unique_ptr<Search>> CreateSearch(const TuneOptions& options,
                                                      const codegen::SearchSpace& space,
@@ -437,7 +398,8 @@ absl::StatusOr<std::unique_ptr<Search>> CreateSearch(const TuneOptions& options,
   }
   if (options.transfer) {
     auto start = Clock::now();
-    absl::StatusOr<TransferData> data = LoadTransferData(options, space, database);
+    absl::StatusOr<TransferData> data = LoadTransferData(database, options.workload, options.target,
+                                                         options.device_key, space.template_name());
     if (!data.ok()) return data.status();
     summary.transfer_rows = (*search)->SetTransferData(*std::move(data));
     summary.model_seconds += SecondsSince(start);

@@ -3,13 +3,16 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstddef>
 #include <functional>
 #include <iterator>
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "cost_model/features.h"
+#include "tuner/annealing.h"
 
 namespace fleettune::tuner {
 namespace {
@@ -118,33 +121,18 @@ XgbSearch::XgbSearch(const codegen::SearchSpace& space, XgbSearchOptions options
     : options_(std::move(options)),
       space_(space),
       size_(space.size()),
+      pool_(space.size(), options_.candidates),
       model_(std::move(model)),
       rng_(options_.seed) {
   const std::vector<codegen::Knob>& knobs = space.knobs();
-  radix_.resize(knobs.size());
-  stride_.resize(knobs.size());
   choice_features_.resize(knobs.size());
-  uint64_t stride = 1;
-  for (size_t k = knobs.size(); k-- > 0;) {
-    radix_[k] = static_cast<int>(knobs[k].choices.size());
-    stride_[k] = stride;
-    stride *= static_cast<uint64_t>(radix_[k]);
+  for (size_t k = 0; k < knobs.size(); ++k) {
     for (int64_t value : knobs[k].choices) {
       std::vector<float> pair = ChoiceFeatures(knobs[k], value);
       choice_features_[k].insert(choice_features_[k].end(), pair.begin(), pair.end());
     }
+    if (space.choice_count(k) > 1) movable_knobs_.push_back(k);
   }
-  for (size_t k = 0; k < knobs.size(); ++k) {
-    if (radix_[k] > 1) movable_knobs_.push_back(static_cast<int>(k));
-  }
-  restricted_ = !options_.candidates.empty();
-  if (restricted_) {
-    for (uint64_t index : options_.candidates) {
-      if (index < size_ && pool_set_.insert(index).second) pool_.push_back(index);
-    }
-    std::sort(pool_.begin(), pool_.end());
-  }
-  pool_size_ = restricted_ ? pool_.size() : size_;
   // Every config of a template has the same feature length; the first one fixes it.
   feature_count_ = FeaturesAt(0).size();
 }
@@ -164,63 +152,14 @@ void XgbSearch::Observe(uint64_t index, double gflops) {
 }
 
 int XgbSearch::SetTransferData(TransferData data) {
-  TransferData kept;
-  const bool with_configs = data.configs.size() == data.rows.size();
-  // Per kept group: the candidates' indices of its measured configs, best first.
-  std::vector<std::vector<std::pair<float, uint64_t>>> measured;
-  size_t row = 0;
-  for (unsigned size : data.group_sizes) {
-    unsigned group = 0;
-    std::vector<std::pair<float, uint64_t>> ranked;
-    for (unsigned i = 0; i < size && row < data.rows.size(); ++i, ++row) {
-      if (data.rows[row].size() != feature_count_ || row >= data.throughput.size()) continue;
-      const float throughput = std::isfinite(data.throughput[row]) && data.throughput[row] > 0
-                                   ? data.throughput[row]
-                                   : 0.0f;
-      kept.rows.push_back(std::move(data.rows[row]));
-      kept.throughput.push_back(throughput);
-      ++group;
-      if (!with_configs || throughput <= 0) continue;
-      absl::StatusOr<uint64_t> index = space_.IndexOf(data.configs[row]);
-      if (index.ok() && InPool(*index)) ranked.emplace_back(throughput, *index);
-    }
-    if (group == 0) continue;
-    kept.group_sizes.push_back(group);
-    std::stable_sort(ranked.begin(), ranked.end(),
-                     [](const auto& a, const auto& b) { return a.first > b.first; });
-    measured.push_back(std::move(ranked));
-  }
-  transfer_ = std::move(kept);
-  group_begin_.clear();
-  size_t begin = 0;
-  for (unsigned size : transfer_.group_sizes) {
-    group_begin_.push_back(begin);
-    begin += size;
-  }
-  source_models_.clear();
-  source_models_.resize(transfer_.group_sizes.size());
-  source_weights_.assign(transfer_.group_sizes.size(), 1.0f);
-
-  // Warm-start order: the sources in turn, the most measured first (its best is the surest),
-  // each contributing its next best config.
-  std::vector<size_t> order(measured.size());
-  for (size_t g = 0; g < order.size(); ++g) order[g] = g;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return transfer_.group_sizes[a] > transfer_.group_sizes[b];
-  });
-  seeds_.clear();
+  transfer_ = TransferSources(std::move(data), feature_count_,
+                              [this](const v1::Config& config) -> std::optional<uint64_t> {
+                                absl::StatusOr<uint64_t> index = space_.IndexOf(config);
+                                if (!index.ok() || !InPool(*index)) return std::nullopt;
+                                return *index;
+                              });
   next_seed_ = 0;
-  absl::flat_hash_set<uint64_t> seen;
-  for (size_t rank = 0;; ++rank) {
-    bool any = false;
-    for (size_t g : order) {
-      if (rank >= measured[g].size()) continue;
-      any = true;
-      if (seen.insert(measured[g][rank].second).second) seeds_.push_back(measured[g][rank].second);
-    }
-    if (!any) break;
-  }
-  return static_cast<int>(transfer_.rows.size());
+  return static_cast<int>(transfer_.data().rows.size());
 }
 
 absl::Status XgbSearch::SaveModel(const std::string& path) const { return model_->Save(path); }
@@ -240,27 +179,21 @@ absl::Status XgbSearch::LoadModel(const std::string& path) {
   return absl::OkStatus();
 }
 
-std::vector<int> XgbSearch::Digits(uint64_t index) const {
-  std::vector<int> digits(radix_.size());
-  for (size_t k = radix_.size(); k-- > 0;) {
-    digits[k] = static_cast<int>(index % static_cast<uint64_t>(radix_[k]));
-    index /= static_cast<uint64_t>(radix_[k]);
-  }
-  return digits;
-}
-
-void XgbSearch::AppendKnobFeatures(const std::vector<int>& digits, std::vector<float>& row) const {
-  const size_t width = choice_features_.empty() ? 0 : choice_features_[0].size() / radix_[0];
-  for (size_t k = 0; k < digits.size(); ++k) {
-    const auto begin = choice_features_[k].begin() + digits[k] * width;
-    row.insert(row.end(), begin, begin + width);
+void XgbSearch::AppendKnobFeatures(const std::vector<uint64_t>& choices,
+                                   std::vector<float>& row) const {
+  const size_t width =
+      choice_features_.empty() ? 0 : choice_features_[0].size() / space_.choice_count(0);
+  for (size_t k = 0; k < choices.size(); ++k) {
+    const auto begin =
+        choice_features_[k].begin() + static_cast<std::ptrdiff_t>(choices[k] * width);
+    row.insert(row.end(), begin, begin + static_cast<std::ptrdiff_t>(width));
   }
 }
 
 std::vector<float> XgbSearch::FeaturesAt(uint64_t index) {
   if (!options_.features) {
     std::vector<float> row;
-    AppendKnobFeatures(Digits(index), row);
+    AppendKnobFeatures(space_.ChoicesAt(index), row);
     return row;
   }
   if (auto found = feature_cache_.find(index); found != feature_cache_.end()) {
@@ -273,60 +206,26 @@ std::vector<float> XgbSearch::FeaturesAt(uint64_t index) {
 }
 
 bool XgbSearch::RandomUnvisited(const absl::flat_hash_set<uint64_t>& taken, uint64_t& index) {
-  const auto at = [&](uint64_t i) { return restricted_ ? pool_[i] : i; };
-  std::uniform_int_distribution<uint64_t> pick(0, pool_size_ - 1);
+  std::uniform_int_distribution<uint64_t> pick(0, pool_.size() - 1);
   // Rejection sampling while the pool is mostly free; a scan near exhaustion.
   for (int attempt = 0; attempt < 64; ++attempt) {
-    index = at(pick(rng_));
+    index = pool_.at(pick(rng_));
     if (!visited_.contains(index) && !taken.contains(index)) return true;
   }
-  for (uint64_t i = 0; i < pool_size_; ++i) {
-    if (!visited_.contains(at(i)) && !taken.contains(at(i))) {
-      index = at(i);
+  for (uint64_t i = 0; i < pool_.size(); ++i) {
+    if (!visited_.contains(pool_.at(i)) && !taken.contains(pool_.at(i))) {
+      index = pool_.at(i);
       return true;
     }
   }
   return false;
 }
 
-void XgbSearch::WeighSources(const std::vector<std::vector<float>>& own_rows,
-                             const std::vector<float>& own_gflops) {
-  if (!options_.source_relevance || transfer_.group_sizes.empty()) return;
-  // Too few, or all alike (e.g. all failed): no evidence about the sources yet.
-  if (static_cast<int>(own_rows.size()) < options_.relevance_rows ||
-      std::all_of(own_gflops.begin(), own_gflops.end(),
-                  [&](float gflops) { return gflops == own_gflops[0]; })) {
-    return;
-  }
-  for (size_t g = 0; g < transfer_.group_sizes.size(); ++g) {
-    if (!source_models_[g]) {
-      absl::StatusOr<std::unique_ptr<cost_model::XgbModel>> model =
-          cost_model::XgbModel::Create(model_->options());
-      if (!model.ok()) continue;
-      const auto first = transfer_.rows.begin() + static_cast<std::ptrdiff_t>(group_begin_[g]);
-      const auto last = first + transfer_.group_sizes[g];
-      const auto first_y =
-          transfer_.throughput.begin() + static_cast<std::ptrdiff_t>(group_begin_[g]);
-      if (!(*model)
-               ->Fit(std::vector<std::vector<float>>(first, last),
-                     std::vector<float>(first_y, first_y + transfer_.group_sizes[g]))
-               .ok()) {
-        continue;  // keeps its weight
-      }
-      source_models_[g] = *std::move(model);
-    }
-    absl::StatusOr<std::vector<float>> predicted = source_models_[g]->Predict(own_rows);
-    if (!predicted.ok()) continue;
-    const double tau = cost_model::KendallTau(*predicted, own_gflops);
-    source_weights_[g] = std::max(kMinSourceWeight, static_cast<float>(tau));
-  }
-}
-
 bool XgbSearch::Refit() {
   const bool enough_own = static_cast<int>(observed_index_.size()) >= options_.min_observations &&
                           *std::max_element(observed_gflops_.begin(), observed_gflops_.end()) > 0;
-  if (!enough_own && transfer_.rows.empty()) return false;
-  if (radix_.empty() || feature_count_ == 0) return false;
+  if (!enough_own && transfer_.empty()) return false;
+  if (space_.knobs().empty() || feature_count_ == 0) return false;
   auto start = Clock::now();
   std::vector<std::vector<float>> own_rows;
   std::vector<float> own_gflops;
@@ -336,26 +235,26 @@ bool XgbSearch::Refit() {
     own_rows.push_back(std::move(row));
     own_gflops.push_back(observed_gflops_[i]);
   }
+  const TransferData& transfer = transfer_.data();
   std::vector<float> weights;
-  if (!transfer_.group_sizes.empty()) {
-    WeighSources(own_rows, own_gflops);
-    weights = source_weights_;
+  if (!transfer.group_sizes.empty()) {
+    if (options_.source_relevance) {
+      transfer_.Weigh(model_->options(), options_.relevance_rows, own_rows, own_gflops);
+    }
+    weights = transfer_.weights();
   }
-  std::vector<std::vector<float>> rows = transfer_.rows;
-  std::vector<float> throughput = transfer_.throughput;
-  std::vector<unsigned> groups = transfer_.group_sizes;
+  std::vector<std::vector<float>> rows = transfer.rows;
+  std::vector<float> throughput = transfer.throughput;
+  std::vector<unsigned> groups = transfer.group_sizes;
   const auto own = static_cast<unsigned>(own_rows.size());
   rows.insert(rows.end(), std::make_move_iterator(own_rows.begin()),
               std::make_move_iterator(own_rows.end()));
   throughput.insert(throughput.end(), own_gflops.begin(), own_gflops.end());
   if (own > 0) {
     groups.push_back(own);
-    if (!transfer_.group_sizes.empty()) {
-      // Blend: the own group weighs own_influence average transfer groups (at weight 1) in
-      // total.
-      const double average = static_cast<double>(transfer_.rows.size()) /
-                             static_cast<double>(transfer_.group_sizes.size());
-      weights.push_back(static_cast<float>(options_.own_influence * average / own));
+    if (!transfer.group_sizes.empty()) {
+      // Blend: the own group weighs own_influence average transfer groups in total.
+      weights.push_back(transfer_.OwnWeight(own, options_.own_influence));
     }
   }
   const bool fitted = !rows.empty() && model_->FitGroups(rows, throughput, groups, weights).ok();
@@ -405,8 +304,8 @@ std::vector<uint64_t> XgbSearch::Best(std::vector<std::pair<float, uint64_t>> ca
 
 std::vector<uint64_t> XgbSearch::ScoreAll(int count) {
   std::vector<uint64_t> unvisited;
-  for (uint64_t i = 0; i < pool_size_; ++i) {
-    const uint64_t index = restricted_ ? pool_[i] : i;
+  for (uint64_t i = 0; i < pool_.size(); ++i) {
+    const uint64_t index = pool_.at(i);
     if (!visited_.contains(index)) unvisited.push_back(index);
   }
   std::vector<float> scores;
@@ -419,88 +318,28 @@ std::vector<uint64_t> XgbSearch::ScoreAll(int count) {
   return Best(std::move(candidates), count);
 }
 
-std::vector<uint64_t> XgbSearch::Anneal(int count) {
-  const int chains = options_.chains;
-  // Predicted score of every config a chain visited; the candidates come from here.
-  absl::flat_hash_map<uint64_t, float> scored;
-  bool failed = false;
-  auto score = [&](const std::vector<uint64_t>& indices) {
-    std::vector<uint64_t> fresh;
-    for (uint64_t index : indices) {
-      if (scored.contains(index)) continue;
-      if (!InPool(index)) {  // outside the candidates: never a plan entry, never moved to
-        scored.emplace(index, -std::numeric_limits<float>::infinity());
-        continue;
-      }
-      scored.emplace(index, 0.0f);  // placeholder, replaced below; also dedups this batch
-      fresh.push_back(index);
-    }
-    std::vector<float> predicted;
-    if (!Score(fresh, predicted)) {
-      failed = true;
-      return std::vector<float>(indices.size(), 0.0f);
-    }
-    for (size_t i = 0; i < fresh.size(); ++i) scored[fresh[i]] = predicted[i];
-    std::vector<float> result;
-    result.reserve(indices.size());
-    for (uint64_t index : indices) result.push_back(scored[index]);
-    return result;
-  };
-
-  // Start a quarter of the chains at the best measured configs, the rest at random points.
+std::vector<uint64_t> XgbSearch::AnnealedPlan(int count) {
+  // The measured configs, best first (chains start at the best of them).
   std::vector<size_t> order(observed_index_.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return observed_gflops_[a] > observed_gflops_[b]; });
-  std::vector<uint64_t> points;
-  for (size_t i = 0; i < order.size() && static_cast<int>(points.size()) < chains / 4; ++i) {
-    if (InPool(observed_index_[order[i]])) points.push_back(observed_index_[order[i]]);
-  }
-  std::uniform_int_distribution<uint64_t> pick(0, pool_size_ - 1);
-  while (static_cast<int>(points.size()) < chains) {
-    const uint64_t i = pick(rng_);
-    points.push_back(restricted_ ? pool_[i] : i);
-  }
-  std::vector<float> scores = score(points);
+  std::vector<uint64_t> best_measured;
+  best_measured.reserve(order.size());
+  for (size_t i : order) best_measured.push_back(observed_index_[i]);
 
-  // Scores of a ranking model have no unit: scale the temperature to their spread.
-  double low = 0, high = 0;
-  bool any = false;
-  for (float s : scores) {
-    if (!std::isfinite(s)) continue;
-    low = any ? std::min<double>(low, s) : s;
-    high = any ? std::max<double>(high, s) : s;
-    any = true;
-  }
-  const double initial_temperature = high > low ? (high - low) / 2.0 : 1.0;
-  std::uniform_real_distribution<double> uniform(0.0, 1.0);
-  std::vector<uint64_t> moved(points.size());
-  for (int step = 0; step < options_.steps && !failed && !movable_knobs_.empty(); ++step) {
-    for (size_t c = 0; c < points.size(); ++c) {
-      const int knob =
-          movable_knobs_[std::uniform_int_distribution<size_t>(0, movable_knobs_.size() - 1)(rng_)];
-      const uint64_t digit = (points[c] / stride_[knob]) % static_cast<uint64_t>(radix_[knob]);
-      // Another choice of the same knob: skip over the current one.
-      uint64_t other = std::uniform_int_distribution<uint64_t>(0, radix_[knob] - 2)(rng_);
-      if (other >= digit) ++other;
-      moved[c] = points[c] - digit * stride_[knob] + other * stride_[knob];
-    }
-    const std::vector<float> moved_scores = score(moved);
-    const double temperature =
-        initial_temperature * (1.0 - static_cast<double>(step) / options_.steps) + 1e-9;
-    for (size_t c = 0; c < points.size(); ++c) {
-      const double gain = static_cast<double>(moved_scores[c]) - scores[c];
-      if (!std::isfinite(moved_scores[c])) continue;  // never walk out of the candidates
-      if (gain >= 0 || !std::isfinite(scores[c]) || uniform(rng_) < std::exp(gain / temperature)) {
-        points[c] = moved[c];
-        scores[c] = moved_scores[c];
-      }
-    }
-  }
-  if (failed) return {};
-
+  AnnealingOptions annealing;
+  annealing.chains = options_.chains;
+  annealing.steps = options_.steps;
+  std::optional<absl::flat_hash_map<uint64_t, float>> scored = Anneal(
+      space_, pool_, annealing, best_measured,
+      [this](const std::vector<uint64_t>& indices, std::vector<float>& scores) {
+        return Score(indices, scores);
+      },
+      rng_);
+  if (!scored) return {};
   std::vector<std::pair<float, uint64_t>> candidates;
-  for (const auto& [index, value] : scored) {
+  for (const auto& [index, value] : *scored) {
     if (!visited_.contains(index) && std::isfinite(value)) candidates.emplace_back(value, index);
   }
   return Best(std::move(candidates), count);
@@ -513,11 +352,12 @@ std::vector<uint64_t> XgbSearch::Neighbours(uint64_t center) {
   std::function<void(size_t, uint64_t, int)> vary = [&](size_t first, uint64_t index, int changed) {
     if (found.size() > 4 * kMaxNeighbours) return;  // enough to sample from
     for (size_t m = first; m < movable_knobs_.size(); ++m) {
-      const int knob = movable_knobs_[m];
-      const uint64_t digit = (center / stride_[knob]) % static_cast<uint64_t>(radix_[knob]);
-      for (uint64_t other = 0; other < static_cast<uint64_t>(radix_[knob]); ++other) {
-        if (other == digit) continue;
-        const uint64_t moved = index - digit * stride_[knob] + other * stride_[knob];
+      const size_t knob = movable_knobs_[m];
+      // Knobs before `knob` may have changed in `index`, this one not yet.
+      const uint64_t choice = space_.ChoiceAt(center, knob);
+      for (uint64_t other = 0; other < space_.choice_count(knob); ++other) {
+        if (other == choice) continue;
+        const uint64_t moved = space_.WithChoice(index, knob, other);
         if (InPool(moved) && !visited_.contains(moved)) found.push_back(moved);
         if (changed + 1 < options_.local_radius) vary(m + 1, moved, changed + 1);
       }
@@ -550,13 +390,13 @@ std::vector<uint64_t> XgbSearch::LocalPlan(int count) {
 std::vector<uint64_t> XgbSearch::Diversify(const std::vector<uint64_t>& plan, int count) const {
   std::vector<uint64_t> picks;
   std::vector<bool> used(plan.size(), false);
-  std::vector<std::vector<int>> picked_digits;
+  std::vector<std::vector<uint64_t>> picked_choices;
   for (size_t i = 0; i < plan.size() && static_cast<int>(picks.size()) < count; ++i) {
-    std::vector<int> digits = Digits(plan[i]);
+    std::vector<uint64_t> choices = space_.ChoicesAt(plan[i]);
     bool far = true;
-    for (const std::vector<int>& other : picked_digits) {
+    for (const std::vector<uint64_t>& other : picked_choices) {
       int differ = 0;
-      for (size_t k = 0; k < digits.size(); ++k) differ += digits[k] != other[k];
+      for (size_t k = 0; k < choices.size(); ++k) differ += choices[k] != other[k];
       if (differ < options_.min_distance) {
         far = false;
         break;
@@ -565,7 +405,7 @@ std::vector<uint64_t> XgbSearch::Diversify(const std::vector<uint64_t>& plan, in
     if (!far) continue;
     used[i] = true;
     picks.push_back(plan[i]);
-    picked_digits.push_back(std::move(digits));
+    picked_choices.push_back(std::move(choices));
   }
   // Not enough distinct ones: the best remaining candidates, in plan order.
   for (size_t i = 0; i < plan.size() && static_cast<int>(picks.size()) < count; ++i) {
@@ -589,9 +429,9 @@ std::vector<uint64_t> XgbSearch::Propose(int count) {
   }
   // Warm start: the sources' best configs, at most half the round (at least one).
   const int seed_room = std::min(options_.transfer_seeds - seeds_proposed_, std::max(1, count / 2));
-  for (int added = 0;
-       added < seed_room && static_cast<int>(picks.size()) < count && next_seed_ < seeds_.size();) {
-    const uint64_t index = seeds_[next_seed_++];
+  for (int added = 0; added < seed_room && static_cast<int>(picks.size()) < count &&
+                      next_seed_ < seeds().size();) {
+    const uint64_t index = seeds()[next_seed_++];
     if (visited_.contains(index)) continue;
     picks.push_back(index);
     Visit(index);
@@ -608,7 +448,7 @@ std::vector<uint64_t> XgbSearch::Propose(int count) {
     const int global = wanted - static_cast<int>(guided.size());
     // The plan: several candidates per slot, so diversity has something to choose from.
     std::vector<uint64_t> plan =
-        pool_size_ <= options_.exhaustive_limit ? ScoreAll(4 * wanted) : Anneal(4 * wanted);
+        pool_.size() <= options_.exhaustive_limit ? ScoreAll(4 * wanted) : AnnealedPlan(4 * wanted);
     plan.erase(std::remove_if(plan.begin(), plan.end(),
                               [&](uint64_t index) {
                                 return std::find(guided.begin(), guided.end(), index) !=

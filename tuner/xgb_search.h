@@ -3,10 +3,10 @@
 // Every Propose refits an XGBoost model (rank:pairwise by default, regression as an option)
 // on the features of all measured configs, failed ones kept as the worst (throughput 0),
 // plus any transfer rows (measured configs of other shapes of the same op, one ranking group
-// per shape, throughput normalised per shape). It then runs simulated annealing over the knob
-// space scored by the model: parallel chains that each change one knob per step and accept
-// by the predicted score at a linearly cooling temperature. The plan is the best-scored
-// unvisited configs the chains met; picks are taken from it greedily, skipping a candidate
+// per shape, throughput normalised per shape; see tuner/transfer.h). It then plans with the
+// model: on a small space by scoring every unvisited config, otherwise by simulated annealing
+// over the knob space (tuner/annealing.h). The plan is the best-scored unvisited configs the
+// chains met; picks are taken from it greedily, skipping a candidate
 // that differs in fewer than `min_distance` knobs from one already picked while others are
 // left (diversity), and each slot is replaced by a random unvisited config with probability
 // `epsilon` so the model keeps seeing configs it would not pick. Without a model (too few
@@ -28,7 +28,9 @@
 #include "absl/status/statusor.h"
 #include "codegen/search_space.h"
 #include "cost_model/xgb_model.h"
+#include "tuner/candidate_pool.h"
 #include "tuner/search.h"
+#include "tuner/transfer.h"
 
 namespace fleettune::tuner {
 
@@ -86,17 +88,6 @@ struct XgbSearchOptions {
   static cost_model::XgbOptions DefaultModelOptions();
 };
 
-// Measured configs of other workloads (same op, target), for transfer. Rows are grouped per
-// workload: group_sizes[g] consecutive rows belong to workload g.
-struct TransferData {
-  std::vector<std::vector<float>> rows;
-  std::vector<float> throughput;  // 0 for failed configs
-  std::vector<unsigned> group_sizes;
-  // The measured config of each row, for warm starts (XgbSearchOptions::transfer_seeds).
-  // Empty: no warm start; otherwise parallel to rows (else ignored).
-  std::vector<v1::Config> configs;
-};
-
 // Not thread-safe, like every Search. Deterministic for a given space, options and sequence
 // of calls. Propose never returns a visited index (nor one outside options.candidates) and
 // always terminates: when the model's plan has too few unvisited configs, random (and near
@@ -124,13 +115,14 @@ class XgbSearch : public Search {
   int SetTransferData(TransferData data);
   // The warm-start order: the sources' measured configs that are in this space's candidates,
   // best first within each source, taken in turn from each source (the most measured source
-  // first), each index once, failed configs never. Proposed up to options.transfer_seeds.
-  const std::vector<uint64_t>& seeds() const { return seeds_; }
+  // first), each index once, failed configs never (TransferSources::seeds). Proposed up to
+  // options.transfer_seeds.
+  const std::vector<uint64_t>& seeds() const { return transfer_.seeds(); }
   // The weight of each kept transfer group in the latest fit (1 until source relevance has
   // enough own measurements; see XgbSearchOptions::source_relevance).
-  const std::vector<float>& source_weights() const { return source_weights_; }
+  const std::vector<float>& source_weights() const { return transfer_.weights(); }
   // The least weight a transfer group gets (XGBoost needs positive weights).
-  static constexpr float kMinSourceWeight = 0.01f;
+  static constexpr float kMinSourceWeight = TransferSources::kMinWeight;
 
   // Writes the latest fitted model (FailedPrecondition before any fit). Thread-compatible.
   absl::Status SaveModel(const std::string& path) const;
@@ -155,27 +147,21 @@ class XgbSearch : public Search {
   XgbSearch(const codegen::SearchSpace& space, XgbSearchOptions options,
             std::unique_ptr<cost_model::XgbModel> model);
 
-  std::vector<int> Digits(uint64_t index) const;
-  void AppendKnobFeatures(const std::vector<int>& digits, std::vector<float>& row) const;
+  // KnobFeatures of the config with these choice positions, appended to `row`.
+  void AppendKnobFeatures(const std::vector<uint64_t>& choices, std::vector<float>& row) const;
 
   // Refits the model on every observation and the transfer rows; false when it cannot be
   // fitted (then a loaded model, if any, still guides).
   bool Refit();
-  // Recomputes source_weights_ from the own observations' feature rows and throughputs (see
-  // source_relevance), fitting each group's own model the first time.
-  void WeighSources(const std::vector<std::vector<float>>& own_rows,
-                    const std::vector<float>& own_gflops);
   // Unvisited indices the annealing chains met, best predicted score first, at most `count`.
-  std::vector<uint64_t> Anneal(int count);
+  std::vector<uint64_t> AnnealedPlan(int count);
   // The `count` best-scored unvisited candidates, all of them scored.
   std::vector<uint64_t> ScoreAll(int count);
   // Scores rows with the model; false when prediction fails.
   bool Score(const std::vector<uint64_t>& indices, std::vector<float>& scores);
   // Best `count` of (score, index) pairs, ties broken by a seeded hash of the index.
   std::vector<uint64_t> Best(std::vector<std::pair<float, uint64_t>> candidates, int count) const;
-  bool InPool(uint64_t index) const {
-    return index < size_ && (!restricted_ || pool_set_.contains(index));
-  }
+  bool InPool(uint64_t index) const { return pool_.contains(index); }
   void Visit(uint64_t index);
   // Unvisited candidates within options_.local_radius knobs of `center` (all of them when
   // there are at most kMaxNeighbours, else a random sample of that many).
@@ -185,21 +171,16 @@ class XgbSearch : public Search {
   // `count` picks from the plan, preferring ones `min_distance` knobs apart.
   std::vector<uint64_t> Diversify(const std::vector<uint64_t>& plan, int count) const;
   bool RandomUnvisited(const absl::flat_hash_set<uint64_t>& taken, uint64_t& index);
-  bool Exhausted() const { return pool_visited_ >= pool_size_; }
+  bool Exhausted() const { return pool_visited_ >= pool_.size(); }
 
   // Constant after construction.
   const XgbSearchOptions options_;
   const codegen::SearchSpace space_;
   const uint64_t size_;
-  std::vector<int> radix_;                           // choices per knob
-  std::vector<uint64_t> stride_;                     // index step of one choice of each knob
+  const CandidatePool pool_;                         // options.candidates, or the whole space
   std::vector<std::vector<float>> choice_features_;  // [knob][choice * 2 + {0,1}]
-  std::vector<int> movable_knobs_;                   // knobs with more than one choice
+  std::vector<size_t> movable_knobs_;                // knobs with more than one choice
   size_t feature_count_ = 0;
-  bool restricted_ = false;     // options.candidates given
-  std::vector<uint64_t> pool_;  // the candidates (sorted, in the space); empty: all
-  absl::flat_hash_set<uint64_t> pool_set_;
-  uint64_t pool_size_ = 0;  // candidates, or the space's size
 
   std::unique_ptr<cost_model::XgbModel> model_;
   bool model_ready_ = false;  // fitted this round, or loaded
@@ -207,16 +188,12 @@ class XgbSearch : public Search {
   absl::flat_hash_set<uint64_t> visited_;
   uint64_t pool_visited_ = 0;  // visited indices that are candidates
   bool default_offered_ = false;
-  std::vector<uint64_t> seeds_;  // warm-start order (see seeds())
-  size_t next_seed_ = 0;         // first seed not yet considered
-  int seeds_proposed_ = 0;       // trials given to seeds so far (the cap is per search)
+  size_t next_seed_ = 0;    // first of transfer_.seeds() not yet considered
+  int seeds_proposed_ = 0;  // trials given to seeds so far (the cap is per search)
   absl::flat_hash_map<uint64_t, std::vector<float>> feature_cache_;
   std::vector<uint64_t> observed_index_;
   std::vector<float> observed_gflops_;
-  TransferData transfer_;
-  std::vector<size_t> group_begin_;  // first row of each transfer group
-  std::vector<std::unique_ptr<cost_model::XgbModel>> source_models_;  // per group, lazily
-  std::vector<float> source_weights_;
+  TransferSources transfer_;
   int model_guided_rounds_ = 0;
   int fits_ = 0;
   double fit_seconds_ = 0;

@@ -189,5 +189,46 @@ TEST(SearchSpaceTest, RejectsOpsWithoutTemplatesAndBadInputs) {
               HasSubstr("-threads"));
 }
 
+TEST(SearchSpaceTest, KnobIndexArithmeticAgreesWithConfigAtAndIndexOf) {
+  // Three knobs of 3, 1 and 4 choices: 12 configs, the last knob fastest.
+  v1::Config default_config;
+  default_config.set_template_name("toy");
+  std::vector<Knob> knobs = {{"a", {10, 20, 30}, ""}, {"b", {7}, ""}, {"c", {1, 2, 4, 8}, ""}};
+  for (const Knob& knob : knobs) {
+    v1::Config::Knob* entry = default_config.add_knobs();
+    entry->set_name(knob.name);
+    entry->set_value(knob.choices[0]);
+  }
+  const SearchSpace space("toy", knobs, default_config);
+  ASSERT_EQ(space.size(), 12u);
+  EXPECT_EQ(space.stride(0), 4u);
+  EXPECT_EQ(space.stride(1), 4u);
+  EXPECT_EQ(space.stride(2), 1u);
+  EXPECT_EQ(space.choice_count(0), 3u);
+  EXPECT_EQ(space.choice_count(1), 1u);
+  // Index 9 = a's choice 2 (30), b's 0 (7), c's 1 (2).
+  EXPECT_THAT(space.ChoicesAt(9), ElementsAre(2, 0, 1));
+  EXPECT_EQ(space.ChoiceAt(9, 0), 2u);
+  EXPECT_EQ(space.ChoiceAt(9, 2), 1u);
+  EXPECT_EQ(space.WithChoice(9, 0, 0), 1u);   // a=10, c=2
+  EXPECT_EQ(space.WithChoice(9, 2, 3), 11u);  // a=30, c=8
+  EXPECT_EQ(space.WithChoice(9, 2, 1), 9u);   // the same choice: the same index
+  for (uint64_t index = 0; index < space.size(); ++index) {
+    const v1::Config config = space.ConfigAt(index);
+    const std::vector<uint64_t> choices = space.ChoicesAt(index);
+    for (size_t k = 0; k < knobs.size(); ++k) {
+      EXPECT_EQ(config.knobs(static_cast<int>(k)).value(), knobs[k].choices[choices[k]])
+          << "index " << index << " knob " << k;
+      for (uint64_t choice = 0; choice < space.choice_count(k); ++choice) {
+        // Changing one knob's choice moves to the config that differs in that knob only.
+        v1::Config changed = config;
+        changed.mutable_knobs(static_cast<int>(k))->set_value(knobs[k].choices[choice]);
+        EXPECT_EQ(space.WithChoice(index, k, choice), *space.IndexOf(changed))
+            << "index " << index << " knob " << k << " choice " << choice;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace fleettune::codegen
