@@ -221,10 +221,7 @@ absl::StatusOr<ImportCounts> PostgresDatabase::InsertAll(const RecordSource& nex
   return PostgresImport(conn, next);
 }
 
-absl::StatusOr<int64_t> PostgresDatabase::Prune(int keep) {
-  if (keep < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("prune: keep must be >= 1, got ", keep));
-  }
+absl::StatusOr<int64_t> PostgresDatabase::PruneChecked(int keep) {
   static constexpr char kSql[] =
       "DELETE FROM records WHERE id NOT IN (SELECT id FROM (SELECT id, row_number() OVER ("
       "PARTITION BY workload_key, target_key, device_key ORDER BY mean_cost ASC, id ASC) AS rank "
@@ -238,14 +235,13 @@ absl::StatusOr<int64_t> PostgresDatabase::Prune(int keep) {
   return deleted;
 }
 
-absl::StatusOr<Stats> PostgresDatabase::GetStats() {
+absl::StatusOr<Stats> PostgresDatabase::ReadStats() {
   static constexpr char kSql[] =
       "SELECT workload_key, target_key, device_key, count(*), "
       "count(*) FILTER (WHERE status = 'OK'), "
       "coalesce(max(gflops) FILTER (WHERE status = 'OK'), 0), "
       "count(*) FILTER (WHERE schema_version < $1) "
-      "FROM records GROUP BY workload_key, target_key, device_key "
-      "ORDER BY workload_key, target_key, device_key";
+      "FROM records GROUP BY workload_key, target_key, device_key";
   Stats stats;
   stats.backend = "postgresql";
   stats.location = location_;
@@ -266,8 +262,6 @@ absl::StatusOr<Stats> PostgresDatabase::GetStats() {
     key.records = ResultInt(result->get(), row, 3);
     key.ok = ResultInt(result->get(), row, 4);
     key.best_gflops = ResultDouble(result->get(), row, 5);
-    stats.records += key.records;
-    stats.ok += key.ok;
     stats.from_older_schema += ResultInt(result->get(), row, 6);
     stats.keys.push_back(std::move(key));
   }

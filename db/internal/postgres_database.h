@@ -39,10 +39,11 @@ class PostgresDatabase final : public Database {
   absl::StatusOr<std::vector<std::string>> WorkloadsOfOp(const std::string& op,
                                                          const std::string& target_key) override;
   absl::StatusOr<ImportCounts> InsertAll(const RecordSource& next) override;
-  absl::StatusOr<int64_t> Prune(int keep) override;
-  absl::StatusOr<Stats> GetStats() override;
 
  private:
+  absl::StatusOr<int64_t> PruneChecked(int keep) override;
+  absl::StatusOr<Stats> ReadStats() override;
+
   PostgresDatabase(std::string location, pg_conn* conn)
       : location_(std::move(location)), conn_(conn) {}
 

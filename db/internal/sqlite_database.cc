@@ -1,11 +1,9 @@
 #include "db/internal/sqlite_database.h"
 
-#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <thread>
-#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -468,9 +466,7 @@ absl::StatusOr<ImportCounts> SqliteDatabase::InsertPrepared(const PreparedSource
   return counts;
 }
 
-absl::StatusOr<int64_t> SqliteDatabase::Prune(int keep) {
-  if (keep < 1)
-    return absl::InvalidArgumentError(absl::StrCat("prune: keep must be >= 1, got ", keep));
+absl::StatusOr<int64_t> SqliteDatabase::PruneChecked(int keep) {
   static constexpr char kSql[] =
       "DELETE FROM records WHERE id NOT IN (SELECT id FROM (SELECT id, row_number() OVER ("
       "PARTITION BY workload_id, target_id, device_id ORDER BY mean_cost ASC, id ASC) AS rank "
@@ -494,7 +490,7 @@ absl::StatusOr<int64_t> SqliteDatabase::Prune(int keep) {
   return deleted;
 }
 
-absl::StatusOr<Stats> SqliteDatabase::GetStats() {
+absl::StatusOr<Stats> SqliteDatabase::ReadStats() {
   static constexpr char kSql[] =
       "SELECT workload_id, target_id, device_id, count(*), "
       "sum(status = 'OK'), max(CASE WHEN status = 'OK' THEN gflops ELSE 0 END), "
@@ -529,16 +525,10 @@ absl::StatusOr<Stats> SqliteDatabase::GetStats() {
     key.records = sqlite3_column_int64(*stmt, 3);
     key.ok = sqlite3_column_int64(*stmt, 4);
     key.best_gflops = sqlite3_column_double(*stmt, 5);
-    stats.records += key.records;
-    stats.ok += key.ok;
     stats.from_older_schema += sqlite3_column_int64(*stmt, 6);
     stats.keys.push_back(std::move(key));
   }
   if (rc != SQLITE_DONE) return SqliteError(db_, rc, path_, "reading stats");
-  std::sort(stats.keys.begin(), stats.keys.end(), [](const KeyStats& a, const KeyStats& b) {
-    return std::tie(a.workload_key, a.target_key, a.device_key) <
-           std::tie(b.workload_key, b.target_key, b.device_key);
-  });
   return stats;
 }
 

@@ -53,10 +53,11 @@ class SqliteDatabase final : public Database {
   absl::StatusOr<ImportCounts> InsertAll(const RecordSource& next) override;
   // Parsing, validation and encoding on the reader's thread (db/internal/sqlite_import.h).
   absl::StatusOr<ImportCounts> Import(std::istream& in) override;
-  absl::StatusOr<int64_t> Prune(int keep) override;
-  absl::StatusOr<Stats> GetStats() override;
 
  private:
+  absl::StatusOr<int64_t> PruneChecked(int keep) override;
+  absl::StatusOr<Stats> ReadStats() override;
+
   // The import and InsertAll: `next`'s records in one write transaction (SqliteImporter).
   absl::StatusOr<ImportCounts> InsertPrepared(const PreparedSource& next);
 
