@@ -1,8 +1,11 @@
-// Database::Open's dispatch between back ends, and what every back end shares: the JSON-lines
-// export and import built on ForEach and InsertAll.
+// Database::Open's dispatch between back ends, and what every back end shares: Prune's
+// argument check, the totals and order of GetStats, and the JSON-lines export and import
+// built on ForEach and InsertAll.
 #include "db/database.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <tuple>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -50,6 +53,29 @@ absl::StatusOr<std::unique_ptr<Database>> Database::OpenExisting(const std::stri
     return absl::NotFoundError(absl::StrCat("tuning database '", url, "' does not exist"));
   }
   return OpenUrl(url, internal::SqliteDatabase::OpenMode::kReadIfNotWritable);
+}
+
+absl::StatusOr<int64_t> Database::Prune(int keep) {
+  if (keep < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("prune: keep must be >= 1, got ", keep));
+  }
+  return PruneChecked(keep);
+}
+
+absl::StatusOr<Stats> Database::GetStats() {
+  absl::StatusOr<Stats> stats = ReadStats();
+  if (!stats.ok()) return stats.status();
+  stats->records = 0;
+  stats->ok = 0;
+  for (const KeyStats& key : stats->keys) {
+    stats->records += key.records;
+    stats->ok += key.ok;
+  }
+  std::sort(stats->keys.begin(), stats->keys.end(), [](const KeyStats& a, const KeyStats& b) {
+    return std::tie(a.workload_key, a.target_key, a.device_key) <
+           std::tie(b.workload_key, b.target_key, b.device_key);
+  });
+  return stats;
 }
 
 absl::StatusOr<int64_t> Database::Export(const Query& query, std::ostream& out) {

@@ -163,10 +163,12 @@ class Database {
 
   // Keeps the `keep` fastest OK records of every (workload, target, device) key and deletes
   // every other record (slower OK records and failures), in one transaction. Returns how
-  // many were deleted. InvalidArgument when keep < 1.
-  virtual absl::StatusOr<int64_t> Prune(int keep) = 0;
+  // many were deleted. InvalidArgument when keep < 1 (nothing is deleted).
+  absl::StatusOr<int64_t> Prune(int keep);
 
-  virtual absl::StatusOr<Stats> GetStats() = 0;
+  // What the database holds: its back end, location and schema version, and counts per
+  // (workload, target, device) key (sorted) and in total.
+  absl::StatusOr<Stats> GetStats();
 
   // Writes the records matching `query` as JSON lines (docs/database.md): a header line,
   // then one record per line in id order. Returns the number of records written.
@@ -178,6 +180,18 @@ class Database {
   // unsupported format version; nothing is imported then. A back end may override it to
   // give the parsing thread more of the work (SQLite does), with the same results.
   virtual absl::StatusOr<ImportCounts> Import(std::istream& in);
+
+ private:
+  // The back ends' halves of Prune and GetStats: the SQL. Argument checks, totals and the
+  // order of the keys are this class's, the same for every back end.
+
+  // Prune with `keep` >= 1: deletes every record but the `keep` fastest OK ones of each key
+  // in one transaction and returns how many it deleted.
+  virtual absl::StatusOr<int64_t> PruneChecked(int keep) = 0;
+
+  // GetStats without the totals of records and ok (which are the keys' sums): backend,
+  // location, schema_version, from_older_schema, and the keys in any order.
+  virtual absl::StatusOr<Stats> ReadStats() = 0;
 };
 
 }  // namespace fleettune::db

@@ -2,8 +2,8 @@
 // the SQLite file, for a fleet that outgrows one machine. One connection per object,
 // serialized by a mutex. Callers use Database::Open("postgresql://..."); private to db/.
 //
-// The schema version lives in table fleettune_meta (key 'schema_version'); text columns use
-// the "C" collation so keys sort and range-scan byte-wise, as in SQLite.
+// This file holds the queries; the schema and its migrations are in postgres_schema.h, the
+// connection's error handling in postgres_connection.h, the COPY import in postgres_import.h.
 #ifndef FLEETTUNE_DB_INTERNAL_POSTGRES_DATABASE_H_
 #define FLEETTUNE_DB_INTERNAL_POSTGRES_DATABASE_H_
 
@@ -20,9 +20,6 @@
 struct pg_conn;
 
 namespace fleettune::db::internal {
-
-// `url` with any password replaced by "***", for messages.
-std::string RedactUrl(const std::string& url);
 
 class PostgresDatabase final : public Database {
  public:
@@ -42,10 +39,11 @@ class PostgresDatabase final : public Database {
   absl::StatusOr<std::vector<std::string>> WorkloadsOfOp(const std::string& op,
                                                          const std::string& target_key) override;
   absl::StatusOr<ImportCounts> InsertAll(const RecordSource& next) override;
-  absl::StatusOr<int64_t> Prune(int keep) override;
-  absl::StatusOr<Stats> GetStats() override;
 
  private:
+  absl::StatusOr<int64_t> PruneChecked(int keep) override;
+  absl::StatusOr<Stats> ReadStats() override;
+
   PostgresDatabase(std::string location, pg_conn* conn)
       : location_(std::move(location)), conn_(conn) {}
 

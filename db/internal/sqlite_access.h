@@ -1,7 +1,7 @@
 // Whether this process may write a SQLite tuning database, and how it reads one it may not.
 // A writer needs the file and its directory (SQLite creates FILE-wal and FILE-shm beside the
 // file); a reader of a read-only file or directory uses SQLite's immutable mode, which needs
-// neither side file (the trade-off is in SqliteDatabase::Open's comment).
+// neither side file (the trade-off is in OpenSqliteFile's comment, sqlite_open.h).
 #ifndef FLEETTUNE_DB_INTERNAL_SQLITE_ACCESS_H_
 #define FLEETTUNE_DB_INTERNAL_SQLITE_ACCESS_H_
 

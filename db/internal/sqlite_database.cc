@@ -1,11 +1,6 @@
 #include "db/internal/sqlite_database.h"
 
-#include <algorithm>
 #include <chrono>
-#include <cmath>
-#include <filesystem>
-#include <thread>
-#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -14,14 +9,10 @@
 #include "db/internal/record_codec.h"
 #include "db/internal/record_json.h"
 #include "db/internal/schema.h"
-#include "db/internal/sqlite_access.h"
-#include "db/internal/sqlite_check.h"
 #include "db/internal/sqlite_import.h"
 
 namespace fleettune::db::internal {
 namespace {
-
-constexpr int kBusyTimeoutMs = 10'000;
 
 // Columns in the order DecodeRow reads them. Texts kept in table `strings` come as ids.
 constexpr char kSelectColumns[] =
@@ -35,7 +26,6 @@ constexpr char kSelectColumns[] =
 // thread while it waits for the parser) instead of writing them all in the COMMIT. Spilled
 // pages are uncommitted frames: durability is unchanged.
 constexpr int kImportCacheKib = 128 * 1024;
-constexpr int kCacheKib = 64 * 1024;
 
 // " WHERE workload_id = :workload AND ..." for the filters `query` sets; empty when none.
 std::string QueryWhere(const Query& query, bool ok_only) {
@@ -49,96 +39,19 @@ std::string QueryWhere(const Query& query, bool ok_only) {
   return absl::StrCat(" WHERE ", absl::StrJoin(terms, " AND "));
 }
 
-std::string ColumnText(sqlite3_stmt* stmt, int column) {
-  const unsigned char* text = sqlite3_column_text(stmt, column);
-  if (text == nullptr) return "";
-  return std::string(reinterpret_cast<const char*>(text), sqlite3_column_bytes(stmt, column));
-}
-
 int BindText(sqlite3_stmt* stmt, int index, const std::string& text) {
   return sqlite3_bind_text(stmt, index, text.data(), static_cast<int>(text.size()),
                            SQLITE_TRANSIENT);
-}
-
-// Sets WAL mode and returns the journal mode now in effect. WAL is persistent in the file,
-// so this is a no-op once any opener has done it. Switching needs a moment with no other
-// connection in the file; the busy handler does not cover that, so retry until the busy
-// timeout.
-absl::StatusOr<std::string> SwitchToWal(sqlite3* db, const std::string& path) {
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
-  while (true) {
-    absl::StatusOr<Statement> journal = Statement::Prepare(db, "PRAGMA journal_mode = WAL", path);
-    if (!journal.ok()) return journal.status();
-    const int rc = sqlite3_step(journal->get());
-    if (rc == SQLITE_ROW) return ColumnText(journal->get(), 0);
-    if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() > deadline) {
-      return SqliteError(db, rc, path, "switching to WAL mode");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-}
-
-// Closes a connection that failed to open, returning `status`.
-absl::Status CloseWith(sqlite3* db, absl::Status status) {
-  sqlite3_close_v2(db);
-  return status;
 }
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& path,
                                                                      OpenMode open_mode) {
-  if (absl::Status status = CheckFileBeforeOpen(path); !status.ok()) return status;
-  absl::Status read_only = WriteAccess(path);
-  if (!read_only.ok() && open_mode == OpenMode::kWrite) return read_only;
-
-  sqlite3* db = nullptr;
-  const int rc =
-      read_only.ok()
-          ? sqlite3_open_v2(path.c_str(), &db,
-                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                            nullptr)
-          : sqlite3_open_v2(ReadOnlyUri(path).c_str(), &db,
-                            SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) return CloseWith(db, SqliteError(db, rc, path, "opening"));
-  // SQLite opens a file it may not write read-only without saying so (e.g. on a read-only
-  // mount that access() did not catch).
-  if (read_only.ok() && sqlite3_db_readonly(db, "main") == 1) {
-    read_only = ReadOnlyError(path);
-    if (open_mode == OpenMode::kWrite) return CloseWith(db, read_only);
-  }
-  sqlite3_extended_result_codes(db, 1);
-  sqlite3_busy_timeout(db, kBusyTimeoutMs);
-
-  // A damaged file is refused before anything else reads or writes it.
-  absl::StatusOr<QuickCheckResult> check = QuickCheck(db, path, kQuickCheckBudget);
-  if (!check.ok()) return CloseWith(db, check.status());
-  if (!check->problem.empty()) return CloseWith(db, DamagedError(path, check->problem));
-
-  // Recognise the file before anything writes to it: EnsureSchema only reads a foreign file.
-  if (absl::Status status = EnsureSchema(db, path, /*read_only=*/!read_only.ok()); !status.ok()) {
-    return CloseWith(db, status);
-  }
-  if (!read_only.ok()) {
-    // Nothing else to set up: the journal mode is the file's, the rest is for writers.
-    return std::unique_ptr<SqliteDatabase>(new SqliteDatabase(path, db, std::move(read_only)));
-  }
-
-  absl::StatusOr<std::string> mode = SwitchToWal(db, path);
-  if (!mode.ok()) return CloseWith(db, mode.status());
-  if (*mode != "wal" && *mode != "memory") {
-    return CloseWith(db, absl::FailedPreconditionError(absl::StrCat(
-                             "tuning database '", path, "' cannot use WAL mode (journal mode is '",
-                             *mode, "'); is it on a network file system?")));
-  }
-  // 64 MiB of page cache: a bulk import's transaction then rarely spills to the WAL early.
-  if (absl::Status status =
-          Exec(db, "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536", path);
-      !status.ok()) {
-    return CloseWith(db, status);
-  }
-  return std::unique_ptr<SqliteDatabase>(new SqliteDatabase(path, db, absl::OkStatus()));
+  absl::StatusOr<SqliteFile> file = OpenSqliteFile(path, open_mode);
+  if (!file.ok()) return file.status();
+  return std::unique_ptr<SqliteDatabase>(
+      new SqliteDatabase(path, file->db, std::move(file->read_only)));
 }
 
 SqliteDatabase::~SqliteDatabase() {
@@ -463,14 +376,12 @@ absl::StatusOr<ImportCounts> SqliteDatabase::InsertPrepared(const PreparedSource
     counts = importer.Run(next);
     return counts.status();
   });
-  (void)Exec(db_, absl::StrCat("PRAGMA cache_size = -", kCacheKib).c_str(), path_);
+  (void)Exec(db_, absl::StrCat("PRAGMA cache_size = -", kSqliteCacheKib).c_str(), path_);
   if (!status.ok()) return status;
   return counts;
 }
 
-absl::StatusOr<int64_t> SqliteDatabase::Prune(int keep) {
-  if (keep < 1)
-    return absl::InvalidArgumentError(absl::StrCat("prune: keep must be >= 1, got ", keep));
+absl::StatusOr<int64_t> SqliteDatabase::PruneChecked(int keep) {
   static constexpr char kSql[] =
       "DELETE FROM records WHERE id NOT IN (SELECT id FROM (SELECT id, row_number() OVER ("
       "PARTITION BY workload_id, target_id, device_id ORDER BY mean_cost ASC, id ASC) AS rank "
@@ -494,7 +405,7 @@ absl::StatusOr<int64_t> SqliteDatabase::Prune(int keep) {
   return deleted;
 }
 
-absl::StatusOr<Stats> SqliteDatabase::GetStats() {
+absl::StatusOr<Stats> SqliteDatabase::ReadStats() {
   static constexpr char kSql[] =
       "SELECT workload_id, target_id, device_id, count(*), "
       "sum(status = 'OK'), max(CASE WHEN status = 'OK' THEN gflops ELSE 0 END), "
@@ -529,16 +440,10 @@ absl::StatusOr<Stats> SqliteDatabase::GetStats() {
     key.records = sqlite3_column_int64(*stmt, 3);
     key.ok = sqlite3_column_int64(*stmt, 4);
     key.best_gflops = sqlite3_column_double(*stmt, 5);
-    stats.records += key.records;
-    stats.ok += key.ok;
     stats.from_older_schema += sqlite3_column_int64(*stmt, 6);
     stats.keys.push_back(std::move(key));
   }
   if (rc != SQLITE_DONE) return SqliteError(db_, rc, path_, "reading stats");
-  std::sort(stats.keys.begin(), stats.keys.end(), [](const KeyStats& a, const KeyStats& b) {
-    return std::tie(a.workload_key, a.target_key, a.device_key) <
-           std::tie(b.workload_key, b.target_key, b.device_key);
-  });
   return stats;
 }
 

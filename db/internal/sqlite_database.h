@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "db/database.h"
 #include "db/internal/sqlite_import.h"
+#include "db/internal/sqlite_open.h"
 #include "db/internal/sqlite_strings.h"
 #include "db/internal/sqlite_util.h"
 
@@ -25,19 +26,10 @@ namespace fleettune::db::internal {
 class SqliteDatabase final : public Database {
  public:
   // What Open does with a file or directory this process may not write.
-  enum class OpenMode {
-    kWrite,              // refuse it: PermissionDenied saying "read-only" (Database::Open)
-    kReadIfNotWritable,  // open it read-only; writes fail that way (Database::OpenExisting)
-  };
+  using OpenMode = SqliteOpenMode;
 
-  // See Database::Open. Sets WAL mode, synchronous=NORMAL and a 10 s busy timeout, so
-  // writers in other threads and processes wait for each other instead of failing. Refuses a
-  // damaged file (sqlite_check.h) before reading or writing anything else. A read-only open
-  // (the file or its directory is not writable) uses SQLite's immutable mode when no -wal
-  // file holds data: it needs no -wal or -shm file (which a read-only directory could not
-  // hold, and which a read-only file's reader would leave behind), at the cost of taking no
-  // locks: a writer that does have write access, running at the same time, may make such a
-  // reader fail with "malformed" or miss its newest records; run the command again then.
+  // See Database::Open; OpenSqliteFile (sqlite_open.h) says how the file is opened, checked
+  // and set up, and what a read-only open may see.
   static absl::StatusOr<std::unique_ptr<SqliteDatabase>> Open(const std::string& path,
                                                               OpenMode mode);
   ~SqliteDatabase() override;
@@ -53,10 +45,11 @@ class SqliteDatabase final : public Database {
   absl::StatusOr<ImportCounts> InsertAll(const RecordSource& next) override;
   // Parsing, validation and encoding on the reader's thread (db/internal/sqlite_import.h).
   absl::StatusOr<ImportCounts> Import(std::istream& in) override;
-  absl::StatusOr<int64_t> Prune(int keep) override;
-  absl::StatusOr<Stats> GetStats() override;
 
  private:
+  absl::StatusOr<int64_t> PruneChecked(int keep) override;
+  absl::StatusOr<Stats> ReadStats() override;
+
   // The import and InsertAll: `next`'s records in one write transaction (SqliteImporter).
   absl::StatusOr<ImportCounts> InsertPrepared(const PreparedSource& next);
 

@@ -29,6 +29,12 @@ absl::Status SqliteError(sqlite3* db, int rc, absl::string_view path, absl::stri
   }
 }
 
+std::string ColumnText(sqlite3_stmt* stmt, int column) {
+  const unsigned char* text = sqlite3_column_text(stmt, column);
+  if (text == nullptr) return "";
+  return std::string(reinterpret_cast<const char*>(text), sqlite3_column_bytes(stmt, column));
+}
+
 absl::Status Exec(sqlite3* db, const char* sql, absl::string_view path) {
   const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) return SqliteError(db, rc, path, absl::StrCat("executing '", sql, "'"));

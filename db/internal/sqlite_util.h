@@ -24,6 +24,9 @@ absl::Status Exec(sqlite3* db, const char* sql, absl::string_view path);
 // Reads the single integer result of `sql` (e.g. a PRAGMA).
 absl::StatusOr<int64_t> QueryInt(sqlite3* db, const char* sql, absl::string_view path);
 
+// Column `column` of the current row of `stmt` as text; "" for NULL.
+std::string ColumnText(sqlite3_stmt* stmt, int column);
+
 // Owns one prepared statement; finalizes it on destruction. Not thread-safe: the owner
 // serializes use with the connection's mutex.
 class Statement {
