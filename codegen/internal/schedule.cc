@@ -233,14 +233,19 @@ absl::StatusOr<ir::Stmt> LowerCacheWrite(const LoopNestDef& def, const Schedule&
   const CacheWriteSpec& cache = *schedule.cache_write();
   const std::vector<std::string>& loops = schedule.loops();
   size_t at = std::find(loops.begin(), loops.end(), cache.at) - loops.begin();
+  if (at == loops.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cache_write: loop '", cache.at,
+                     "' is not a loop of the final order (split or fused after the cache write?)"));
+  }
   auto error = [&cache](const std::string& why) {
     return absl::InvalidArgumentError(absl::StrCat("cache_write: loop '", cache.at, "': ", why));
   };
   const ir::Store* store = def_body->As<ir::Store>();
   const ir::Binary* sum = store ? store->value->As<ir::Binary>() : nullptr;
   const ir::Load* previous = sum ? sum->a->As<ir::Load>() : nullptr;
-  if (store == nullptr || store->buffer != cache.output || sum->op != ir::BinaryOp::kAdd ||
-      previous == nullptr || previous->buffer != cache.output ||
+  if (store == nullptr || store->buffer != cache.output || sum == nullptr ||
+      sum->op != ir::BinaryOp::kAdd || previous == nullptr || previous->buffer != cache.output ||
       ir::ToString(previous->index) != ir::ToString(store->index)) {
     return error(absl::StrCat("the body is not a reduction '", cache.output, "[i] = ", cache.output,
                               "[i] + ...'"));

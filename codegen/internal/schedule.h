@@ -104,7 +104,8 @@ class Schedule {
   absl::Status Unroll(const std::string& loop) { return SetKind(loop, ir::ForKind::kUnrolled); }
   absl::Status Parallel(const std::string& loop) { return SetKind(loop, ir::ForKind::kParallel); }
   // Accumulates the tile of `output` computed inside `loop` in a local buffer (see
-  // CacheWriteSpec). One per schedule. Lowering checks the rest: the body must be a reduction
+  // CacheWriteSpec). One per schedule. Lowering checks the rest: `loop` must still be a loop
+  // of the final order (not split or fused afterwards); the body must be a reduction
   // `output[i] = output[i] + x`; every spatial loop inside `loop` needs a constant extent for
   // full tiles (partial tiles take an uncached path); an epilogue needs every reduction loop
   // inside `loop`.
