@@ -1,6 +1,6 @@
-// The cache write (Schedule::CacheWrite, applied by LowerSchedule): what it checks once the
-// loop order is final. Its output on full, partial and overcomputed tiles is checked in
-// lowering_test.cc.
+// The cache write (cache_write.h, the step of LowerSchedule that applies Schedule::CacheWrite):
+// what it checks once the loop order is final. Its output on full, partial and overcomputed
+// tiles is checked in lowering_test.cc.
 #include <string>
 
 #include "codegen/internal/ir.h"
