@@ -4,6 +4,7 @@
 #include <string>
 
 #include "codegen/internal/check.h"
+#include "codegen/internal/lower.h"
 
 namespace fleettune::codegen {
 namespace {

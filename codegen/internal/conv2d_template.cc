@@ -30,6 +30,7 @@
 #include <string>
 
 #include "codegen/internal/conv2d_common.h"
+#include "codegen/internal/lower.h"
 #include "codegen/internal/matmul_template.h"
 #include "codegen/internal/op_template.h"
 #include "codegen/internal/schedule.h"

@@ -1,5 +1,7 @@
 // Bound inference: the extent of every loop of a schedule, as TVM's InferBound does for a
-// stage, before the loop nest is built (LowerSchedule runs it first).
+// stage. A helper of LowerSchedule, not a lowering pass: it reads a schedule and rewrites no
+// IR. ResolveSchedule (scheduled_nest.h) takes the plain extents of every loop from it before
+// the loop nest is built; the cache write (cache_write.h) the extents inside a full tile.
 //
 // Each axis starts with its declared extent; a split of an extent E by f gives the outer loop
 // ceil(E / f) iterations and the inner loop f when f divides E, else min(f, E - outer * f)

@@ -39,6 +39,7 @@
 #include <map>
 #include <string>
 
+#include "codegen/internal/lower.h"
 #include "codegen/internal/matmul_template.h"
 #include "codegen/internal/op_template.h"
 #include "codegen/internal/schedule.h"

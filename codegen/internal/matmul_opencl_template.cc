@@ -22,6 +22,7 @@
 #include <array>
 #include <map>
 
+#include "codegen/internal/lower.h"
 #include "codegen/internal/matmul_blocked_template.h"
 #include "codegen/internal/schedule.h"
 #include "codegen/internal/tensor_expr.h"

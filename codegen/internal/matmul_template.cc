@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "codegen/internal/check.h"
 #include "codegen/internal/llvm_init.h"
+#include "codegen/internal/lower.h"
 #include "codegen/internal/matmul_blocked_template.h"
 #include "codegen/internal/op_template.h"
 #include "codegen/internal/schedule.h"

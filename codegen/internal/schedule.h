@@ -2,7 +2,7 @@
 //
 // A LoopNestDef is a computation over named axes (the body refers to each axis as a Var).
 // A Schedule only *records* decisions (splits, the final loop order, loop kinds) after
-// checking their preconditions; LowerSchedule applies them and produces the loop nest.
+// checking their preconditions; LowerSchedule (lower.h) applies them and produces the loop nest.
 #ifndef FLEETTUNE_CODEGEN_INTERNAL_SCHEDULE_H_
 #define FLEETTUNE_CODEGEN_INTERNAL_SCHEDULE_H_
 
@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/status/statusor.h"
 #include "codegen/internal/ir.h"
 
 namespace fleettune::codegen {
@@ -104,7 +103,8 @@ class Schedule {
   absl::Status Unroll(const std::string& loop) { return SetKind(loop, ir::ForKind::kUnrolled); }
   absl::Status Parallel(const std::string& loop) { return SetKind(loop, ir::ForKind::kParallel); }
   // Accumulates the tile of `output` computed inside `loop` in a local buffer (see
-  // CacheWriteSpec). One per schedule. Lowering checks the rest: the body must be a reduction
+  // CacheWriteSpec). One per schedule. Lowering checks the rest: `loop` must still be a loop
+  // of the final order (not split or fused afterwards); the body must be a reduction
   // `output[i] = output[i] + x`; every spatial loop inside `loop` needs a constant extent for
   // full tiles (partial tiles take an uncached path); an epilogue needs every reduction loop
   // inside `loop`.
@@ -137,12 +137,6 @@ class Schedule {
   std::optional<CacheWriteSpec> cache_write_;
   std::vector<PackSpec> packs_;
 };
-
-// Applies `schedule` to `def`: the loop nest with every split, the order and loop kinds.
-// Checks what can only be checked once the order is final: a parallel loop must be the
-// outermost loop and come from a non-reduction axis; a vectorized loop must be innermost;
-// the cache write's conditions (see Schedule::CacheWrite).
-absl::StatusOr<ir::Stmt> LowerSchedule(const LoopNestDef& def, const Schedule& schedule);
 
 }  // namespace fleettune::codegen
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "codegen/internal/check.h"
+#include "codegen/internal/lower.h"
 
 namespace fleettune::codegen::te {
 
