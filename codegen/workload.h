@@ -1,7 +1,8 @@
 // Workload strings: parsing, canonical keys, and what an op's tensors and work are.
 //
 // A workload string is `op:param=value,...` with parameters in the op's declared order and
-// an optional `dtype=float32` (docs/architecture.md). Its canonical form is the database key.
+// an optional `dtype=float32` (docs/architecture.md, "Workload string"). Its canonical form is
+// the database key.
 #ifndef FLEETTUNE_CODEGEN_WORKLOAD_H_
 #define FLEETTUNE_CODEGEN_WORKLOAD_H_
 

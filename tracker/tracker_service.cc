@@ -2,12 +2,14 @@
 
 #include <deque>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "tracker/token_compare.h"
 
 namespace fleettune::tracker {
 namespace {
@@ -229,19 +231,16 @@ class MeasureReactor final : public grpc::ServerWriteReactor<v1::MeasureResult>,
 }  // namespace
 
 // Checks the caller's `authorization: Bearer <token>` against `expected` (empty: open),
-// comparing in constant time.
+// comparing in constant time (TokensEqual).
 grpc::Status Authenticate(const grpc::CallbackServerContext& context, const std::string& expected,
                           const char* kind) {
   if (expected.empty()) return grpc::Status::OK;
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
-  const std::string wanted = "Bearer " + expected;
-  bool match = it != metadata.end() && it->second.size() == wanted.size();
-  unsigned char difference = 0;
-  for (size_t i = 0; match && i < wanted.size(); ++i) {
-    difference |= static_cast<unsigned char>(it->second.data()[i] ^ wanted[i]);
+  if (it != metadata.end() &&
+      TokensEqual(std::string_view(it->second.data(), it->second.size()), "Bearer " + expected)) {
+    return grpc::Status::OK;
   }
-  if (match && difference == 0) return grpc::Status::OK;
   return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                       absl::StrCat(it == metadata.end() ? "missing " : "wrong ", kind, " token"));
 }

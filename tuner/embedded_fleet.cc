@@ -9,11 +9,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <string_view>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "tracker/tracker.h"
@@ -38,14 +36,6 @@ void StopProcess(pid_t pid, absl::Duration grace) {
   waitpid(pid, nullptr, 0);
 }
 
-// 32 random bytes from the kernel, hex-encoded.
-std::string RandomToken() {
-  unsigned char bytes[32] = {};
-  std::ifstream random("/dev/urandom", std::ios::binary);
-  random.read(reinterpret_cast<char*>(bytes), sizeof(bytes));
-  return absl::BytesToHexString(std::string(reinterpret_cast<char*>(bytes), sizeof(bytes)));
-}
-
 }  // namespace
 
 std::string FindRpcServerBinary() {
@@ -62,10 +52,17 @@ std::string FindRpcServerBinary() {
 }
 
 absl::StatusOr<std::unique_ptr<EmbeddedFleet>> EmbeddedFleet::Start(
-    const std::string& key, int boards, absl::Duration register_timeout) {
+    const std::string& key, int boards, absl::Duration register_timeout,
+    RandomBytesFunction random_bytes) {
   std::unique_ptr<EmbeddedFleet> fleet(new EmbeddedFleet());
-  fleet->board_token_ = RandomToken();
-  fleet->client_token_ = RandomToken();
+  for (std::string* token : {&fleet->board_token_, &fleet->client_token_}) {
+    absl::StatusOr<std::string> random = RandomToken(random_bytes);
+    if (!random.ok()) {
+      return absl::InternalError(absl::StrCat("cannot make the embedded tracker's access tokens: ",
+                                              random.status().message()));
+    }
+    *token = *std::move(random);
+  }
   tracker::TrackerOptions options;
   options.listen_address = "127.0.0.1:0";
   options.board_token = fleet->board_token_;

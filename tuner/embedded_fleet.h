@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "tuner/random_token.h"
 
 namespace fleettune::tracker {
 class TrackerServer;
@@ -32,8 +33,11 @@ class EmbeddedFleet {
   // that dies later (a kernel that crashes it) is restarted, so the job goes on: the tracker
   // re-queues the lost task once and reports DEVICE_LOST if it is lost again. The boards run
   // with --parent-pid of this process, so they exit when it dies, even by SIGKILL.
+  // The tracker's tokens come from `random_bytes` (RandomToken): when it fails, Internal
+  // "cannot make the embedded tracker's access tokens: ..." and nothing is started.
   static absl::StatusOr<std::unique_ptr<EmbeddedFleet>> Start(
-      const std::string& key, int boards, absl::Duration register_timeout = absl::Seconds(30));
+      const std::string& key, int boards, absl::Duration register_timeout = absl::Seconds(30),
+      RandomBytesFunction random_bytes = SystemRandomBytes);
   // Stops the boards (SIGTERM, then SIGKILL after a grace period) and the tracker.
   ~EmbeddedFleet();
 

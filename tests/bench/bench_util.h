@@ -1,9 +1,9 @@
 // Shared pieces of the benchmarks in tests/bench/: wall-clock timing with the median of
 // repeats, 64-byte aligned buffers, error and summary statistics, and table formatting.
 //
-// Timing follows TVM's time evaluator (docs/architecture.md): one warm-up call, then `number` calls per
-// repeat, doubled until one repeat lasts at least `min_repeat_seconds`, and the median of
-// `repeats` per-call times.
+// Timing follows TVM's time evaluator (docs/architecture.md, "Measurement"): one warm-up call,
+// then `number` calls per repeat, doubled until one repeat lasts at least
+// `min_repeat_seconds`, and the median of `repeats` per-call times.
 #ifndef FLEETTUNE_TESTS_BENCH_BENCH_UTIL_H_
 #define FLEETTUNE_TESTS_BENCH_BENCH_UTIL_H_
 

@@ -1,5 +1,6 @@
 // A 2-D convolution's geometry (batch n, NCHW input, KCRS weights, square stride and
-// symmetric zero padding) and the workload string fleettune names it by (docs/architecture.md).
+// symmetric zero padding) and the workload string fleettune names it by (docs/architecture.md,
+// "Workload string").
 #ifndef FLEETTUNE_TESTS_BENCH_CONV_SHAPE_H_
 #define FLEETTUNE_TESTS_BENCH_CONV_SHAPE_H_
 

@@ -1,7 +1,8 @@
 // What an operator sees when the tracker loses a board, on loopback with the real binaries:
 // a frozen board stays in `status` as "lost" with the reason and its re-queued task, the
-// tracker logs it, and it replaces its lost entry when it comes back; a restarted tracker
-// shows the counts of what happened since it started, and nothing more.
+// tracker logs it, and it replaces its lost entry when it comes back; a board killed mid-task
+// costs no trial; a restarted tracker shows the counts of what happened since it started, and
+// nothing more.
 #include <signal.h>
 
 #include <chrono>
@@ -85,6 +86,17 @@ class BoardLossTest : public ::testing::Test {
       }
     }
     return "";
+  }
+
+  // The task board `board_id` runs according to `status`; 0 when it is idle or not listed.
+  static uint64_t RunningTask(const nlohmann::json& status, const std::string& board_id) {
+    if (!status.is_object() || !status.contains("boards")) return 0;
+    for (const auto& board : status["boards"]) {
+      if (board["boardId"] == board_id && board["state"] == "busy") {
+        return std::stoull(board["currentTask"].get<std::string>());  // uint64: a string
+      }
+    }
+    return 0;
   }
 
   std::vector<std::string> Tune(const std::string& workload, int trials, int min_repeat_ms) {
@@ -195,6 +207,65 @@ TEST_F(BoardLossTest, FrozenBoardIsListedLostWithItsReasonAndRequeuedTaskThenCom
   })) << Status().dump(2);
   EXPECT_TRUE(tracker_->WaitForOutput(absl::StrCat("is back: it was ", frozen_id), 10))
       << tracker_->Stderr();
+}
+
+TEST_F(BoardLossTest, BoardKilledMidJobLosesNoTrial) {
+  ASSERT_NO_FATAL_FAILURE(StartFleet(2, {}));
+  const std::string workload = "matmul:m=48,n=40,k=24";
+  std::vector<std::string> tune = Tune(workload, 12, 80);
+  tune.insert(tune.end(), {"--batch-size", "6"});
+  auto job = ChildProcess::Start(tune, dir_.string(), "tune");
+  ASSERT_NE(job, nullptr);
+
+  // Once the job is under way (a first result is in), SIGKILL board 0 while it runs a task. It
+  // is frozen first and the status read again, so the task seen is the one it still holds
+  // when it dies (a frozen board cannot finish it).
+  ASSERT_TRUE(job->WaitForOutput("[   1/12]", 60)) << job->Stderr();
+  std::string killed_id;
+  uint64_t killed_task = 0;
+  ASSERT_TRUE(AwaitStatus([&](const nlohmann::json& status) {
+    killed_id = BoardIdOf(status["boards"], boards_[0]->pid());
+    if (RunningTask(status, killed_id) == 0) return false;
+    kill(boards_[0]->pid(), SIGSTOP);
+    killed_task = RunningTask(Status(), killed_id);
+    if (killed_task == 0) {  // it finished its task just before it froze: try the next one
+      kill(boards_[0]->pid(), SIGCONT);
+      return false;
+    }
+    boards_[0]->Kill(SIGKILL);
+    return true;
+  })) << "board 0 never got a task";
+
+  std::optional<int> exit_code = job->Wait(180);
+  ASSERT_TRUE(exit_code.has_value()) << job->Stderr();
+  ASSERT_EQ(*exit_code, 0) << job->Stderr();
+  // One OK record per trial: the killed board's task was measured again, not lost or doubled.
+  // (A board's time evaluator may stop a correct kernel on the oversubscribed 2-core machine:
+  // "timing exceeded ..." is a measured trial, not a lost one.)
+  absl::StatusOr<std::vector<db::Record>> history = testing::JobHistory(db_, workload);
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->size(), 12u);
+  std::set<int64_t> trials;
+  for (const db::Record& record : *history) {
+    EXPECT_TRUE(trials.insert(record.trial).second) << "trial " << record.trial << " twice";
+    const bool slow_under_load =
+        record.status == v1::TIMEOUT && absl::StartsWith(record.error, "timing exceeded");
+    if (!slow_under_load) {
+      EXPECT_EQ(record.status, v1::OK)
+          << "trial " << record.trial << " on " << record.board_id << ": " << record.error;
+    }
+  }
+
+  // The tracker lost the board with that task and re-queued it.
+  nlohmann::json status = Status();
+  ASSERT_TRUE(status.is_object());
+  ASSERT_EQ(status["lostBoards"].size(), 1u) << status.dump(2);
+  const nlohmann::json& lost = status["lostBoards"][0];
+  EXPECT_EQ(lost["boardId"], killed_id);
+  EXPECT_TRUE(absl::StartsWith(lost["lostReason"].get<std::string>(), "disconnected"))
+      << lost.dump();
+  EXPECT_EQ(lost["lostTask"], std::to_string(killed_task));
+  EXPECT_EQ(lost["lostTaskOutcome"], "requeued");
 }
 
 TEST_F(BoardLossTest, RestartedTrackerCountsOnlyWhatHappenedSinceItStarted) {

@@ -361,21 +361,6 @@ TEST_F(FleetTest, TlsTrackerServesOnlyBoardsAndTunersThatTrustIt) {
   EXPECT_EQ(tune.exit_code, 0) << tune.err;
 }
 
-TEST_F(FleetTest, BoardKilledMidJobLosesNoTrial) {
-  ASSERT_NO_FATAL_FAILURE(StartFleet(2));
-  auto tune = ChildProcess::Start(
-      {FLEETTUNE_BIN, "tune", "--workload", "matmul:m=48,n=40,k=24", "--tracker", address_, "--key",
-       kKey, "--trials", "12", "--batch-size", "6", "--db", db_, "--min-repeat-ms", "80"},
-      dir_.string(), "tune");
-  ASSERT_NE(tune, nullptr);
-  ASSERT_TRUE(tune->WaitForOutput("[   1/12]", 60)) << tune->Stderr();
-  boards_[0]->Kill(SIGKILL);  // mid-task: the other board must pick up its work
-  std::optional<int> exit_code = tune->Wait(180);
-  ASSERT_TRUE(exit_code.has_value()) << tune->Stderr();
-  ASSERT_EQ(*exit_code, 0) << tune->Stderr();
-  ExpectOneOkRecordPerTrial("matmul:m=48,n=40,k=24", 12);
-}
-
 TEST_F(FleetTest, EmbeddedFleetTunesWithOneCommand) {
   ProcessResult tune = RunProcess({FLEETTUNE_BIN, "tune", "--workload", "matmul:m=32,n=24,k=16",
                                    "--trials", "6", "--db", db_, "--min-repeat-ms", "2"});

@@ -1,6 +1,6 @@
 // The `fleettune` subcommands, one function each. Arguments arrive parsed (main.cc owns the
 // command line); each returns the process exit code: 0 success, 1 runtime failure, 2 bad
-// usage or bad input (DESIGN.md).
+// usage or bad input (docs/architecture.md, "Contracts that other people build on").
 #ifndef FLEETTUNE_TUNER_CLI_COMMANDS_H_
 #define FLEETTUNE_TUNER_CLI_COMMANDS_H_
 
