@@ -392,7 +392,8 @@ TEST(BadInputTest, ExitsWithTwoAndNamesTheProblem) {
       {{"tune", "--workload", "matmul:m=4,n=4,k=4", "--target", "host -bogus=1", "--trials", "1"},
        "bogus"},
       {{"best", "--workload", "matmul:m=4,n=4,k=four"}, "four"},
-      {{"compile", "--workload", "nosuchop:a=1", "-o", "/tmp/x"}, "nosuchop"},
+      // The workload is named even when -o is also wrong (here: an existing directory).
+      {{"compile", "--workload", "nosuchop:a=1", "-o", "/tmp"}, "nosuchop"},
       {{"tune"}, "workload"},
       {{"frobnicate"}, "frobnicate"},
   };

@@ -138,13 +138,14 @@ absl::StatusOr<Comparison> CompareHere(const v1::Workload& workload, const v1::M
 
 int RunCompile(const CompileArgs& args) {
   constexpr char kCommand[] = "compile";
-  if (absl::Status output = CheckOutputPrefix(args.output); !output.ok()) {
-    return ReportError(kCommand, output);
-  }
+  // What to build is checked before where to write it: the first error names the input.
   absl::StatusOr<v1::Workload> workload = codegen::ParseWorkload(args.workload);
   if (!workload.ok()) return ReportError(kCommand, workload.status());
   absl::StatusOr<v1::Target> target = codegen::ParseTarget(args.target);
   if (!target.ok()) return ReportError(kCommand, target.status());
+  if (absl::Status output = CheckOutputPrefix(args.output); !output.ok()) {
+    return ReportError(kCommand, output);
+  }
   absl::StatusOr<codegen::SearchSpace> space = codegen::SearchSpaceFor(*workload, *target);
   if (!space.ok()) return ReportError(kCommand, space.status());
   // A missing database file is no error here: compile then builds the template default.
