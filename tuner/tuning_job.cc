@@ -6,7 +6,6 @@
 #include <memory>
 #include <numeric>
 #include <set>
-#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -244,43 +243,20 @@ class Job {
     absl::Status write_status;
     std::string rejection;  // the tracker refused work (no board of the key): not a trial
     auto measure_start = Clock::now();
-    auto last_progress = Clock::now();
+    // Returns false, to stop resubmitting, once a write failed or the tracker refused work.
     auto on_result = [&](const v1::MeasureResult& result) {
       uint64_t i = result.client_tag();
-      if (i >= outcomes.size() || answered[i]) return;  // not ours, or a duplicate
+      if (i >= outcomes.size() || answered[i]) return true;  // not ours, or a duplicate
       answered[i] = true;
-      last_progress = Clock::now();
       if (result.status() == v1::REJECTED) {
         rejection = result.error();
-        return;
+        return false;
       }
       absl::Status recorded = Record(first_trial + i, indices[i], configs[i], result);
       if (write_status.ok()) write_status = recorded;
+      return write_status.ok() && rejection.empty();
     };
-    // A tracker that restarts mid-batch loses its queues: resubmit what it has not answered,
-    // with backoff, until every task has a result or it has been unreachable for too long.
-    absl::Status measured;
-    auto backoff = std::chrono::milliseconds(250);
-    for (;;) {
-      v1::MeasureBatch pending = batch;
-      pending.clear_tasks();
-      for (const v1::MeasureTask& task : batch.tasks()) {
-        if (!answered[task.client_tag()]) *pending.add_tasks() = task;
-      }
-      if (pending.tasks_size() == 0) break;
-      measured = client.Measure(pending, on_result);
-      if (!write_status.ok() || measured.ok() || !rejection.empty()) break;
-      if (measured.code() != absl::StatusCode::kUnavailable) break;
-      if (Clock::now() - last_progress > kTrackerOutageLimit) {
-        measured = absl::UnavailableError(absl::StrCat(
-            "the tracker at ", options_.tracker_address, " has been unreachable for ",
-            std::chrono::duration_cast<std::chrono::seconds>(kTrackerOutageLimit).count(),
-            " s: ", measured.message()));
-        break;
-      }
-      std::this_thread::sleep_for(backoff);
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(4000));
-    }
+    absl::Status measured = client.MeasureResubmitting(batch, kTrackerOutageLimit, on_result);
     summary_.measure_seconds += SecondsSince(measure_start);
     if (!write_status.ok()) return write_status;
     if (!measured.ok()) return measured;
