@@ -5,7 +5,6 @@
 #include <future>
 #include <memory>
 #include <numeric>
-#include <set>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -21,6 +20,7 @@
 #include "tuner/adaptive_timeout.h"
 #include "tuner/builder_pool.h"
 #include "tuner/job_name.h"
+#include "tuner/resume.h"
 #include "tuner/search.h"
 #include "tuner/tracker_client.h"
 #include "tuner/transfer.h"
@@ -132,50 +132,10 @@ class Job {
     return absl::OkStatus();
   }
 
-  // Continues the job from the database (--resume): every config this workload, target and
-  // device has a record of is fed to the search (never measured again), and the latest job's
-  // trials count towards the budget with trial numbers continuing after them.
-  absl::Status Resume(bool continue_job) {
-    db::Query query;
-    query.workload_key = workload_key_;
-    query.target_key = target_key_;
-    query.device_key = options_.device_key;
-    absl::StatusOr<std::vector<db::Record>> history = database_.History(query);
-    if (!history.ok()) return history.status();
-    if (history->empty()) return absl::OkStatus();
-    if (continue_job && options_.job_name.empty()) {
-      const db::Record* latest = &history->front();
-      for (const db::Record& record : *history) {
-        if (record.id > latest->id) latest = &record;
-      }
-      summary_.job = latest->job;
-    }
-    // Distinct trial numbers: a job written by two tuners at once (a name shared before job
-    // names were unique) holds some trial numbers twice.
-    std::set<int64_t> resumed_trials;
-    for (const db::Record& record : *history) {
-      if (record.job == summary_.job) {
-        summary_.trials = std::max<int>(summary_.trials, static_cast<int>(record.trial) + 1);
-        resumed_trials.insert(record.trial);
-        summary_.resumed_trials = static_cast<int>(resumed_trials.size());
-        if (record.status != v1::OK) ++summary_.failures;
-        CountTimeout(record);
-        if (record.status == v1::OK && (!summary_.best || record.gflops > summary_.best->gflops)) {
-          summary_.best = record;
-        }
-        if (record.status == v1::OK &&
-            record.config_hash == codegen::ConfigHash(space_.DefaultConfig())) {
-          summary_.default_gflops = record.gflops;
-        }
-      }
-      // A lost board is not the config's fault: such configs may be measured again.
-      if (record.status == v1::DEVICE_LOST) continue;
-      absl::StatusOr<uint64_t> index = space_.IndexOf(record.config);
-      if (!index.ok() || measured_.contains(*index)) continue;
-      measured_.insert(*index);
-      search_.Observe(*index, record.status == v1::OK ? record.gflops : 0.0);
-    }
-    return absl::OkStatus();
+  // --resume: takes over the database's records of this workload, target and device
+  // (ResumeFromDatabase), before Run.
+  absl::Status Resume() {
+    return ResumeFromDatabase(options_, database_, space_, search_, measured_, summary_);
   }
 
   TuneSummary TakeSummary() { return std::move(summary_); }
@@ -193,14 +153,6 @@ class Job {
     const int64_t since = summary_.best ? summary_.trials - 1 - summary_.best->trial
                                         : static_cast<int64_t>(summary_.trials);
     return since >= options_.early_stop;
-  }
-
-  void CountTimeout(const db::Record& record) {
-    if (record.status != v1::TIMEOUT) return;
-    ++summary_.timeouts;
-    if (!summary_.first_timeout || record.trial < summary_.first_timeout->trial) {
-      summary_.first_timeout = record;
-    }
   }
 
   absl::Status RunRound(TrackerClient& client, const std::vector<uint64_t>& indices,
@@ -314,7 +266,7 @@ class Job {
 
     ++summary_.trials;
     if (record.status != v1::OK) ++summary_.failures;
-    CountTimeout(record);
+    CountTimeout(record, summary_);
     search_.Observe(index, record.gflops);
     if (record.status == v1::OK &&
         record.config_hash == codegen::ConfigHash(space_.DefaultConfig())) {
@@ -435,7 +387,7 @@ absl::StatusOr<TuneSummary> RunTuningJob(const TuneOptions& options, db::Databas
   if (!job_name.ok()) return job_name.status();
   Job job(options, *std::move(job_name), database, *space, **search, progress);
   if (options.resume) {
-    if (absl::Status status = job.Resume(/*continue_job=*/true); !status.ok()) return status;
+    if (absl::Status status = job.Resume(); !status.ok()) return status;
   }
   absl::Status status = job.Run();
   if (!status.ok()) return status;
