@@ -16,14 +16,12 @@
 #include "codegen/target.h"
 #include "codegen/version.h"
 #include "codegen/workload.h"
-#include "cost_model/features.h"
 #include "tuner/adaptive_timeout.h"
 #include "tuner/builder_pool.h"
 #include "tuner/job_name.h"
 #include "tuner/resume.h"
 #include "tuner/search.h"
 #include "tuner/tracker_client.h"
-#include "tuner/transfer.h"
 #include "tuner/xgb_search.h"
 
 namespace fleettune::tuner {
@@ -302,40 +300,6 @@ class Job {
   TuneSummary summary_;
 };
 
-// The search of options.tuner; for xgb, with loop-nest features, transfer and a loaded model.
-absl::StatusOr<std::unique_ptr<Search>> CreateSearch(const TuneOptions& options,
-                                                     const codegen::SearchSpace& space,
-                                                     db::Database& database, XgbSearch** xgb,
-                                                     TuneSummary& summary) {
-  *xgb = nullptr;
-  if (options.tuner != "xgb") return MakeSearch(options.tuner, space, options.seed);
-  XgbSearchOptions xgb_options;
-  xgb_options.seed = options.seed;
-  xgb_options.objective = options.objective;
-  const v1::Workload workload = options.workload;
-  const v1::Target target = options.target;
-  xgb_options.features = [workload, target](const v1::Config& config) {
-    return cost_model::ConfigFeatures(workload, target, config);
-  };
-  absl::StatusOr<std::unique_ptr<XgbSearch>> search = XgbSearch::Create(space, xgb_options);
-  if (!search.ok()) return search.status();
-  if (!options.load_model.empty()) {
-    if (absl::Status status = (*search)->LoadModel(options.load_model); !status.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("--load-model: ", status.message()));
-    }
-  }
-  if (options.transfer) {
-    auto start = Clock::now();
-    absl::StatusOr<TransferData> data = LoadTransferData(database, options.workload, options.target,
-                                                         options.device_key, space.template_name());
-    if (!data.ok()) return data.status();
-    summary.transfer_rows = (*search)->SetTransferData(*std::move(data));
-    summary.model_seconds += SecondsSince(start);
-  }
-  *xgb = search->get();
-  return std::unique_ptr<Search>(*std::move(search));
-}
-
 }  // namespace
 
 v1::MeasureOptions DefaultMeasureOptions() {
@@ -378,24 +342,21 @@ absl::StatusOr<TuneSummary> RunTuningJob(const TuneOptions& options, db::Databas
   absl::StatusOr<codegen::SearchSpace> space =
       codegen::SearchSpaceFor(options.workload, options.target);
   if (!space.ok()) return space.status();
-  TuneSummary setup;
-  XgbSearch* xgb = nullptr;
-  absl::StatusOr<std::unique_ptr<Search>> search =
-      CreateSearch(options, *space, database, &xgb, setup);
+  absl::StatusOr<JobSearch> search = MakeJobSearch(options, *space, database);
   if (!search.ok()) return search.status();
   absl::StatusOr<std::string> job_name = ChooseJobName(options, database);
   if (!job_name.ok()) return job_name.status();
-  Job job(options, *std::move(job_name), database, *space, **search, progress);
+  Job job(options, *std::move(job_name), database, *space, *search->search, progress);
   if (options.resume) {
     if (absl::Status status = job.Resume(); !status.ok()) return status;
   }
   absl::Status status = job.Run();
   if (!status.ok()) return status;
   TuneSummary summary = job.TakeSummary();
-  summary.transfer_rows = setup.transfer_rows;
-  summary.model_seconds += setup.model_seconds;
-  if (xgb != nullptr && !options.save_model.empty()) {
-    if (absl::Status saved = xgb->SaveModel(options.save_model); !saved.ok()) {
+  summary.transfer_rows = search->transfer_rows;
+  summary.model_seconds += search->model_seconds;
+  if (search->xgb != nullptr && !options.save_model.empty()) {
+    if (absl::Status saved = search->xgb->SaveModel(options.save_model); !saved.ok()) {
       return absl::InternalError(absl::StrCat("--save-model: ", saved.message()));
     }
     summary.model_saved = true;
