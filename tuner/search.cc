@@ -3,7 +3,13 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "cost_model/features.h"
+#include "db/database.h"
 #include "tuner/ga_search.h"
+#include "tuner/transfer.h"
+#include "tuner/tuning_job.h"
 #include "tuner/xgb_search.h"
 
 namespace fleettune::tuner {
@@ -100,6 +106,43 @@ absl::StatusOr<std::unique_ptr<Search>> MakeSearch(const std::string& name,
   }
   return absl::InternalError(
       absl::StrCat("CheckSearchName accepted '", name, "' but MakeSearch does not build it"));
+}
+
+absl::StatusOr<JobSearch> MakeJobSearch(const TuneOptions& options,
+                                        const codegen::SearchSpace& space, db::Database& database) {
+  JobSearch made;
+  if (options.tuner != "xgb") {
+    absl::StatusOr<std::unique_ptr<Search>> search = MakeSearch(options.tuner, space, options.seed);
+    if (!search.ok()) return search.status();
+    made.search = *std::move(search);
+    return made;
+  }
+  XgbSearchOptions xgb_options;
+  xgb_options.seed = options.seed;
+  xgb_options.objective = options.objective;
+  const v1::Workload workload = options.workload;
+  const v1::Target target = options.target;
+  xgb_options.features = [workload, target](const v1::Config& config) {
+    return cost_model::ConfigFeatures(workload, target, config);
+  };
+  absl::StatusOr<std::unique_ptr<XgbSearch>> search = XgbSearch::Create(space, xgb_options);
+  if (!search.ok()) return search.status();
+  if (!options.load_model.empty()) {
+    if (absl::Status status = (*search)->LoadModel(options.load_model); !status.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--load-model: ", status.message()));
+    }
+  }
+  if (options.transfer) {
+    const absl::Time start = absl::Now();
+    absl::StatusOr<TransferData> data = LoadTransferData(database, options.workload, options.target,
+                                                         options.device_key, space.template_name());
+    if (!data.ok()) return data.status();
+    made.transfer_rows = (*search)->SetTransferData(*std::move(data));
+    made.model_seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  }
+  made.xgb = search->get();
+  made.search = *std::move(search);
+  return made;
 }
 
 }  // namespace fleettune::tuner

@@ -11,7 +11,14 @@
 #include "absl/status/statusor.h"
 #include "codegen/search_space.h"
 
+namespace fleettune::db {
+class Database;
+}  // namespace fleettune::db
+
 namespace fleettune::tuner {
+
+struct TuneOptions;
+class XgbSearch;
 
 // A search strategy. Not thread-safe: the tuning loop drives it from one thread.
 class Search {
@@ -44,6 +51,22 @@ absl::StatusOr<std::unique_ptr<Search>> MakeSearch(const std::string& name,
 // OK when MakeSearch knows the search `name`; its InvalidArgument naming the tuner otherwise.
 // Lets a caller refuse a bad --tuner before it sets anything up.
 absl::Status CheckSearchName(const std::string& name);
+
+// The search a tuning job runs, and what making it cost.
+struct JobSearch {
+  std::unique_ptr<Search> search;
+  XgbSearch* xgb = nullptr;  // `search` itself when options.tuner is xgb (to save its model)
+  int transfer_rows = 0;     // other shapes' records the model trained on (options.transfer)
+  double model_seconds = 0;  // loading and fitting those rows
+};
+
+// The search of options.tuner over `space`: MakeSearch's, except that xgb gets loop-nest
+// features of options.workload on options.target, the model at options.load_model, and with
+// options.transfer the records of other shapes in `database`. InvalidArgument naming the tuner,
+// or "--load-model: ..." for a model that does not load; the database's error when it cannot
+// be read.
+absl::StatusOr<JobSearch> MakeJobSearch(const TuneOptions& options,
+                                        const codegen::SearchSpace& space, db::Database& database);
 
 }  // namespace fleettune::tuner
 

@@ -6,9 +6,11 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -21,6 +23,9 @@ constexpr int kMaxMessageBytes = 64 << 20;
 constexpr std::chrono::seconds kConnectTimeout(10);
 constexpr std::chrono::milliseconds kConnectPoll(250);  // how often Connect asks why not yet
 constexpr std::chrono::seconds kStatusTimeout(10);
+// MeasureResubmitting's wait between tries: doubles from the first to the last.
+constexpr std::chrono::milliseconds kFirstResubmitWait(250);
+constexpr std::chrono::milliseconds kLastResubmitWait(4000);
 
 // Tracker-side rejections keep their code; transport failures become Unavailable.
 absl::Status FromGrpcStatus(const grpc::Status& status, const std::string& address) {
@@ -125,6 +130,42 @@ absl::Status TrackerClient::Measure(
                                                received, " of ", batch.tasks_size(), " results"));
   }
   return absl::OkStatus();
+}
+
+absl::Status TrackerClient::MeasureResubmitting(
+    const v1::MeasureBatch& batch, std::chrono::seconds outage_limit,
+    const std::function<bool(const v1::MeasureResult&)>& on_result) {
+  using Clock = std::chrono::steady_clock;
+  absl::flat_hash_set<uint64_t> unanswered;  // client tags of the tasks without a result
+  for (const v1::MeasureTask& task : batch.tasks()) unanswered.insert(task.client_tag());
+  bool stop = false;
+  auto last_progress = Clock::now();
+  auto deliver = [&](const v1::MeasureResult& result) {
+    if (unanswered.erase(result.client_tag()) == 0) return;  // not ours, or a duplicate
+    last_progress = Clock::now();
+    if (!on_result(result)) stop = true;
+  };
+  absl::Status measured;
+  auto wait = kFirstResubmitWait;
+  for (;;) {
+    v1::MeasureBatch pending = batch;
+    pending.clear_tasks();
+    for (const v1::MeasureTask& task : batch.tasks()) {
+      if (unanswered.contains(task.client_tag())) *pending.add_tasks() = task;
+    }
+    if (pending.tasks_size() == 0) return measured;
+    measured = Measure(pending, deliver);
+    if (stop || measured.ok() || measured.code() != absl::StatusCode::kUnavailable) {
+      return measured;
+    }
+    if (Clock::now() - last_progress > outage_limit) {
+      return absl::UnavailableError(absl::StrCat("the tracker at ", address_,
+                                                 " has been unreachable for ", outage_limit.count(),
+                                                 " s: ", measured.message()));
+    }
+    std::this_thread::sleep_for(wait);
+    wait = std::min(wait * 2, kLastResubmitWait);
+  }
 }
 
 absl::StatusOr<v1::StatusReply> TrackerClient::GetStatus() {

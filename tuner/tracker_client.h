@@ -3,6 +3,7 @@
 #ifndef FLEETTUNE_TUNER_TRACKER_CLIENT_H_
 #define FLEETTUNE_TUNER_TRACKER_CLIENT_H_
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -34,6 +35,17 @@ class TrackerClient {
   // stay delivered; the caller owns retrying the rest.
   absl::Status Measure(const v1::MeasureBatch& batch,
                        const std::function<void(const v1::MeasureResult&)>& on_result);
+
+  // Measure that outlives a tracker restart (which loses the tracker's queues): while the
+  // stream breaks with Unavailable, resubmits the tasks without a result, waiting 250 ms
+  // doubling to 4 s between tries. `on_result` sees each task's first result only (others
+  // and unknown client tags are dropped) and returns false to stop resubmitting; the stream
+  // under way still runs to its end. Returns OK when a stream ends cleanly (a task it left
+  // without a result is the caller's to record as lost); the last Measure's error when
+  // `on_result` stopped it or the error is not Unavailable; Unavailable "the tracker at
+  // <address> has been unreachable for <N> s: ..." when no new result came for `outage_limit`.
+  absl::Status MeasureResubmitting(const v1::MeasureBatch& batch, std::chrono::seconds outage_limit,
+                                   const std::function<bool(const v1::MeasureResult&)>& on_result);
 
   // The tracker's boards and queues. Unavailable (or the RPC's code) on failure.
   absl::StatusOr<v1::StatusReply> GetStatus();

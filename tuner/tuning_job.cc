@@ -5,8 +5,6 @@
 #include <future>
 #include <memory>
 #include <numeric>
-#include <set>
-#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -18,13 +16,12 @@
 #include "codegen/target.h"
 #include "codegen/version.h"
 #include "codegen/workload.h"
-#include "cost_model/features.h"
 #include "tuner/adaptive_timeout.h"
 #include "tuner/builder_pool.h"
 #include "tuner/job_name.h"
+#include "tuner/resume.h"
 #include "tuner/search.h"
 #include "tuner/tracker_client.h"
-#include "tuner/transfer.h"
 #include "tuner/xgb_search.h"
 
 namespace fleettune::tuner {
@@ -133,50 +130,10 @@ class Job {
     return absl::OkStatus();
   }
 
-  // Continues the job from the database (--resume): every config this workload, target and
-  // device has a record of is fed to the search (never measured again), and the latest job's
-  // trials count towards the budget with trial numbers continuing after them.
-  absl::Status Resume(bool continue_job) {
-    db::Query query;
-    query.workload_key = workload_key_;
-    query.target_key = target_key_;
-    query.device_key = options_.device_key;
-    absl::StatusOr<std::vector<db::Record>> history = database_.History(query);
-    if (!history.ok()) return history.status();
-    if (history->empty()) return absl::OkStatus();
-    if (continue_job && options_.job_name.empty()) {
-      const db::Record* latest = &history->front();
-      for (const db::Record& record : *history) {
-        if (record.id > latest->id) latest = &record;
-      }
-      summary_.job = latest->job;
-    }
-    // Distinct trial numbers: a job written by two tuners at once (a name shared before job
-    // names were unique) holds some trial numbers twice.
-    std::set<int64_t> resumed_trials;
-    for (const db::Record& record : *history) {
-      if (record.job == summary_.job) {
-        summary_.trials = std::max<int>(summary_.trials, static_cast<int>(record.trial) + 1);
-        resumed_trials.insert(record.trial);
-        summary_.resumed_trials = static_cast<int>(resumed_trials.size());
-        if (record.status != v1::OK) ++summary_.failures;
-        CountTimeout(record);
-        if (record.status == v1::OK && (!summary_.best || record.gflops > summary_.best->gflops)) {
-          summary_.best = record;
-        }
-        if (record.status == v1::OK &&
-            record.config_hash == codegen::ConfigHash(space_.DefaultConfig())) {
-          summary_.default_gflops = record.gflops;
-        }
-      }
-      // A lost board is not the config's fault: such configs may be measured again.
-      if (record.status == v1::DEVICE_LOST) continue;
-      absl::StatusOr<uint64_t> index = space_.IndexOf(record.config);
-      if (!index.ok() || measured_.contains(*index)) continue;
-      measured_.insert(*index);
-      search_.Observe(*index, record.status == v1::OK ? record.gflops : 0.0);
-    }
-    return absl::OkStatus();
+  // --resume: takes over the database's records of this workload, target and device
+  // (ResumeFromDatabase), before Run.
+  absl::Status Resume() {
+    return ResumeFromDatabase(options_, database_, space_, search_, measured_, summary_);
   }
 
   TuneSummary TakeSummary() { return std::move(summary_); }
@@ -194,14 +151,6 @@ class Job {
     const int64_t since = summary_.best ? summary_.trials - 1 - summary_.best->trial
                                         : static_cast<int64_t>(summary_.trials);
     return since >= options_.early_stop;
-  }
-
-  void CountTimeout(const db::Record& record) {
-    if (record.status != v1::TIMEOUT) return;
-    ++summary_.timeouts;
-    if (!summary_.first_timeout || record.trial < summary_.first_timeout->trial) {
-      summary_.first_timeout = record;
-    }
   }
 
   absl::Status RunRound(TrackerClient& client, const std::vector<uint64_t>& indices,
@@ -244,43 +193,20 @@ class Job {
     absl::Status write_status;
     std::string rejection;  // the tracker refused work (no board of the key): not a trial
     auto measure_start = Clock::now();
-    auto last_progress = Clock::now();
+    // Returns false, to stop resubmitting, once a write failed or the tracker refused work.
     auto on_result = [&](const v1::MeasureResult& result) {
       uint64_t i = result.client_tag();
-      if (i >= outcomes.size() || answered[i]) return;  // not ours, or a duplicate
+      if (i >= outcomes.size() || answered[i]) return true;  // not ours, or a duplicate
       answered[i] = true;
-      last_progress = Clock::now();
       if (result.status() == v1::REJECTED) {
         rejection = result.error();
-        return;
+        return false;
       }
       absl::Status recorded = Record(first_trial + i, indices[i], configs[i], result);
       if (write_status.ok()) write_status = recorded;
+      return write_status.ok() && rejection.empty();
     };
-    // A tracker that restarts mid-batch loses its queues: resubmit what it has not answered,
-    // with backoff, until every task has a result or it has been unreachable for too long.
-    absl::Status measured;
-    auto backoff = std::chrono::milliseconds(250);
-    for (;;) {
-      v1::MeasureBatch pending = batch;
-      pending.clear_tasks();
-      for (const v1::MeasureTask& task : batch.tasks()) {
-        if (!answered[task.client_tag()]) *pending.add_tasks() = task;
-      }
-      if (pending.tasks_size() == 0) break;
-      measured = client.Measure(pending, on_result);
-      if (!write_status.ok() || measured.ok() || !rejection.empty()) break;
-      if (measured.code() != absl::StatusCode::kUnavailable) break;
-      if (Clock::now() - last_progress > kTrackerOutageLimit) {
-        measured = absl::UnavailableError(absl::StrCat(
-            "the tracker at ", options_.tracker_address, " has been unreachable for ",
-            std::chrono::duration_cast<std::chrono::seconds>(kTrackerOutageLimit).count(),
-            " s: ", measured.message()));
-        break;
-      }
-      std::this_thread::sleep_for(backoff);
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(4000));
-    }
+    absl::Status measured = client.MeasureResubmitting(batch, kTrackerOutageLimit, on_result);
     summary_.measure_seconds += SecondsSince(measure_start);
     if (!write_status.ok()) return write_status;
     if (!measured.ok()) return measured;
@@ -338,7 +264,7 @@ class Job {
 
     ++summary_.trials;
     if (record.status != v1::OK) ++summary_.failures;
-    CountTimeout(record);
+    CountTimeout(record, summary_);
     search_.Observe(index, record.gflops);
     if (record.status == v1::OK &&
         record.config_hash == codegen::ConfigHash(space_.DefaultConfig())) {
@@ -373,40 +299,6 @@ class Job {
   absl::flat_hash_set<uint64_t> measured_;  // indices with a record (resumed or this run)
   TuneSummary summary_;
 };
-
-// The search of options.tuner; for xgb, with loop-nest features, transfer and a loaded model.
-absl::StatusOr<std::unique_ptr<Search>> CreateSearch(const TuneOptions& options,
-                                                     const codegen::SearchSpace& space,
-                                                     db::Database& database, XgbSearch** xgb,
-                                                     TuneSummary& summary) {
-  *xgb = nullptr;
-  if (options.tuner != "xgb") return MakeSearch(options.tuner, space, options.seed);
-  XgbSearchOptions xgb_options;
-  xgb_options.seed = options.seed;
-  xgb_options.objective = options.objective;
-  const v1::Workload workload = options.workload;
-  const v1::Target target = options.target;
-  xgb_options.features = [workload, target](const v1::Config& config) {
-    return cost_model::ConfigFeatures(workload, target, config);
-  };
-  absl::StatusOr<std::unique_ptr<XgbSearch>> search = XgbSearch::Create(space, xgb_options);
-  if (!search.ok()) return search.status();
-  if (!options.load_model.empty()) {
-    if (absl::Status status = (*search)->LoadModel(options.load_model); !status.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("--load-model: ", status.message()));
-    }
-  }
-  if (options.transfer) {
-    auto start = Clock::now();
-    absl::StatusOr<TransferData> data = LoadTransferData(database, options.workload, options.target,
-                                                         options.device_key, space.template_name());
-    if (!data.ok()) return data.status();
-    summary.transfer_rows = (*search)->SetTransferData(*std::move(data));
-    summary.model_seconds += SecondsSince(start);
-  }
-  *xgb = search->get();
-  return std::unique_ptr<Search>(*std::move(search));
-}
 
 }  // namespace
 
@@ -450,24 +342,21 @@ absl::StatusOr<TuneSummary> RunTuningJob(const TuneOptions& options, db::Databas
   absl::StatusOr<codegen::SearchSpace> space =
       codegen::SearchSpaceFor(options.workload, options.target);
   if (!space.ok()) return space.status();
-  TuneSummary setup;
-  XgbSearch* xgb = nullptr;
-  absl::StatusOr<std::unique_ptr<Search>> search =
-      CreateSearch(options, *space, database, &xgb, setup);
+  absl::StatusOr<JobSearch> search = MakeJobSearch(options, *space, database);
   if (!search.ok()) return search.status();
   absl::StatusOr<std::string> job_name = ChooseJobName(options, database);
   if (!job_name.ok()) return job_name.status();
-  Job job(options, *std::move(job_name), database, *space, **search, progress);
+  Job job(options, *std::move(job_name), database, *space, *search->search, progress);
   if (options.resume) {
-    if (absl::Status status = job.Resume(/*continue_job=*/true); !status.ok()) return status;
+    if (absl::Status status = job.Resume(); !status.ok()) return status;
   }
   absl::Status status = job.Run();
   if (!status.ok()) return status;
   TuneSummary summary = job.TakeSummary();
-  summary.transfer_rows = setup.transfer_rows;
-  summary.model_seconds += setup.model_seconds;
-  if (xgb != nullptr && !options.save_model.empty()) {
-    if (absl::Status saved = xgb->SaveModel(options.save_model); !saved.ok()) {
+  summary.transfer_rows = search->transfer_rows;
+  summary.model_seconds += search->model_seconds;
+  if (search->xgb != nullptr && !options.save_model.empty()) {
+    if (absl::Status saved = search->xgb->SaveModel(options.save_model); !saved.ok()) {
       return absl::InternalError(absl::StrCat("--save-model: ", saved.message()));
     }
     summary.model_saved = true;

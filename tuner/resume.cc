@@ -1,0 +1,65 @@
+#include "tuner/resume.h"
+
+#include <algorithm>
+#include <set>
+#include <vector>
+
+#include "codegen/target.h"
+#include "codegen/workload.h"
+
+namespace fleettune::tuner {
+
+void CountTimeout(const db::Record& record, TuneSummary& summary) {
+  if (record.status != v1::TIMEOUT) return;
+  ++summary.timeouts;
+  if (!summary.first_timeout || record.trial < summary.first_timeout->trial) {
+    summary.first_timeout = record;
+  }
+}
+
+absl::Status ResumeFromDatabase(const TuneOptions& options, db::Database& database,
+                                const codegen::SearchSpace& space, Search& search,
+                                absl::flat_hash_set<uint64_t>& measured, TuneSummary& summary) {
+  db::Query query;
+  query.workload_key = codegen::WorkloadKey(options.workload);
+  query.target_key = codegen::TargetKey(options.target);
+  query.device_key = options.device_key;
+  absl::StatusOr<std::vector<db::Record>> history = database.History(query);
+  if (!history.ok()) return history.status();
+  if (history->empty()) return absl::OkStatus();
+  if (options.job_name.empty()) {
+    const db::Record* latest = &history->front();
+    for (const db::Record& record : *history) {
+      if (record.id > latest->id) latest = &record;
+    }
+    summary.job = latest->job;
+  }
+  const uint64_t default_hash = codegen::ConfigHash(space.DefaultConfig());
+  // Distinct trial numbers: a job written by two tuners at once (a name shared before job
+  // names were unique) holds some trial numbers twice.
+  std::set<int64_t> resumed_trials;
+  for (const db::Record& record : *history) {
+    if (record.job == summary.job) {
+      summary.trials = std::max<int>(summary.trials, static_cast<int>(record.trial) + 1);
+      resumed_trials.insert(record.trial);
+      summary.resumed_trials = static_cast<int>(resumed_trials.size());
+      if (record.status != v1::OK) ++summary.failures;
+      CountTimeout(record, summary);
+      if (record.status == v1::OK && (!summary.best || record.gflops > summary.best->gflops)) {
+        summary.best = record;
+      }
+      if (record.status == v1::OK && record.config_hash == default_hash) {
+        summary.default_gflops = record.gflops;
+      }
+    }
+    // A lost board is not the config's fault: such configs may be measured again.
+    if (record.status == v1::DEVICE_LOST) continue;
+    absl::StatusOr<uint64_t> index = space.IndexOf(record.config);
+    if (!index.ok() || measured.contains(*index)) continue;
+    measured.insert(*index);
+    search.Observe(*index, record.status == v1::OK ? record.gflops : 0.0);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace fleettune::tuner
