@@ -21,15 +21,14 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/Host.h"
+#include "util/seconds_since.h"
 
 namespace fleettune::codegen {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using util::SecondsSince;
 
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+using Clock = std::chrono::steady_clock;
 
 absl::Status CheckSymbol(const std::string& symbol) {
   bool valid = !symbol.empty() && !absl::ascii_isdigit(symbol[0]);

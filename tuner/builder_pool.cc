@@ -7,6 +7,7 @@
 
 #include "codegen/build.h"
 #include "tuner/sha256.h"
+#include "util/seconds_since.h"
 
 namespace fleettune::tuner {
 
@@ -34,8 +35,7 @@ std::vector<BuildOutcome> BuildAll(const v1::Workload& workload, const v1::Targe
       } else {
         outcome.artifact = built.status();
       }
-      outcome.seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      outcome.seconds = util::SecondsSince(start);
     }
   };
   int n = std::max(1, std::min<int>(threads, static_cast<int>(configs.size())));

@@ -1,13 +1,11 @@
 #include "tuner/embedded_fleet.h"
 
-#include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <string_view>
@@ -16,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "tracker/tracker.h"
 #include "tuner/tracker_client.h"
+#include "util/process.h"
 
 extern char** environ;
 
@@ -23,18 +22,6 @@ namespace fleettune::tuner {
 namespace {
 
 constexpr char kRuntimeName[] = "fleettune-rpc-server";
-
-// Waits up to `grace` for `pid` to exit, then kills it.
-void StopProcess(pid_t pid, absl::Duration grace) {
-  kill(pid, SIGTERM);
-  absl::Time deadline = absl::Now() + grace;
-  while (absl::Now() < deadline) {
-    if (waitpid(pid, nullptr, WNOHANG) == pid) return;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-}
 
 }  // namespace
 
@@ -118,29 +105,23 @@ absl::StatusOr<std::unique_ptr<EmbeddedFleet>> EmbeddedFleet::Start(
 absl::StatusOr<pid_t> EmbeddedFleet::SpawnBoard() const {
   // --parent-pid: the board exits when this process dies, even by SIGKILL (no destructor
   // runs then), so no board outlives its tuner and reconnects forever to a tracker that is gone.
-  std::vector<std::string> args = {
+  const std::vector<std::string> argv = {
       binary_, "--tracker", address_, "--key", key_, "--parent-pid", std::to_string(getpid())};
-  std::vector<char*> argv;
-  for (std::string& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
   // The board token goes through the environment, never the command line (ps shows that).
-  std::vector<std::string> variables;
+  util::SpawnOptions options;
+  options.environment.emplace();
   for (char** variable = environ; *variable != nullptr; ++variable) {
     if (std::string_view(*variable).rfind("FLEETTUNE_BOARD_TOKEN=", 0) != 0) {
-      variables.push_back(*variable);
+      options.environment->push_back(*variable);
     }
   }
-  variables.push_back("FLEETTUNE_BOARD_TOKEN=" + board_token_);
-  std::vector<char*> envp;
-  for (std::string& variable : variables) envp.push_back(variable.data());
-  envp.push_back(nullptr);
-  int error = posix_spawnp(&pid, binary_.c_str(), nullptr, nullptr, argv.data(), envp.data());
-  if (error != 0) {
+  options.environment->push_back("FLEETTUNE_BOARD_TOKEN=" + board_token_);
+  absl::StatusOr<pid_t> pid = util::SpawnProcess(argv, options);
+  if (!pid.ok()) {
     return absl::UnavailableError(
-        absl::StrCat("cannot start the board runtime '", binary_, "': ", strerror(error)));
+        absl::StrCat("cannot start the board runtime '", binary_, "': ", pid.status().message()));
   }
-  return pid;
+  return *pid;
 }
 
 void EmbeddedFleet::SuperviseBoards() {
@@ -167,7 +148,7 @@ EmbeddedFleet::~EmbeddedFleet() {
   stopping_.store(true);
   if (supervisor_.joinable()) supervisor_.join();
   for (pid_t pid : boards_) {
-    if (pid > 0) StopProcess(pid, absl::Seconds(3));
+    if (pid > 0) util::StopProcess(pid, std::chrono::seconds(3));
   }
   if (tracker_) tracker_->Shutdown();
 }

@@ -13,15 +13,14 @@
 #include "absl/strings/str_cat.h"
 #include "cost_model/features.h"
 #include "tuner/annealing.h"
+#include "util/seconds_since.h"
 
 namespace fleettune::tuner {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using util::SecondsSince;
 
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+using Clock = std::chrono::steady_clock;
 
 // Features of one knob choice, computed by KnobFeatures itself so the two cannot drift.
 std::vector<float> ChoiceFeatures(const codegen::Knob& knob, int64_t value) {

@@ -16,13 +16,6 @@ double NowSeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-double Median(std::vector<double> values) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  size_t mid = values.size() / 2;
-  return values.size() % 2 ? values[mid] : 0.5 * (values[mid - 1] + values[mid]);
-}
-
 double TimeMedian(const std::function<void()>& run, const TimingOptions& options) {
   double start = NowSeconds();
   run();  // warm up caches, lazy binding and thread pools

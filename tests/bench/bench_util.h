@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "util/median.h"
+
 namespace fleettune::bench {
 
 struct TimingOptions {
@@ -76,7 +78,8 @@ double MaxRelativeError(const float* got, const float* want, size_t n);
 // Geometric mean of the positive values; 0 when there are none.
 double GeoMean(const std::vector<double>& values);
 
-double Median(std::vector<double> values);
+// The benchmarks' median is the project's one (util/median.h).
+using util::Median;
 
 // A GFLOPS figure with 3-4 significant digits, or "-" for a value <= 0 (not measured / not
 // available).

@@ -18,15 +18,14 @@
 #include "db/database.h"
 #include "db/internal/record_json.h"
 #include "tests/db/postgres_server.h"
+#include "util/seconds_since.h"
 
 namespace fleettune::db {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using util::SecondsSince;
 
-double Seconds(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+using Clock = std::chrono::steady_clock;
 
 // CPU seconds used so far by the calling thread (RUSAGE_THREAD) or the whole process.
 double CpuSeconds(int who) {
@@ -103,7 +102,7 @@ int ImportOnly(const std::string& url, const std::string& file) {
   const double thread_cpu = CpuSeconds(RUSAGE_THREAD), process_cpu = CpuSeconds(RUSAGE_SELF);
   const auto start = Clock::now();
   absl::StatusOr<ImportCounts> imported = (*db)->Import(in);
-  const double import_s = Seconds(start);
+  const double import_s = SecondsSince(start);
   if (!imported.ok()) {
     std::fprintf(stderr, "db_bench: import: %s\n", imported.status().ToString().c_str());
     return 1;
@@ -137,7 +136,7 @@ int Run(const std::string& backend, const std::string& url, const std::string& u
     std::fprintf(stderr, "db_bench: fill: %s\n", filled.status().ToString().c_str());
     return 1;
   }
-  const double fill_s = Seconds(start);
+  const double fill_s = SecondsSince(start);
   std::printf(
       "[%s] bulk insert (InsertAll, one transaction): %lld records in %.2f s = %.0f records/s\n",
       backend.c_str(), static_cast<long long>(filled->inserted), fill_s, filled->inserted / fill_s);
@@ -149,7 +148,7 @@ int Run(const std::string& backend, const std::string& url, const std::string& u
                 DeviceOf(static_cast<int>(rng() % kDevices))};
     start = Clock::now();
     absl::StatusOr<std::vector<Record>> best = (*db)->Best(query, 1);
-    exact_ms.push_back(Seconds(start) * 1e3);
+    exact_ms.push_back(SecondsSince(start) * 1e3);
     if (!best.ok() || best->empty()) {
       std::fprintf(stderr, "db_bench: lookup found nothing\n");
       return 1;
@@ -157,7 +156,7 @@ int Run(const std::string& backend, const std::string& url, const std::string& u
     query.device_key.reset();
     start = Clock::now();
     best = (*db)->Best(query, 5);  // `fleettune best --top 5`: any device
-    any_ms.push_back(Seconds(start) * 1e3);
+    any_ms.push_back(SecondsSince(start) * 1e3);
   }
   std::printf(
       "[%s] best lookup (workload, target, device), top 1: p50 %.3f ms, p99 %.3f ms (%d lookups, "
@@ -173,7 +172,7 @@ int Run(const std::string& backend, const std::string& url, const std::string& u
     Record record = Synthetic(records + i, workloads, rng);
     start = Clock::now();
     absl::Status status = (*db)->Insert(&record);
-    insert_ms.push_back(Seconds(start) * 1e3);
+    insert_ms.push_back(SecondsSince(start) * 1e3);
     if (!status.ok()) {
       std::fprintf(stderr, "db_bench: insert: %s\n", status.ToString().c_str());
       return 1;
@@ -199,7 +198,7 @@ int Run(const std::string& backend, const std::string& url, const std::string& u
     }
     exported = *written;
   }
-  const double export_s = Seconds(start);
+  const double export_s = SecondsSince(start);
   std::printf("[%s] export: %lld records in %.2f s = %.0f records/s (%.0f MB)\n", backend.c_str(),
               static_cast<long long>(exported), export_s, exported / export_s,
               std::filesystem::file_size(file) / 1e6);
@@ -214,7 +213,7 @@ int Run(const std::string& backend, const std::string& url, const std::string& u
     while (std::getline(lines, line)) {
       if (internal::RecordFromJsonLine(line).ok()) ++parsed;
     }
-    const double parse_s = Seconds(start);
+    const double parse_s = SecondsSince(start);
     std::printf("[%s] import parse only (one thread): %lld lines in %.2f s = %.0f records/s\n",
                 backend.c_str(), static_cast<long long>(parsed), parse_s, parsed / parse_s);
   }
@@ -227,7 +226,7 @@ int Run(const std::string& backend, const std::string& url, const std::string& u
   const double thread_cpu = CpuSeconds(RUSAGE_THREAD), process_cpu = CpuSeconds(RUSAGE_SELF);
   start = Clock::now();
   absl::StatusOr<ImportCounts> imported = (*target)->Import(in);
-  const double import_s = Seconds(start);
+  const double import_s = SecondsSince(start);
   const double import_thread_cpu = CpuSeconds(RUSAGE_THREAD) - thread_cpu;
   const double import_process_cpu = CpuSeconds(RUSAGE_SELF) - process_cpu;
   if (keep_export.empty()) {

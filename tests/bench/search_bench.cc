@@ -56,6 +56,7 @@
 #include "tests/bench/bench_util.h"
 #include "tuner/search.h"
 #include "tuner/xgb_search.h"
+#include "util/seconds_since.h"
 
 // Bump when templates or timing change so that cached tables are measured again. The
 // template name and space size are checked as well.
@@ -64,11 +65,9 @@
 namespace fleettune::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using util::SecondsSince;
 
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+using Clock = std::chrono::steady_clock;
 
 // One measured config of a table.
 struct Row {

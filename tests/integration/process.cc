@@ -1,8 +1,6 @@
 #include "tests/integration/process.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,7 +11,7 @@
 #include <sstream>
 #include <thread>
 
-extern char** environ;
+#include "util/process.h"
 
 namespace fleettune::testing {
 namespace {
@@ -25,22 +23,14 @@ std::string ReadAll(const std::string& path) {
   return buffer.str();
 }
 
+// Starts `argv` with stdout and stderr to the files; -1 when it cannot be started.
 pid_t Spawn(const std::vector<std::string>& argv, const std::string& out_path,
             const std::string& err_path) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  std::vector<char*> args;
-  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
+  util::SpawnOptions options;
+  options.stdout_path = out_path;
+  options.stderr_path = err_path;
+  absl::StatusOr<pid_t> pid = util::SpawnProcess(argv, options);
+  return pid.ok() ? *pid : -1;
 }
 
 std::string TempPath(const std::string& stem) {
@@ -104,13 +94,7 @@ std::optional<int> ChildProcess::Wait(int timeout_seconds) {
 }
 
 ChildProcess::~ChildProcess() {
-  if (pid_ <= 0) return;
-  kill(pid_, SIGTERM);
-  for (int i = 0; i < 100; ++i) {
-    if (waitpid(pid_, nullptr, WNOHANG) == pid_) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  Kill(SIGKILL);
+  if (pid_ > 0) util::StopProcess(pid_, std::chrono::seconds(2));
 }
 
 std::string ChildProcess::Stdout() const { return ReadAll(out_path_); }

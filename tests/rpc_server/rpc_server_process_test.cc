@@ -1,60 +1,34 @@
 // Runs the real fleettune-rpc-server executable against an in-process tracker on loopback.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "tests/integration/process.h"
 #include "tests/rpc_server/kernel_fixture.h"
 #include "tracker/tracker.h"
 #include "tuner/tracker_client.h"
 
-extern char** environ;
-
 namespace fleettune {
 namespace {
 
-// Starts the rpc server binary with `args`; stdout/stderr go to the test's output.
-pid_t Spawn(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  std::string binary = FLEETTUNE_RPC_SERVER_BINARY;
-  argv.push_back(binary.data());
-  std::vector<std::string> copies = args;
-  for (std::string& arg : copies) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, binary.c_str(), nullptr, nullptr, argv.data(), environ) != 0) return -1;
-  return pid;
+// The rpc server's argv: its binary, then `args`.
+std::vector<std::string> RpcServerArgv(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {FLEETTUNE_RPC_SERVER_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
 }
 
-// The exit code, or nullopt if the process did not exit normally within `timeout`.
-std::optional<int> WaitForExit(pid_t pid, std::chrono::seconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    pid_t done = waitpid(pid, &status, WNOHANG);
-    if (done == pid) {
-      if (WIFEXITED(status)) return WEXITSTATUS(status);
-      return std::nullopt;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  return std::nullopt;
-}
-
-std::optional<int> RunToExit(const std::vector<std::string>& args) {
-  pid_t pid = Spawn(args);
-  if (pid < 0) return std::nullopt;
-  return WaitForExit(pid, std::chrono::seconds(20));
+// The rpc server's exit code for `args` (-1 when killed by a signal or still running after
+// 20 s).
+int RunToExit(const std::vector<std::string>& args) {
+  return testing::RunProcess(RpcServerArgv(args), 20).exit_code;
 }
 
 TEST(RpcServerProcessTest, BadUsageExitsWithTwo) {
@@ -81,8 +55,10 @@ TEST(RpcServerProcessTest, RegistersMeasuresAndStopsOnSigterm) {
   auto client = tuner::TrackerClient::Connect(address);
   ASSERT_TRUE(client.ok()) << client.status();
 
-  pid_t pid = Spawn({"--tracker", address, "--key", "process-key"});
-  ASSERT_GT(pid, 0);
+  std::unique_ptr<testing::ChildProcess> board_process =
+      testing::ChildProcess::Start(RpcServerArgv({"--tracker", address, "--key", "process-key"}),
+                                   ::testing::TempDir(), "rpc-server");
+  ASSERT_NE(board_process, nullptr);
   std::optional<v1::BoardStatus> board;
   for (int attempt = 0; attempt < 200 && !board; ++attempt) {
     auto status = (*client)->GetStatus();
@@ -113,8 +89,8 @@ TEST(RpcServerProcessTest, RegistersMeasuresAndStopsOnSigterm) {
     EXPECT_GT(result.finished_unix_ms(), 0);
   }
 
-  ASSERT_EQ(kill(pid, SIGTERM), 0);
-  EXPECT_EQ(WaitForExit(pid, std::chrono::seconds(20)), 0);
+  ASSERT_EQ(kill(board_process->pid(), SIGTERM), 0);
+  EXPECT_EQ(board_process->Wait(20), 0) << board_process->Stderr();
   // The tracker noticed the board leave.
   bool gone = false;
   for (int attempt = 0; attempt < 100 && !gone; ++attempt) {

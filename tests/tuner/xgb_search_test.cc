@@ -8,9 +8,12 @@
 
 #include "cost_model/features.h"
 #include "gtest/gtest.h"
+#include "util/median.h"
 
 namespace fleettune::tuner {
 namespace {
+
+using util::Median;
 
 // 4 knobs of 8 power-of-two choices each: 4096 configs.
 codegen::SearchSpace ToySpace(int knobs = 4, int choices = 8) {
@@ -79,11 +82,6 @@ void AddSourceGroup(TransferData& transfer, const codegen::SearchSpace& space, s
     transfer.throughput.push_back(static_cast<float>(gflops(config)));
   }
   transfer.group_sizes.push_back(kRows);
-}
-
-double Median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
 }
 
 TEST(XgbSearchTest, FeaturesMatchKnobFeaturesOfTheConfig) {

@@ -20,9 +20,12 @@
 #include "tuner/cli/commands.h"
 #include "tuner/compiler.h"
 #include "tuner/tuning_job.h"
+#include "util/median.h"
 
 namespace fleettune::cli {
 namespace {
+
+using util::Median;
 
 // `matmul:m=512,n=512,k=512` -> `matmul_m512_n512_k512`: a C identifier naming the shape.
 std::string DefaultSymbol(const v1::Workload& workload) {
@@ -96,11 +99,6 @@ absl::StatusOr<v1::MeasureTask> MakeTask(const v1::Workload& workload, const v1:
   task.mutable_options()->set_repeat(3);
   task.mutable_options()->set_min_repeat_ms(100);
   return task;
-}
-
-double Median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
 }
 
 struct Comparison {
