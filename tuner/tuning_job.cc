@@ -23,6 +23,7 @@
 #include "tuner/search.h"
 #include "tuner/tracker_client.h"
 #include "tuner/xgb_search.h"
+#include "util/seconds_since.h"
 
 namespace fleettune::tuner {
 namespace {
@@ -32,9 +33,7 @@ using Clock = std::chrono::steady_clock;
 // How long a job keeps resubmitting to a tracker that answers nothing before it gives up.
 constexpr std::chrono::seconds kTrackerOutageLimit(60);
 
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+using util::SecondsSince;
 
 // TVM's aggregate: the mean per-run cost, dropping the min and max when there are more than
 // two repeats so one disturbed repeat does not decide a ranking.
