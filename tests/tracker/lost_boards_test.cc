@@ -9,25 +9,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "tests/tracker/scheduler_fakes.h"
 #include "tracker/metrics.h"
 #include "tracker/scheduler.h"
 
 namespace fleettune::tracker {
 namespace {
-
-struct FakeBoard : BoardChannel {
-  void SendTask(const v1::MeasureTask& task) override { tasks.push_back(task); }
-  void Close() override { closed = true; }
-  std::vector<v1::MeasureTask> tasks;
-  bool closed = false;
-};
-
-struct FakeSink : JobSink {
-  void OnResult(const v1::MeasureResult& result) override { results.push_back(result); }
-  void OnJobDone() override { done = true; }
-  std::vector<v1::MeasureResult> results;
-  bool done = false;
-};
 
 int64_t Now() { return absl::ToUnixMillis(absl::Now()); }
 

@@ -7,26 +7,10 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "tests/tracker/scheduler_fakes.h"
 
 namespace fleettune::tracker {
 namespace {
-
-struct FakeBoard : BoardChannel {
-  void SendTask(const v1::MeasureTask& task) override { tasks.push_back(task); }
-  void Close() override { closed = true; }
-  std::vector<v1::MeasureTask> tasks;
-  bool closed = false;
-};
-
-struct FakeSink : JobSink {
-  void OnResult(const v1::MeasureResult& result) override {
-    ASSERT_FALSE(done) << "result after OnJobDone";
-    results.push_back(result);
-  }
-  void OnJobDone() override { done = true; }
-  std::vector<v1::MeasureResult> results;
-  bool done = false;
-};
 
 v1::DeviceInfo Info(const std::string& key) {
   v1::DeviceInfo info;
