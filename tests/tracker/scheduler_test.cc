@@ -7,41 +7,10 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "tests/tracker/scheduler_fakes.h"
+#include "tests/tracker/scheduler_fixture.h"
 
 namespace fleettune::tracker {
 namespace {
-
-v1::DeviceInfo Info(const std::string& key) {
-  v1::DeviceInfo info;
-  info.set_key(key);
-  return info;
-}
-
-v1::MeasureBatch Batch(const std::string& key, std::vector<uint64_t> tags) {
-  v1::MeasureBatch batch;
-  batch.set_device_key(key);
-  for (uint64_t tag : tags) batch.add_tasks()->set_client_tag(tag);
-  return batch;
-}
-
-v1::MeasureResult Ok(const v1::MeasureTask& task) {
-  v1::MeasureResult result;
-  result.set_task_id(task.task_id());
-  result.set_status(v1::OK);
-  result.add_costs(1e-3);
-  return result;
-}
-
-class SchedulerTest : public ::testing::Test {
- protected:
-  std::string AddBoard(FakeBoard& board, const std::string& key) {
-    std::string id = scheduler_.NextBoardId();
-    EXPECT_TRUE(scheduler_.AddBoard(id, Info(key), &board).ok());
-    return id;
-  }
-  Scheduler scheduler_;
-};
 
 TEST_F(SchedulerTest, TasksGoFifoOneAtATimeAndResultsRouteBack) {
   FakeSink sink;
@@ -239,8 +208,6 @@ TEST_F(SchedulerTest, ShutdownFailsPendingTasksAndClosesBoards) {
 namespace fleettune::tracker {
 namespace {
 
-int64_t Now() { return absl::ToUnixMillis(absl::Now()); }
-
 TEST_F(SchedulerTest, KeyWithNoBoardFailsQueuedTasksAfterTheTimeout) {
   FakeSink sink;
   ASSERT_TRUE(scheduler_.SubmitJob(Batch("nobody", {1, 2}), &sink).ok());
@@ -346,125 +313,6 @@ TEST_F(SchedulerTest, HigherPriorityJobGoesFirst) {
     ASSERT_TRUE(scheduler_.OnBoardResult(id, Ok(board.tasks.back())).ok());
   }
   EXPECT_EQ(order, (std::vector<uint64_t>{7, 8, 1, 2}));
-}
-
-}  // namespace
-}  // namespace fleettune::tracker
-
-namespace fleettune::tracker {
-namespace {
-
-v1::MeasureResult Failed(const v1::MeasureTask& task) {
-  v1::MeasureResult result;
-  result.set_task_id(task.task_id());
-  result.set_status(v1::RUNTIME_ERROR);
-  result.set_error("the kernel crashed");
-  return result;
-}
-
-TEST_F(SchedulerTest, ConfigThatFailsEverywhereIsTheConfigsFault) {
-  FakeSink sink;
-  FakeBoard a, b;
-  const std::string a_id = AddBoard(a, "k");
-  const std::string b_id = AddBoard(b, "k");
-  ASSERT_TRUE(scheduler_.SubmitJob(Batch("k", {1}), &sink).ok());
-  ASSERT_EQ(a.tasks.size(), 1u);
-  ASSERT_TRUE(scheduler_.OnBoardResult(a_id, Failed(a.tasks[0])).ok());
-  EXPECT_TRUE(sink.results.empty());  // a second opinion first
-  ASSERT_EQ(b.tasks.size(), 1u);
-  ASSERT_TRUE(scheduler_.OnBoardResult(b_id, Failed(b.tasks[0])).ok());
-  ASSERT_EQ(sink.results.size(), 1u);
-  EXPECT_EQ(sink.results[0].status(), v1::RUNTIME_ERROR);
-  EXPECT_NE(sink.results[0].error().find("the config's fault"), std::string::npos);
-  const v1::StatusReply status = scheduler_.GetStatus();
-  for (const v1::BoardStatus& board : status.boards()) EXPECT_NE(board.state(), "quarantined");
-}
-
-TEST_F(SchedulerTest, BoardThatFailsWhatWorksElsewhereIsQuarantined) {
-  FakeBoard bad, good;
-  const std::string bad_id = AddBoard(bad, "k");
-  const std::string good_id = AddBoard(good, "k");
-  for (int round = 0; round < Scheduler::kQuarantineStrikes; ++round) {
-    FakeSink sink;
-    // The bad board is idle, so it gets the task first.
-    ASSERT_TRUE(scheduler_.SubmitJob(Batch("k", {static_cast<uint64_t>(round)}), &sink).ok());
-    ASSERT_EQ(bad.tasks.size(), static_cast<size_t>(round + 1));
-    ASSERT_TRUE(scheduler_.OnBoardResult(bad_id, Failed(bad.tasks.back())).ok());
-    ASSERT_EQ(good.tasks.size(), static_cast<size_t>(round + 1));
-    ASSERT_TRUE(scheduler_.OnBoardResult(good_id, Ok(good.tasks.back())).ok());
-    ASSERT_EQ(sink.results.size(), 1u);
-    EXPECT_EQ(sink.results[0].status(), v1::OK);  // the good result is the answer
-    EXPECT_EQ(sink.results[0].board_id(), good_id);
-  }
-  v1::StatusReply status = scheduler_.GetStatus();
-  ASSERT_EQ(status.boards_size(), 2);
-  EXPECT_EQ(status.boards(0).state(), "quarantined");
-  // New work goes only to the healthy board.
-  FakeSink sink;
-  ASSERT_TRUE(scheduler_.SubmitJob(Batch("k", {9, 10}), &sink).ok());
-  EXPECT_EQ(bad.tasks.size(), static_cast<size_t>(Scheduler::kQuarantineStrikes));
-  ASSERT_EQ(good.tasks.back().client_tag(), 9u);
-}
-
-// A failure another board overturns (it measured the task OK) did not fail the task: the
-// board gets a strike, and FAILED counts only the failures that stood.
-TEST_F(SchedulerTest, OverturnedFailureIsAStrikeNotAFailedTask) {
-  FakeBoard first, second;
-  const std::string first_id = AddBoard(first, "k");
-  const std::string second_id = AddBoard(second, "k");
-  FakeSink sink;
-  ASSERT_TRUE(scheduler_.SubmitJob(Batch("k", {1, 2}), &sink).ok());
-  ASSERT_EQ(first.tasks.size(), 1u);
-  ASSERT_EQ(second.tasks.size(), 1u);
-  // Each board fails the other's task once; the second opinion is OK both times.
-  ASSERT_TRUE(scheduler_.OnBoardResult(first_id, Failed(first.tasks[0])).ok());
-  ASSERT_TRUE(scheduler_.OnBoardResult(second_id, Failed(second.tasks[0])).ok());
-  ASSERT_EQ(first.tasks.size(), 2u);
-  ASSERT_EQ(second.tasks.size(), 2u);
-  ASSERT_TRUE(scheduler_.OnBoardResult(first_id, Ok(first.tasks[1])).ok());
-  ASSERT_TRUE(scheduler_.OnBoardResult(second_id, Ok(second.tasks[1])).ok());
-  ASSERT_EQ(sink.results.size(), 2u);
-  EXPECT_EQ(sink.results[0].status(), v1::OK);
-  EXPECT_EQ(sink.results[1].status(), v1::OK);
-  v1::StatusReply status = scheduler_.GetStatus();
-  ASSERT_EQ(status.boards_size(), 2);
-  for (const v1::BoardStatus& board : status.boards()) {
-    EXPECT_EQ(board.tasks_done(), 1u) << board.board_id();
-    EXPECT_EQ(board.tasks_failed(), 0u) << board.board_id();
-    EXPECT_EQ(board.strikes(), 1u) << board.board_id();
-  }
-
-  // A failure every board agrees on is the config's, and counts on each board that failed it.
-  FakeSink bad_config;
-  ASSERT_TRUE(scheduler_.SubmitJob(Batch("k", {3}), &bad_config).ok());
-  ASSERT_EQ(first.tasks.size(), 3u);
-  ASSERT_TRUE(scheduler_.OnBoardResult(first_id, Failed(first.tasks[2])).ok());
-  ASSERT_EQ(second.tasks.size(), 3u);
-  ASSERT_TRUE(scheduler_.OnBoardResult(second_id, Failed(second.tasks[2])).ok());
-  ASSERT_EQ(bad_config.results.size(), 1u);
-  status = scheduler_.GetStatus();
-  for (const v1::BoardStatus& board : status.boards()) {
-    EXPECT_EQ(board.tasks_failed(), 1u) << board.board_id();
-    EXPECT_EQ(board.strikes(), 1u) << board.board_id();
-  }
-}
-
-TEST_F(SchedulerTest, FailureWaitingForASecondOpinionIsDeliveredWhenTheOtherBoardsLeave) {
-  FakeSink sink;
-  FakeBoard a, b;
-  const std::string a_id = AddBoard(a, "k");
-  FakeSink blocker;
-  ASSERT_TRUE(scheduler_.SubmitJob(Batch("k", {1}), &sink).ok());
-  const std::string b_id = AddBoard(b, "k");
-  ASSERT_TRUE(scheduler_.SubmitJob(Batch("k", {2}), &blocker).ok());  // keeps b busy
-  ASSERT_EQ(b.tasks.size(), 1u);
-  ASSERT_TRUE(scheduler_.OnBoardResult(a_id, Failed(a.tasks[0])).ok());  // waits for b
-  EXPECT_TRUE(sink.results.empty());
-  scheduler_.RemoveBoard(b_id);  // b leaves without trying it
-  scheduler_.Expire(Now());
-  ASSERT_EQ(sink.results.size(), 1u);
-  EXPECT_EQ(sink.results[0].status(), v1::RUNTIME_ERROR);
-  EXPECT_EQ(sink.results[0].board_id(), a_id);
 }
 
 }  // namespace

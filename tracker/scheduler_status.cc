@@ -1,0 +1,63 @@
+// What the scheduler reports: its boards, queues and jobs as a StatusReply (the data behind
+// `fleettune status`, its --json and the Prometheus metrics). Part of class Scheduler
+// (tracker/scheduler.h); the scheduling itself is in scheduler.cc.
+#include <map>
+#include <string>
+#include <utility>
+
+#include "tracker/scheduler.h"
+
+namespace fleettune::tracker {
+
+v1::StatusReply Scheduler::GetStatus() const {
+  absl::MutexLock lock(&mu_);
+  v1::StatusReply reply;
+  std::map<std::string, v1::QueueStatus> queues;
+  for (const auto& [board_id, board] : boards_) {
+    *reply.add_boards() = DescribeBoard(board_id, board);
+    v1::QueueStatus& queue = queues[board.info.key()];
+    queue.set_boards(queue.boards() + 1);
+    if (board.quarantined) {
+      // counted as a board of the key, neither idle nor running
+    } else if (board.current_task == 0) {
+      queue.set_idle_boards(queue.idle_boards() + 1);
+    } else {
+      queue.set_running(queue.running() + 1);
+    }
+  }
+  for (const auto& [key, pending] : queues_) {
+    if (!pending.empty()) queues[key].set_pending(pending.size());
+  }
+  for (auto& [key, queue] : queues) {
+    queue.set_device_key(key);
+    *reply.add_queues() = std::move(queue);
+  }
+  for (const auto& [job_id, job] : jobs_) {
+    if (job.sink == nullptr) continue;  // cancelled, draining
+    v1::JobStatus* status = reply.add_jobs();
+    status->set_job_id(job_id);
+    status->set_name(job.name);
+    status->set_device_key(job.key);
+    status->set_priority(job.priority);
+    status->set_tasks(job.total);
+    status->set_finished(job.finished);
+    status->set_running(job.running);
+  }
+  lost_boards_.AppendTo(&reply);
+  return reply;
+}
+
+v1::BoardStatus Scheduler::DescribeBoard(const std::string& board_id, const BoardState& board) {
+  v1::BoardStatus status;
+  status.set_board_id(board_id);
+  *status.mutable_info() = board.info;
+  status.set_state(board.quarantined ? "quarantined" : board.current_task == 0 ? "idle" : "busy");
+  status.set_current_task(board.current_task);
+  status.set_tasks_done(board.tasks_done);
+  status.set_tasks_failed(board.tasks_failed);
+  status.set_strikes(board.strikes);
+  status.set_connected_unix_ms(board.connected_unix_ms);
+  return status;
+}
+
+}  // namespace fleettune::tracker
