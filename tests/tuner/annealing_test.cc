@@ -6,25 +6,13 @@
 #include <set>
 
 #include "gtest/gtest.h"
+#include "tests/tuner/toy_search.h"
 
 namespace fleettune::tuner {
 namespace {
 
 // 3 knobs of 8 choices each: 512 configs.
-codegen::SearchSpace ToySpace() {
-  v1::Config default_config;
-  default_config.set_template_name("toy");
-  std::vector<codegen::Knob> knobs;
-  for (int k = 0; k < 3; ++k) {
-    codegen::Knob knob{std::string(1, static_cast<char>('a' + k)), {}, ""};
-    for (int c = 0; c < 8; ++c) knob.choices.push_back(c);
-    v1::Config::Knob* entry = default_config.add_knobs();
-    entry->set_name(knob.name);
-    entry->set_value(0);
-    knobs.push_back(std::move(knob));
-  }
-  return codegen::SearchSpace("toy", std::move(knobs), default_config);
-}
+codegen::SearchSpace ToySpace() { return toy::KnobSpace(3, 8, toy::ToyChoices::kCounting); }
 
 // Highest (0) at choices (5, 2, 6), lower the further a config is from there.
 float ToyScore(const codegen::SearchSpace& space, uint64_t index) {

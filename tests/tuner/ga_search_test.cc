@@ -4,21 +4,13 @@
 #include <set>
 
 #include "gtest/gtest.h"
+#include "tests/tuner/toy_search.h"
 
 namespace fleettune::tuner {
 namespace {
 
 codegen::SearchSpace Space(int knobs, int choices) {
-  v1::Config default_config;
-  default_config.set_template_name("toy");
-  std::vector<codegen::Knob> space_knobs;
-  for (int k = 0; k < knobs; ++k) {
-    codegen::Knob knob{std::string(1, static_cast<char>('a' + k)), {}, ""};
-    for (int c = 0; c < choices; ++c) knob.choices.push_back(c);
-    default_config.add_knobs()->set_name(knob.name);
-    space_knobs.push_back(std::move(knob));
-  }
-  return codegen::SearchSpace("toy", std::move(space_knobs), default_config);
+  return toy::KnobSpace(knobs, choices, toy::ToyChoices::kCounting);
 }
 
 // One optimum at digits (5, 2, 6, 3, ...): throughput falls with the squared distance.
