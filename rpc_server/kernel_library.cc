@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -92,8 +93,14 @@ absl::StatusOr<std::unique_ptr<KernelLibrary>> KernelLibrary::LoadFile(const std
   return library;
 }
 
+namespace {
+std::atomic<bool> keep_loaded_until_exit{false};
+}  // namespace
+
+void KernelLibrary::KeepLoadedUntilExit() { keep_loaded_until_exit = true; }
+
 KernelLibrary::~KernelLibrary() {
-  if (handle_ != nullptr) dlclose(handle_);
+  if (handle_ != nullptr && !keep_loaded_until_exit) dlclose(handle_);
   if (memory_fd_ >= 0) close(memory_fd_);
 }
 

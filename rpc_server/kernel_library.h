@@ -25,6 +25,11 @@ class KernelLibrary {
                                                                  const std::string& symbol);
   ~KernelLibrary();
   KernelLibrary(const KernelLibrary&) = delete;
+  // From this call on, no library of this process is unloaded: destruction keeps it mapped
+  // until the process exits. For a disposable process that runs one kernel (the sandbox
+  // worker): a thread the kernel left running would otherwise fault on unmapped code between
+  // the unload and the worker's reply. Thread-safe.
+  static void KeepLoadedUntilExit();
   KernelLibrary& operator=(const KernelLibrary&) = delete;
 
   KernelFunction function() const { return function_; }

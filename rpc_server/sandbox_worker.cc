@@ -14,6 +14,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "rpc_server/kernel_library.h"
 #include "rpc_server/measure.h"
 #include "rpc_server/sandbox.h"
 #include "rpc_server/sandbox_wire.h"
@@ -115,6 +116,9 @@ int MeasureAndReply(const v1::MeasureTask& task, const std::string& reference_ke
   (void)hooked;
   LimitMemory(memory_limit_bytes);
   CatchMemoryFaults();
+  // This process ends after the reply; a thread the kernel left behind must find its code
+  // still mapped until then (the board kills the worker's group once it has the reply).
+  KernelLibrary::KeepLoadedUntilExit();
   measuring = &task;
   v1::MeasureResult result =
       MeasureTask(task, [] { WriteAll(kReplyFd, EncodeFrame(FrameType::kReferenceReady, "")); });
