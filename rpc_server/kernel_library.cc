@@ -100,7 +100,10 @@ std::atomic<bool> keep_loaded_until_exit{false};
 void KernelLibrary::KeepLoadedUntilExit() { keep_loaded_until_exit = true; }
 
 KernelLibrary::~KernelLibrary() {
-  if (handle_ != nullptr && !keep_loaded_until_exit) dlclose(handle_);
+  // A kept library keeps its memory file open too: dlopen knows a loaded object by its path
+  // (/proc/self/fd/N), so a reused descriptor number would hand the next Load this library.
+  if (keep_loaded_until_exit) return;
+  if (handle_ != nullptr) dlclose(handle_);
   if (memory_fd_ >= 0) close(memory_fd_);
 }
 
