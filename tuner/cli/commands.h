@@ -24,10 +24,6 @@ inline constexpr int kExitBadInput = 2;
 // code: bad input (InvalidArgument, FailedPrecondition, NotFound of a user-named thing) is 2.
 int ReportError(const std::string& command, const absl::Status& status);
 
-// A shared secret: the trimmed contents of `file` when given, else $`env_variable`, else "".
-// InvalidArgument naming the file when it cannot be read or is empty.
-absl::StatusOr<std::string> ReadToken(const std::string& file, const char* env_variable);
-
 // The whole of a PEM file named on the command line ("" when `file` is empty); InvalidArgument
 // naming the file when it cannot be read or is empty.
 absl::StatusOr<std::string> ReadPemFile(const std::string& file, const char* flag);

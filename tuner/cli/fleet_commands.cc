@@ -2,19 +2,18 @@
 #include <signal.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <optional>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "codegen/workload.h"
 #include "google/protobuf/util/json_util.h"
 #include "net/host_port.h"
+#include "net/token_file.h"
 #include "nlohmann/json.hpp"
 #include "rpc_server/grpc_log.h"
 #include "tracker/tracker.h"
@@ -35,20 +34,6 @@ int ReportError(const std::string& command, const absl::Status& status) {
     default:
       return kExitFailure;
   }
-}
-
-absl::StatusOr<std::string> ReadToken(const std::string& file, const char* env_variable) {
-  if (file.empty()) {
-    const char* value = std::getenv(env_variable);
-    return std::string(value == nullptr ? "" : value);
-  }
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read token file '", file, "'"));
-  std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  token = std::string(absl::StripAsciiWhitespace(token));
-  if (token.empty())
-    return absl::InvalidArgumentError(absl::StrCat("token file '", file, "' is empty"));
-  return token;
 }
 
 absl::StatusOr<std::string> ReadPemFile(const std::string& file, const char* flag) {
@@ -93,10 +78,10 @@ int RunTracker(const TrackerArgs& args) {
     std::fprintf(stderr, "fleettune tracker: %s\n", line.c_str());
   };
   absl::StatusOr<std::string> board_token =
-      ReadToken(args.board_token_file, "FLEETTUNE_BOARD_TOKEN");
+      net::ReadToken("--board-token-file", args.board_token_file, "FLEETTUNE_BOARD_TOKEN");
   if (!board_token.ok()) return ReportError("tracker", board_token.status());
   absl::StatusOr<std::string> client_token =
-      ReadToken(args.client_token_file, "FLEETTUNE_CLIENT_TOKEN");
+      net::ReadToken("--client-token-file", args.client_token_file, "FLEETTUNE_CLIENT_TOKEN");
   if (!client_token.ok()) return ReportError("tracker", client_token.status());
   options.board_token = *board_token;
   options.client_token = *client_token;
@@ -131,7 +116,8 @@ int RunStatus(const std::string& address, const std::string& token_file, const s
   absl::StatusOr<net::HostPort> tracker =
       net::ParseHostPort("--tracker", address, net::PortZero::kRefused);
   if (!tracker.ok()) return ReportError("status", tracker.status());
-  absl::StatusOr<std::string> token = ReadToken(token_file, "FLEETTUNE_CLIENT_TOKEN");
+  absl::StatusOr<std::string> token =
+      net::ReadToken("--token-file", token_file, "FLEETTUNE_CLIENT_TOKEN");
   if (!token.ok()) return ReportError("status", token.status());
   absl::StatusOr<std::string> ca = ReadPemFile(tls_ca, "--tls-ca");
   if (!ca.ok()) return ReportError("status", ca.status());

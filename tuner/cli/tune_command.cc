@@ -11,6 +11,7 @@
 #include "codegen/workload.h"
 #include "db/database.h"
 #include "net/host_port.h"
+#include "net/token_file.h"
 #include "rpc_server/grpc_log.h"
 #include "tuner/cli/commands.h"
 #include "tuner/embedded_fleet.h"
@@ -142,7 +143,8 @@ int RunTune(const TuneArgs& args) {
     options.tracker_token = fleet->client_token();
   } else {
     options.tracker_address = tracker_address;
-    absl::StatusOr<std::string> token = ReadToken(args.token_file, "FLEETTUNE_CLIENT_TOKEN");
+    absl::StatusOr<std::string> token =
+        net::ReadToken("--token-file", args.token_file, "FLEETTUNE_CLIENT_TOKEN");
     if (!token.ok()) return ReportError(kCommand, token.status());
     options.tracker_token = *token;
     absl::StatusOr<std::string> ca = ReadPemFile(args.tls_ca, "--tls-ca");
