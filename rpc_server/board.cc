@@ -21,6 +21,7 @@
 #include "rpc_server/connect_diagnosis.h"
 #include "rpc_server/cpu_device.h"
 #include "rpc_server/device.h"
+#include "rpc_server/log.h"
 #include "rpc_server/measure.h"
 #include "rpc_server/sandbox.h"
 
@@ -250,6 +251,8 @@ absl::Status Board::Impl::Run() {
     read_ended = true;
   } else if (incoming.has_registered()) {
     board_id = incoming.registered().board_id();
+    Log(LogLevel::kInfo, absl::StrCat("registered with tracker at ", options.tracker_address,
+                                      " as board ", board_id, " (key ", options.key, ")"));
   }
 
   std::thread heartbeat;
@@ -278,6 +281,10 @@ absl::Status Board::Impl::Run() {
       result->set_device_key(task.device_key());
       result->set_board_id(board_id);
       result->set_finished_unix_ms(NowUnixMs());
+      if (LogEnabled(LogLevel::kDebug)) {
+        Log(LogLevel::kDebug,
+            absl::StrCat("task ", task.task_id(), ": ", v1::MeasureStatus_Name(result->status())));
+      }
       *result->mutable_device() = hello.register_();  // the fingerprint stored with the record
       if (!Write(reply)) break;
     }

@@ -2,11 +2,10 @@
 
 #include <grpc/support/log.h>
 
-#include <cstdio>
 #include <string_view>
 
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
+#include "absl/strings/str_cat.h"
+#include "rpc_server/log.h"
 
 namespace fleettune::rpc_server {
 namespace {
@@ -19,16 +18,15 @@ std::string_view BaseName(std::string_view path) {
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
-// gRPC's format, less the thread id: "E1203 09:26:33.066554 file.cc:1501] message".
+// gRPC's format, less the thread id: "E1203 09:26:33.066554 file.cc:1501] message" (log.h).
 void WriteUnlessHandshake(gpr_log_func_args* args) {
   const std::string_view file = BaseName(args->file == nullptr ? "" : args->file);
   if (file == kHandshakeSource) return;
-  const char severity = args->severity == GPR_LOG_SEVERITY_ERROR  ? 'E'
-                        : args->severity == GPR_LOG_SEVERITY_INFO ? 'I'
-                                                                  : 'D';
-  const std::string time = absl::FormatTime("%m%d %H:%M:%E6S", absl::Now(), absl::UTCTimeZone());
-  std::fprintf(stderr, "%c%s %.*s:%d] %s\n", severity, time.c_str(), static_cast<int>(file.size()),
-               file.data(), args->line, args->message);
+  const LogLevel level = args->severity == GPR_LOG_SEVERITY_ERROR  ? LogLevel::kError
+                         : args->severity == GPR_LOG_SEVERITY_INFO ? LogLevel::kInfo
+                                                                   : LogLevel::kDebug;
+  WriteLogLine(level, absl::StrCat(absl::string_view(file.data(), file.size()), ":", args->line,
+                                   "] ", args->message == nullptr ? "" : args->message));
 }
 
 }  // namespace
