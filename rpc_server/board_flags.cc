@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -10,6 +11,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "net/host_port.h"
@@ -111,6 +113,14 @@ const ValueRule* FindRule(absl::string_view flag) {
   return nullptr;
 }
 
+// A decimal integer, as strtol(text, 10) reads one whole: leading whitespace, a sign, digits.
+// Abseil's int flags would also take hexadecimal (0x10) and trailing whitespace.
+bool IsDecimal(absl::string_view text) {
+  text = absl::StripLeadingAsciiWhitespace(text);
+  if (!text.empty() && (text[0] == '+' || text[0] == '-')) text.remove_prefix(1);
+  return !text.empty() && std::all_of(text.begin(), text.end(), absl::ascii_isdigit);
+}
+
 absl::Status UsageError(absl::string_view message) { return absl::InvalidArgumentError(message); }
 
 // The board flag spelled `name` on the command line (without "--"); null when there is none.
@@ -130,6 +140,7 @@ absl::Status SetFlag(absl::CommandLineFlag& flag, absl::string_view name,
   const auto bad_value = [&] {
     return UsageError(absl::StrCat("--", name, " must be ", rule->what, ", got ", value));
   };
+  if (rule != nullptr && flag.IsOfType<int>() && !IsDecimal(value)) return bad_value();
   std::string error;
   if (!flag.ParseFrom(value, &error)) {
     return rule != nullptr ? bad_value() : UsageError(absl::StrCat("--", name, ": ", error));
