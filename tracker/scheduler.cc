@@ -49,9 +49,9 @@ absl::Status Scheduler::AddBoard(const std::string& board_id, const v1::DeviceIn
   board.info = info;
   board.channel = channel;
   board.connected_unix_ms = board.last_seen_unix_ms = NowUnixMs();
+  Log(EventSeverity::kInfo, absl::StrCat(NameBoard(board_id, info), " joined"));
   // The same runtime process reconnecting (after a drop, or a tracker restart) is no longer
   // lost: its new entry replaces the old one.
-  Log(EventSeverity::kInfo, absl::StrCat(NameBoard(board_id, info), " joined"));
   const std::vector<std::string> was = lost_boards_.ForgetInstance(info.instance());
   if (!was.empty()) {
     Log(EventSeverity::kInfo,
