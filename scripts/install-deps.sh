@@ -9,23 +9,25 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache git
   # wire: gRPC + protobuf + Abseil
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
-  # compiler: LLVM 14 and lld (linked in process)
-  llvm-14-dev liblld-14-dev lld-14 libzstd-dev zlib1g-dev libtinfo-dev libxml2-dev libedit-dev libffi-dev
+  # compiler: LLVM 14 and lld (linked in process); LLVM's CMake package looks for zlib,
+  # terminfo, libxml2 and libffi
+  llvm-14-dev liblld-14-dev lld-14 zlib1g-dev libtinfo-dev libxml2-dev libffi-dev
   # cost model: XGBoost (its CMake package needs the 'xgboost' package too)
   libxgboost-dev xgboost
   # database
   libsqlite3-dev sqlite3 libssl-dev
   # database: the PostgreSQL back end (libpq) and the server its tests start on loopback
   libpq-dev postgresql
-  # CLI and logging
+  # CLI, logging (spdlog, built on the system fmt), JSON, the tracker's metrics endpoint
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcpp-httplib-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev libdnnl-dev openssl
+  # tests and benchmarks (OpenBLAS and oneDNN are the benchmarks' references; the openssl
+  # tool makes the TLS tests' certificates)
+  libgtest-dev libgmock-dev libopenblas-dev libdnnl-dev openssl
   # kernels' OpenMP runtime
   libgomp1
   # the board runtime's OpenCL device: headers, ICD loader, and PoCL (a CPU OpenCL device)
   # for its tests
-  opencl-headers ocl-icd-opencl-dev pocl-opencl-icd clinfo
+  opencl-headers ocl-icd-opencl-dev pocl-opencl-icd
 )
 
 # Cross-building the board runtime for aarch64 and running it under qemu-user (an emulated

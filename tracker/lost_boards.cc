@@ -19,6 +19,11 @@ const char* LossCauseName(LossCause cause) {
   return "unknown";
 }
 
+std::string NameBoard(const std::string& board_id, const v1::DeviceInfo& info) {
+  return absl::StrCat("board ", board_id, " (key ", info.key(), ", host ",
+                      info.hostname().empty() ? "unknown" : info.hostname(), ")");
+}
+
 std::string DescribeLoss(const v1::BoardStatus& lost) {
   std::string task;
   if (lost.lost_task() == 0) {
@@ -31,9 +36,8 @@ std::string DescribeLoss(const v1::BoardStatus& lost) {
   } else {
     task = absl::StrCat("task ", lost.lost_task(), " dropped (its job was cancelled)");
   }
-  const std::string& host = lost.info().hostname();
-  return absl::StrCat("board ", lost.board_id(), " (key ", lost.info().key(), ", host ",
-                      host.empty() ? "unknown" : host, ") lost: ", lost.lost_reason(), "; ", task);
+  return absl::StrCat(NameBoard(lost.board_id(), lost.info()), " lost: ", lost.lost_reason(), "; ",
+                      task);
 }
 
 void LostBoards::Add(v1::BoardStatus board) {

@@ -27,6 +27,10 @@ enum class LossCause {
 // "silent", "lease_expired" or "disconnected": the cause's name in metrics.
 const char* LossCauseName(LossCause cause);
 
+// How the tracker's log names a board: "board board-3 (key rk3399, host rack7)" ("host
+// unknown" when the board did not say).
+std::string NameBoard(const std::string& board_id, const v1::DeviceInfo& info);
+
 // The operator's sentence for a lost board (BoardStatus with the lost_* fields set), e.g.
 // "board board-3 (key rk3399, host rack7) lost: silent for 15 s (no heartbeat or result);
 // task 42 re-queued". The tracker logs it.

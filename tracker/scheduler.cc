@@ -5,7 +5,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 
@@ -13,9 +12,6 @@ namespace fleettune::tracker {
 namespace {
 
 int64_t NowUnixMs() { return absl::ToUnixMillis(absl::Now()); }
-
-// Milliseconds as seconds for a message: "10", "1.5".
-std::string Seconds(int64_t ms) { return absl::StrFormat("%g", static_cast<double>(ms) / 1000); }
 
 // Which reference output a board needs for `task`, as the board's cache tells them apart (the
 // same workload and target build the same reference); empty when the board runs none.
@@ -53,13 +49,13 @@ absl::Status Scheduler::AddBoard(const std::string& board_id, const v1::DeviceIn
   board.info = info;
   board.channel = channel;
   board.connected_unix_ms = board.last_seen_unix_ms = NowUnixMs();
+  Log(EventSeverity::kInfo, absl::StrCat(NameBoard(board_id, info), " joined"));
   // The same runtime process reconnecting (after a drop, or a tracker restart) is no longer
   // lost: its new entry replaces the old one.
   const std::vector<std::string> was = lost_boards_.ForgetInstance(info.instance());
   if (!was.empty()) {
-    Log(absl::StrCat("board ", board_id, " (key ", info.key(), ", host ",
-                     info.hostname().empty() ? "unknown" : info.hostname(), ") is back: it was ",
-                     absl::StrJoin(was, ", ")));
+    Log(EventSeverity::kInfo,
+        absl::StrCat(NameBoard(board_id, info), " is back: it was ", absl::StrJoin(was, ", ")));
   }
   DispatchLocked(info.key());
   return absl::OkStatus();
@@ -109,7 +105,9 @@ void Scheduler::RemoveBoardLocked(const std::string& board_id, LossCause cause,
       DispatchLocked(key);
     }
   }
-  Log(DescribeLoss(lost));
+  // A board that went away is news; one that hung or overran a lease is trouble.
+  Log(cause == LossCause::kDisconnected ? EventSeverity::kInfo : EventSeverity::kWarning,
+      DescribeLoss(lost));
   lost_boards_.Add(std::move(lost));
 }
 
@@ -250,7 +248,15 @@ absl::Status Scheduler::OnBoardResult(const std::string& board_id, v1::MeasureRe
     for (const std::string& failed_board : state.failed_on) {
       auto suspect = boards_.find(failed_board);
       if (suspect == boards_.end()) continue;
-      if (++suspect->second.strikes >= kQuarantineStrikes) suspect->second.quarantined = true;
+      BoardState& suspect_board = suspect->second;
+      if (++suspect_board.strikes >= kQuarantineStrikes && !suspect_board.quarantined) {
+        suspect_board.quarantined = true;
+        Log(EventSeverity::kWarning,
+            absl::StrCat(NameBoard(failed_board, suspect_board.info),
+                         " quarantined: ", suspect_board.strikes,
+                         " of its failed measurements succeeded on other boards; it gets no more "
+                         "work until it reconnects"));
+      }
     }
   }
   result.set_board_id(board_id);
@@ -321,6 +327,9 @@ absl::StatusOr<uint64_t> Scheduler::SubmitJob(const v1::MeasureBatch& batch, Job
     queue.push_back(task_id);
     ++counters_.tasks_submitted;
   }
+  Log(EventSeverity::kDebug,
+      absl::StrCat(DescribeJob(job_id, job), " queued: ", job.total,
+                   job.total == 1 ? " task" : " tasks", ", priority ", job.priority));
   DispatchLocked(batch.device_key());
   return job_id;
 }
@@ -330,6 +339,9 @@ void Scheduler::CancelJob(uint64_t job_id) {
   auto job_it = jobs_.find(job_id);
   if (job_it == jobs_.end()) return;
   job_it->second.sink = nullptr;
+  Log(EventSeverity::kDebug,
+      absl::StrCat(DescribeJob(job_id, job_it->second), " cancelled by its client (",
+                   job_it->second.finished, " of ", job_it->second.total, " tasks done)"));
   for (auto& [key, queue] : queues_) {
     for (auto it = queue.begin(); it != queue.end();) {
       if (tasks_.at(*it).task.job_id() == job_id) {
@@ -347,15 +359,6 @@ void Scheduler::CancelJob(uint64_t job_id) {
 int64_t Scheduler::TaskTimeoutMs(const TaskState& state) const {
   return state.task.options().timeout_ms() > 0 ? state.task.options().timeout_ms()
                                                : options_.default_task_timeout_ms;
-}
-
-std::string Scheduler::DescribeLease(const TaskState& state) const {
-  return absl::StrCat(
-      Seconds(TaskTimeoutMs(state)), " s timeout + ",
-      state.lease_has_reference_run
-          ? absl::StrCat(Seconds(options_.reference_allowance_ms), " s for the reference run + ")
-          : "",
-      Seconds(options_.lease_grace_ms), " s grace");
 }
 
 Scheduler::Counters Scheduler::GetCounters() const {
@@ -442,6 +445,7 @@ void Scheduler::FinishTaskLocked(uint64_t task_id, v1::MeasureResult result) {
     ++counters_.results_by_status[v1::MeasureStatus_Name(result.status())];
     job.sink->OnResult(result);
     if (job.finished == job.total) {
+      Log(EventSeverity::kDebug, absl::StrCat(DescribeJob(job_it->first, job), " done"));
       job.sink->OnJobDone();
       jobs_.erase(job_it);
     }

@@ -9,7 +9,6 @@
 
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -21,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "fleettune/v1/fleettune.pb.h"
+#include "tracker/event_log.h"
 #include "tracker/lost_boards.h"
 
 namespace fleettune::tracker {
@@ -66,10 +66,11 @@ struct SchedulerOptions {
   // A dropped board stays in GetStatus().lost_boards this long (state "lost", with the reason
   // and what became of its task), so an operator sees why a board vanished.
   int64_t lost_board_retention_ms = 300000;
-  // Receives one line for each board event an operator should see: a board lost (naming the
-  // board, its key, the reason and its task's fate) and a lost board back. Called under the
-  // scheduler's mutex: it must not block or call into the Scheduler. Empty: no log.
-  std::function<void(const std::string& line)> log;
+  // Receives one line for each event an operator should see (see event_log.h): a board joined
+  // (info), left (info) or lost (warning; naming the reason and its task's fate, e.g. a lease
+  // that expired), a lost board back (info), a board quarantined (warning), and a client's
+  // batch queued and done (debug). Called under the scheduler's mutex. Empty: no log.
+  EventLog log;
 };
 
 // Thread-safe. Every method takes the scheduler's mutex.
@@ -206,10 +207,12 @@ class Scheduler {
   static v1::BoardStatus DescribeBoard(const std::string& board_id, const BoardState& board);
   // How long a task may run on a board before its lease needs the grace on top.
   int64_t TaskTimeoutMs(const TaskState& state) const;
+  // How the log names a submitted batch: "job 7 (matmul@20261203T124801-1a2b3c4d, key k)".
+  static std::string DescribeJob(uint64_t job_id, const Job& job);
   // What the lease of `state` on its board covers, e.g. "1 s timeout + 10 s grace".
   std::string DescribeLease(const TaskState& state) const;
-  void Log(const std::string& line) const {
-    if (options_.log) options_.log(line);
+  void Log(EventSeverity severity, const std::string& line) const {
+    if (options_.log) options_.log(severity, line);
   }
   // Pushes queued tasks of `key` to its idle boards. Jobs sharing the key take turns: the
   // next task comes from the highest-priority job, then the one with the fewest tasks

@@ -1,13 +1,22 @@
 // What the scheduler reports: its boards, queues and jobs as a StatusReply (the data behind
-// `fleettune status`, its --json and the Prometheus metrics). Part of class Scheduler
-// (tracker/scheduler.h); the scheduling itself is in scheduler.cc.
+// `fleettune status`, its --json and the Prometheus metrics), and how its log lines name jobs
+// and leases. Part of class Scheduler (tracker/scheduler.h); the scheduling itself is in
+// scheduler.cc.
 #include <map>
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "tracker/scheduler.h"
 
 namespace fleettune::tracker {
+namespace {
+
+// Milliseconds as seconds for a message: "10", "1.5".
+std::string Seconds(int64_t ms) { return absl::StrFormat("%g", static_cast<double>(ms) / 1000); }
+
+}  // namespace
 
 v1::StatusReply Scheduler::GetStatus() const {
   absl::MutexLock lock(&mu_);
@@ -58,6 +67,20 @@ v1::BoardStatus Scheduler::DescribeBoard(const std::string& board_id, const Boar
   status.set_strikes(board.strikes);
   status.set_connected_unix_ms(board.connected_unix_ms);
   return status;
+}
+
+std::string Scheduler::DescribeJob(uint64_t job_id, const Job& job) {
+  return absl::StrCat("job ", job_id, " (", job.name.empty() ? "unnamed" : job.name, ", key ",
+                      job.key, ")");
+}
+
+std::string Scheduler::DescribeLease(const TaskState& state) const {
+  return absl::StrCat(
+      Seconds(TaskTimeoutMs(state)), " s timeout + ",
+      state.lease_has_reference_run
+          ? absl::StrCat(Seconds(options_.reference_allowance_ms), " s for the reference run + ")
+          : "",
+      Seconds(options_.lease_grace_ms), " s grace");
 }
 
 }  // namespace fleettune::tracker

@@ -4,11 +4,11 @@
 #define FLEETTUNE_TRACKER_TRACKER_H_
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "tracker/event_log.h"
 
 namespace fleettune::tracker {
 
@@ -31,9 +31,9 @@ struct TrackerOptions {
   std::string metrics_address;
   // How long a dropped board stays in Status (lost_boards, state "lost"); 0: not at all.
   int64_t lost_board_retention_ms = 300000;
-  // Receives the tracker's log lines (a board lost and why, a lost board back); called from
-  // the tracker's threads, so it must be thread-safe and must not block. Empty: no log.
-  std::function<void(const std::string& line)> log;
+  // Receives the tracker's events (boards joining, leaving, lost and why, quarantined; batches
+  // queued and done) as EventLog describes. Empty: no log.
+  EventLog log;
 };
 
 // A running tracker server. Thread-safe.

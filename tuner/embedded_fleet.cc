@@ -7,11 +7,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <iostream>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "spdlog/spdlog.h"
 #include "tracker/tracker.h"
 #include "tuner/tracker_client.h"
 #include "util/process.h"
@@ -54,6 +54,13 @@ absl::StatusOr<std::unique_ptr<EmbeddedFleet>> EmbeddedFleet::Start(
   options.listen_address = "127.0.0.1:0";
   options.board_token = fleet->board_token_;
   options.client_token = fleet->client_token_;
+  // The embedded tracker's routine events (its own boards joining and leaving) are detail
+  // under `fleettune tune`: debug. Its warnings (a board hung, past a lease, quarantined) stay.
+  options.log = [](tracker::EventSeverity severity, const std::string& line) {
+    spdlog::log(
+        severity == tracker::EventSeverity::kWarning ? spdlog::level::warn : spdlog::level::debug,
+        "embedded tracker: {}", line);
+  };
   absl::StatusOr<std::unique_ptr<tracker::TrackerServer>> server =
       tracker::TrackerServer::Start(options);
   if (!server.ok()) return server.status();
@@ -121,6 +128,7 @@ absl::StatusOr<pid_t> EmbeddedFleet::SpawnBoard() const {
     return absl::UnavailableError(
         absl::StrCat("cannot start the board runtime '", binary_, "': ", pid.status().message()));
   }
+  spdlog::debug("started board runtime {} ({} --key {})", *pid, binary_, key_);
   return *pid;
 }
 
@@ -131,10 +139,10 @@ void EmbeddedFleet::SuperviseBoards() {
     for (pid_t& pid : boards_) {
       int wstatus = 0;
       if (pid <= 0 || waitpid(pid, &wstatus, WNOHANG) != pid) continue;
-      std::cerr << "fleettune: local board runtime " << pid << " "
-                << (WIFSIGNALED(wstatus) ? absl::StrCat("was killed by signal ", WTERMSIG(wstatus))
-                                         : absl::StrCat("exited with ", WEXITSTATUS(wstatus)))
-                << (restarts < kMaxRestarts ? "; restarting it\n" : "; giving up\n");
+      spdlog::warn("local board runtime {} {}; {}", pid,
+                   WIFSIGNALED(wstatus) ? absl::StrCat("was killed by signal ", WTERMSIG(wstatus))
+                                        : absl::StrCat("exited with ", WEXITSTATUS(wstatus)),
+                   restarts < kMaxRestarts ? "restarting it" : "giving up");
       pid = -1;
       if (restarts++ >= kMaxRestarts) continue;
       absl::StatusOr<pid_t> restarted = SpawnBoard();
@@ -148,7 +156,9 @@ EmbeddedFleet::~EmbeddedFleet() {
   stopping_.store(true);
   if (supervisor_.joinable()) supervisor_.join();
   for (pid_t pid : boards_) {
-    if (pid > 0) util::StopProcess(pid, std::chrono::seconds(3));
+    if (pid <= 0) continue;
+    util::StopProcess(pid, std::chrono::seconds(3));
+    spdlog::debug("stopped board runtime {}", pid);
   }
   if (tracker_) tracker_->Shutdown();
 }

@@ -9,6 +9,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "codegen/build.h"
@@ -16,6 +17,7 @@
 #include "codegen/target.h"
 #include "codegen/version.h"
 #include "codegen/workload.h"
+#include "spdlog/spdlog.h"
 #include "tuner/adaptive_timeout.h"
 #include "tuner/builder_pool.h"
 #include "tuner/job_name.h"
@@ -66,6 +68,12 @@ class Job {
 
   absl::Status Run() {
     auto start = Clock::now();
+    spdlog::info("job {} started: {} on {} (key {}, {} trials, {} search{})", summary_.job,
+                 workload_key_, codegen::TargetSummary(options_.target), options_.device_key,
+                 options_.trials, options_.tuner,
+                 summary_.resumed_trials > 0
+                     ? absl::StrCat(", ", summary_.resumed_trials, " already recorded")
+                     : "");
     absl::StatusOr<codegen::BuiltKernel> reference =
         codegen::BuildReference(options_.workload, options_.target);
     if (!reference.ok()) {
@@ -352,6 +360,12 @@ absl::StatusOr<TuneSummary> RunTuningJob(const TuneOptions& options, db::Databas
   absl::Status status = job.Run();
   if (!status.ok()) return status;
   TuneSummary summary = job.TakeSummary();
+  spdlog::info("job {} finished: {} trials, {} failed, {} in {:.1f} s", summary.job, summary.trials,
+               summary.failures,
+               summary.best ? absl::StrFormat("best %.2f GFLOPS (%s)", summary.best->gflops,
+                                              codegen::ConfigToString(summary.best->config))
+                            : "no config measured successfully",
+               summary.wall_seconds);
   summary.transfer_rows = search->transfer_rows;
   summary.model_seconds += search->model_seconds;
   if (search->xgb != nullptr && !options.save_model.empty()) {

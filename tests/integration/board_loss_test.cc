@@ -37,7 +37,12 @@ class BoardLossTest : public ::testing::Test {
     db_ = (dir_ / "tuning.db").string();
   }
   void TearDown() override {
-    for (auto& board : boards_) kill(board->pid(), SIGCONT);  // a frozen board cannot exit
+    // A frozen board cannot exit. A board already killed has pid -1, and kill(-1, SIGCONT)
+    // would continue every process of the user: the frozen boards of tests running beside this
+    // one included.
+    for (auto& board : boards_) {
+      if (board->pid() > 0) kill(board->pid(), SIGCONT);
+    }
     boards_.clear();
     tracker_.reset();
     if (!HasFailure()) std::filesystem::remove_all(dir_);

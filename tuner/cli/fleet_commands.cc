@@ -1,7 +1,7 @@
 // `fleettune tracker`, `status` and `ops`, and the shared error reporting.
 #include <signal.h>
 
-#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -16,8 +16,10 @@
 #include "net/token_file.h"
 #include "nlohmann/json.hpp"
 #include "rpc_server/grpc_log.h"
+#include "spdlog/spdlog.h"
 #include "tracker/tracker.h"
 #include "tuner/cli/commands.h"
+#include "tuner/cli/logging.h"
 #include "tuner/tracker_client.h"
 
 namespace fleettune::cli {
@@ -73,10 +75,7 @@ int RunTracker(const TrackerArgs& args) {
   options.no_board_timeout_ms = static_cast<int64_t>(args.no_board_timeout_s * 1000);
   options.board_silence_ms = static_cast<int64_t>(args.board_silence_s * 1000);
   options.lost_board_retention_ms = static_cast<int64_t>(args.lost_board_retention_s * 1000);
-  // One fprintf per line, so lines from the tracker's threads never interleave.
-  options.log = [](const std::string& line) {
-    std::fprintf(stderr, "fleettune tracker: %s\n", line.c_str());
-  };
+  options.log = TrackerEventsToLog();  // at --log-level, through the CLI's logger (logging.h)
   absl::StatusOr<std::string> board_token =
       net::ReadToken("--board-token-file", args.board_token_file, "FLEETTUNE_BOARD_TOKEN");
   if (!board_token.ok()) return ReportError("tracker", board_token.status());
@@ -106,7 +105,7 @@ int RunTracker(const TrackerArgs& args) {
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
-  std::cerr << "fleettune tracker: " << strsignal(signal_number) << ", shutting down\n";
+  spdlog::info("{}, shutting down", strsignal(signal_number));
   (*server)->Shutdown();
   return kExitOk;
 }

@@ -8,6 +8,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_join.h"
 #include "tuner/cli/commands.h"
+#include "tuner/cli/logging.h"
 
 namespace fleettune::cli {
 namespace {
@@ -87,6 +88,8 @@ int Main(int argc, char** argv) {
   tune_cmd->add_flag("--overlap", tune.overlap,
                      "build the next round while this one is measured even with local boards "
                      "(the default with --tracker)");
+  std::string tune_log_level = "info";
+  AddLogLevelOption(*tune_cmd, &tune_log_level);
 
   QueryArgs best;
   CLI::App* best_cmd = app.add_subcommand("best", "the fastest recorded configs of a workload");
@@ -143,6 +146,8 @@ int Main(int argc, char** argv) {
                    "seconds `status` lists a dropped board as lost, with the reason")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  std::string tracker_log_level = "info";
+  AddLogLevelOption(*tracker_cmd, &tracker_log_level);
 
   std::string status_tracker;
   std::string status_token_file;
@@ -185,6 +190,14 @@ int Main(int argc, char** argv) {
     app.exit(e);
     return kExitBadInput;
   }
+
+  // Every command gets the stderr logger, so that nothing ever logs to stdout (spdlog's own
+  // default); tracker and tune choose its level (checked while parsing).
+  const CLI::App* command = app.get_subcommands().front();  // exactly one: require_subcommand(1)
+  std::string level = "info";
+  if (command == tune_cmd) level = tune_log_level;
+  if (command == tracker_cmd) level = tracker_log_level;
+  SetUpLogging("fleettune " + command->get_name(), ParseLogLevel(level).value());
 
   if (*tune_cmd) return RunTune(tune);
   if (*best_cmd) return RunBest(best);
