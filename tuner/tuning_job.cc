@@ -13,7 +13,9 @@
 #include "absl/time/time.h"
 #include "codegen/build.h"
 #include "codegen/search_space.h"
+#include "codegen/target.h"
 #include "codegen/version.h"
+#include "codegen/workload.h"
 #include "tuner/adaptive_timeout.h"
 #include "tuner/builder_pool.h"
 #include "tuner/job_name.h"
@@ -54,7 +56,9 @@ class Job {
         database_(database),
         space_(space),
         search_(search),
-        progress_(std::move(progress)) {
+        progress_(std::move(progress)),
+        workload_key_(options.workload.key()),
+        target_key_(options.target.key()) {
     summary_.job = std::move(job_name);
     summary_.space_size = space.size();
     tensors_ = options.workload.Tensors();
@@ -171,8 +175,8 @@ class Job {
       task->set_client_tag(i);
       task->set_device_key(options_.device_key);
       *task->mutable_workload() = options_.workload.proto();
-      task->set_workload_key(options_.workload.key());
-      task->set_target_key(options_.target.key());
+      task->set_workload_key(workload_key_);
+      task->set_target_key(target_key_);
       *task->mutable_config() = configs[i];
       *task->mutable_artifact() = *std::move(outcomes[i].artifact);
       *task->mutable_reference() = reference_;
@@ -227,8 +231,8 @@ class Job {
   absl::Status Record(int64_t trial, uint64_t index, const v1::Config& config,
                       const v1::MeasureResult& result) {
     db::Record record;
-    record.workload_key = options_.workload.key();
-    record.target_key = options_.target.key();
+    record.workload_key = workload_key_;
+    record.target_key = target_key_;
     record.device_key = options_.device_key;
     record.job = summary_.job;
     record.trial = trial;
@@ -287,6 +291,8 @@ class Job {
   const codegen::SearchSpace& space_;
   Search& search_;
   std::function<void(const TuneProgress&)> progress_;
+  const std::string workload_key_;
+  const std::string target_key_;
   std::vector<v1::TensorSpec> tensors_;
   v1::Artifact reference_;
   absl::flat_hash_set<uint64_t> measured_;  // indices with a record (resumed or this run)

@@ -10,6 +10,7 @@
 #include "codegen/checked_workload.h"
 #include "codegen/search_space.h"
 #include "codegen/target.h"
+#include "codegen/workload.h"
 #include "db/database.h"
 #include "net/host_port.h"
 #include "rpc_server/grpc_log.h"
