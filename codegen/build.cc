@@ -13,9 +13,8 @@
 #include "codegen/internal/lower.h"
 #include "codegen/internal/matmul_opencl_template.h"
 #include "codegen/internal/op_template.h"
+#include "codegen/internal/with_checked.h"
 #include "codegen/search_space.h"
-#include "codegen/target.h"
-#include "codegen/workload.h"
 #include "llvm/ADT/Triple.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LLVMContext.h"
@@ -40,30 +39,28 @@ absl::Status CheckSymbol(const std::string& symbol) {
 }
 
 // The checks both builds share; returns the op's template.
-absl::StatusOr<const OpTemplate*> CheckInputs(const v1::Workload& workload,
-                                              const v1::Target& target,
+absl::StatusOr<const OpTemplate*> CheckInputs(const CheckedWorkload& workload,
+                                              const CheckedTarget& target,
                                               const BuildOptions& options) {
-  if (absl::Status s = ValidateWorkload(workload); !s.ok()) return s;
-  if (absl::Status s = ValidateTarget(target); !s.ok()) return s;
   if (absl::Status s = CheckSymbol(options.symbol); !s.ok()) return s;
-  const OpTemplate* op_template = FindTemplate(workload, target);
+  const OpTemplate* op_template = FindTemplate(workload.proto(), target.proto());
   if (op_template == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat("op '", workload.op(),
                                                    "' has no schedule template",
-                                                   IsOpenClTarget(target) ? " for opencl" : ""));
+                                                   target.is_opencl() ? " for opencl" : ""));
   }
   return op_template;
 }
 
 // The OpenCL C source of a lowered nest: one work-item per point of `launch`'s global loops
 // (none: one work-item runs everything).
-absl::StatusOr<BuiltKernel> CompileOpenCl(const v1::Workload& workload, const ir::Stmt& lowered,
+absl::StatusOr<BuiltKernel> CompileOpenCl(const CheckedWorkload& workload, const ir::Stmt& lowered,
                                           const OpenClLaunch& launch, const BuildOptions& options,
                                           BuiltKernel kernel) {
   Clock::time_point start = Clock::now();
   OpenClKernelSpec spec;
   spec.symbol = options.symbol;
-  for (const v1::TensorSpec& tensor : WorkloadTensors(workload)) {
+  for (const v1::TensorSpec& tensor : workload.Tensors()) {
     spec.buffers.push_back(tensor.name());
   }
   spec.global_loops = launch.global_loops;
@@ -76,21 +73,21 @@ absl::StatusOr<BuiltKernel> CompileOpenCl(const v1::Workload& workload, const ir
   kernel.symbol = options.symbol;
   kernel.opencl = true;
   kernel.c_header = absl::StrCat(
-      "// ", options.symbol, ": fleettune OpenCL kernel for ", WorkloadKey(workload),
+      "// ", options.symbol, ": fleettune OpenCL kernel for ", workload.key(),
       " (float32): __kernel void ", options.symbol,
       "(__global const float* inputs..., __global float* output); launch as its first line "
       "says.\n");
   return kernel;
 }
 
-std::string CHeader(const v1::Workload& workload, const v1::Target& target,
+std::string CHeader(const CheckedWorkload& workload, const CheckedTarget& target,
                     const std::string& config_text, const std::string& symbol) {
   std::string guard = absl::StrCat("FLEETTUNE_KERNEL_", absl::AsciiStrToUpper(symbol), "_H_");
   std::string text =
-      absl::StrCat("// ", symbol, ": fleettune kernel for ", WorkloadKey(workload),
-                   " (float32)\n// target: ", TargetKey(target), "\n// config: ", config_text,
+      absl::StrCat("// ", symbol, ": fleettune kernel for ", workload.key(),
+                   " (float32)\n// target: ", target.key(), "\n// config: ", config_text,
                    "\n// args[i] point at dense row-major float32 buffers:\n");
-  std::vector<v1::TensorSpec> tensors = WorkloadTensors(workload);
+  std::vector<v1::TensorSpec> tensors = workload.Tensors();
   for (size_t i = 0; i < tensors.size(); ++i) {
     std::string dims;
     for (int64_t d : tensors[i].shape()) absl::StrAppend(&dims, "[", d, "]");
@@ -142,14 +139,15 @@ bool IsHostArchitecture(const v1::Target& target) {
 }
 
 // Emission, optimisation and linking of a lowered loop nest.
-absl::StatusOr<BuiltKernel> Compile(const v1::Workload& workload, const v1::Target& target,
-                                    const ir::Stmt& lowered, const BuildOptions& options,
-                                    BuiltKernel kernel) {
+absl::StatusOr<BuiltKernel> Compile(const CheckedWorkload& checked_workload,
+                                    const CheckedTarget& checked_target, const ir::Stmt& lowered,
+                                    const BuildOptions& options, BuiltKernel kernel) {
+  const v1::Target& target = checked_target.proto();
   Clock::time_point start = Clock::now();
   KernelSignature signature;
   signature.symbol = options.symbol;
   signature.threads = target.threads();
-  for (const v1::TensorSpec& tensor : WorkloadTensors(workload)) {
+  for (const v1::TensorSpec& tensor : checked_workload.Tensors()) {
     signature.buffers.push_back(tensor.name());
   }
   LinkRequest link;
@@ -182,10 +180,14 @@ absl::StatusOr<BuiltKernel> Compile(const v1::Workload& workload, const v1::Targ
 
 }  // namespace
 
-absl::StatusOr<BuiltKernel> BuildKernel(const v1::Workload& workload, const v1::Target& target,
+absl::StatusOr<BuiltKernel> BuildKernel(const CheckedWorkload& checked_workload,
+                                        const CheckedTarget& checked_target,
                                         const v1::Config& config, const BuildOptions& options) {
-  absl::StatusOr<const OpTemplate*> op_template = CheckInputs(workload, target, options);
+  absl::StatusOr<const OpTemplate*> op_template =
+      CheckInputs(checked_workload, checked_target, options);
   if (!op_template.ok()) return op_template.status();
+  const v1::Workload& workload = checked_workload.proto();
+  const v1::Target& target = checked_target.proto();
   Clock::time_point start = Clock::now();
   if (config.template_name() != (*op_template)->Space(workload, target).template_name()) {
     // A record of an older template of the op still builds with that template.
@@ -197,9 +199,10 @@ absl::StatusOr<BuiltKernel> BuildKernel(const v1::Workload& workload, const v1::
     op_template = named;
   }
   const auto* opencl_template = dynamic_cast<const OpenClOpTemplate*>(*op_template);
-  if ((opencl_template != nullptr) != IsOpenClTarget(target)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "template '", config.template_name(), "' does not build for target ", TargetKey(target)));
+  if ((opencl_template != nullptr) != checked_target.is_opencl()) {
+    return absl::InvalidArgumentError(absl::StrCat("template '", config.template_name(),
+                                                   "' does not build for target ",
+                                                   checked_target.key()));
   }
   SearchSpace space = (*op_template)->Space(workload, target);
   if (absl::StatusOr<uint64_t> index = space.IndexOf(config); !index.ok()) {
@@ -211,27 +214,43 @@ absl::StatusOr<BuiltKernel> BuildKernel(const v1::Workload& workload, const v1::
   ir::Stmt lowered = RunLoweringPasses(*scheduled, options.dump_ir ? &kernel.ir_dump : nullptr);
   kernel.lower_seconds = SecondsSince(start);
   if (opencl_template != nullptr) {
-    return CompileOpenCl(workload, lowered, opencl_template->Launch(workload, config), options,
-                         std::move(kernel));
+    return CompileOpenCl(checked_workload, lowered, opencl_template->Launch(workload, config),
+                         options, std::move(kernel));
   }
-  kernel.c_header = CHeader(workload, target, ConfigToString(config), options.symbol);
-  return Compile(workload, target, lowered, options, std::move(kernel));
+  kernel.c_header =
+      CHeader(checked_workload, checked_target, ConfigToString(config), options.symbol);
+  return Compile(checked_workload, checked_target, lowered, options, std::move(kernel));
 }
 
-absl::StatusOr<BuiltKernel> BuildReference(const v1::Workload& workload, const v1::Target& target,
+absl::StatusOr<BuiltKernel> BuildReference(const CheckedWorkload& workload,
+                                           const CheckedTarget& target,
                                            const BuildOptions& options) {
   absl::StatusOr<const OpTemplate*> op_template = CheckInputs(workload, target, options);
   if (!op_template.ok()) return op_template.status();
   Clock::time_point start = Clock::now();
   BuiltKernel kernel;
-  ir::Stmt lowered = RunLoweringPasses((*op_template)->Reference(workload),
+  ir::Stmt lowered = RunLoweringPasses((*op_template)->Reference(workload.proto()),
                                        options.dump_ir ? &kernel.ir_dump : nullptr);
   kernel.lower_seconds = SecondsSince(start);
-  if (IsOpenClTarget(target)) {
+  if (target.is_opencl()) {
     return CompileOpenCl(workload, lowered, OpenClLaunch{}, options, std::move(kernel));
   }
   kernel.c_header = CHeader(workload, target, "reference (naive loop nest)", options.symbol);
   return Compile(workload, target, lowered, options, std::move(kernel));
+}
+
+absl::StatusOr<BuiltKernel> BuildKernel(const v1::Workload& workload, const v1::Target& target,
+                                        const v1::Config& config, const BuildOptions& options) {
+  return WithChecked(workload, target, [&](const CheckedWorkload& w, const CheckedTarget& t) {
+    return BuildKernel(w, t, config, options);
+  });
+}
+
+absl::StatusOr<BuiltKernel> BuildReference(const v1::Workload& workload, const v1::Target& target,
+                                           const BuildOptions& options) {
+  return WithChecked(workload, target, [&](const CheckedWorkload& w, const CheckedTarget& t) {
+    return BuildReference(w, t, options);
+  });
 }
 
 }  // namespace fleettune::codegen

@@ -6,6 +6,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "codegen/checked_target.h"
+#include "codegen/checked_workload.h"
 #include "fleettune/v1/fleettune.pb.h"
 
 namespace fleettune::codegen {
@@ -33,17 +35,26 @@ struct BuiltKernel {
 // Builds `config` of the workload's template for `target`; a config of an older template of
 // the op (config.template_name(), e.g. matmul's "matmul") builds with that template.
 // InvalidArgument when the config does not belong to that template's search space (naming
-// the knob) or the op has no template of that name; Internal when LLVM or
-// the linker fails (with their message). Thread-safe: concurrent calls build in parallel,
-// each with its own LLVMContext.
-absl::StatusOr<BuiltKernel> BuildKernel(const v1::Workload& workload, const v1::Target& target,
-                                        const v1::Config& config, const BuildOptions& options = {});
+// the knob), the op has no template of that name, or options.symbol is not a C identifier;
+// Internal when LLVM or the linker fails (with their message). Thread-safe: concurrent calls
+// build in parallel, each with its own LLVMContext.
+absl::StatusOr<BuiltKernel> BuildKernel(const CheckedWorkload& workload,
+                                        const CheckedTarget& target, const v1::Config& config,
+                                        const BuildOptions& options = {});
 
 // Builds the workload's naive reference kernel (plain loop nest, no tiling, vectorization
 // or threads) for `target`: what boards check candidates against. For an `opencl` target it
 // is the naive nest as an OpenCL kernel run by one work-item (boards with an OpenCL device
 // check matmul against a naive loop on their CPU instead, see rpc_server/opencl_device.h).
 // Thread-safe.
+absl::StatusOr<BuiltKernel> BuildReference(const CheckedWorkload& workload,
+                                           const CheckedTarget& target,
+                                           const BuildOptions& options = {});
+
+// For a caller holding messages it has not checked (tests, tools): CheckedWorkload::Check and
+// CheckedTarget::Check first (their InvalidArgument), then as above.
+absl::StatusOr<BuiltKernel> BuildKernel(const v1::Workload& workload, const v1::Target& target,
+                                        const v1::Config& config, const BuildOptions& options = {});
 absl::StatusOr<BuiltKernel> BuildReference(const v1::Workload& workload, const v1::Target& target,
                                            const BuildOptions& options = {});
 

@@ -11,9 +11,8 @@
 #include "codegen/internal/op_template.h"
 #include "codegen/internal/partition_tails.h"
 #include "codegen/internal/simplify.h"
+#include "codegen/internal/with_checked.h"
 #include "codegen/search_space.h"
-#include "codegen/target.h"
-#include "codegen/workload.h"
 
 namespace fleettune::codegen {
 namespace {
@@ -186,21 +185,20 @@ const char* LoopKindName(LoopKind kind) {
   return "serial";
 }
 
-absl::StatusOr<LoopNestSummary> DescribeLoopNest(const v1::Workload& workload,
-                                                 const v1::Target& target,
+absl::StatusOr<LoopNestSummary> DescribeLoopNest(const CheckedWorkload& workload,
+                                                 const CheckedTarget& target,
                                                  const v1::Config& config) {
-  if (absl::Status s = ValidateWorkload(workload); !s.ok()) return s;
-  if (absl::Status s = ValidateTarget(target); !s.ok()) return s;
   const OpTemplate* op_template = FindTemplate(workload.op(), config.template_name());
   if (op_template == nullptr) {
     return absl::InvalidArgumentError(
         absl::StrCat("op '", workload.op(), "' has no template '", config.template_name(), "'"));
   }
-  if (absl::StatusOr<uint64_t> index = op_template->Space(workload, target).IndexOf(config);
+  if (absl::StatusOr<uint64_t> index =
+          op_template->Space(workload.proto(), target.proto()).IndexOf(config);
       !index.ok()) {
     return index.status();
   }
-  absl::StatusOr<ir::Stmt> scheduled = op_template->Apply(workload, target, config);
+  absl::StatusOr<ir::Stmt> scheduled = op_template->Apply(workload.proto(), target.proto(), config);
   if (!scheduled.ok()) return scheduled.status();
   // The passes of RunLoweringPasses that shape loops; unroll expansion is left out on
   // purpose (see the header).
@@ -208,6 +206,14 @@ absl::StatusOr<LoopNestSummary> DescribeLoopNest(const v1::Workload& workload,
   Describer describer;
   describer.Visit(shaped);
   return describer.Take();
+}
+
+absl::StatusOr<LoopNestSummary> DescribeLoopNest(const v1::Workload& workload,
+                                                 const v1::Target& target,
+                                                 const v1::Config& config) {
+  return WithChecked(workload, target, [&](const CheckedWorkload& w, const CheckedTarget& t) {
+    return DescribeLoopNest(w, t, config);
+  });
 }
 
 }  // namespace fleettune::codegen

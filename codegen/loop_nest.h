@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "codegen/checked_target.h"
+#include "codegen/checked_workload.h"
 #include "fleettune/v1/fleettune.pb.h"
 
 namespace fleettune::codegen {
@@ -53,8 +55,14 @@ struct LoopNestSummary {
 };
 
 // The summary of `config`'s loop nest for `workload` on `target`. InvalidArgument when the
-// workload or target is invalid, the op has no template of config.template_name(), or the
-// config is not a point of that template's space (naming the knob). Thread-safe.
+// op has no template of config.template_name(), or the config is not a point of that
+// template's space (naming the knob). Thread-safe.
+absl::StatusOr<LoopNestSummary> DescribeLoopNest(const CheckedWorkload& workload,
+                                                 const CheckedTarget& target,
+                                                 const v1::Config& config);
+
+// For a caller holding messages it has not checked (tests, tools): CheckedWorkload::Check and
+// CheckedTarget::Check first (their InvalidArgument), then as above.
 absl::StatusOr<LoopNestSummary> DescribeLoopNest(const v1::Workload& workload,
                                                  const v1::Target& target,
                                                  const v1::Config& config);

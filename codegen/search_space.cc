@@ -7,8 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "codegen/internal/op_template.h"
-#include "codegen/target.h"
-#include "codegen/workload.h"
+#include "codegen/internal/with_checked.h"
 
 namespace fleettune::codegen {
 
@@ -82,28 +81,39 @@ absl::StatusOr<uint64_t> SearchSpace::IndexOf(const v1::Config& config) const {
   return index;
 }
 
-absl::StatusOr<SearchSpace> SearchSpaceFor(const v1::Workload& workload, const v1::Target& target) {
-  if (absl::Status status = ValidateWorkload(workload); !status.ok()) return status;
-  if (absl::Status status = ValidateTarget(target); !status.ok()) return status;
-  const OpTemplate* op_template = FindTemplate(workload, target);
+absl::StatusOr<SearchSpace> SearchSpaceFor(const CheckedWorkload& workload,
+                                           const CheckedTarget& target) {
+  const OpTemplate* op_template = FindTemplate(workload.proto(), target.proto());
   if (op_template == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat("op '", workload.op(),
                                                    "' has no schedule template",
-                                                   IsOpenClTarget(target) ? " for opencl" : ""));
+                                                   target.is_opencl() ? " for opencl" : ""));
   }
-  return op_template->Space(workload, target);
+  return op_template->Space(workload.proto(), target.proto());
 }
 
-absl::StatusOr<SearchSpace> SearchSpaceFor(const v1::Workload& workload, const v1::Target& target,
+absl::StatusOr<SearchSpace> SearchSpaceFor(const CheckedWorkload& workload,
+                                           const CheckedTarget& target,
                                            const std::string& template_name) {
-  if (absl::Status status = ValidateWorkload(workload); !status.ok()) return status;
-  if (absl::Status status = ValidateTarget(target); !status.ok()) return status;
   const OpTemplate* op_template = FindTemplate(workload.op(), template_name);
   if (op_template == nullptr) {
     return absl::InvalidArgumentError(
         absl::StrCat("op '", workload.op(), "' has no template '", template_name, "'"));
   }
-  return op_template->Space(workload, target);
+  return op_template->Space(workload.proto(), target.proto());
+}
+
+absl::StatusOr<SearchSpace> SearchSpaceFor(const v1::Workload& workload, const v1::Target& target) {
+  return WithChecked(workload, target, [](const CheckedWorkload& w, const CheckedTarget& t) {
+    return SearchSpaceFor(w, t);
+  });
+}
+
+absl::StatusOr<SearchSpace> SearchSpaceFor(const v1::Workload& workload, const v1::Target& target,
+                                           const std::string& template_name) {
+  return WithChecked(workload, target, [&](const CheckedWorkload& w, const CheckedTarget& t) {
+    return SearchSpaceFor(w, t, template_name);
+  });
 }
 
 std::string ConfigToString(const v1::Config& config) {

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "codegen/checked_target.h"
+#include "codegen/checked_workload.h"
 #include "fleettune/v1/fleettune.pb.h"
 
 namespace fleettune::codegen {
@@ -72,12 +74,20 @@ class SearchSpace {
 };
 
 // The search space of the op's template for this workload and target. InvalidArgument for
-// an op without a template.
-absl::StatusOr<SearchSpace> SearchSpaceFor(const v1::Workload& workload, const v1::Target& target);
+// an op without a template. Thread-safe.
+absl::StatusOr<SearchSpace> SearchSpaceFor(const CheckedWorkload& workload,
+                                           const CheckedTarget& target);
 
 // The search space of the op's template named `template_name`: the primary one or an older
 // one kept so its tuning records still build (matmul: "matmul_blocked", "matmul").
-// InvalidArgument when the op has no template of that name.
+// InvalidArgument when the op has no template of that name. Thread-safe.
+absl::StatusOr<SearchSpace> SearchSpaceFor(const CheckedWorkload& workload,
+                                           const CheckedTarget& target,
+                                           const std::string& template_name);
+
+// For a caller holding messages it has not checked (tests, tools): CheckedWorkload::Check and
+// CheckedTarget::Check first (their InvalidArgument), then as above.
+absl::StatusOr<SearchSpace> SearchSpaceFor(const v1::Workload& workload, const v1::Target& target);
 absl::StatusOr<SearchSpace> SearchSpaceFor(const v1::Workload& workload, const v1::Target& target,
                                            const std::string& template_name);
 

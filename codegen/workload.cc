@@ -12,6 +12,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "codegen/internal/check.h"
+#include "codegen/internal/valid_workload.h"
 
 namespace fleettune::codegen {
 namespace {
@@ -418,14 +420,24 @@ std::string WorkloadKey(const v1::Workload& workload) {
 }
 
 std::vector<v1::TensorSpec> WorkloadTensors(const v1::Workload& workload) {
-  const OpDef* def = FindOp(workload.op());
-  if (def == nullptr || !ValidateWorkload(workload).ok()) return {};
-  return def->tensors(ParamValues(*def, workload));
+  if (!ValidateWorkload(workload).ok()) return {};
+  return ValidWorkloadTensors(workload);
 }
 
 double WorkloadFlops(const v1::Workload& workload) {
+  if (!ValidateWorkload(workload).ok()) return 0;
+  return ValidWorkloadFlops(workload);
+}
+
+std::vector<v1::TensorSpec> ValidWorkloadTensors(const v1::Workload& workload) {
   const OpDef* def = FindOp(workload.op());
-  if (def == nullptr || !ValidateWorkload(workload).ok()) return 0;
+  FLEETTUNE_INTERNAL_CHECK(def != nullptr, "a checked workload's op is registered");
+  return def->tensors(ParamValues(*def, workload));
+}
+
+double ValidWorkloadFlops(const v1::Workload& workload) {
+  const OpDef* def = FindOp(workload.op());
+  FLEETTUNE_INTERNAL_CHECK(def != nullptr, "a checked workload's op is registered");
   return def->flops(ParamValues(*def, workload));
 }
 

@@ -155,8 +155,8 @@ std::vector<float> LoopNestFeatures(const codegen::LoopNestSummary& summary) {
   return out;
 }
 
-std::vector<float> ConfigFeatures(const v1::Workload& workload, const v1::Target& target,
-                                  const v1::Config& config) {
+std::vector<float> ConfigFeatures(const codegen::CheckedWorkload& workload,
+                                  const codegen::CheckedTarget& target, const v1::Config& config) {
   std::vector<float> features;
   absl::StatusOr<codegen::LoopNestSummary> summary =
       codegen::DescribeLoopNest(workload, target, config);

@@ -25,6 +25,8 @@
 #include <string>
 #include <vector>
 
+#include "codegen/checked_target.h"
+#include "codegen/checked_workload.h"
 #include "codegen/loop_nest.h"
 #include "fleettune/v1/fleettune.pb.h"
 
@@ -56,8 +58,8 @@ std::vector<float> LoopNestFeatures(const codegen::LoopNestSummary& summary);
 // LoopNestFeatures of the config's loop nest followed by its KnobFeatures. When the nest
 // cannot be described (a config the template rejects) the loop-nest part is all zeros, so
 // the length is still LoopNestFeatureCount() + 2 * knobs_size(). Thread-safe.
-std::vector<float> ConfigFeatures(const v1::Workload& workload, const v1::Target& target,
-                                  const v1::Config& config);
+std::vector<float> ConfigFeatures(const codegen::CheckedWorkload& workload,
+                                  const codegen::CheckedTarget& target, const v1::Config& config);
 
 }  // namespace fleettune::cost_model
 

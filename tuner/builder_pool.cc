@@ -19,7 +19,8 @@ v1::Artifact MakeArtifact(std::string shared_object, std::string symbol) {
   return artifact;
 }
 
-std::vector<BuildOutcome> BuildAll(const v1::Workload& workload, const v1::Target& target,
+std::vector<BuildOutcome> BuildAll(const codegen::CheckedWorkload& workload,
+                                   const codegen::CheckedTarget& target,
                                    const std::vector<v1::Config>& configs, int threads) {
   std::vector<BuildOutcome> outcomes(configs.size());
   std::atomic<size_t> next{0};

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "codegen/checked_target.h"
+#include "codegen/checked_workload.h"
 #include "fleettune/v1/fleettune.pb.h"
 
 namespace fleettune::tuner {
@@ -19,7 +21,8 @@ struct BuildOutcome {
 
 // Builds `configs` of `workload` for `target` on `threads` threads (each build has its own
 // LLVM context), returning outcomes in the order of `configs`. Thread-safe.
-std::vector<BuildOutcome> BuildAll(const v1::Workload& workload, const v1::Target& target,
+std::vector<BuildOutcome> BuildAll(const codegen::CheckedWorkload& workload,
+                                   const codegen::CheckedTarget& target,
                                    const std::vector<v1::Config>& configs, int threads);
 
 // Wraps shared-object bytes into an Artifact with its SHA-256.

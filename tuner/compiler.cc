@@ -22,7 +22,8 @@ constexpr size_t kNearestWorkloadsTried = 32;
 
 // True when `config` builds for (workload, target): its template (current or an older one
 // kept for old records) accepts every knob value.
-bool Fits(const v1::Workload& workload, const v1::Target& target, const v1::Config& config) {
+bool Fits(const codegen::CheckedWorkload& workload, const codegen::CheckedTarget& target,
+          const v1::Config& config) {
   absl::StatusOr<codegen::SearchSpace> space =
       codegen::SearchSpaceFor(workload, target, config.template_name());
   return space.ok() && space->IndexOf(config).ok();
@@ -89,20 +90,21 @@ Compiler::Compiler(std::unique_ptr<db::Database> database) : database_(std::move
 absl::StatusOr<LookupResult> Compiler::Lookup(const std::string& workload,
                                               const std::string& target,
                                               const std::string& device_key) {
-  absl::StatusOr<v1::Workload> parsed_workload = codegen::ParseWorkload(workload);
+  absl::StatusOr<codegen::CheckedWorkload> parsed_workload =
+      codegen::CheckedWorkload::Parse(workload);
   if (!parsed_workload.ok()) return parsed_workload.status();
-  absl::StatusOr<v1::Target> parsed_target = codegen::ParseTarget(target);
+  absl::StatusOr<codegen::CheckedTarget> parsed_target = codegen::CheckedTarget::Parse(target);
   if (!parsed_target.ok()) return parsed_target.status();
   return Lookup(*parsed_workload, *parsed_target, device_key);
 }
 
-absl::StatusOr<LookupResult> Compiler::Lookup(const v1::Workload& workload,
-                                              const v1::Target& target,
+absl::StatusOr<LookupResult> Compiler::Lookup(const codegen::CheckedWorkload& workload,
+                                              const codegen::CheckedTarget& target,
                                               const std::string& device_key) {
   absl::StatusOr<codegen::SearchSpace> space = codegen::SearchSpaceFor(workload, target);
   if (!space.ok()) return space.status();
-  const std::string workload_key = codegen::WorkloadKey(workload);
-  const std::string target_key = codegen::TargetKey(target);
+  const std::string& workload_key = workload.key();
+  const std::string& target_key = target.key();
   const std::string fleettune_version = FleettuneVersion();
   const std::string llvm_version = LlvmVersion();
 
@@ -161,9 +163,9 @@ absl::StatusOr<LookupResult> Compiler::Lookup(const v1::Workload& workload,
     std::vector<std::pair<double, std::string>> nearest;
     for (const std::string& key : *keys) {
       if (key == workload_key) continue;
-      absl::StatusOr<v1::Workload> other = codegen::ParseWorkload(key);
+      absl::StatusOr<codegen::CheckedWorkload> other = codegen::CheckedWorkload::Parse(key);
       if (!other.ok()) continue;  // a key this build no longer parses
-      const double distance = WorkloadDistance(workload, *other);
+      const double distance = WorkloadDistance(workload.proto(), other->proto());
       if (std::isfinite(distance)) nearest.emplace_back(distance, key);
     }
     std::sort(nearest.begin(), nearest.end());
@@ -186,13 +188,13 @@ absl::StatusOr<LookupResult> Compiler::Lookup(const v1::Workload& workload,
   result.config = space->DefaultConfig();
   result.explanation =
       absl::StrCat(database_ == nullptr ? "no tuning database" : "no usable tuning record", " for ",
-                   workload_key, " on ", codegen::TargetSummary(target),
+                   workload_key, " on ", codegen::TargetSummary(target.proto()),
                    "; using the template default (untuned)");
   return result;
 }
 
-absl::StatusOr<CompiledKernel> Compiler::Build(const v1::Workload& workload,
-                                               const v1::Target& target,
+absl::StatusOr<CompiledKernel> Compiler::Build(const codegen::CheckedWorkload& workload,
+                                               const codegen::CheckedTarget& target,
                                                const std::string& device_key,
                                                const codegen::BuildOptions& options) {
   absl::StatusOr<LookupResult> lookup = Lookup(workload, target, device_key);

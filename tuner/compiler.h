@@ -21,6 +21,8 @@
 
 #include "absl/status/statusor.h"
 #include "codegen/build.h"
+#include "codegen/checked_target.h"
+#include "codegen/checked_workload.h"
 #include "db/database.h"
 #include "fleettune/v1/fleettune.pb.h"
 
@@ -57,14 +59,17 @@ class Compiler {
 
   // The config to build for this workload and target; `device_key` may be empty (any).
   // InvalidArgument for an op without a template; database errors as returned by the db.
-  absl::StatusOr<LookupResult> Lookup(const v1::Workload& workload, const v1::Target& target,
+  absl::StatusOr<LookupResult> Lookup(const codegen::CheckedWorkload& workload,
+                                      const codegen::CheckedTarget& target,
                                       const std::string& device_key);
-  // Parses the strings (InvalidArgument naming the bad part) and looks up.
+  // Parses the strings once (CheckedWorkload::Parse, CheckedTarget::Parse: InvalidArgument
+  // naming the bad part) and looks up.
   absl::StatusOr<LookupResult> Lookup(const std::string& workload, const std::string& target,
                                       const std::string& device_key);
 
   // Looks up and builds the kernel with codegen::BuildKernel.
-  absl::StatusOr<CompiledKernel> Build(const v1::Workload& workload, const v1::Target& target,
+  absl::StatusOr<CompiledKernel> Build(const codegen::CheckedWorkload& workload,
+                                       const codegen::CheckedTarget& target,
                                        const std::string& device_key,
                                        const codegen::BuildOptions& options = {});
 

@@ -7,7 +7,6 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "codegen/workload.h"
 
 namespace fleettune::tuner {
 namespace {
@@ -17,7 +16,7 @@ namespace {
 // would merge their records into one job with every trial number twice.
 std::string DefaultJobName(const TuneOptions& options) {
   std::random_device random;
-  return absl::StrCat(codegen::WorkloadKey(options.workload), "@",
+  return absl::StrCat(options.workload.key(), "@",
                       absl::FormatTime("%Y%m%dT%H%M%S", absl::Now(), absl::UTCTimeZone()), "-",
                       absl::StrFormat("%08x", static_cast<uint32_t>(random())));
 }

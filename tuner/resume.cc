@@ -4,9 +4,6 @@
 #include <set>
 #include <vector>
 
-#include "codegen/target.h"
-#include "codegen/workload.h"
-
 namespace fleettune::tuner {
 
 void CountTimeout(const db::Record& record, TuneSummary& summary) {
@@ -21,8 +18,8 @@ absl::Status ResumeFromDatabase(const TuneOptions& options, db::Database& databa
                                 const codegen::SearchSpace& space, Search& search,
                                 absl::flat_hash_set<uint64_t>& measured, TuneSummary& summary) {
   db::Query query;
-  query.workload_key = codegen::WorkloadKey(options.workload);
-  query.target_key = codegen::TargetKey(options.target);
+  query.workload_key = options.workload.key();
+  query.target_key = options.target.key();
   query.device_key = options.device_key;
   absl::StatusOr<std::vector<db::Record>> history = database.History(query);
   if (!history.ok()) return history.status();

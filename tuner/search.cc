@@ -120,8 +120,8 @@ absl::StatusOr<JobSearch> MakeJobSearch(const TuneOptions& options,
   XgbSearchOptions xgb_options;
   xgb_options.seed = options.seed;
   xgb_options.objective = options.objective;
-  const v1::Workload workload = options.workload;
-  const v1::Target target = options.target;
+  const codegen::CheckedWorkload workload = options.workload;
+  const codegen::CheckedTarget target = options.target;
   xgb_options.features = [workload, target](const v1::Config& config) {
     return cost_model::ConfigFeatures(workload, target, config);
   };

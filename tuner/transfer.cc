@@ -7,22 +7,21 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
-#include "codegen/target.h"
-#include "codegen/workload.h"
 #include "cost_model/features.h"
 
 namespace fleettune::tuner {
 
-absl::StatusOr<TransferData> LoadTransferData(db::Database& database, const v1::Workload& workload,
-                                              const v1::Target& target,
+absl::StatusOr<TransferData> LoadTransferData(db::Database& database,
+                                              const codegen::CheckedWorkload& workload,
+                                              const codegen::CheckedTarget& target,
                                               const std::string& device_key,
                                               const std::string& template_name) {
   db::Query query;  // every workload
-  query.target_key = codegen::TargetKey(target);
+  query.target_key = target.key();
   query.device_key = device_key;
   absl::StatusOr<std::vector<db::Record>> history = database.History(query);
   if (!history.ok()) return history.status();
-  const std::string own_key = codegen::WorkloadKey(workload);
+  const std::string& own_key = workload.key();
   const std::string prefix = workload.op() + ":";
   std::map<std::string, std::vector<const db::Record*>> by_workload;
   size_t kept = 0;
@@ -35,7 +34,7 @@ absl::StatusOr<TransferData> LoadTransferData(db::Database& database, const v1::
   }
   TransferData data;
   for (const auto& [key, records] : by_workload) {
-    absl::StatusOr<v1::Workload> source = codegen::ParseWorkload(key);
+    absl::StatusOr<codegen::CheckedWorkload> source = codegen::CheckedWorkload::Parse(key);
     if (!source.ok()) continue;
     for (const db::Record* record : records) {
       data.rows.push_back(cost_model::ConfigFeatures(*source, target, record->config));

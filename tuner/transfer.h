@@ -24,6 +24,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "codegen/checked_target.h"
+#include "codegen/checked_workload.h"
 #include "cost_model/xgb_model.h"
 #include "db/database.h"
 #include "fleettune/v1/fleettune.pb.h"
@@ -48,10 +50,11 @@ inline constexpr size_t kMaxTransferRows = 3000;
 // whose configs are of template `template_name`, one group per workload (in workload-key
 // order), each row cost_model::ConfigFeatures of its own workload, throughput 0 for a failed
 // record; DEVICE_LOST records (not the config's fault) are left out, and so are records whose
-// workload key no longer parses. The database's error when its query fails. Thread-safe as
-// far as `database` is.
-absl::StatusOr<TransferData> LoadTransferData(db::Database& database, const v1::Workload& workload,
-                                              const v1::Target& target,
+// workload key no longer parses (each key is parsed once, into a CheckedWorkload). The
+// database's error when its query fails. Thread-safe as far as `database` is.
+absl::StatusOr<TransferData> LoadTransferData(db::Database& database,
+                                              const codegen::CheckedWorkload& workload,
+                                              const codegen::CheckedTarget& target,
                                               const std::string& device_key,
                                               const std::string& template_name);
 

@@ -59,11 +59,11 @@ class Job {
         space_(space),
         search_(search),
         progress_(std::move(progress)),
-        workload_key_(codegen::WorkloadKey(options.workload)),
-        target_key_(codegen::TargetKey(options.target)) {
+        workload_key_(options.workload.key()),
+        target_key_(options.target.key()) {
     summary_.job = std::move(job_name);
     summary_.space_size = space.size();
-    tensors_ = codegen::WorkloadTensors(options.workload);
+    tensors_ = options.workload.Tensors();
   }
 
   absl::Status Run() {
@@ -182,7 +182,7 @@ class Job {
       v1::MeasureTask* task = batch.add_tasks();
       task->set_client_tag(i);
       task->set_device_key(options_.device_key);
-      *task->mutable_workload() = options_.workload;
+      *task->mutable_workload() = options_.workload.proto();
       task->set_workload_key(workload_key_);
       task->set_target_key(target_key_);
       *task->mutable_config() = configs[i];
@@ -320,9 +320,9 @@ v1::MeasureOptions DefaultMeasureOptions() {
   return options;
 }
 
-double Gflops(const v1::Workload& workload, double seconds) {
+double Gflops(const codegen::CheckedWorkload& workload, double seconds) {
   if (seconds <= 0) return 0;
-  return codegen::WorkloadFlops(workload) / seconds / 1e9;
+  return workload.Flops() / seconds / 1e9;
 }
 
 absl::Status ValidateTuneOptions(const TuneOptions& options) {

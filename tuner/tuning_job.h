@@ -7,16 +7,23 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
+#include "codegen/checked_target.h"
+#include "codegen/checked_workload.h"
 #include "db/database.h"
 #include "fleettune/v1/fleettune.pb.h"
 
 namespace fleettune::tuner {
 
 struct TuneOptions {
-  v1::Workload workload;
-  v1::Target target;
+  // What to tune, checked where it entered (the CLI parses the user's strings once).
+  TuneOptions(codegen::CheckedWorkload workload, codegen::CheckedTarget target)
+      : workload(std::move(workload)), target(std::move(target)) {}
+
+  codegen::CheckedWorkload workload;
+  codegen::CheckedTarget target;
   std::string device_key = "local";
   std::string tracker_address;  // host:port of a running tracker
   std::string tracker_token;    // the tracker's client token, if it has one
@@ -84,7 +91,7 @@ struct TuneSummary {
 v1::MeasureOptions DefaultMeasureOptions();
 
 // Throughput of one run of `workload` taking `seconds`.
-double Gflops(const v1::Workload& workload, double seconds);
+double Gflops(const codegen::CheckedWorkload& workload, double seconds);
 
 // Checks everything about `options` that needs neither a tracker nor a database: budgets,
 // the tuner's name, the model options, and that the workload has a search space on the

@@ -47,6 +47,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "codegen/build.h"
+#include "codegen/checked_target.h"
+#include "codegen/checked_workload.h"
 #include "codegen/search_space.h"
 #include "codegen/target.h"
 #include "codegen/workload.h"
@@ -78,7 +80,7 @@ struct Row {
 
 struct MeasuredTable {
   std::string workload_text;
-  v1::Workload workload;
+  codegen::CheckedWorkload workload;
   std::vector<Row> rows;
   std::map<uint64_t, size_t> row_of;  // space index -> row
   double best = 0;
@@ -110,15 +112,13 @@ void Finish(MeasuredTable& table) {
 
 // Measures the workload's whole space (at most `full_limit` configs) or `configs` configs of
 // it sampled uniformly (the default first), or reads them from the cache.
-absl::StatusOr<MeasuredTable> MeasureTable(const std::string& text, const v1::Target& target,
-                                           int configs, uint64_t full_limit,
-                                           const std::filesystem::path& cache,
+absl::StatusOr<MeasuredTable> MeasureTable(const std::string& text,
+                                           const codegen::CheckedTarget& target, int configs,
+                                           uint64_t full_limit, const std::filesystem::path& cache,
                                            const TimingOptions& timing) {
-  MeasuredTable table;
-  table.workload_text = text;
-  absl::StatusOr<v1::Workload> workload = codegen::ParseWorkload(text);
+  absl::StatusOr<codegen::CheckedWorkload> workload = codegen::CheckedWorkload::Parse(text);
   if (!workload.ok()) return workload.status();
-  table.workload = *workload;
+  MeasuredTable table{text, *workload};
   absl::StatusOr<codegen::SearchSpace> space = codegen::SearchSpaceFor(*workload, target);
   if (!space.ok()) return space.status();
   table.space_size = space->size();
@@ -164,14 +164,14 @@ absl::StatusOr<MeasuredTable> MeasureTable(const std::string& text, const v1::Ta
   }
   std::vector<AlignedBuffer> buffers;
   std::vector<void*> args;
-  for (const v1::TensorSpec& tensor : codegen::WorkloadTensors(*workload)) {
+  for (const v1::TensorSpec& tensor : workload->Tensors()) {
     size_t elements = 1;
     for (int64_t d : tensor.shape()) elements *= static_cast<size_t>(d);
     buffers.emplace_back(elements);
     buffers.back().FillRandom(static_cast<unsigned>(buffers.size()));
     args.push_back(buffers.back().data());
   }
-  const double flops = codegen::WorkloadFlops(*workload);
+  const double flops = workload->Flops();
   std::fprintf(stderr, "measuring %zu configs of %s (cached in %s)\n", indices.size(), text.c_str(),
                file.c_str());
   // Builds two at a time, then times them one by one on an otherwise idle process.
@@ -254,8 +254,8 @@ absl::StatusOr<MeasuredTable> MeasureTable(const std::string& text, const v1::Ta
 
 // Features of a config: "all" (cost_model::ConfigFeatures, what the tuner uses), or for
 // ablation "knobs" (KnobFeatures only) or "nest" (the loop-nest part only).
-std::vector<float> Featurize(const std::string& kind, const v1::Workload& workload,
-                             const v1::Target& target, const v1::Config& config) {
+std::vector<float> Featurize(const std::string& kind, const codegen::CheckedWorkload& workload,
+                             const codegen::CheckedTarget& target, const v1::Config& config) {
   if (kind == "knobs") return cost_model::KnobFeatures(config);
   std::vector<float> row = cost_model::ConfigFeatures(workload, target, config);
   if (kind == "nest") row.resize(cost_model::LoopNestFeatureCount());
@@ -263,7 +263,8 @@ std::vector<float> Featurize(const std::string& kind, const v1::Workload& worklo
 }
 
 // Features of every row.
-std::vector<std::vector<float>> TableFeatures(const MeasuredTable& table, const v1::Target& target,
+std::vector<std::vector<float>> TableFeatures(const MeasuredTable& table,
+                                              const codegen::CheckedTarget& target,
                                               const std::string& kind) {
   codegen::SearchSpace space = *codegen::SearchSpaceFor(table.workload, target);
   std::vector<std::vector<float>> rows;
@@ -398,7 +399,7 @@ int Main(int argc, char** argv) {
   if (configs <= 0) configs = quick ? 40 : 1000;
   if (full_limit == 0 && !quick) full_limit = 600;
   if (seeds <= 0) seeds = quick ? 3 : 25;
-  const v1::Target target = *codegen::ParseTarget("host -threads=1");
+  const codegen::CheckedTarget target = *codegen::CheckedTarget::Parse("host -threads=1");
   // Hopeless configs (a warm-up call over 50 ms) are not timed further: their warm-up counts.
   const TimingOptions timing = quick ? TimingOptions{0.005, 3, 0.05} : TimingOptions{0.01, 3, 0.05};
   cost_model::XgbOptions model_options = base.model;
@@ -612,7 +613,7 @@ int Main(int argc, char** argv) {
   // full space, loop-nest features), against the measured cost of a trial. An estimate: a
   // real `fleettune tune` run reports the split itself.
   const std::string real = sets[0].workloads[0];
-  const v1::Workload workload = *codegen::ParseWorkload(real);
+  const codegen::CheckedWorkload workload = *codegen::CheckedWorkload::Parse(real);
   const codegen::SearchSpace space = *codegen::SearchSpaceFor(workload, target);
   tuner::XgbSearchOptions options = base;
   options.seed = 1;

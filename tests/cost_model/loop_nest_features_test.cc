@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "codegen/checked_target.h"
+#include "codegen/checked_workload.h"
 #include "codegen/loop_nest.h"
 #include "codegen/search_space.h"
 #include "codegen/target.h"
@@ -16,13 +18,13 @@
 namespace fleettune::cost_model {
 namespace {
 
-v1::Workload Workload(const std::string& text) {
-  absl::StatusOr<v1::Workload> workload = codegen::ParseWorkload(text);
+codegen::CheckedWorkload Workload(const std::string& text) {
+  absl::StatusOr<codegen::CheckedWorkload> workload = codegen::CheckedWorkload::Parse(text);
   EXPECT_TRUE(workload.ok()) << workload.status();
   return *workload;
 }
 
-v1::Target Host() { return *codegen::ParseTarget("host -threads=1"); }
+codegen::CheckedTarget Host() { return *codegen::CheckedTarget::Parse("host -threads=1"); }
 
 // A sample of a space's indices: the first, the last and `count` random ones.
 std::vector<uint64_t> Sample(const codegen::SearchSpace& space, int count, unsigned seed) {
@@ -34,7 +36,7 @@ std::vector<uint64_t> Sample(const codegen::SearchSpace& space, int count, unsig
 }
 
 TEST(LoopNestTest, MatmulSummaryHasTheWorkloadsFlopsAndStrides) {
-  const v1::Workload workload = Workload("matmul:m=64,n=64,k=64");
+  const codegen::CheckedWorkload workload = Workload("matmul:m=64,n=64,k=64");
   absl::StatusOr<codegen::SearchSpace> space = codegen::SearchSpaceFor(workload, Host());
   ASSERT_TRUE(space.ok());
   absl::StatusOr<codegen::LoopNestSummary> summary =
@@ -59,7 +61,7 @@ TEST(LoopNestTest, MatmulSummaryHasTheWorkloadsFlopsAndStrides) {
 }
 
 TEST(LoopNestTest, RejectsAConfigOfAnotherSpaceNamingTheKnob) {
-  const v1::Workload workload = Workload("matmul:m=64,n=64,k=64");
+  const codegen::CheckedWorkload workload = Workload("matmul:m=64,n=64,k=64");
   v1::Config config = codegen::SearchSpaceFor(workload, Host())->DefaultConfig();
   config.mutable_knobs(0)->set_value(12345);
   absl::StatusOr<codegen::LoopNestSummary> summary =
@@ -76,7 +78,7 @@ TEST(LoopNestTest, RejectsAConfigOfAnotherSpaceNamingTheKnob) {
 class FixedLengthTest : public testing::TestWithParam<const char*> {};
 
 TEST_P(FixedLengthTest, EveryConfigHasTheSameLengthAndDescribingIsFast) {
-  const v1::Workload workload = Workload(GetParam());
+  const codegen::CheckedWorkload workload = Workload(GetParam());
   absl::StatusOr<codegen::SearchSpace> space = codegen::SearchSpaceFor(workload, Host());
   ASSERT_TRUE(space.ok()) << space.status();
   const size_t expected = LoopNestFeatureCount() + 2 * space->knobs().size();

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "codegen/checked_target.h"
+#include "codegen/checked_workload.h"
 #include "codegen/search_space.h"
 #include "codegen/target.h"
 #include "codegen/workload.h"
@@ -18,7 +20,6 @@ using ::fleettune::db::testing::ScratchDir;
 class CompilerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    target_ = *codegen::ParseTarget("host -threads=1");
     path_ = dir_.File("t.db");
     absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::Open(path_);
     ASSERT_TRUE(database.ok()) << database.status();
@@ -29,11 +30,11 @@ class CompilerTest : public ::testing::Test {
   // Records config `index` of `workload`'s search space as an OK measurement.
   db::Record Add(const std::string& workload, const std::string& device, uint64_t index,
                  double mean_cost, const v1::Config* config = nullptr) {
-    v1::Workload parsed = *codegen::ParseWorkload(workload);
+    codegen::CheckedWorkload parsed = *codegen::CheckedWorkload::Parse(workload);
     codegen::SearchSpace space = *codegen::SearchSpaceFor(parsed, target_);
     db::Record record;
-    record.workload_key = codegen::WorkloadKey(parsed);
-    record.target_key = codegen::TargetKey(target_);
+    record.workload_key = codegen::WorkloadKey(parsed.proto());
+    record.target_key = codegen::TargetKey(target_.proto());
     record.device_key = device;
     record.job = "job";
     record.trial = next_trial_++;
@@ -51,7 +52,7 @@ class CompilerTest : public ::testing::Test {
 
   ScratchDir dir_;
   std::string path_;
-  v1::Target target_;
+  const codegen::CheckedTarget target_ = *codegen::CheckedTarget::Parse("host -threads=1");
   db::Database* db_ = nullptr;
   std::unique_ptr<Compiler> compiler_;
   int next_trial_ = 0;
@@ -85,11 +86,11 @@ TEST_F(CompilerTest, OtherDeviceOfTheTargetWhenTheDeviceHasNone) {
 }
 
 TEST_F(CompilerTest, NearestWorkloadWhoseConfigFitsThisShape) {
-  const v1::Workload want = *codegen::ParseWorkload("matmul:m=64,n=64,k=64");
+  const codegen::CheckedWorkload want = *codegen::CheckedWorkload::Parse("matmul:m=64,n=64,k=64");
   const codegen::SearchSpace space = *codegen::SearchSpaceFor(want, target_);
   // The nearest workload (k=72) has only a config with tile_k=72, not a choice for k=64: skipped.
   v1::Config big_k =
-      codegen::SearchSpaceFor(*codegen::ParseWorkload("matmul:m=64,n=64,k=72"), target_)
+      codegen::SearchSpaceFor(*codegen::CheckedWorkload::Parse("matmul:m=64,n=64,k=72"), target_)
           ->DefaultConfig();
   ASSERT_FALSE(space.IndexOf(big_k).ok());
   Add("matmul:m=64,n=64,k=72", "a", 0, 1e-6, &big_k);
@@ -110,7 +111,7 @@ TEST_F(CompilerTest, NearestWorkloadWhoseConfigFitsThisShape) {
 
 TEST_F(CompilerTest, TemplateDefaultWhenNothingFitsOrNoDatabase) {
   Add("conv2d:n=1,c=8,h=8,w=8,k=8,r=3,s=3,stride=1,pad=1", "a", 0, 1e-7);
-  const v1::Workload want = *codegen::ParseWorkload("matmul:m=64,n=64,k=64");
+  const codegen::CheckedWorkload want = *codegen::CheckedWorkload::Parse("matmul:m=64,n=64,k=64");
   const v1::Config expected = codegen::SearchSpaceFor(want, target_)->DefaultConfig();
   absl::StatusOr<LookupResult> lookup = compiler_->Lookup(want, target_, "a");
   ASSERT_TRUE(lookup.ok()) << lookup.status();
@@ -130,7 +131,7 @@ TEST_F(CompilerTest, TemplateDefaultWhenNothingFitsOrNoDatabase) {
 }
 
 TEST_F(CompilerTest, OlderCompilerRecordsAreUsedAndMarked) {
-  const v1::Workload want = *codegen::ParseWorkload("matmul:m=64,n=64,k=64");
+  const codegen::CheckedWorkload want = *codegen::CheckedWorkload::Parse("matmul:m=64,n=64,k=64");
   db::Record old = Add("matmul:m=64,n=64,k=64", "a", 2, 1e-3);
   // Rewrite as if from a schema-1 fleettune: no LLVM version known.
   db::Record legacy = old;

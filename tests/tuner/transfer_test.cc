@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <optional>
 
+#include "codegen/checked_target.h"
+#include "codegen/checked_workload.h"
 #include "codegen/search_space.h"
 #include "codegen/target.h"
 #include "codegen/workload.h"
@@ -28,7 +30,6 @@ class LoadTransferDataTest : public ::testing::Test {
         db::Database::Open((dir_ / "transfer.db").string());
     ASSERT_TRUE(database.ok()) << database.status();
     database_ = *std::move(database);
-    target_ = *codegen::ParseTarget("host -threads=1");
   }
   void TearDown() override {
     database_.reset();
@@ -39,11 +40,11 @@ class LoadTransferDataTest : public ::testing::Test {
   v1::Config Add(const std::string& workload, uint64_t index, v1::MeasureStatus status,
                  double gflops, const std::string& device_key = "board",
                  const std::string& template_name = "matmul_blocked") {
-    const v1::Workload parsed = *codegen::ParseWorkload(workload);
+    const codegen::CheckedWorkload parsed = *codegen::CheckedWorkload::Parse(workload);
     const codegen::SearchSpace space = *codegen::SearchSpaceFor(parsed, target_, template_name);
     db::Record record;
-    record.workload_key = codegen::WorkloadKey(parsed);
-    record.target_key = codegen::TargetKey(target_);
+    record.workload_key = codegen::WorkloadKey(parsed.proto());
+    record.target_key = codegen::TargetKey(target_.proto());
     record.device_key = device_key;
     record.job = "job";
     record.config = space.ConfigAt(index % space.size());
@@ -60,7 +61,7 @@ class LoadTransferDataTest : public ::testing::Test {
 
   std::filesystem::path dir_;
   std::unique_ptr<db::Database> database_;
-  v1::Target target_;
+  const codegen::CheckedTarget target_ = *codegen::CheckedTarget::Parse("host -threads=1");
 };
 
 TEST_F(LoadTransferDataTest, GroupsOtherShapesOfTheOpMostRecentFirst) {
@@ -77,7 +78,7 @@ TEST_F(LoadTransferDataTest, GroupsOtherShapesOfTheOpMostRecentFirst) {
   Add(wide, 11, v1::OK, 40, "board", "matmul");           // another template
   Add("batch_matmul:b=2,m=16,n=16,k=16", 1, v1::OK, 40);  // another op
 
-  const v1::Workload workload = *codegen::ParseWorkload(own);
+  const codegen::CheckedWorkload workload = *codegen::CheckedWorkload::Parse(own);
   absl::StatusOr<TransferData> data =
       LoadTransferData(*database_, workload, target_, "board", "matmul_blocked");
   ASSERT_TRUE(data.ok()) << data.status();
@@ -92,17 +93,17 @@ TEST_F(LoadTransferDataTest, GroupsOtherShapesOfTheOpMostRecentFirst) {
   // Each row is featurised with its own shape.
   ASSERT_EQ(data->rows.size(), 4u);
   EXPECT_EQ(data->rows[1],
-            cost_model::ConfigFeatures(*codegen::ParseWorkload(wide), target_, wide_30));
+            cost_model::ConfigFeatures(*codegen::CheckedWorkload::Parse(wide), target_, wide_30));
   EXPECT_EQ(data->rows[3],
-            cost_model::ConfigFeatures(*codegen::ParseWorkload(small), target_, small_5));
+            cost_model::ConfigFeatures(*codegen::CheckedWorkload::Parse(small), target_, small_5));
   EXPECT_NE(data->rows[1], cost_model::ConfigFeatures(workload, target_, wide_30));
 }
 
 TEST_F(LoadTransferDataTest, NothingToTransferIsEmptyNotAnError) {
   Add("matmul:m=16,n=16,k=16", 1, v1::OK, 50);
   absl::StatusOr<TransferData> data =
-      LoadTransferData(*database_, *codegen::ParseWorkload("matmul:m=16,n=16,k=16"), target_,
-                       "board", "matmul_blocked");
+      LoadTransferData(*database_, *codegen::CheckedWorkload::Parse("matmul:m=16,n=16,k=16"),
+                       target_, "board", "matmul_blocked");
   ASSERT_TRUE(data.ok()) << data.status();
   EXPECT_TRUE(data->rows.empty());
   EXPECT_TRUE(data->group_sizes.empty());

@@ -10,6 +10,8 @@
 #include <set>
 #include <thread>
 
+#include "codegen/checked_target.h"
+#include "codegen/checked_workload.h"
 #include "codegen/search_space.h"
 #include "codegen/target.h"
 #include "codegen/workload.h"
@@ -56,9 +58,8 @@ class TuningJobTest : public ::testing::Test {
 
   // A small matmul with quick measurements.
   TuneOptions Options(const std::string& workload, int trials, const std::string& tuner) {
-    TuneOptions options;
-    options.workload = *codegen::ParseWorkload(workload);
-    options.target = *codegen::ParseTarget("host -threads=1");
+    TuneOptions options(*codegen::CheckedWorkload::Parse(workload),
+                        *codegen::CheckedTarget::Parse("host -threads=1"));
     options.device_key = kKey;
     options.tracker_address = fleet_->address();
     options.tracker_token = fleet_->client_token();
@@ -75,7 +76,7 @@ class TuningJobTest : public ::testing::Test {
 
   static std::vector<db::Record> History(db::Database& database, const TuneOptions& options) {
     db::Query query;
-    query.workload_key = codegen::WorkloadKey(options.workload);
+    query.workload_key = codegen::WorkloadKey(options.workload.proto());
     absl::StatusOr<std::vector<db::Record>> history = database.History(query);
     EXPECT_TRUE(history.ok()) << history.status();
     return history.ok() ? *history : std::vector<db::Record>{};
@@ -138,7 +139,7 @@ TEST_F(TuningJobTest, JobsStartedTogetherWithoutANameGetDistinctNames) {
   ASSERT_TRUE(summaries[0].ok()) << summaries[0].status();
   ASSERT_TRUE(summaries[1].ok()) << summaries[1].status();
   EXPECT_NE(summaries[0]->job, summaries[1]->job);
-  const std::string prefix = codegen::WorkloadKey(options.workload) + "@";
+  const std::string prefix = codegen::WorkloadKey(options.workload.proto()) + "@";
   for (const auto& summary : summaries) {
     EXPECT_EQ(summary->job.rfind(prefix, 0), 0u) << summary->job;
     EXPECT_EQ(summary->trials, 3);
@@ -160,8 +161,8 @@ TEST_F(TuningJobTest, AnExistingJobNameIsRefusedUnlessResumed) {
   const codegen::SearchSpace space = *codegen::SearchSpaceFor(options.workload, options.target);
   for (int i = 0; i < 4; ++i) {
     db::Record record;
-    record.workload_key = codegen::WorkloadKey(options.workload);
-    record.target_key = codegen::TargetKey(options.target);
+    record.workload_key = codegen::WorkloadKey(options.workload.proto());
+    record.target_key = codegen::TargetKey(options.target.proto());
     record.device_key = kKey;
     record.job = "nightly";
     record.trial = i / 2;

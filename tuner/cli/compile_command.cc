@@ -12,9 +12,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "codegen/build.h"
+#include "codegen/checked_target.h"
+#include "codegen/checked_workload.h"
 #include "codegen/search_space.h"
-#include "codegen/target.h"
-#include "codegen/workload.h"
 #include "rpc_server/measure.h"
 #include "tuner/builder_pool.h"
 #include "tuner/cli/commands.h"
@@ -83,16 +83,17 @@ absl::Status WriteFile(const std::string& path, const std::string& bytes) {
 }
 
 // A measuring task for `kernel` as a board would get it.
-absl::StatusOr<v1::MeasureTask> MakeTask(const v1::Workload& workload, const v1::Target& target,
+absl::StatusOr<v1::MeasureTask> MakeTask(const codegen::CheckedWorkload& workload,
+                                         const codegen::CheckedTarget& target,
                                          const codegen::BuiltKernel& kernel) {
   absl::StatusOr<codegen::BuiltKernel> reference = codegen::BuildReference(workload, target);
   if (!reference.ok()) return reference.status();
   v1::MeasureTask task;
-  *task.mutable_workload() = workload;
+  *task.mutable_workload() = workload.proto();
   *task.mutable_artifact() = tuner::MakeArtifact(kernel.shared_object, kernel.symbol);
   *task.mutable_reference() =
       tuner::MakeArtifact(std::move(reference->shared_object), reference->symbol);
-  for (const v1::TensorSpec& tensor : codegen::WorkloadTensors(workload)) {
+  for (const v1::TensorSpec& tensor : workload.Tensors()) {
     *task.add_tensors() = tensor;
   }
   *task.mutable_options() = tuner::DefaultMeasureOptions();
@@ -110,7 +111,8 @@ struct Comparison {
 // Measures two kernels here in alternation (A B A B ...), so a busy spell on the machine hits
 // both alike, and reports medians: one measurement of each can differ by tens of percent on
 // a small shared machine, especially for multithreaded kernels.
-absl::StatusOr<Comparison> CompareHere(const v1::Workload& workload, const v1::MeasureTask& first,
+absl::StatusOr<Comparison> CompareHere(const codegen::CheckedWorkload& workload,
+                                       const v1::MeasureTask& first,
                                        const v1::MeasureTask& second) {
   constexpr int kRounds = 5;
   std::vector<double> a, b, ratios;
@@ -137,9 +139,10 @@ absl::StatusOr<Comparison> CompareHere(const v1::Workload& workload, const v1::M
 int RunCompile(const CompileArgs& args) {
   constexpr char kCommand[] = "compile";
   // What to build is checked before where to write it: the first error names the input.
-  absl::StatusOr<v1::Workload> workload = codegen::ParseWorkload(args.workload);
+  absl::StatusOr<codegen::CheckedWorkload> workload =
+      codegen::CheckedWorkload::Parse(args.workload);
   if (!workload.ok()) return ReportError(kCommand, workload.status());
-  absl::StatusOr<v1::Target> target = codegen::ParseTarget(args.target);
+  absl::StatusOr<codegen::CheckedTarget> target = codegen::CheckedTarget::Parse(args.target);
   if (!target.ok()) return ReportError(kCommand, target.status());
   if (absl::Status output = CheckOutputPrefix(args.output); !output.ok()) {
     return ReportError(kCommand, output);
@@ -156,7 +159,7 @@ int RunCompile(const CompileArgs& args) {
   const v1::Config& config = lookup->config;
 
   codegen::BuildOptions options;
-  options.symbol = args.symbol.empty() ? DefaultSymbol(*workload) : args.symbol;
+  options.symbol = args.symbol.empty() ? DefaultSymbol(workload->proto()) : args.symbol;
   options.dump_ir = args.dump_ir;
   absl::StatusOr<codegen::BuiltKernel> kernel =
       codegen::BuildKernel(*workload, *target, config, options);

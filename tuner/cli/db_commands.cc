@@ -5,8 +5,8 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "codegen/target.h"
-#include "codegen/workload.h"
+#include "codegen/checked_target.h"
+#include "codegen/checked_workload.h"
 #include "db/database.h"
 #include "nlohmann/json.hpp"
 #include "tuner/cli/commands.h"
@@ -56,14 +56,15 @@ int Stats(const DbArgs& args, db::Database& database) {
 int Export(const DbArgs& args, db::Database& database) {
   db::Query query;
   if (!args.workload.empty()) {
-    absl::StatusOr<v1::Workload> workload = codegen::ParseWorkload(args.workload);
+    absl::StatusOr<codegen::CheckedWorkload> workload =
+        codegen::CheckedWorkload::Parse(args.workload);
     if (!workload.ok()) return ReportError("db export", workload.status());
-    query.workload_key = codegen::WorkloadKey(*workload);
+    query.workload_key = workload->key();
   }
   if (!args.target.empty()) {
-    absl::StatusOr<v1::Target> target = codegen::ParseTarget(args.target);
+    absl::StatusOr<codegen::CheckedTarget> target = codegen::CheckedTarget::Parse(args.target);
     if (!target.ok()) return ReportError("db export", target.status());
-    query.target_key = codegen::TargetKey(*target);
+    query.target_key = target->key();
   }
   if (!args.device.empty()) query.device_key = args.device;
   std::ofstream file;

@@ -2,10 +2,11 @@
 #include <iostream>
 
 #include "absl/strings/str_format.h"
+#include "codegen/checked_target.h"
+#include "codegen/checked_workload.h"
 #include "codegen/search_space.h"
 #include "codegen/target.h"
 #include "codegen/version.h"
-#include "codegen/workload.h"
 #include "db/database.h"
 #include "nlohmann/json.hpp"
 #include "tuner/cli/commands.h"
@@ -15,14 +16,15 @@ namespace {
 
 // Turns the user's workload/target/device filters into a database query (canonical keys).
 absl::StatusOr<db::Query> MakeQuery(const QueryArgs& args) {
-  absl::StatusOr<v1::Workload> workload = codegen::ParseWorkload(args.workload);
+  absl::StatusOr<codegen::CheckedWorkload> workload =
+      codegen::CheckedWorkload::Parse(args.workload);
   if (!workload.ok()) return workload.status();
   db::Query query;
-  query.workload_key = codegen::WorkloadKey(*workload);
+  query.workload_key = workload->key();
   if (!args.target.empty()) {
-    absl::StatusOr<v1::Target> target = codegen::ParseTarget(args.target);
+    absl::StatusOr<codegen::CheckedTarget> target = codegen::CheckedTarget::Parse(args.target);
     if (!target.ok()) return target.status();
-    query.target_key = codegen::TargetKey(*target);
+    query.target_key = target->key();
   }
   if (!args.device.empty()) query.device_key = args.device;
   return query;
@@ -107,8 +109,9 @@ int RunBest(const QueryArgs& args) {
   }
   // The key of `host` lists every CPU feature; people read the short form.
   const std::string& key = records->front().target_key;
-  absl::StatusOr<v1::Target> target = codegen::ParseTarget(key);
-  std::cout << "target: " << (args.verbose || !target.ok() ? key : codegen::TargetSummary(*target))
+  absl::StatusOr<codegen::CheckedTarget> target = codegen::CheckedTarget::Parse(key);
+  std::cout << "target: "
+            << (args.verbose || !target.ok() ? key : codegen::TargetSummary(target->proto()))
             << "\n";
   if (any_older) {
     std::cout << "* measured with an older compiler than this fleettune " FLEETTUNE_VERSION_STRING

@@ -6,6 +6,8 @@
 #include <string>
 
 #include "absl/strings/str_format.h"
+#include "codegen/checked_target.h"
+#include "codegen/checked_workload.h"
 #include "codegen/search_space.h"
 #include "codegen/target.h"
 #include "codegen/workload.h"
@@ -67,9 +69,10 @@ std::string AllTimedOut(const TuneArgs& args, const tuner::TuneSummary& summary)
 
 int RunTune(const TuneArgs& args) {
   constexpr char kCommand[] = "tune";
-  absl::StatusOr<v1::Workload> workload = codegen::ParseWorkload(args.workload);
+  absl::StatusOr<codegen::CheckedWorkload> workload =
+      codegen::CheckedWorkload::Parse(args.workload);
   if (!workload.ok()) return ReportError(kCommand, workload.status());
-  absl::StatusOr<v1::Target> target = codegen::ParseTarget(args.target);
+  absl::StatusOr<codegen::CheckedTarget> target = codegen::CheckedTarget::Parse(args.target);
   if (!target.ok()) return ReportError(kCommand, target.status());
   if (args.trials <= 0) {
     return ReportError(kCommand, absl::InvalidArgumentError("--trials must be positive"));
@@ -91,9 +94,7 @@ int RunTune(const TuneArgs& args) {
     tracker_address = tracker->ToString();
   }
 
-  tuner::TuneOptions options;
-  options.workload = *workload;
-  options.target = *target;
+  tuner::TuneOptions options(*workload, *target);
   options.device_key = args.key;
   options.trials = args.trials;
   options.tuner = args.tuner;
@@ -129,11 +130,11 @@ int RunTune(const TuneArgs& args) {
 
   std::unique_ptr<tuner::EmbeddedFleet> fleet;
   if (tracker_address.empty()) {
-    if (!IsHostTarget(*target)) {
+    if (!IsHostTarget(target->proto())) {
       return ReportError(kCommand, absl::InvalidArgumentError(absl::StrFormat(
                                        "target '%s' is not this machine: local boards can only "
                                        "measure host code; pass --tracker with boards of it",
-                                       codegen::TargetKey(*target))));
+                                       target->key())));
     }
     absl::StatusOr<std::unique_ptr<tuner::EmbeddedFleet>> started =
         tuner::EmbeddedFleet::Start(args.key, args.boards);
@@ -161,9 +162,9 @@ int RunTune(const TuneArgs& args) {
   if (!database.ok()) return ReportError(kCommand, database.status());
 
   std::cerr << absl::StrFormat(
-      "tuning %s on %s (key %s, %d trials, %s search) via %s%s\n", codegen::WorkloadKey(*workload),
-      args.verbose ? codegen::TargetKey(*target) : codegen::TargetSummary(*target), args.key,
-      args.trials, args.tuner, options.tracker_address, fleet ? " (embedded)" : "");
+      "tuning %s on %s (key %s, %d trials, %s search) via %s%s\n", workload->key(),
+      args.verbose ? target->key() : codegen::TargetSummary(target->proto()), args.key, args.trials,
+      args.tuner, options.tracker_address, fleet ? " (embedded)" : "");
   auto progress = [&](const tuner::TuneProgress& p) {
     if (args.quiet) return;
     std::cerr << absl::StrFormat("[%4d/%d] failures %d  best %.2f GFLOPS  %s\n", p.done, p.total,
