@@ -16,6 +16,8 @@ PACKAGES=(
   libxgboost-dev xgboost
   # database
   libsqlite3-dev sqlite3 libssl-dev
+  # database: the export-line parser of `db import` (simdjson On-Demand)
+  libsimdjson-dev
   # database: the PostgreSQL back end (libpq) and the server its tests start on loopback
   libpq-dev postgresql
   # CLI, logging (spdlog, built on the system fmt), JSON, the tracker's metrics endpoint

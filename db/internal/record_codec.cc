@@ -2,10 +2,14 @@
 
 #include <cmath>
 #include <cstring>
+#include <string_view>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "db/internal/json_text.h"
+#include "db/internal/json_write.h"
+#include "db/internal/simdjson_text.h"
 
 namespace fleettune::db::internal {
 
@@ -57,52 +61,97 @@ void AppendConfigJson(const v1::Config& config, std::string* out) {
   json.push_back('}');
 }
 
+namespace {
+
+namespace ondemand = simdjson::ondemand;
+using simdjson::SUCCESS;
+
+// Reads one knob object of a stored config into `*knob`; `why` when it is not valid.
+bool ReadKnob(ondemand::value value, v1::Config::Knob* knob, const char** why) {
+  ondemand::object object;
+  if (value.get_object().get(object) != SUCCESS) {
+    *why = "a knob is not an object";
+    return false;
+  }
+  for (auto member : object) {
+    ondemand::field field;
+    std::string_view key, text;
+    if (std::move(member).get(field) != SUCCESS || field.unescaped_key().get(key) != SUCCESS) {
+      *why = "not valid JSON";
+      return false;
+    }
+    ondemand::value inner = field.value();
+    if (key == "name") {
+      if (inner.get_string().get(text) != SUCCESS) {
+        *why = "a knob name is not a string";
+        return false;
+      }
+      knob->set_name(text.data(), text.size());
+    } else if (key == "value") {
+      // Protobuf JSON writes int64 values as strings; plain integers are read too.
+      int64_t number = 0;
+      ondemand::json_type type;
+      const bool ok =
+          inner.type().get(type) == SUCCESS &&
+          (type == ondemand::json_type::string
+               ? inner.get_string().get(text) == SUCCESS &&
+                     absl::SimpleAtoi(absl::string_view(text.data(), text.size()), &number)
+               : inner.get_int64().get(number) == SUCCESS);
+      if (!ok) {
+        *why = "a knob value is not an integer";
+        return false;
+      }
+      knob->set_value(number);
+    } else if (CheckValue(inner) != SUCCESS) {
+      *why = "not valid JSON";
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 absl::StatusOr<v1::Config> ConfigFromJson(absl::string_view json) {
   const auto bad = [&](absl::string_view why) {
     return absl::DataLossError(absl::StrCat("stored config '", json, "' is not valid: ", why));
   };
-  JsonReader reader(json);
-  if (reader.Peek() != JsonReader::Kind::kObject) return bad("not a JSON object");
+  ondemand::document document;
+  ondemand::json_type type;
+  if (IterateJson(json, &document) != SUCCESS || document.type().get(type) != SUCCESS ||
+      type != ondemand::json_type::object) {
+    return bad(absl::StartsWith(absl::StripLeadingAsciiWhitespace(json), "{")
+                   ? "not valid JSON"
+                   : "not a JSON object");
+  }
+  ondemand::object object;
+  if (document.get_object().get(object) != SUCCESS) return bad("not valid JSON");
   v1::Config config;
-  std::string key, text;
-  reader.BeginObject();
-  while (reader.NextMember(&key)) {
+  for (auto member : object) {
+    ondemand::field field;
+    std::string_view key, text;
+    if (std::move(member).get(field) != SUCCESS || field.unescaped_key().get(key) != SUCCESS) {
+      return bad("not valid JSON");
+    }
+    ondemand::value value = field.value();
     if (key == "template_name" || key == "templateName") {
-      if (!reader.ReadString(&text)) return bad("template_name is not a string");
-      config.set_template_name(text);
+      if (value.get_string().get(text) != SUCCESS) return bad("template_name is not a string");
+      config.set_template_name(text.data(), text.size());
     } else if (key == "knobs") {
-      if (reader.Peek() != JsonReader::Kind::kArray) return bad("knobs is not an array");
-      reader.BeginArray();
-      while (reader.NextItem()) {
-        if (reader.Peek() != JsonReader::Kind::kObject) return bad("a knob is not an object");
-        v1::Config::Knob* knob = config.add_knobs();
-        reader.BeginObject();
-        while (reader.NextMember(&key)) {
-          if (key == "name") {
-            if (!reader.ReadString(&text)) return bad("a knob name is not a string");
-            knob->set_name(text);
-          } else if (key == "value") {
-            int64_t value = 0;
-            if (reader.Peek() == JsonReader::Kind::kString) {
-              if (!reader.ReadString(&text) || !absl::SimpleAtoi(text, &value)) {
-                return bad("a knob value is not an integer");
-              }
-            } else if (!reader.ReadInt(&value)) {
-              return bad("a knob value is not an integer");
-            }
-            knob->set_value(value);
-          } else if (!reader.SkipValue()) {
-            return bad("not valid JSON");
-          }
+      ondemand::array knobs;
+      if (value.get_array().get(knobs) != SUCCESS) return bad("knobs is not an array");
+      for (auto item : knobs) {
+        ondemand::value knob;
+        const char* why = "not valid JSON";
+        if (std::move(item).get(knob) != SUCCESS || !ReadKnob(knob, config.add_knobs(), &why)) {
+          return bad(why);
         }
       }
-    } else if (reader.failed()) {
-      break;
     } else {
-      return bad(absl::StrCat("unknown field '", key, "'"));
+      return bad(absl::StrCat("unknown field '", absl::string_view(key.data(), key.size()), "'"));
     }
   }
-  if (!reader.AtEnd()) return bad("not valid JSON");
+  if (!AtEnd(document)) return bad("not valid JSON");
   return config;
 }
 
@@ -127,23 +176,25 @@ absl::Status AppendCostsJson(const std::vector<double>& costs, std::string* out)
 }
 
 absl::StatusOr<std::vector<double>> CostsFromJson(absl::string_view json) {
-  JsonReader reader(json);
-  if (reader.Peek() != JsonReader::Kind::kArray) {
-    return absl::DataLossError(absl::StrCat("stored costs '", json, "' are not a JSON array"));
+  const auto bad = [&](absl::string_view why) {
+    return absl::DataLossError(absl::StrCat("stored costs '", json, "' ", why));
+  };
+  ondemand::document document;
+  ondemand::array array;
+  if (IterateJson(json, &document) != SUCCESS || document.get_array().get(array) != SUCCESS) {
+    return bad("are not a JSON array");
   }
   std::vector<double> costs;
-  reader.BeginArray();
-  while (reader.NextItem()) {
+  for (auto item : array) {
+    ondemand::value value;
+    if (std::move(item).get(value) != SUCCESS) return bad("are not a JSON array");
     double cost = 0;
-    if (!reader.ReadDouble(&cost)) {
-      return absl::DataLossError(
-          absl::StrCat("stored costs '", json, "' hold a value that is not a number"));
+    if (value.get_double().get(cost) != SUCCESS || !std::isfinite(cost)) {
+      return bad("hold a value that is not a number");
     }
     costs.push_back(cost);
   }
-  if (!reader.AtEnd()) {
-    return absl::DataLossError(absl::StrCat("stored costs '", json, "' are not a JSON array"));
-  }
+  if (!AtEnd(document)) return bad("are not a JSON array");
   return costs;
 }
 

@@ -1,6 +1,7 @@
 // The tuning database at scale (`make bench`; `--quick` for the ctest smoke run): fills a
 // database with N records through the bulk path, then measures best-record lookups (p50/p99),
-// a tuning job's per-result Insert (median), and JSON-lines export and import rates. Runs on
+// a tuning job's per-result Insert (median), and JSON-lines export and import rates (and the
+// import's record parser alone next to nlohmann's DOM parser: record_parse_bench.h). Runs on
 // SQLite, and on PostgreSQL too when --postgres is given (a throwaway local server).
 #include <sys/resource.h>
 
@@ -16,7 +17,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "db/database.h"
-#include "db/internal/record_json.h"
+#include "tests/bench/record_parse_bench.h"
 #include "tests/db/postgres_server.h"
 #include "util/seconds_since.h"
 
@@ -203,20 +204,8 @@ int Run(const std::string& backend, const std::string& url, const std::string& u
               static_cast<long long>(exported), export_s, exported / export_s,
               std::filesystem::file_size(file) / 1e6);
   db->reset();
-  {
-    // Where an import's time goes: parsing alone (one thread) vs the whole import below.
-    std::ifstream lines(file, std::ios::binary);
-    std::string line;
-    std::getline(lines, line);  // header
-    int64_t parsed = 0;
-    start = Clock::now();
-    while (std::getline(lines, line)) {
-      if (internal::RecordFromJsonLine(line).ok()) ++parsed;
-    }
-    const double parse_s = SecondsSince(start);
-    std::printf("[%s] import parse only (one thread): %lld lines in %.2f s = %.0f records/s\n",
-                backend.c_str(), static_cast<long long>(parsed), parse_s, parsed / parse_s);
-  }
+  // Where an import's time goes: parsing alone (one thread), against a reference parser.
+  if (!CompareRecordParsers(absl::StrCat("[", backend, "]"), file, 200'000, 5)) return 1;
   absl::StatusOr<std::unique_ptr<Database>> target = Database::Open(url2);
   if (!target.ok()) {
     std::fprintf(stderr, "db_bench: %s\n", target.status().ToString().c_str());
