@@ -69,8 +69,8 @@ class Job {
   absl::Status Run() {
     auto start = Clock::now();
     spdlog::info("job {} started: {} on {} (key {}, {} trials, {} search{})", summary_.job,
-                 workload_key_, codegen::TargetSummary(options_.target), options_.device_key,
-                 options_.trials, options_.tuner,
+                 workload_key_, codegen::TargetSummary(options_.target.proto()),
+                 options_.device_key, options_.trials, options_.tuner,
                  summary_.resumed_trials > 0
                      ? absl::StrCat(", ", summary_.resumed_trials, " already recorded")
                      : "");
