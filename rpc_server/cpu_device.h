@@ -1,5 +1,6 @@
-// The CPU back end of the board runtime: native ELF kernels for this machine, measured
-// exactly as before devices existed (MeasureInSandbox / MeasureTask in measure.h).
+// The CPU back end of the board runtime: native ELF kernels for this machine, run on host
+// tensors fenced by canary zones and guard pages (TensorBuffer), measured by the one protocol
+// every device shares (MeasureOnDevice in device.h), by default inside a sandbox worker.
 #ifndef FLEETTUNE_RPC_SERVER_CPU_DEVICE_H_
 #define FLEETTUNE_RPC_SERVER_CPU_DEVICE_H_
 
@@ -21,11 +22,17 @@ class CpuDevice : public Device {
   std::string Kind() const override { return "cpu"; }
   // device_kind "cpu"; the rest of the registration (triple, cores, model) is the board's.
   void Describe(v1::DeviceInfo* info) const override { info->set_device_kind("cpu"); }
-  // The ELF through an anonymous memory file and dlopen (KernelLibrary). Run calls it on the
-  // host buffers; Time uses TimeKernel (wall clock). Used by tools; tasks go through Measure.
+  // The ELF through an anonymous memory file and dlopen (KernelLibrary); every failure is
+  // InvalidArgument (LOAD_ERROR). Run calls the kernel on the host tensors themselves (a
+  // non-zero return is Internal "kernel returned N", code 1 saying that it could not
+  // allocate memory); Time uses TimeKernel (wall clock) within the deadline.
   absl::StatusOr<std::unique_ptr<LoadedKernel>> Load(
       const v1::Artifact& artifact, const std::vector<int64_t>& tensor_elements) override;
-  // MeasureInSandbox(task) or MeasureTask(task): guard zones, reference cache and all.
+  // A TensorBuffer: canary zones, then guard pages that a sandbox worker's fault handler
+  // names the tensor by.
+  std::unique_ptr<HostTensor> AllocateHostTensor(int64_t elements, int index) override;
+  // sandbox ? MeasureInSandbox(task) (whose worker runs MeasureOnDevice on an in-process
+  // CpuDevice) : MeasureOnDevice(*this, task).
   v1::MeasureResult Measure(const v1::MeasureTask& task) override;
 
  private:

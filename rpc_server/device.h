@@ -3,25 +3,29 @@
 //
 // Back ends (rpc_server/device.cc makes them by name):
 //   "cpu"     CpuDevice (cpu_device.h): native ELF kernels, loaded from memory with dlopen,
-//             measured in a sandbox child process. The default, unchanged from before.
+//             measured in a sandbox child process that runs MeasureOnDevice. The default.
 //   "opencl"  OpenClDevice (opencl_device.h): OpenCL C source built with clBuildProgram,
 //             timed with OpenCL profiling events. Compiled in when CMake finds OpenCL.
 //   "hexagon" HexagonDevice (below): a stub. VENDOR RUNTIME PLUGS IN HERE — see its comment.
 //
-// A new back end implements Load() (and LoadedKernel); the shared MeasureOnDevice() then does
-// the rest of a task the same way for every device: standard inputs, the correctness check
-// against a reference, TVM time-evaluator timing, failures as results.
+// A new back end implements Load() (and LoadedKernel), and where it needs to, the hooks below
+// (AllocateHostTensor); the shared MeasureOnDevice() then does the rest of a task the same way
+// for every device, the CPU included: standard inputs, the checks of the tensors after a run,
+// the correctness check against one expected output from one cache, TVM time-evaluator
+// timing, one timeout rule, failures as results. No device takes a private copy of it.
 #ifndef FLEETTUNE_RPC_SERVER_DEVICE_H_
 #define FLEETTUNE_RPC_SERVER_DEVICE_H_
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "fleettune/v1/fleettune.pb.h"
+#include "rpc_server/host_tensor.h"
 #include "rpc_server/time_evaluator.h"
 
 namespace fleettune::rpc_server {
@@ -34,7 +38,9 @@ class LoadedKernel {
   virtual ~LoadedKernel() = default;
   // Copies the host tensors (inputs first, output last; sizes as given to Load) to the
   // device, runs the kernel once and copies the output back into args.back().
-  // DeadlineExceeded when it does not finish by `deadline`; Internal for device errors.
+  // DeadlineExceeded when it does not finish by `deadline`; Internal for device errors or a
+  // failing kernel. The message becomes the result's error as it is, so it says what failed
+  // in this device's terms (CpuDevice: "kernel returned 1: it could not allocate memory ...").
   virtual absl::Status Run(const std::vector<float*>& args, Deadline deadline) = 0;
   // Times the kernel on the data of the last Run with TVM's time-evaluator semantics (see
   // time_evaluator.h); costs are seconds per run, measured by the device where it can.
@@ -59,17 +65,47 @@ class Device {
   virtual absl::StatusOr<std::unique_ptr<LoadedKernel>> Load(
       const v1::Artifact& artifact, const std::vector<int64_t>& tensor_elements) = 0;
 
+  // The host memory for tensor `index` of a task (`elements` floats; inputs first, output
+  // last): MeasureOnDevice fills the inputs there, Run reads them and writes the output there,
+  // and after the run a tensor whose GuardsIntact() is false is RUNTIME_ERROR "kernel wrote
+  // outside tensor N (name)". The default: plain memory between canary zones (CanaryTensor).
+  // CpuDevice: TensorBuffers, whose guard pages also catch writes further out (sandbox.h
+  // names the tensor). May throw std::bad_alloc (the task is then RUNTIME_ERROR).
+  virtual std::unique_ptr<HostTensor> AllocateHostTensor(int64_t elements, int index);
+
   // Measures one task. Never throws; every failure is a result with a status. The default is
-  // MeasureOnDevice(*this, task).
+  // MeasureOnDevice(*this, task); CpuDevice runs that in a sandbox worker.
   virtual v1::MeasureResult Measure(const v1::MeasureTask& task);
 };
 
-// One task on any device: checks the request, fills the standard inputs (the same on every
-// board), computes the expected output (a naive loop on this CPU for the ops host_reference.h
-// knows, else the task's reference artifact run by the device), loads and runs the candidate,
-// compares (relative tolerance), then times it. Statuses: REJECTED, LOAD_ERROR, BUILD_ERROR,
-// RUNTIME_ERROR, WRONG_ANSWER, TIMEOUT (options.timeout_ms covers the whole task), OK.
-v1::MeasureResult MeasureOnDevice(Device& device, const v1::MeasureTask& task);
+// The measurement protocol, the same for every device (measure_on_device.cc), in this process
+// or in the CPU's sandbox worker:
+//   1. Checks the request (CheckTaskOptions, TaskTensorSizes): REJECTED naming the field.
+//   2. Allocates the tensors (Device::AllocateHostTensor) and fills the standard inputs (the
+//      same on every board).
+//   3. The expected output, when TaskChecksOutput (measure.h; always for an op the host loop
+//      knows). WHERE IT COMES FROM, one rule for every device: for an op host_reference.h
+//      knows (matmul, batch_matmul), the naive loop on this CPU -- it is independent of
+//      codegen and of the device, so a codegen or device bug cannot check itself; a workload
+//      whose parameters do not match its tensors is REJECTED "reference: ...". For any other
+//      op, the task's reference artifact, loaded and run by the device (REJECTED when the
+//      task has none). Either comes from the board's one cache when it holds it
+//      (ReferenceCacheKey, measure.h), else is computed and kept there.
+//      A reference run is bounded by max(the task's timeout, kDefaultReferenceTimeoutMs).
+//   4. `on_reference_ready` (when set) is called: from here on everything is the candidate's
+//      doing. The sandbox worker uses it to tell a slow or crashing reference from a slow or
+//      crashing candidate.
+//   5. The candidate is loaded and run on the standard inputs (output filled with NaN first),
+//      its tensors checked: canary zones (RUNTIME_ERROR "kernel wrote outside tensor N
+//      (name)"), inputs unchanged (RUNTIME_ERROR "kernel wrote into input tensor N (name)"),
+//      then its output against the expected one (WRONG_ANSWER, relative tolerance).
+//   6. It is timed (LoadedKernel::Time).
+// options.timeout_ms (kDefaultTimeoutMs when 0) counts from step 4, so the reference run is
+// never the candidate's time. Statuses: REJECTED, LOAD_ERROR, BUILD_ERROR (Load's mapping
+// above, "artifact: " or "reference: " before the message), RUNTIME_ERROR, WRONG_ANSWER,
+// TIMEOUT, OK. Never throws. Not thread-safe across concurrent calls on one device.
+v1::MeasureResult MeasureOnDevice(Device& device, const v1::MeasureTask& task,
+                                  const std::function<void()>& on_reference_ready = nullptr);
 
 // ---- Hexagon ---------------------------------------------------------------------------
 // VENDOR RUNTIME PLUGS IN HERE. codegen builds Hexagon objects

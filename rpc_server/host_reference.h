@@ -1,6 +1,6 @@
-// Expected outputs computed on the board's own CPU with naive loops (double accumulation), for
-// devices whose reference build cannot run natively here (OpenCL, DSPs): the check then does
-// not trust the device under test to check itself.
+// Expected outputs computed on the board's own CPU with naive loops (double accumulation): for
+// the ops it knows, what every device's candidates are checked against (MeasureOnDevice,
+// device.h). Independent of codegen and of the device, so neither checks itself.
 #ifndef FLEETTUNE_RPC_SERVER_HOST_REFERENCE_H_
 #define FLEETTUNE_RPC_SERVER_HOST_REFERENCE_H_
 

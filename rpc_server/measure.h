@@ -1,10 +1,9 @@
-// Measures one task: loads the candidate, checks it against the reference on random inputs,
-// and times it with TVM's time-evaluator semantics (number, repeat, min_repeat_ms).
+// The parts of a measurement that every device shares, and the board's one cache of expected
+// outputs. The protocol that runs them, for every device, is MeasureOnDevice (device.h).
 #ifndef FLEETTUNE_RPC_SERVER_MEASURE_H_
 #define FLEETTUNE_RPC_SERVER_MEASURE_H_
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,27 +14,31 @@
 
 namespace fleettune::rpc_server {
 
-// Never throws and never crashes on bad input (garbage artifacts, wrong tensor specs):
-// failures come back as a result with a status and an error naming the cause. A kernel that
-// writes outside its tensors (into the canary zones around them) or into an input tensor
-// gets RUNTIME_ERROR naming the tensor; one that writes further hits a guard page and
-// crashes the calling process (so kernels run in a sandbox worker, sandbox.h).
-// When the call has to run the reference (its output is not cached), the candidate's
-// timeout_ms counts from the reference output being ready, not from the call.
-// Not thread-safe across concurrent calls on one board (it times on the calling thread).
-v1::MeasureResult MeasureTask(const v1::MeasureTask& task);
-// The same, calling `on_reference_ready` (when not null) once the expected output is ready
-// (from the cache, computed, or not needed), before the candidate is loaded: the sandbox
-// uses it to tell a slow or crashing reference from a slow or crashing candidate.
-v1::MeasureResult MeasureTask(const v1::MeasureTask& task,
-                              const std::function<void()>& on_reference_ready);
+// The candidate's time when the task sets no options.timeout_ms, on every device and in the
+// sandbox (SandboxOptions::default_timeout_ms).
+inline constexpr int kDefaultTimeoutMs = 10000;
+// The bound of a reference run (host loop or reference artifact) when nobody sets one: it
+// is never below the task's own timeout (SandboxOptions::reference_timeout_ms says why a
+// reference has a bound of its own).
+inline constexpr int kDefaultReferenceTimeoutMs = 120000;
 
-// The board's cache of reference outputs: inputs are deterministic, so a workload's reference
-// runs once per board, not once per candidate. The sandbox uses these to carry an output a
-// child process computed back into the board. Thread-safe.
+// Whether the task's output is checked: options.check_correctness, a reference artifact, or
+// an op the host loop knows (host_reference.h), which is always checked.
+bool TaskChecksOutput(const v1::MeasureTask& task);
+
+// The board's cache of expected outputs: inputs are deterministic, so a workload's expected
+// output is computed once per board, not once per candidate. One key function for every
+// path (in process, the sandbox and its worker): for an op the host loop knows, the op, its
+// parameters and the tensor shapes ("host:..."); else the reference artifact (its SHA-256, or
+// a hash and size of its bytes when it has none), its symbol and the tensor shapes
+// ("artifact:..."). No device kind: the host loop is the same for every device, and a
+// reference artifact is built for one device. Holds the last 8 outputs. Thread-safe.
 std::string ReferenceCacheKey(const v1::MeasureTask& task);
+// The output kept under `key`, or null.
 std::shared_ptr<const std::vector<float>> FindReferenceOutput(const std::string& key);
-void StoreReferenceOutput(const std::string& key, std::vector<float> output);
+// Keeps `output` under `key` (replacing what was there) and returns it.
+std::shared_ptr<const std::vector<float>> StoreReferenceOutput(const std::string& key,
+                                                               std::vector<float> output);
 
 // The most bytes the tensors of one task may take together. The tuner refuses bigger
 // workloads up front (codegen::kMaxWorkloadTensorBytes is the same number).
@@ -53,6 +56,8 @@ absl::Status CheckTaskOptions(const v1::MeasureTask& task);
 // The standard contents of input tensor `index`: uniform [-1, 1] from a fixed seed, the same
 // on every board and device.
 void FillStandardInput(float* data, int64_t elements, size_t index);
+// Whether `data` still holds, bit for bit, the standard contents of input tensor `index`.
+bool IsStandardInput(const float* data, int64_t elements, size_t index);
 
 // The relative tolerance a task's check uses when options.tolerance is 0.
 inline constexpr double kDefaultMeasureTolerance = 1e-4;

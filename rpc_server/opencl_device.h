@@ -8,7 +8,8 @@
 // FailedPrecondition carrying the compiler log -> BUILD_ERROR) and creates device buffers for
 // the tensors; kernels are timed with OpenCL profiling events (CL_PROFILING_COMMAND_START of
 // the first run to CL_PROFILING_COMMAND_END of the last run of a repeat), so the costs are the
-// device's own time. The correctness check is MeasureOnDevice's: a naive loop on this CPU.
+// device's own time. The correctness check is MeasureOnDevice's, as on every device: a naive
+// loop on this CPU for the ops host_reference.h knows, else the reference artifact here.
 //
 // A kernel that overruns the task's deadline gives TIMEOUT; OpenCL cannot cancel it, so it
 // still occupies the device queue and later tasks wait behind it (they may time out too).

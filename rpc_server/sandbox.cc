@@ -238,9 +238,7 @@ uint64_t WorkerMemoryLimitBytes(const v1::MeasureTask& task, const SandboxOption
 v1::MeasureResult MeasureInSandbox(const v1::MeasureTask& task, const SandboxOptions& options) {
   const std::string reference_key = ReferenceCacheKey(task);
   const bool board_has_reference = FindReferenceOutput(reference_key) != nullptr;
-  const bool computes_reference =
-      !board_has_reference &&
-      (task.options().check_correctness() || !task.reference().shared_object().empty());
+  const bool computes_reference = !board_has_reference && TaskChecksOutput(task);
   const uint64_t memory_limit = WorkerMemoryLimitBytes(task, options);
   const auto start = Clock::now();
   Child child = options.worker_binary.empty()

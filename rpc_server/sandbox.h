@@ -8,6 +8,7 @@
 #include <string>
 
 #include "fleettune/v1/fleettune.pb.h"
+#include "rpc_server/measure.h"
 
 namespace fleettune::rpc_server {
 
@@ -16,20 +17,21 @@ struct SandboxOptions {
   // process inherits no locks from the board's gRPC threads. When empty, the board forks
   // itself instead, which is only safe while the board has no other threads (tests).
   std::string worker_binary;
-  // Used when the task sets no timeout_ms.
-  int default_timeout_ms = 10000;
+  // Used when the task sets no timeout_ms: the same default as MeasureOnDevice's.
+  int default_timeout_ms = kDefaultTimeoutMs;
   // Added to each bound below for starting the worker and loading, which they do not cover.
   int grace_ms = 2000;
-  // On a board that has not cached the task's reference output, the reference runs first, in
-  // the same worker, within max(the task's timeout, this) + grace_ms of the worker's start;
-  // the task's timeout (+ grace_ms) then counts from the reference output being ready. The
+  // On a board that has not cached the task's expected output, the reference (the host loop
+  // or the reference artifact, device.h) runs first, in the same worker, within max(the
+  // task's timeout, this) + grace_ms of the worker's start; the task's timeout (+ grace_ms)
+  // then counts from the reference output being ready. The
   // task's timeout is sized for candidates (the tuner sets it from the best time so far,
   // tuner/adaptive_timeout.h), and a naive reference is often far slower than a tuned
   // kernel: bounding the reference by it would reject healthy jobs on a board that joins
   // late. The reference runs once per workload per board, so a generous bound costs little;
   // it is only there so that a reference that never finishes cannot hold the board.
   // `fleettune-rpc-server --reference-timeout-ms`.
-  int reference_timeout_ms = 120000;
+  int reference_timeout_ms = kDefaultReferenceTimeoutMs;
   // The most memory (MiB) one measurement may allocate on top of what the worker holds when
   // it starts measuring; 0: WorkerMemoryLimitBytes' default, derived from the tensors.
   int memory_limit_mb = 0;
@@ -46,8 +48,10 @@ struct SandboxOptions {
 // N MiB".
 uint64_t WorkerMemoryLimitBytes(const v1::MeasureTask& task, const SandboxOptions& options);
 
-// Runs MeasureTask(task) in a child process (in a process group of its own, under the memory
-// limit above) that sends its result back through a pipe as frames (sandbox_wire.h).
+// Runs MeasureOnDevice (device.h) on an in-process CpuDevice in a child process (in a process
+// group of its own, under the memory limit above) that sends its result back through a pipe
+// as frames (sandbox_wire.h): the same protocol, checks and reference cache key as in process.
+// The child starts with the board's cached expected output for the task when there is one.
 // Outcomes besides the measurement's own:
 //   - killed by a signal: RUNTIME_ERROR "the kernel crashed: signal N (...)", naming the
 //     tensor when the fault was on its guard pages (tensor_buffer.h);
@@ -60,10 +64,10 @@ uint64_t WorkerMemoryLimitBytes(const v1::MeasureTask& task, const SandboxOption
 //   - processes the kernel started still alive after the worker exits: killed,
 //     RUNTIME_ERROR "the kernel left processes running ...";
 //   - a reply that is not well-formed frames: RUNTIME_ERROR "... reply was garbled ...".
-// Threads a kernel leaves behind end with the worker. A reference output the child computed
-// is kept in the board's cache for later tasks. Never throws. Calls must not overlap (one at
-// a time per board); the calling thread must be the only one that touches the reference
-// cache.
+// Threads a kernel leaves behind end with the worker. An expected output the child computed
+// is kept in the board's cache (under ReferenceCacheKey) for later tasks, in process or not. Never
+// throws. Calls must not overlap (one at a time per board); the calling thread must be the only one
+// that touches the reference cache.
 v1::MeasureResult MeasureInSandbox(const v1::MeasureTask& task, const SandboxOptions& options = {});
 
 // The child's side when started as a worker: reads the request MeasureInSandbox writes to

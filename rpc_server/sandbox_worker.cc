@@ -14,6 +14,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "rpc_server/cpu_device.h"
 #include "rpc_server/kernel_library.h"
 #include "rpc_server/measure.h"
 #include "rpc_server/sandbox.h"
@@ -120,8 +121,9 @@ int MeasureAndReply(const v1::MeasureTask& task, const std::string& reference_ke
   // still mapped until then (the board kills the worker's group once it has the reply).
   KernelLibrary::KeepLoadedUntilExit();
   measuring = &task;
-  v1::MeasureResult result =
-      MeasureTask(task, [] { WriteAll(kReplyFd, EncodeFrame(FrameType::kReferenceReady, "")); });
+  CpuDevice device(/*sandbox=*/false, SandboxOptions{});
+  v1::MeasureResult result = MeasureOnDevice(
+      device, task, [] { WriteAll(kReplyFd, EncodeFrame(FrameType::kReferenceReady, "")); });
   measuring = nullptr;
   // Generated kernels return 1 when an allocation fails: name the limit it ran into.
   if (result.status() == v1::RUNTIME_ERROR &&

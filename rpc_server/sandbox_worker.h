@@ -10,8 +10,9 @@
 
 namespace fleettune::rpc_server {
 
-// Measures `task` in this process and writes the reply frames (sandbox_wire.h) to kReplyFd:
-// kReferenceReady once the expected output is ready, then kResult. First limits this
+// Measures `task` in this process (MeasureOnDevice on an in-process CpuDevice, device.h) and
+// writes the reply frames (sandbox_wire.h) to kReplyFd: kReferenceReady once the expected
+// output is ready, then kResult. First limits this
 // process's data memory to what it holds now plus `memory_limit_bytes` (RLIMIT_DATA; 0: no
 // limit), and hooks exit() so that a kernel calling it still sends a result (RUNTIME_ERROR
 // "the kernel called exit() instead of returning") and ends the process. Only for a process

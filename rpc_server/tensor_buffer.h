@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "rpc_server/host_tensor.h"
+
 namespace fleettune::rpc_server {
 
 // A dense float32 tensor in 64-byte aligned memory (what generated kernels may assume),
@@ -17,20 +19,21 @@ namespace fleettune::rpc_server {
 // (GuardsIntact), one that writes further hits a guard page and crashes its sandbox worker
 // (SIGSEGV), instead of silently corrupting memory the runtime uses. The guard pages are
 // address space only: they cost no memory and do not count against RLIMIT_DATA. Throws
-// std::bad_alloc when the memory cannot be mapped. Not copyable; not thread-safe.
-class TensorBuffer {
+// std::bad_alloc when the memory cannot be mapped. Not copyable; not thread-safe. The host
+// tensors of CpuDevice (cpu_device.h).
+class TensorBuffer : public HostTensor {
  public:
   // `index` names the tensor (its place in the op's order) to FindGuardPageHit.
   TensorBuffer(int64_t elements, int index);
-  ~TensorBuffer();
+  ~TensorBuffer() override;
   TensorBuffer(const TensorBuffer&) = delete;
   TensorBuffer& operator=(const TensorBuffer&) = delete;
 
-  float* data() const { return data_; }
-  int64_t elements() const { return elements_; }
+  float* data() const override { return data_; }
+  int64_t elements() const override { return elements_; }
 
   // False when something wrote into the canary zones around the tensor.
-  bool GuardsIntact() const;
+  bool GuardsIntact() const override;
 
  private:
   int64_t elements_;

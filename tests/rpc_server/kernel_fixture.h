@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "fleettune/v1/fleettune.pb.h"
 
@@ -25,13 +26,21 @@ inline const std::string& FixtureKernelBytes() {
   return *bytes;
 }
 
-// A task measuring fixture symbol `candidate` against `matmul_reference`.
+// A task measuring fixture symbol `candidate` on the 16x24x8 matmul. Boards check matmul
+// against their host loop (rpc_server/host_reference.h); the task also carries
+// `matmul_reference` as its reference artifact, which WithoutHostReference makes the check.
 inline v1::MeasureTask FixtureTask(const std::string& candidate, uint64_t client_tag = 0) {
   v1::MeasureTask task;
   task.set_client_tag(client_tag);
   task.set_workload_key("matmul:m=16,n=8,k=24");
   task.mutable_workload()->set_op("matmul");
   task.mutable_workload()->set_dtype("float32");
+  for (auto [name, value] :
+       {std::pair<const char*, int64_t>{"m", kFixtureM}, {"n", kFixtureN}, {"k", kFixtureK}}) {
+    v1::Workload::Param* param = task.mutable_workload()->add_params();
+    param->set_name(name);
+    param->set_value(value);
+  }
   task.mutable_artifact()->set_shared_object(FixtureKernelBytes());
   task.mutable_artifact()->set_symbol(candidate);
   task.mutable_reference()->set_shared_object(FixtureKernelBytes());
@@ -48,6 +57,15 @@ inline v1::MeasureTask FixtureTask(const std::string& candidate, uint64_t client
   add_tensor("C", kFixtureM, kFixtureN);
   task.mutable_options()->set_check_correctness(true);
   task.mutable_options()->set_repeat(2);
+  return task;
+}
+
+// `task` with a workload the host loop does not know, so that boards check it against (and
+// time out, crash or fail on) its reference artifact.
+inline v1::MeasureTask WithoutHostReference(v1::MeasureTask task) {
+  task.set_workload_key("fixture_matmul:m=16,n=8,k=24");
+  task.mutable_workload()->set_op("fixture_matmul");
+  task.mutable_workload()->clear_params();
   return task;
 }
 

@@ -15,7 +15,7 @@
 #include "codegen/checked_target.h"
 #include "codegen/checked_workload.h"
 #include "codegen/search_space.h"
-#include "rpc_server/measure.h"
+#include "rpc_server/cpu_device.h"
 #include "tuner/builder_pool.h"
 #include "tuner/cli/commands.h"
 #include "tuner/compiler.h"
@@ -115,11 +115,12 @@ absl::StatusOr<Comparison> CompareHere(const codegen::CheckedWorkload& workload,
                                        const v1::MeasureTask& first,
                                        const v1::MeasureTask& second) {
   constexpr int kRounds = 5;
+  rpc_server::CpuDevice device(/*sandbox=*/false, rpc_server::SandboxOptions{});
   std::vector<double> a, b, ratios;
   for (int round = 0; round < kRounds; ++round) {
     double gflops[2];
     for (int which = 0; which < 2; ++which) {
-      v1::MeasureResult result = rpc_server::MeasureTask(which == 0 ? first : second);
+      v1::MeasureResult result = rpc_server::MeasureOnDevice(device, which == 0 ? first : second);
       if (result.status() != v1::OK) {
         return absl::InternalError(
             absl::StrCat(v1::MeasureStatus_Name(result.status()), ": ", result.error()));
