@@ -467,6 +467,8 @@ int Main(int argc, char** argv) {
   double measuring = 0;
   bool failed = false;
   double search_wall = 0;
+  double feature_seconds = 0;  // the cost model's features of every table row
+  size_t feature_rows = 0;
   for (const OpSet& set : sets) {
     std::vector<MeasuredTable> tables;
     std::vector<std::vector<std::vector<float>>> features;
@@ -480,7 +482,10 @@ int Main(int argc, char** argv) {
       measuring += table->measure_seconds;
       for (const Row& row : table->rows)
         trial_costs.push_back(row.build_seconds / 2 + row.measure_seconds);
+      const auto feature_start = Clock::now();
       features.push_back(TableFeatures(*table, target, feature_kind));
+      feature_seconds += SecondsSince(feature_start);
+      feature_rows += table->rows.size();
       tables.push_back(*std::move(table));
     }
     const auto set_start = Clock::now();
@@ -593,10 +598,12 @@ int Main(int argc, char** argv) {
       "median xgb/random %.2f (goal <= 0.25); median transfer/xgb %.2f (goal <= 0.5); "
       "without the template default in the first round: xgb/random %.2f, transfer/xgb %.2f; "
       "median Kendall tau %.2f (trained on 64 rows: %.2f), top-10 recall %.2f on held-out "
-      "rows\nmeasuring tables: %.0f s this run (0: all cached); searches: %.0f s\n",
+      "rows\nmeasuring tables: %.0f s this run (0: all cached); searches: %.0f s; features "
+      "(--features %s): %.3f ms per config over %d configs\n",
       Median(xgb_ratios), Median(transfer_ratios), Median(model_ratios),
       Median(model_transfer_ratios), Median(taus), Median(taus64), Median(recalls), measuring,
-      search_wall);
+      search_wall, feature_kind, feature_rows > 0 ? 1e3 * feature_seconds / feature_rows : 0.0,
+      feature_rows);
   std::cout << absl::StrFormat(
       "summed over the workloads (their median trials): random %.0f, xgb %.0f, xgb+transfer "
       "%.0f: xgb/random %.2f, transfer/xgb %.2f\n",

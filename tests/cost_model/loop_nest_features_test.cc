@@ -1,6 +1,5 @@
 // Loop-nest features: the summary reflects the schedule, and every config of a template
 // gives a vector of the same length that the model accepts.
-#include <chrono>
 #include <random>
 #include <string>
 #include <vector>
@@ -77,7 +76,7 @@ TEST(LoopNestTest, RejectsAConfigOfAnotherSpaceNamingTheKnob) {
 
 class FixedLengthTest : public testing::TestWithParam<const char*> {};
 
-TEST_P(FixedLengthTest, EveryConfigHasTheSameLengthAndDescribingIsFast) {
+TEST_P(FixedLengthTest, EveryConfigHasTheSameLengthAndTheModelTakesThem) {
   const codegen::CheckedWorkload workload = Workload(GetParam());
   absl::StatusOr<codegen::SearchSpace> space = codegen::SearchSpaceFor(workload, Host());
   ASSERT_TRUE(space.ok()) << space.status();
@@ -85,7 +84,6 @@ TEST_P(FixedLengthTest, EveryConfigHasTheSameLengthAndDescribingIsFast) {
   std::vector<uint64_t> indices = Sample(*space, 200, 7);
   std::vector<std::vector<float>> rows;
   std::vector<float> throughput;
-  auto start = std::chrono::steady_clock::now();
   for (uint64_t index : indices) {
     const v1::Config config = space->ConfigAt(index);
     std::vector<float> row = ConfigFeatures(workload, Host(), config);
@@ -95,12 +93,8 @@ TEST_P(FixedLengthTest, EveryConfigHasTheSameLengthAndDescribingIsFast) {
     rows.push_back(std::move(row));
     throughput.push_back(static_cast<float>(index % 7));
   }
-  const double per_config_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() /
-      indices.size() / 2;  // features + the extra describe
-  std::cout << GetParam() << ": " << per_config_ms << " ms per config, " << expected
-            << " features\n";
-  EXPECT_LT(per_config_ms, 5.0);  // generous for a busy machine; typical is far below 1 ms
+  // How long this takes is search_bench's to say ("features ... ms per config"): timings do
+  // not belong in unit tests.
   // Distinct configs give distinct loop-nest parts somewhere in the sample.
   bool differ = false;
   for (const std::vector<float>& row : rows) {
