@@ -20,12 +20,9 @@ absl::Status CannotRead(absl::string_view flag, const std::string& path, int err
       absl::StrCat("cannot read ", flag, " '", path, "': ", std::strerror(error)));
 }
 
-}  // namespace
-
-absl::StatusOr<std::string> ReadTokenFile(std::string_view flag_name, const std::string& path) {
-  const absl::string_view flag(flag_name.data(), flag_name.size());
-  // read(2) rather than a stream: a directory opens fine and fails only on reading (EISDIR),
-  // and the system's reason is what the user needs either way.
+// The whole of `path`. read(2) rather than a stream: a directory opens fine and fails only on
+// reading (EISDIR), and the system's reason is what the user needs either way.
+absl::StatusOr<std::string> ReadWholeFile(absl::string_view flag, const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return CannotRead(flag, path, errno);
   std::string contents;
@@ -42,7 +39,16 @@ absl::StatusOr<std::string> ReadTokenFile(std::string_view flag_name, const std:
     contents.append(buffer, static_cast<size_t>(n));
   }
   close(fd);
-  std::string token(absl::StripAsciiWhitespace(contents));
+  return contents;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ReadTokenFile(std::string_view flag_name, const std::string& path) {
+  const absl::string_view flag(flag_name.data(), flag_name.size());
+  absl::StatusOr<std::string> contents = ReadWholeFile(flag, path);
+  if (!contents.ok()) return contents.status();
+  std::string token(absl::StripAsciiWhitespace(*contents));
   if (token.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(flag, " '", path, "' is empty"));
   }
@@ -54,6 +60,23 @@ absl::StatusOr<std::string> ReadToken(std::string_view flag, const std::string& 
   if (!path.empty()) return ReadTokenFile(flag, path);
   const char* value = std::getenv(env_variable);
   return std::string(value == nullptr ? "" : value);
+}
+
+absl::StatusOr<std::string> ReadPemFile(std::string_view flag_name, const std::string& path,
+                                        PemContent content) {
+  const absl::string_view flag(flag_name.data(), flag_name.size());
+  absl::StatusOr<std::string> pem = ReadWholeFile(flag, path);
+  if (!pem.ok()) return pem.status();
+  const bool found = content == PemContent::kCertificate
+                         ? pem->find("-----BEGIN CERTIFICATE-----") != std::string::npos
+                         : pem->find("-----BEGIN ") != std::string::npos &&
+                               pem->find("PRIVATE KEY-----") != std::string::npos;
+  if (!found) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, " '", path, "' holds no PEM ",
+                     content == PemContent::kCertificate ? "certificate" : "private key"));
+  }
+  return *std::move(pem);
 }
 
 }  // namespace fleettune::net

@@ -1,8 +1,9 @@
-// Shared secrets as users hand them to fleettune: a file named by a flag (`--token-file`,
-// `--board-token-file`, `--client-token-file`) or, without one, an environment variable
-// (FLEETTUNE_BOARD_TOKEN, FLEETTUNE_CLIENT_TOKEN). The tracker, the tuner's commands and the
-// board runtime all read tokens here, so a file means the same token and a mistake gets the
-// same message everywhere.
+// Shared secrets and certificates as users hand them to fleettune: a token in a file named by a
+// flag (`--token-file`, `--board-token-file`, `--client-token-file`) or, without one, an
+// environment variable (FLEETTUNE_BOARD_TOKEN, FLEETTUNE_CLIENT_TOKEN); PEM files named by
+// `--tls-ca`, `--tls-cert` and `--tls-key`. The tracker, the tuner's commands and the board
+// runtime all read them here, so a file means the same thing and a mistake gets the same
+// message everywhere.
 //
 // Part of the small `fleettune_net` library (Abseil and libc only), like host_port.h, because
 // the board runtime, which may depend on nothing beyond gRPC, protobuf and Abseil, uses it.
@@ -32,6 +33,19 @@ absl::StatusOr<std::string> ReadTokenFile(std::string_view flag, const std::stri
 // is (untrimmed), or "" (no token) when it is unset. Fails only as ReadTokenFile does.
 absl::StatusOr<std::string> ReadToken(std::string_view flag, const std::string& path,
                                       const char* env_variable);
+
+// What a PEM file named on the command line must hold.
+enum class PemContent {
+  kCertificate,  // a "-----BEGIN CERTIFICATE-----" block (--tls-ca, --tls-cert)
+  kPrivateKey,   // a "-----BEGIN ... PRIVATE KEY-----" block (--tls-key)
+};
+
+// The whole of the PEM file `path`, the value of the flag `flag` (e.g. "--tls-ca"). Fails
+// with InvalidArgument naming `flag` and quoting `path`: "cannot read --tls-ca '/etc/ca.pem':
+// No such file or directory" (as ReadTokenFile), or "--tls-ca '/etc/ca.pem' holds no PEM
+// certificate" ("... no PEM private key"). Thread-safe.
+absl::StatusOr<std::string> ReadPemFile(std::string_view flag, const std::string& path,
+                                        PemContent content);
 
 }  // namespace fleettune::net
 

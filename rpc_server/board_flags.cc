@@ -3,8 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
-#include <iterator>
 #include <string>
 
 #include "absl/flags/commandlineflag.h"
@@ -178,17 +176,6 @@ absl::Status SetFlags(int argc, char** argv, bool& help) {
   return absl::OkStatus();
 }
 
-// The whole of the --tls-ca file, which must hold a PEM certificate.
-absl::StatusOr<std::string> ReadCaFile(const std::string& path) {
-  std::ifstream in(path);
-  std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in && !in.eof()) return UsageError("cannot read --tls-ca " + path);
-  if (pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
-    return UsageError("--tls-ca " + path + " holds no PEM certificate");
-  }
-  return pem;
-}
-
 // The path of this executable, the default sandbox worker (sandbox.h); "" when unknown.
 std::string SelfPath() {
   char self[4096];
@@ -207,7 +194,8 @@ absl::Status FillConnection(BoardOptions& board) {
   board.key = absl::GetFlag(FLAGS_key);
   if (board.key.empty()) return UsageError("--key is required");
   if (const std::string ca = absl::GetFlag(FLAGS_tls_ca); !ca.empty()) {
-    absl::StatusOr<std::string> pem = ReadCaFile(ca);
+    absl::StatusOr<std::string> pem =
+        net::ReadPemFile("--tls-ca", ca, net::PemContent::kCertificate);
     if (!pem.ok()) return pem.status();
     board.tls_ca_pem = *pem;
   }

@@ -9,17 +9,12 @@
 
 #include "db/database.h"
 #include "db/internal/record_json.h"
+#include "util/median.h"
 #include "util/seconds_since.h"
 
 namespace fleettune::db {
-namespace {
 
-double Median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
-
-}  // namespace
+using util::Median;
 
 bool CompareRecordParsers(const std::string& label, const std::string& file, int64_t max_lines,
                           int repeats) {

@@ -96,5 +96,24 @@ TEST_F(TokenFileTest, WithoutAFileTheVariableIsTheToken) {
   unsetenv("FLEETTUNE_TOKEN_FILE_TEST");
 }
 
+TEST_F(TokenFileTest, PemFilesMustHoldWhatTheFlagNeedsAndComeBackWhole) {
+  const std::string certificate = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  const std::string key = "-----BEGIN EC PRIVATE KEY-----\nMHc\n-----END EC PRIVATE KEY-----\n";
+  const std::string ca = Write("ca.pem", certificate);
+  const std::string key_file = Write("key.pem", key);
+  EXPECT_EQ(ReadPemFile("--tls-ca", ca, PemContent::kCertificate).value(), certificate);
+  EXPECT_EQ(ReadPemFile("--tls-key", key_file, PemContent::kPrivateKey).value(), key);
+
+  absl::StatusOr<std::string> swapped = ReadPemFile("--tls-ca", key_file, PemContent::kCertificate);
+  EXPECT_EQ(swapped.status().message(), "--tls-ca '" + key_file + "' holds no PEM certificate");
+  swapped = ReadPemFile("--tls-key", ca, PemContent::kPrivateKey);
+  EXPECT_EQ(swapped.status().message(), "--tls-key '" + ca + "' holds no PEM private key");
+  const std::string missing = dir_ + "/missing.pem";
+  EXPECT_EQ(ReadPemFile("--tls-cert", missing, PemContent::kCertificate).status().message(),
+            "cannot read --tls-cert '" + missing + "': No such file or directory");
+  EXPECT_EQ(ReadPemFile("--tls-ca", dir_, PemContent::kCertificate).status().message(),
+            "cannot read --tls-ca '" + dir_ + "': Is a directory");
+}
+
 }  // namespace
 }  // namespace fleettune::net

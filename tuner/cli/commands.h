@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "net/token_file.h"
 
 namespace CLI {
 class App;
@@ -24,9 +25,10 @@ inline constexpr int kExitBadInput = 2;
 // code: bad input (InvalidArgument, FailedPrecondition, NotFound of a user-named thing) is 2.
 int ReportError(const std::string& command, const absl::Status& status);
 
-// The whole of a PEM file named on the command line ("" when `file` is empty); InvalidArgument
-// naming the file when it cannot be read or is empty.
-absl::StatusOr<std::string> ReadPemFile(const std::string& file, const char* flag);
+// The PEM file named by the option `flag` (net::ReadPemFile), or "" when `file` is empty (the
+// option was not given: no TLS).
+absl::StatusOr<std::string> ReadOptionalPem(const char* flag, const std::string& file,
+                                            net::PemContent content);
 
 struct TuneArgs {
   std::string workload;

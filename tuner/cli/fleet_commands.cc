@@ -2,9 +2,7 @@
 #include <signal.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -38,17 +36,10 @@ int ReportError(const std::string& command, const absl::Status& status) {
   }
 }
 
-absl::StatusOr<std::string> ReadPemFile(const std::string& file, const char* flag) {
+absl::StatusOr<std::string> ReadOptionalPem(const char* flag, const std::string& file,
+                                            net::PemContent content) {
   if (file.empty()) return std::string();
-  std::ifstream in(file, std::ios::binary);
-  std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in && !in.eof()) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot read ", flag, " '", file, "'"));
-  }
-  if (pem.find("-----BEGIN") == std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(flag, " '", file, "' is not a PEM file"));
-  }
-  return pem;
+  return net::ReadPemFile(flag, file, content);
 }
 
 int RunTracker(const TrackerArgs& args) {
@@ -85,9 +76,11 @@ int RunTracker(const TrackerArgs& args) {
   options.board_token = *board_token;
   options.client_token = *client_token;
   if (metrics_listen) options.metrics_address = metrics_listen->ToString();
-  absl::StatusOr<std::string> cert = ReadPemFile(args.tls_cert, "--tls-cert");
+  absl::StatusOr<std::string> cert =
+      ReadOptionalPem("--tls-cert", args.tls_cert, net::PemContent::kCertificate);
   if (!cert.ok()) return ReportError("tracker", cert.status());
-  absl::StatusOr<std::string> key = ReadPemFile(args.tls_key, "--tls-key");
+  absl::StatusOr<std::string> key =
+      ReadOptionalPem("--tls-key", args.tls_key, net::PemContent::kPrivateKey);
   if (!key.ok()) return ReportError("tracker", key.status());
   options.tls_cert_pem = *cert;
   options.tls_key_pem = *key;
@@ -118,7 +111,8 @@ int RunStatus(const std::string& address, const std::string& token_file, const s
   absl::StatusOr<std::string> token =
       net::ReadToken("--token-file", token_file, "FLEETTUNE_CLIENT_TOKEN");
   if (!token.ok()) return ReportError("status", token.status());
-  absl::StatusOr<std::string> ca = ReadPemFile(tls_ca, "--tls-ca");
+  absl::StatusOr<std::string> ca =
+      ReadOptionalPem("--tls-ca", tls_ca, net::PemContent::kCertificate);
   if (!ca.ok()) return ReportError("status", ca.status());
   rpc_server::LeaveTlsHandshakeErrorsToDiagnosis();  // Connect names a TLS mistake itself
   absl::StatusOr<std::unique_ptr<tuner::TrackerClient>> client =

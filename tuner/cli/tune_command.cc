@@ -148,7 +148,8 @@ int RunTune(const TuneArgs& args) {
         net::ReadToken("--token-file", args.token_file, "FLEETTUNE_CLIENT_TOKEN");
     if (!token.ok()) return ReportError(kCommand, token.status());
     options.tracker_token = *token;
-    absl::StatusOr<std::string> ca = ReadPemFile(args.tls_ca, "--tls-ca");
+    absl::StatusOr<std::string> ca =
+        ReadOptionalPem("--tls-ca", args.tls_ca, net::PemContent::kCertificate);
     if (!ca.ok()) return ReportError(kCommand, ca.status());
     options.tracker_tls_ca = *ca;
     rpc_server::LeaveTlsHandshakeErrorsToDiagnosis();  // Connect names a TLS mistake itself
