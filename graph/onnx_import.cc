@@ -25,8 +25,8 @@ constexpr int64_t kMinOpset = 9;
 constexpr int64_t kMaxOpset = 17;
 
 std::string NodeLabel(const onnx::NodeProto& node, int index) {
-  std::string name = node.name().empty() ? absl::StrCat("#", index) : node.name();
-  return absl::StrCat("node '", name, "' (", node.op_type(), ")");
+  if (node.name().empty()) return absl::StrCat("node #", index, " (", node.op_type(), ")");
+  return absl::StrCat("node '", node.name(), "' (", node.op_type(), ")");
 }
 
 // Dense float values of a FLOAT or INT64 TensorProto; InvalidArgument naming `what` otherwise.
