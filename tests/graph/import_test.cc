@@ -46,7 +46,7 @@ void ExpectError(const absl::StatusOr<Graph>& graph, absl::StatusCode code,
 
 TEST(OnnxImportTest, TruncatedFileIsNotAnOnnxModel) {
   const std::string bytes = ReadFile(ModelFile("small"));
-  for (size_t length : {bytes.size() / 2, bytes.size() - 3, size_t{10}}) {
+  for (size_t length : {bytes.size() / 2, bytes.size() - 3, size_t{10}, size_t{0}}) {
     const std::string path = WriteFile("truncated.onnx", bytes.substr(0, length));
     ExpectError(ImportOnnx(path), absl::StatusCode::kInvalidArgument, {path, "not an ONNX model"});
   }
