@@ -25,6 +25,9 @@ PACKAGES=(
   # tests and benchmarks (OpenBLAS and oneDNN are the benchmarks' references; the openssl
   # tool makes the TLS tests' certificates)
   libgtest-dev libgmock-dev libopenblas-dev libdnnl-dev openssl
+  # graph compiler: ONNX import (C++), the model writers and their tests (Python), and ONNX's
+  # own node tests as test data
+  libonnx-dev python3-onnx python3-numpy libonnx-testdata
   # kernels' OpenMP runtime
   libgomp1
   # the board runtime's OpenCL device: headers, ICD loader, and PoCL (a CPU OpenCL device)

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -86,6 +87,16 @@ struct CompileArgs {
   bool compare_default = false;  // measure the tuned and the default kernel here
 };
 int RunCompile(const CompileArgs& args);
+
+// `fleettune tasks --model` (tuner/cli/tasks_command.cc).
+struct TasksArgs {
+  std::string model;  // ONNX file
+  std::string target = "host";
+  std::vector<std::string> input_shapes;  // `name=d0,d1,...` each
+  bool json = false;
+  bool dump_graph = false;  // print the graph after each pass to stderr
+};
+int RunTasks(const TasksArgs& args);
 
 struct TrackerArgs {
   std::string listen = "127.0.0.1:9190";

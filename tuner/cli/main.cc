@@ -117,6 +117,17 @@ int Main(int argc, char** argv) {
   compile_cmd->add_flag("--compare-default", compile.compare_default,
                         "measure the kernel and the template default on this machine");
 
+  TasksArgs tasks;
+  CLI::App* tasks_cmd = app.add_subcommand(
+      "tasks", "the tunable workloads of an ONNX model, with counts and FLOPs shares");
+  tasks_cmd->add_option("--model,-m", tasks.model, "ONNX model file")->required();
+  tasks_cmd->add_option("--target,-t", tasks.target, "target string")->capture_default_str();
+  tasks_cmd->add_option("--input-shape", tasks.input_shapes,
+                        "static shape of a model input, name=d0,d1,... (repeatable)");
+  tasks_cmd->add_flag("--json", tasks.json, "print JSON");
+  tasks_cmd->add_flag("--dump-graph", tasks.dump_graph,
+                      "print the graph after each graph pass to stderr");
+
   TrackerArgs tracker;
   CLI::App* tracker_cmd = app.add_subcommand("tracker", "run a tracker");
   tracker_cmd->add_option("--listen", tracker.listen, "address to listen on")
@@ -203,6 +214,7 @@ int Main(int argc, char** argv) {
   if (*best_cmd) return RunBest(best);
   if (*history_cmd) return RunHistory(history);
   if (*compile_cmd) return RunCompile(compile);
+  if (*tasks_cmd) return RunTasks(tasks);
   if (*tracker_cmd) return RunTracker(tracker);
   if (*status_cmd) return RunStatus(status_tracker, status_token_file, status_tls_ca, status_json);
   if (*ops_cmd) return RunOps(ops_json);

@@ -1,0 +1,144 @@
+#!/usr/bin/python3
+"""`fleettune tasks --model` on generated ResNet-50 v1.5 and MobileNet-V2 against an independent
+count: python (onnx + numpy) reads the same file, infers shapes, and turns every Conv and Gemm
+into the workload string and FLOPs the codegen grammar gives them. Then the command's bad-input
+exits.
+
+Usage: tasks_cli_test.py FLEETTUNE WRITE_MODEL WORKDIR
+"""
+import collections
+import json
+import os
+import subprocess
+import sys
+
+import onnx
+from onnx import numpy_helper, shape_inference
+
+FAILURES = []
+
+
+def check(condition, message):
+    if not condition:
+        FAILURES.append(message)
+        print("FAIL:", message)
+
+
+def expected_tasks(path):
+    """workload -> (count, flops) computed from the ONNX file alone."""
+    model = shape_inference.infer_shapes(onnx.load(path))
+    g = model.graph
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+              for v in list(g.input) + list(g.value_info) + list(g.output)}
+    inits = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    for name, array in inits.items():
+        shapes[name] = list(array.shape)
+    consumers = collections.Counter(i for n in g.node for i in n.input)
+    producer = {o: n for n in g.node for o in n.output}
+    tasks = collections.Counter()
+    flops = {}
+    for node in g.node:
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        if node.op_type == "Conv":
+            n, c, h, w = shapes[node.input[0]]
+            k, _, r, s = shapes[node.input[1]]
+            stride, pad = attrs["strides"][0], attrs["pads"][0]
+            # A BatchNormalization reading only this conv is folded into a bias.
+            bn = [m for m in g.node if m.op_type == "BatchNormalization" and m.input[0] == node.output[0]]
+            bias = len(node.input) > 2 or (bn and consumers[node.output[0]] == 1)
+            oh, ow = (h + 2 * pad - r) // stride + 1, (w + 2 * pad - s) // stride + 1
+            if attrs.get("group", 1) == 1:
+                key = f"conv2d:n={n},c={c},h={h},w={w},k={k},r={r},s={s},stride={stride},pad={pad}"
+                taps = c * r * s
+            else:
+                assert attrs["group"] == c == k
+                key = f"depthwise_conv2d:n={n},c={c},h={h},w={w},r={r},s={s},stride={stride},pad={pad}"
+                taps = r * s
+            key += ",bias=1" if bias else ""
+            flops[key] = n * k * oh * ow * (2 * taps + (1 if bias else 0))
+        elif node.op_type == "Gemm":
+            m, kk = shapes[node.input[0]]
+            nn = shapes[node.input[1]][0 if attrs.get("transB", 0) else 1]
+            key = f"matmul:m={m},n={nn},k={kk}" + (",bias=1" if len(node.input) > 2 else "")
+            flops[key] = m * nn * (2 * kk + (1 if len(node.input) > 2 else 0))
+        else:
+            continue
+        tasks[key] += 1
+    return {key: (count, flops[key]) for key, count in tasks.items()}
+
+
+def run(fleettune, *args):
+    return subprocess.run([fleettune, "tasks", *args], capture_output=True, text=True)
+
+
+def check_model(fleettune, path, name, convs, gemms, depthwise):
+    result = run(fleettune, "--model", path, "--json")
+    check(result.returncode == 0, f"{name}: exit {result.returncode}: {result.stderr}")
+    if result.returncode != 0:
+        return
+    got = json.loads(result.stdout)
+    expected = expected_tasks(path)
+    got_map = {t["workload"]: (t["count"], t["flops"]) for t in got}
+    check(got_map == expected, f"{name}: workloads differ:\n got {sorted(got_map.items())}\n "
+                               f"expected {sorted(expected.items())}")
+    check(len(got_map) == len(got), f"{name}: a workload listed twice")
+    check(sum(t["count"] for t in got) == convs + gemms,
+          f"{name}: counts sum to {sum(t['count'] for t in got)}, not {convs + gemms}")
+    check(sum(1 for t in got for _ in range(t["count"]) if t["workload"].startswith("depthwise_"))
+          == depthwise, f"{name}: depthwise count")
+    total = sum(t["count"] * t["flops"] for t in got)
+    check(abs(sum(t["share"] for t in got) - 1) < 1e-6, f"{name}: shares do not sum to 1")
+    for t in got:
+        check(abs(t["share"] - t["count"] * t["flops"] / total) < 1e-9, f"{name}: share of {t}")
+    shares = [t["share"] for t in got]
+    check(shares == sorted(shares, reverse=True), f"{name}: not sorted by share")
+    print(f"{name}: {len(got)} workloads, {sum(t['count'] for t in got)} ops, "
+          f"{total / 1e9:.2f} GFLOP")
+
+
+def main():
+    fleettune, write_model, workdir = sys.argv[1:4]
+    os.makedirs(workdir, exist_ok=True)
+    paths = {}
+    for name in ["resnet50", "mobilenet_v2", "dynamic"]:
+        paths[name] = os.path.join(workdir, name + ".onnx")
+        subprocess.run([sys.executable, write_model, name, paths[name]], check=True)
+    # ResNet-50 v1.5: 53 convolutions (4 of them shortcut projections) and the classifier.
+    check_model(fleettune, paths["resnet50"], "resnet50", 53, 1, 0)
+    # MobileNet-V2: 52 convolutions, 17 of them depthwise, and the classifier.
+    check_model(fleettune, paths["mobilenet_v2"], "mobilenet_v2", 52, 1, 17)
+
+    text = run(fleettune, "--model", paths["resnet50"])
+    check(text.returncode == 0 and "24 workloads, 54 tunable ops" in text.stdout,
+          f"text summary: {text.stdout[-200:]}")
+    truncated = os.path.join(workdir, "truncated.onnx")
+    with open(paths["mobilenet_v2"], "rb") as f, open(truncated, "wb") as out:
+        out.write(f.read(1000))
+    cases = [
+        (["--model", truncated], "not an ONNX model"),
+        (["--model", paths["dynamic"]], "input 'input': dimension 0 is dynamic"),
+        (["--model", paths["dynamic"], "--input-shape", "input=1,3"], "4 dimensions, not 2"),
+        (["--model", paths["dynamic"], "--input-shape", "input"], "name=d0,d1"),
+        (["--model", paths["resnet50"], "--target", "llvm -mtriple=nonsense"], "nonsense"),
+        (["--model", os.path.join(workdir, "absent.onnx")], "cannot open"),
+    ]
+    for args, message in cases:
+        result = run(fleettune, *args)
+        check(result.returncode == 2, f"{args}: exit {result.returncode}, not 2")
+        check(result.stderr.startswith("fleettune tasks: error: ") and message in result.stderr,
+              f"{args}: stderr {result.stderr!r} lacks {message!r}")
+        check(result.stdout == "", f"{args}: wrote to stdout")
+    fixed = run(fleettune, "--model", paths["dynamic"], "--input-shape", "input=1,3,8,8", "--json")
+    check(fixed.returncode == 0 and json.loads(fixed.stdout)[0]["workload"].startswith(
+        "conv2d:n=1,c=3,h=8,w=8"), f"--input-shape fixes the dynamic model: {fixed.stderr}")
+    usage = run(fleettune, "--help")
+    check(usage.returncode == 0 and "--input-shape" in usage.stdout, "tasks --help")
+    if FAILURES:
+        print(f"{len(FAILURES)} failures")
+        return 1
+    print("all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
