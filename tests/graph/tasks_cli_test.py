@@ -2,13 +2,14 @@
 """`fleettune tasks --model` on generated ResNet-50 v1.5 and MobileNet-V2 against an independent
 count: python (onnx + numpy) reads the same file, infers shapes, and turns every Conv and Gemm
 into the workload string and FLOPs the codegen grammar gives them. Then the command's bad-input
-exits.
+exits, and `--memory`'s figures against a plan python computes from the final `--dump-graph`.
 
 Usage: tasks_cli_test.py FLEETTUNE WRITE_MODEL WORKDIR
 """
 import collections
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -96,6 +97,53 @@ def check_model(fleettune, path, name, convs, gemms, depthwise):
           f"{total / 1e9:.2f} GFLOP")
 
 
+TENSOR = re.compile(r"([^\s,()]+)\[([\d,]*)\]( const)?")
+
+
+def expected_memory(dump):
+    """(intermediates, peak, buffers, naive) of the greedy plan docs/graph.md describes, computed
+    from the graph text `--dump-graph` prints after the last pass."""
+    lines = dump.split("# after DropNoOpReshapes\n")[-1].splitlines()
+    external = {m[0] for line in lines[:2] for m in TENSOR.findall(line)}
+    live, size = {}, {}
+    for i, line in enumerate(lines[2:]):
+        ins, outs = line.split(" -> ", 1)
+        for name, _, _ in TENSOR.findall(ins):
+            if name in live:
+                live[name][1] = i
+        for name, shape, const in TENSOR.findall(outs):
+            if name not in external and not const:
+                live[name] = [i, i]
+                elements = 1
+                for d in filter(None, shape.split(",")):
+                    elements *= int(d)
+                size[name] = (elements * 4 + 63) // 64 * 64
+    buffers = []  # [bytes, [names]]
+    for name in sorted(live, key=lambda n: (-size[n], live[n][0])):
+        a, b = live[name]
+        free = [buf for buf in buffers
+                if all(b < live[o][0] or live[o][1] < a for o in buf[1])]
+        if free:
+            min(free, key=lambda buf: buf[0])[1].append(name)
+        else:
+            buffers.append([size[name], [name]])
+    return len(live), sum(buf[0] for buf in buffers), len(buffers), sum(size.values())
+
+
+def check_memory(fleettune, path, name):
+    result = run(fleettune, "--model", path, "--memory", "--dump-graph")
+    check(result.returncode == 0, f"{name} --memory: exit {result.returncode}: {result.stderr}")
+    match = re.search(r"^memory: (\d+) intermediates, peak (\d+) bytes in (\d+) buffers, "
+                      r"naive sum (\d+) bytes \(peak is [\d.]+% of naive\)$", result.stdout, re.M)
+    check(match is not None, f"{name} --memory: no memory line in {result.stdout[-300:]!r}")
+    if match is None:
+        return
+    got = tuple(int(g) for g in match.groups())
+    expected = expected_memory(result.stderr)
+    check(got == expected, f"{name} --memory: printed {got}, python's plan {expected}")
+    print(f"{name}: {match.group(0)}")
+
+
 def main():
     fleettune, write_model, workdir = sys.argv[1:4]
     os.makedirs(workdir, exist_ok=True)
@@ -111,6 +159,11 @@ def main():
     text = run(fleettune, "--model", paths["resnet50"])
     check(text.returncode == 0 and "24 workloads, 54 tunable ops" in text.stdout,
           f"text summary: {text.stdout[-200:]}")
+    check("memory:" not in text.stdout, "the memory line is printed only with --memory")
+    check_memory(fleettune, paths["resnet50"], "resnet50")
+    check_memory(fleettune, paths["mobilenet_v2"], "mobilenet_v2")
+    both = run(fleettune, "--model", paths["resnet50"], "--memory", "--json")
+    check(both.returncode != 0 and "excludes" in both.stderr, f"--memory --json: {both.stderr}")
     truncated = os.path.join(workdir, "truncated.onnx")
     with open(paths["mobilenet_v2"], "rb") as f, open(truncated, "wb") as out:
         out.write(f.read(1000))

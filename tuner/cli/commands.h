@@ -95,6 +95,7 @@ struct TasksArgs {
   std::vector<std::string> input_shapes;  // `name=d0,d1,...` each
   bool json = false;
   bool dump_graph = false;  // print the graph after each pass to stderr
+  bool memory = false;      // print the memory plan's peak vs the naive sum (not with json)
 };
 int RunTasks(const TasksArgs& args);
 

@@ -124,7 +124,11 @@ int Main(int argc, char** argv) {
   tasks_cmd->add_option("--target,-t", tasks.target, "target string")->capture_default_str();
   tasks_cmd->add_option("--input-shape", tasks.input_shapes,
                         "static shape of a model input, name=d0,d1,... (repeatable)");
-  tasks_cmd->add_flag("--json", tasks.json, "print JSON");
+  CLI::Option* tasks_json = tasks_cmd->add_flag("--json", tasks.json, "print JSON");
+  tasks_cmd
+      ->add_flag("--memory", tasks.memory,
+                 "print the intermediates' memory plan: peak bytes, buffers, naive sum")
+      ->excludes(tasks_json);
   tasks_cmd->add_flag("--dump-graph", tasks.dump_graph,
                       "print the graph after each graph pass to stderr");
 

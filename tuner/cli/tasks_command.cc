@@ -5,6 +5,7 @@
 #include "codegen/checked_target.h"
 #include "graph/onnx_import.h"
 #include "graph/passes.h"
+#include "graph/plan_memory.h"
 #include "graph/tasks.h"
 #include "nlohmann/json.hpp"
 #include "tuner/cli/commands.h"
@@ -60,6 +61,7 @@ int RunTasks(const TasksArgs& args) {
                                tasks.tasks.size(), ops, total / 1e9);
   if (!tasks.untunable.empty()) std::cout << ", " << tasks.untunable.size() << " not tunable";
   std::cout << "\n";
+  if (args.memory) std::cout << graph::MemoryPlanSummary(graph::PlanMemory(*model)) << "\n";
   return kExitOk;
 }
 
