@@ -84,6 +84,22 @@ TEST(PlanMemoryTest, ResidualDiamondKeepsTheSkipTensorLiveUntilTheAdd) {
   EXPECT_EQ(plan.naive_bytes, 3584);
 }
 
+TEST(PlanMemoryTest, TakesTheSmallestFreeBufferNotTheFirst) {
+  // t1 (1024 bytes) and t2 (512) overlap at op 1, so they get buffers 0 and 1; t3 (256) lives
+  // after both and fits either: best fit takes the 512-byte one.
+  Graph graph = MakeGraph(
+      {{"x", 256}, {"t1", 256}, {"t2", 128}, {"t3", 64}, {"y1", 1}, {"y2", 1}},
+      {{{"x"}, "t1"}, {{"t1"}, "t2"}, {{"t2"}, "y1"}, {{"x"}, "t3"}, {{"t3"}, "y2"}}, "x", "y1");
+  graph.outputs = {"y1", "y2"};
+  const MemoryPlan plan = PlanMemory(graph);
+  ASSERT_EQ(plan.tensors.size(), 3u);
+  EXPECT_EQ(plan.Find("t1")->buffer, 0);
+  EXPECT_EQ(plan.Find("t2")->buffer, 1);
+  EXPECT_EQ(plan.Find("t3")->buffer, 1);
+  EXPECT_EQ(plan.Find("t3")->offset, 1024);
+  EXPECT_EQ(plan.arena_bytes, 1536);
+}
+
 // Checks `graph`'s plan against live intervals computed here, independently of PlanMemory.
 void CheckPlanProperties(const Graph& graph) {
   const MemoryPlan plan = PlanMemory(graph);
