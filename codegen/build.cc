@@ -1,25 +1,17 @@
 #include "codegen/build.h"
 
 #include <chrono>
-#include <memory>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "codegen/internal/codegen_llvm.h"
 #include "codegen/internal/codegen_opencl.h"
-#include "codegen/internal/linker.h"
-#include "codegen/internal/llvm_backend.h"
+#include "codegen/internal/compile_nest.h"
 #include "codegen/internal/lower.h"
 #include "codegen/internal/matmul_opencl_template.h"
 #include "codegen/internal/op_template.h"
 #include "codegen/internal/with_checked.h"
 #include "codegen/search_space.h"
-#include "llvm/ADT/Triple.h"
-#include "llvm/IR/IRBuilder.h"
-#include "llvm/IR/LLVMContext.h"
-#include "llvm/IR/Module.h"
-#include "llvm/Support/Host.h"
 #include "util/seconds_since.h"
 
 namespace fleettune::codegen {
@@ -80,6 +72,12 @@ absl::StatusOr<BuiltKernel> CompileOpenCl(const CheckedWorkload& workload, const
   return kernel;
 }
 
+std::vector<std::string> BufferNames(const CheckedWorkload& workload) {
+  std::vector<std::string> names;
+  for (const v1::TensorSpec& tensor : workload.Tensors()) names.push_back(tensor.name());
+  return names;
+}
+
 std::string CHeader(const CheckedWorkload& workload, const CheckedTarget& target,
                     const std::string& config_text, const std::string& symbol) {
   std::string guard = absl::StrCat("FLEETTUNE_KERNEL_", absl::AsciiStrToUpper(symbol), "_H_");
@@ -106,76 +104,6 @@ std::string CHeader(const CheckedWorkload& workload, const CheckedTarget& target
       "(void* const* args);\n\n#ifdef __cplusplus\n}  // extern \"C\"\n#endif\n\n", "#endif  // ",
       guard, "\n");
   return text;
-}
-
-// Stand-ins for libgomp's entry points (one thread), linked as libgomp.so.1 when building
-// for another architecture: the kernel then records DT_NEEDED libgomp.so.1 and the board's
-// real libgomp provides the symbols at load time.
-absl::StatusOr<std::string> GompStubObject(const v1::Target& target) {
-  llvm::LLVMContext context;
-  llvm::Module module("libgomp_stub", context);
-  llvm::IRBuilder<> b(context);
-  llvm::Type* i8_ptr = b.getInt8PtrTy();
-  auto* worker_type = llvm::FunctionType::get(b.getVoidTy(), {i8_ptr}, false);
-  auto* gomp_type = llvm::FunctionType::get(
-      b.getVoidTy(), {worker_type->getPointerTo(), i8_ptr, b.getInt32Ty(), b.getInt32Ty()}, false);
-  auto* gomp =
-      llvm::Function::Create(gomp_type, llvm::Function::ExternalLinkage, "GOMP_parallel", module);
-  b.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", gomp));
-  b.CreateCall(worker_type, gomp->getArg(0), {gomp->getArg(1)});
-  b.CreateRetVoid();
-  for (auto [name, value] : {std::pair{"omp_get_num_threads", 1}, {"omp_get_thread_num", 0}}) {
-    auto* fn = llvm::Function::Create(llvm::FunctionType::get(b.getInt32Ty(), false),
-                                      llvm::Function::ExternalLinkage, name, module);
-    b.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", fn));
-    b.CreateRet(b.getInt32(value));
-  }
-  return CompileToObject(&module, target, nullptr);
-}
-
-bool IsHostArchitecture(const v1::Target& target) {
-  return llvm::Triple(target.triple()).getArch() ==
-         llvm::Triple(llvm::sys::getProcessTriple()).getArch();
-}
-
-// Emission, optimisation and linking of a lowered loop nest.
-absl::StatusOr<BuiltKernel> Compile(const CheckedWorkload& checked_workload,
-                                    const CheckedTarget& checked_target, const ir::Stmt& lowered,
-                                    const BuildOptions& options, BuiltKernel kernel) {
-  const v1::Target& target = checked_target.proto();
-  Clock::time_point start = Clock::now();
-  KernelSignature signature;
-  signature.symbol = options.symbol;
-  signature.threads = target.threads();
-  for (const v1::TensorSpec& tensor : checked_workload.Tensors()) {
-    signature.buffers.push_back(tensor.name());
-  }
-  LinkRequest link;
-  link.soname = absl::StrCat(options.symbol, ".so");
-  {
-    // One context per build: builds on different threads share nothing.
-    llvm::LLVMContext context;
-    auto module = std::make_unique<llvm::Module>(options.symbol, context);
-    link.needs_gomp = EmitKernel(lowered, signature, module.get());
-    absl::StatusOr<std::string> object =
-        CompileToObject(module.get(), target, options.dump_ir ? &kernel.ir_dump : nullptr);
-    if (!object.ok()) return object.status();
-    link.object = std::move(*object);
-  }
-  if (link.needs_gomp && !IsHostArchitecture(target)) {
-    absl::StatusOr<std::string> stub = GompStubObject(target);
-    if (!stub.ok()) return stub.status();
-    link.gomp_stub_object = std::move(*stub);
-  }
-  kernel.llvm_seconds = SecondsSince(start);
-
-  start = Clock::now();
-  absl::StatusOr<std::string> shared_object = LinkSharedObject(link);
-  if (!shared_object.ok()) return shared_object.status();
-  kernel.link_seconds = SecondsSince(start);
-  kernel.shared_object = std::move(*shared_object);
-  kernel.symbol = options.symbol;
-  return kernel;
 }
 
 }  // namespace
@@ -219,7 +147,8 @@ absl::StatusOr<BuiltKernel> BuildKernel(const CheckedWorkload& checked_workload,
   }
   kernel.c_header =
       CHeader(checked_workload, checked_target, ConfigToString(config), options.symbol);
-  return Compile(checked_workload, checked_target, lowered, options, std::move(kernel));
+  return CompileNest(lowered, BufferNames(checked_workload), checked_target, options,
+                     std::move(kernel));
 }
 
 absl::StatusOr<BuiltKernel> BuildReference(const CheckedWorkload& workload,
@@ -236,7 +165,7 @@ absl::StatusOr<BuiltKernel> BuildReference(const CheckedWorkload& workload,
     return CompileOpenCl(workload, lowered, OpenClLaunch{}, options, std::move(kernel));
   }
   kernel.c_header = CHeader(workload, target, "reference (naive loop nest)", options.symbol);
-  return Compile(workload, target, lowered, options, std::move(kernel));
+  return CompileNest(lowered, BufferNames(workload), target, options, std::move(kernel));
 }
 
 absl::StatusOr<BuiltKernel> BuildKernel(const v1::Workload& workload, const v1::Target& target,

@@ -17,6 +17,10 @@ struct BuildOptions {
   std::string symbol = "fleettune_kernel";
   // Keep a printout of the loop nest after each lowering pass and the final LLVM IR.
   bool dump_ir = false;
+  // Stop at the ELF relocatable object (BuiltKernel::shared_object holds it, not linked) with
+  // the kernel's symbol hidden: a part of a bigger shared object (a network's layer), linked
+  // by the caller. Native targets only.
+  bool object_only = false;
 };
 
 struct BuiltKernel {
@@ -29,7 +33,8 @@ struct BuiltKernel {
   double lower_seconds = 0;
   double llvm_seconds = 0;  // IR emission + O3 + object emission
   double link_seconds = 0;
-  bool opencl = false;  // shared_object is OpenCL C source (an `opencl` target)
+  bool opencl = false;      // shared_object is OpenCL C source (an `opencl` target)
+  bool needs_gomp = false;  // the code calls libgomp (link with it)
 };
 
 // Builds `config` of the workload's template for `target`; a config of an older template of

@@ -108,18 +108,23 @@ Workload MatMulWorkload(const Graph& graph, const Op& op) {
 
 }  // namespace
 
+absl::StatusOr<codegen::CheckedWorkload> OpWorkload(const Graph& graph, const Op& op) {
+  Workload text =
+      op.type == "Conv"   ? ConvWorkload(graph, op)
+      : op.type == "Gemm" ? GemmWorkload(graph, op)
+      : op.type == "MatMul"
+          ? MatMulWorkload(graph, op)
+          : Workload(absl::NotFoundError(absl::StrCat(op.type, " is not a tunable op type")));
+  if (!text.ok()) return text.status();
+  return codegen::CheckedWorkload::Parse(*text);
+}
+
 Tasks ExtractTasks(const Graph& graph) {
   Tasks result;
   std::map<std::string, Task> by_key;
   for (const Op& op : graph.ops) {
-    Workload text = op.type == "Conv"     ? ConvWorkload(graph, op)
-                    : op.type == "Gemm"   ? GemmWorkload(graph, op)
-                    : op.type == "MatMul" ? MatMulWorkload(graph, op)
-                                          : Workload(absl::NotFoundError(""));
-    if (absl::IsNotFound(text.status())) continue;
-    absl::StatusOr<codegen::CheckedWorkload> workload =
-        text.ok() ? codegen::CheckedWorkload::Parse(*text)
-                  : absl::StatusOr<codegen::CheckedWorkload>(text.status());
+    absl::StatusOr<codegen::CheckedWorkload> workload = OpWorkload(graph, op);
+    if (absl::IsNotFound(workload.status())) continue;
     if (!workload.ok()) {
       result.untunable.push_back({op.name, op.type, std::string(workload.status().message())});
       continue;

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "codegen/checked_workload.h"
 #include "graph/graph.h"
 
 namespace fleettune::graph {
@@ -30,6 +32,11 @@ struct Tasks {
   std::vector<Task> tasks;  // by share, largest first (ties: by workload key)
   std::vector<UntunableOp> untunable;
 };
+
+// The workload of one op: NotFound for an op type that is not tunable (not Conv, Gemm or
+// MatMul), InvalidArgument with the reason for one of those types no workload expresses
+// (the rules below).
+absl::StatusOr<codegen::CheckedWorkload> OpWorkload(const Graph& graph, const Op& op);
 
 // Maps each Conv (group 1: conv2d; group == channels == filters: depthwise_conv2d; equal
 // strides, symmetric equal pads, equal dilations), Gemm (matmul; transA/transB read from the

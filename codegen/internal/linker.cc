@@ -71,6 +71,13 @@ absl::StatusOr<std::string> LinkSharedObject(const LinkRequest& request) {
   if (!WriteFile(object_path, request.object)) {
     return absl::InternalError(absl::StrCat("cannot write ", object_path));
   }
+  std::vector<std::string> more_paths;
+  for (size_t i = 0; i < request.more_objects.size(); ++i) {
+    more_paths.push_back(dir.path() / absl::StrCat("object", i, ".o"));
+    if (!WriteFile(more_paths.back(), request.more_objects[i])) {
+      return absl::InternalError(absl::StrCat("cannot write ", more_paths.back()));
+    }
+  }
   std::string soname = absl::StrCat("-soname=", request.soname);
   std::vector<const char*> args = {"ld.lld",
                                    "-shared",
@@ -85,6 +92,7 @@ absl::StatusOr<std::string> LinkSharedObject(const LinkRequest& request) {
                                    "-o",
                                    output_path.c_str(),
                                    object_path.c_str()};
+  for (const std::string& path : more_paths) args.push_back(path.c_str());
   std::string stub_path = dir.path() / "libgomp.so.1";
   if (request.needs_gomp) {
     args.push_back("--no-as-needed");

@@ -1,8 +1,9 @@
-// In-process linking of one relocatable object into an ELF shared object with lld.
+// In-process linking of relocatable objects into an ELF shared object with lld.
 #ifndef FLEETTUNE_CODEGEN_INTERNAL_LINKER_H_
 #define FLEETTUNE_CODEGEN_INTERNAL_LINKER_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -10,6 +11,8 @@ namespace fleettune::codegen {
 
 struct LinkRequest {
   std::string object;  // ELF relocatable object bytes
+  // More relocatable objects linked after `object` (a network's layers).
+  std::vector<std::string> more_objects;
   std::string soname;
   bool needs_gomp = false;  // add DT_NEEDED libgomp.so.1
   // When set (another architecture than the host's), linked first as a stand-in
@@ -17,7 +20,7 @@ struct LinkRequest {
   std::string gomp_stub_object;
 };
 
-// Links the object with `ld.lld -shared` through lld's library entry point, in a private
+// Links the objects with `ld.lld -shared` through lld's library entry point, in a private
 // temporary directory that is removed afterwards. lld 14 keeps global state, so links are
 // serialised by a process-wide mutex; callers may call this from any thread. Internal error
 // with lld's diagnostics on failure.
