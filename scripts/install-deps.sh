@@ -28,6 +28,8 @@ PACKAGES=(
   # graph compiler: ONNX import (C++), the model writers and their tests (Python), and ONNX's
   # own node tests as test data
   libonnx-dev python3-onnx python3-numpy libonnx-testdata
+  # whole models checked and timed against OpenCV DNN 4.6 on the same ONNX file
+  python3-opencv
   # kernels' OpenMP runtime
   libgomp1
   # the board runtime's OpenCL device: headers, ICD loader, and PoCL (a CPU OpenCL device)
