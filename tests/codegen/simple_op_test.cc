@@ -48,6 +48,38 @@ TEST(SimpleOpTest, TypesAreSortedAndIncludeTheFirstOps) {
   }
 }
 
+// What the schedule promises: big ops run their outer loop on libgomp threads when the target
+// has several, small ones and single-thread targets do not; contiguous loops become vectors.
+TEST(SimpleOpTest, BigOpsRunInParallelAndContiguousLoopsVectorize) {
+  struct Case {
+    SimpleOp op;
+    const char* target;
+    bool parallel;
+  };
+  SimpleOp pool = Op("MaxPool", {{1, 64, 56, 56}}, {1, 64, 28, 28});
+  pool.int_attrs = {{"kernel_shape", {2, 2}}, {"strides", {2, 2}}};
+  std::vector<Case> cases = {
+      {Op("Relu", {{100003}}, {100003}), "host -threads=2", true},
+      {Op("Relu", {{100003}}, {100003}), "host -threads=1", false},
+      {Op("Relu", {{1003}}, {1003}), "host -threads=2", false},
+      {Op("Add", {{64, 64, 33}, {64, 1, 33}}, {64, 64, 33}), "host -threads=2", true},
+      {pool, "host -threads=4", true},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<CheckedTarget> target = CheckedTarget::Parse(c.target);
+    ASSERT_TRUE(target.ok()) << target.status();
+    BuildOptions options;
+    options.dump_ir = true;
+    absl::StatusOr<BuiltKernel> kernel = BuildSimpleOp(c.op, *target, options);
+    ASSERT_TRUE(kernel.ok()) << kernel.status();
+    EXPECT_EQ(kernel->needs_gomp, c.parallel) << c.op.type << " on " << c.target;
+    EXPECT_EQ(kernel->ir_dump.find("parallel for") != std::string::npos, c.parallel);
+    // The nest after the last lowering pass keeps its 8-lane vector loops.
+    std::string lowered = kernel->ir_dump.substr(kernel->ir_dump.rfind("// simplify"));
+    if (c.op.type != "MaxPool") EXPECT_THAT(lowered, HasSubstr("vectorized for (i.l, 0, 8)"));
+  }
+}
+
 TEST(SimpleOpTest, UnknownTypeIsNamed) {
   absl::Status status = CheckSimpleOp(Op("Gelu", {{4}}, {4}));
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
