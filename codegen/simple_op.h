@@ -1,5 +1,7 @@
-// Simple ops: the ops of a network that no tuned template builds (pooling, elementwise,
-// softmax, ...), each built as one kernel with the kernel ABI.
+// Kernels for the ops of a network that no tuned template builds (pooling, elementwise ops,
+// softmax, copies, the general forms of Conv/Gemm/MatMul): one fixed schedule per op type,
+// parallel over the outer loops and vectorized along contiguous inner loops where that is
+// easy. See docs/codegen.md ("Simple ops") for what each op type supports.
 #ifndef FLEETTUNE_CODEGEN_SIMPLE_OP_H_
 #define FLEETTUNE_CODEGEN_SIMPLE_OP_H_
 
@@ -31,15 +33,17 @@ struct SimpleOp {
   int opset = 13;  // the model's default-domain opset
 };
 
-// The ONNX op types BuildSimpleOp builds, sorted.
+// The ONNX op types BuildSimpleOp builds, sorted. Thread-safe.
 const std::vector<std::string>& SimpleOpTypes();
 
 // OK when BuildSimpleOp can build `op`; InvalidArgument naming the op type and the
-// unsupported attribute, value or shape otherwise.
+// unsupported attribute, value or shape otherwise. Thread-safe.
 absl::Status CheckSimpleOp(const SimpleOp& op);
 
 // Builds `op` as a kernel with the kernel ABI: args are the present inputs in order, then the
 // output, dense row-major float32. Honours options.symbol and options.object_only.
+// InvalidArgument as CheckSimpleOp, for a symbol that is not a C identifier or for an `opencl`
+// target (native targets only); Internal when LLVM or the linker fails. Thread-safe.
 absl::StatusOr<BuiltKernel> BuildSimpleOp(const SimpleOp& op, const CheckedTarget& target,
                                           const BuildOptions& options = {});
 
