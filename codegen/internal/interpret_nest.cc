@@ -111,6 +111,7 @@ class Translator {
       });
     }
     const auto* op = s->As<ir::Allocate>();
+    if (op == nullptr) return absl::InvalidArgumentError("interpret: unsupported statement");
     auto shadowed = buffer_scope_.find(op->name);
     std::optional<int> previous;
     if (shadowed != buffer_scope_.end()) previous = shadowed->second;
@@ -182,6 +183,7 @@ class Translator {
       return IntFn([slot = it->second.back()](Frame& f) { return f.vars[slot]; });
     }
     const auto* op = e->As<ir::Binary>();
+    if (op == nullptr) return absl::InvalidArgumentError("interpret: unsupported expression");
     if (op->a->type == ir::Type::kFloat) {
       auto a = TranslateFloat(op->a);
       auto b = TranslateFloat(op->b);
@@ -259,6 +261,7 @@ class Translator {
       });
     }
     const auto* op = e->As<ir::Binary>();
+    if (op == nullptr) return absl::InvalidArgumentError("interpret: unsupported expression");
     auto a = TranslateFloat(op->a);
     auto b = TranslateFloat(op->b);
     if (!a.ok()) return a.status();

@@ -24,9 +24,10 @@ using HostBuffers = std::map<std::string, absl::Span<float>>;
 // arithmetic is float32, as the code generator emits them; loops run min .. min + extent - 1
 // in order; an Allocate's buffer exists (filled with NaN) while its body runs. Buffers the
 // nest writes are changed in place. Errors: InvalidArgument naming a variable or buffer the
-// nest uses but nothing binds, before anything runs; OutOfRange naming the buffer and the
-// index of the first access outside it, or "division by zero", after which the nest stops
-// and buffers hold what it wrote so far. Thread-safe for calls on distinct buffers.
+// nest uses but nothing binds, or a node kind it does not know, before anything runs; OutOfRange
+// naming the buffer and the index of the first access outside it, or "division by zero", after
+// which the nest stops and buffers hold what it wrote so far. Thread-safe for calls on distinct
+// buffers.
 absl::Status InterpretNest(const ir::Stmt& nest, const HostBuffers& buffers);
 
 }  // namespace fleettune::codegen
