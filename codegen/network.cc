@@ -125,9 +125,7 @@ absl::StatusOr<BuiltKernel> BuildLayer(const NetworkLayer& layer, const CheckedT
   options.object_only = true;
   if (layer.kind == NetworkLayer::Kind::kSimple)
     return BuildSimpleOp(layer.simple, target, options);
-  if (!layer.prepacked_inputs.empty()) {
-    return absl::UnimplementedError("pre-packed inputs are not supported by this build");
-  }
+  options.prepacked_inputs = layer.prepacked_inputs;
   return BuildKernel(*layer.workload, target, layer.config, options);
 }
 

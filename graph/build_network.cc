@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "codegen/build.h"
 #include "codegen/simple_op.h"
 #include "graph/plan_memory.h"
 #include "graph/tasks.h"
@@ -116,6 +117,9 @@ NetworkTensor Transposed(const Tensor& tensor) {
 // non-constant operand).
 absl::StatusOr<std::optional<NetworkLayer>> TunedLayer(const Graph& graph, const Op& op,
                                                        const codegen::CheckedWorkload& workload,
+                                                       const codegen::CheckedTarget& target,
+                                                       const ConfigLookup& lookup,
+                                                       const NetworkSpecOptions& options,
                                                        TensorTable& table) {
   const bool trans_a = op.type == "Gemm" && op.IntAttr("transA", 0) != 0;
   const bool trans_b = op.type == "Gemm" && op.IntAttr("transB", 0) != 0;
@@ -136,6 +140,12 @@ absl::StatusOr<std::optional<NetworkLayer>> TunedLayer(const Graph& graph, const
   layer.kind = NetworkLayer::Kind::kTuned;
   layer.name = op.name;
   layer.workload = workload;
+  absl::StatusOr<v1::Config> config = lookup(workload);
+  if (!config.ok()) {
+    return absl::Status(config.status().code(),
+                        absl::StrCat("node '", op.name, "': ", config.status().message()));
+  }
+  layer.config = std::move(*config);
   std::vector<v1::TensorSpec> tensors = workload.Tensors();
   for (size_t i = 0; i + 1 < tensors.size(); ++i) {
     const std::string& name = tensors[i].name();
@@ -147,9 +157,28 @@ absl::StatusOr<std::optional<NetworkLayer>> TunedLayer(const Graph& graph, const
     if (input >= op.inputs.size() || op.inputs[input].empty() || (conv && name == "A")) {
       return OpError(op, absl::StrCat("no input for ", workload.key(), "'s tensor ", name));
     }
+    const std::string& source = op.inputs[input];
+    if (!graph.IsConstant(source)) {
+      layer.args.push_back(table.Get(source));
+      continue;
+    }
     const bool transpose = (input == 0 && trans_a) || (input == 1 && trans_b);
-    layer.args.push_back(transpose ? table.AddConstant(Transposed(graph.tensor(op.inputs[input])))
-                                   : table.Get(op.inputs[input]));
+    NetworkTensor dense = transpose ? Transposed(graph.tensor(source)) : NetworkTensor{};
+    if (options.prepack_weights) {
+      // The template's packed layout, made once here instead of on every call.
+      absl::StatusOr<codegen::PackedInput> packed = codegen::PackConstantInput(
+          workload, target, layer.config, name, transpose ? dense.data : graph.tensor(source).data);
+      if (packed.ok()) {
+        layer.prepacked_inputs.push_back(name);
+        layer.args.push_back(table.AddConstant({absl::StrCat(source, " packed for ", op.name),
+                                                {static_cast<int64_t>(packed->data.size())},
+                                                Kind::kConstant,
+                                                std::move(packed->data)}));
+        continue;
+      }
+      if (!absl::IsNotFound(packed.status())) return OpError(op, packed.status().message());
+    }
+    layer.args.push_back(transpose ? table.AddConstant(std::move(dense)) : table.Get(source));
   }
   layer.args.push_back(table.Get(op.outputs[0]));
   return layer;
@@ -187,8 +216,10 @@ absl::StatusOr<NetworkLayer> SimpleLayer(const Graph& graph, const Op& op, Tenso
 
 }  // namespace
 
-absl::StatusOr<NetworkSpec> MakeNetworkSpec(const Graph& graph, const codegen::CheckedTarget&,
-                                            const ConfigLookup& lookup) {
+absl::StatusOr<NetworkSpec> MakeNetworkSpec(const Graph& graph,
+                                            const codegen::CheckedTarget& target,
+                                            const ConfigLookup& lookup,
+                                            const NetworkSpecOptions& options) {
   NetworkSpec spec;
   TensorTable table(graph, spec);
   for (const Op& op : graph.ops) {
@@ -201,15 +232,10 @@ absl::StatusOr<NetworkSpec> MakeNetworkSpec(const Graph& graph, const codegen::C
     }
     absl::StatusOr<codegen::CheckedWorkload> workload = OpWorkload(graph, op);
     if (workload.ok()) {
-      absl::StatusOr<std::optional<NetworkLayer>> tuned = TunedLayer(graph, op, *workload, table);
+      absl::StatusOr<std::optional<NetworkLayer>> tuned =
+          TunedLayer(graph, op, *workload, target, lookup, options, table);
       if (!tuned.ok()) return tuned.status();
       if (tuned->has_value()) {
-        absl::StatusOr<v1::Config> config = lookup(*workload);
-        if (!config.ok()) {
-          return absl::Status(config.status().code(),
-                              absl::StrCat("node '", op.name, "': ", config.status().message()));
-        }
-        (*tuned)->config = std::move(*config);
         spec.layers.push_back(std::move(**tuned));
         continue;
       }

@@ -19,22 +19,31 @@ namespace fleettune::graph {
 using ConfigLookup =
     std::function<absl::StatusOr<v1::Config>(const codegen::CheckedWorkload& workload)>;
 
+struct NetworkSpecOptions {
+  // Each constant input a tuned layer's config packs (conv2d_nchwc's weight, matmul_blocked's
+  // B) is stored packed (codegen::PackConstantInput) and read with prepacked_inputs, so the
+  // kernel does not pack it on every call. Off: every weight stays dense (to measure it).
+  bool prepack_weights = true;
+};
+
 // The network of `graph` after RunPasses:
 // - graph inputs and outputs are the entry's arguments (inputs in graph order, then outputs);
 //   constants are weights; other tensors are intermediates placed by PlanMemory;
 // - each op with a workload (OpWorkload) is a tuned layer reading data/weight/bias/residual
 //   (Conv) or A/B/bias/residual (Gemm, MatMul), with the config `lookup` gives; a Gemm's
 //   transposed constant operand is transposed here, a transposed non-constant one makes the
-//   Gemm a simple op;
+//   Gemm a simple op; weights pre-packed as `options` says;
 // - Reshape, Flatten and Identity copy their input; every other op is a codegen::SimpleOp;
 // - a graph output that is a graph input or a constant is copied into its argument; an op
 //   writing a graph output writes the argument directly.
 // InvalidArgument naming the op for an op no layer builds (CheckSimpleOp's reason), an op
 // with more than one used output, or fused attributes its workload does not express; the
-// status of `lookup` (with the op's name) when it fails. Does not modify `graph`.
+// status of `lookup` (with the op's name) when it fails; PackConstantInput's error other than
+// NotFound (with the op's name). Does not modify `graph`.
 absl::StatusOr<codegen::NetworkSpec> MakeNetworkSpec(const Graph& graph,
                                                      const codegen::CheckedTarget& target,
-                                                     const ConfigLookup& lookup);
+                                                     const ConfigLookup& lookup,
+                                                     const NetworkSpecOptions& options = {});
 
 }  // namespace fleettune::graph
 

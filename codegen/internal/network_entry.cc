@@ -50,8 +50,11 @@ absl::StatusOr<std::string> EmitNetworkEntry(const NetworkSpec& spec, const std:
   for (size_t i = 0; i < spec.tensors.size(); ++i) {
     const NetworkTensor& tensor = spec.tensors[i];
     if (tensor.kind != NetworkTensor::Kind::kConstant) continue;
-    llvm::Constant* values =
-        llvm::ConstantDataArray::get(context, llvm::ArrayRef<float>(tensor.data));
+    // As bytes (both targets are little-endian, like the host): LLVM emits an i8 array with
+    // one copy, where a float array costs it an APFloat per element (gigabytes for ResNet-50).
+    llvm::Constant* values = llvm::ConstantDataArray::get(
+        context, llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t*>(tensor.data.data()),
+                                         4 * tensor.data.size()));
     auto* weight = new llvm::GlobalVariable(module, values->getType(), /*isConstant=*/true,
                                             llvm::GlobalValue::PrivateLinkage, values,
                                             absl::StrCat("weight", i));

@@ -44,7 +44,7 @@ def main():
     check(re.search(r"^layer +3 +flatten\d+ +copy$", stdout, re.M) is not None,
           f"conv_chain: the Flatten is a copy:\n{stdout}")
     summary = re.search(r"5 layers \(4 tuned, 1 simple or copy; configs: 0 exact, 0 other_device, "
-                        r"0 nearest_workload, 4 default\), weights 0\.0 MB", stdout)
+                        r"0 nearest_workload, 4 default\), weights 0\.0 MB \(\d+ pre-packed\)", stdout)
     check(summary is not None, f"conv_chain: summary line:\n{stdout}")
     check(os.path.getsize(out + ".so") > 0, "conv_chain: OUT.so written")
     with open(out + ".h") as header:

@@ -94,9 +94,9 @@ class LoadedNetwork {
 
 // Builds `graph` with template defaults, runs it on random inputs and compares every output
 // with NaiveEvaluate's.
-void ExpectMatchesNaive(const Graph& graph) {
+void ExpectMatchesNaive(const Graph& graph, const NetworkSpecOptions& options = {}) {
   const CheckedTarget target = Host();
-  absl::StatusOr<NetworkSpec> spec = MakeNetworkSpec(graph, target, Defaults(target));
+  absl::StatusOr<NetworkSpec> spec = MakeNetworkSpec(graph, target, Defaults(target), options);
   ASSERT_TRUE(spec.ok()) << spec.status();
   absl::StatusOr<BuiltNetwork> network = codegen::BuildNetwork(*spec, target, {"net"});
   ASSERT_TRUE(network.ok()) << network.status();
@@ -123,6 +123,30 @@ void ExpectMatchesNaive(const Graph& graph) {
 }
 
 TEST(NetworkTest, ConvChainMatchesNaiveEvaluation) { ExpectMatchesNaive(LoadModel("conv_chain")); }
+
+int PrepackedInputs(const NetworkSpec& spec) {
+  int count = 0;
+  for (const codegen::NetworkLayer& layer : spec.layers) count += layer.prepacked_inputs.size();
+  return count;
+}
+
+// The default configs of conv_chain's 1x1 conv (conv2d_nchwc) and its Gemm pack their weights:
+// stored packed, read with prepacked_inputs, and the results stay right; off, none is.
+TEST(NetworkTest, PrepackedWeightsGiveTheSameResults) {
+  const Graph graph = LoadModel("conv_chain");
+  for (bool prepack : {true, false}) {
+    NetworkSpecOptions options;
+    options.prepack_weights = prepack;
+    ExpectMatchesNaive(graph, options);
+    absl::StatusOr<NetworkSpec> spec = MakeNetworkSpec(graph, Host(), Defaults(Host()), options);
+    ASSERT_TRUE(spec.ok()) << spec.status();
+    if (prepack) {
+      EXPECT_GT(PrepackedInputs(*spec), 0);
+    } else {
+      EXPECT_EQ(PrepackedInputs(*spec), 0);
+    }
+  }
+}
 
 TEST(NetworkTest, SmallMatchesNaiveEvaluation) { ExpectMatchesNaive(LoadModel("small")); }
 
@@ -164,8 +188,10 @@ TEST(NetworkTest, OutputsThatAreInputsConstantsOrRepeatedAreCopied) {
 
 TEST(NetworkTest, HeaderDocumentsArgumentsAndWeights) {
   const CheckedTarget target = Host();
+  NetworkSpecOptions dense;  // packed weights are padded: their size depends on the config
+  dense.prepack_weights = false;
   absl::StatusOr<NetworkSpec> spec =
-      MakeNetworkSpec(LoadModel("conv_chain"), target, Defaults(target));
+      MakeNetworkSpec(LoadModel("conv_chain"), target, Defaults(target), dense);
   ASSERT_TRUE(spec.ok()) << spec.status();
   absl::StatusOr<BuiltNetwork> network = codegen::BuildNetwork(*spec, target, {"chain"});
   ASSERT_TRUE(network.ok()) << network.status();

@@ -87,6 +87,7 @@ struct CompileArgs {
   std::string symbol;  // empty: derived from the workload or the model's file name
   bool dump_ir = false;
   bool compare_default = false;  // measure the tuned and the default kernel here
+  bool no_prepack = false;       // with model: keep every weight dense (to measure prepacking)
 };
 int RunCompile(const CompileArgs& args);
 

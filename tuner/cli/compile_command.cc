@@ -185,7 +185,10 @@ int RunCompileModel(const CompileArgs& args) {
     }
     return it->second.config;
   };
-  absl::StatusOr<codegen::NetworkSpec> spec = graph::MakeNetworkSpec(*model, *target, lookup);
+  graph::NetworkSpecOptions spec_options;
+  spec_options.prepack_weights = !args.no_prepack;
+  absl::StatusOr<codegen::NetworkSpec> spec =
+      graph::MakeNetworkSpec(*model, *target, lookup, spec_options);
   if (!spec.ok()) return ReportError(kCommand, spec.status());
 
   codegen::NetworkOptions options;
@@ -194,7 +197,7 @@ int RunCompileModel(const CompileArgs& args) {
   if (!network.ok()) return ReportError(kCommand, network.status());
 
   std::map<ConfigSource, int> sources;
-  int tuned = 0;
+  int tuned = 0, prepacked = 0;
   for (size_t i = 0; i < spec->layers.size(); ++i) {
     const codegen::NetworkLayer& layer = spec->layers[i];
     std::cout << absl::StrFormat("layer %3d  %-24s  ", i, layer.name);
@@ -205,6 +208,7 @@ int RunCompileModel(const CompileArgs& args) {
       continue;
     }
     ++tuned;
+    prepacked += static_cast<int>(layer.prepacked_inputs.size());
     const LookupResult& found = lookups.at(layer.workload->key());
     sources[found.source] += 1;
     std::cout << layer.workload->key() << "  [" << ConfigSourceName(found.source) << "] "
@@ -224,9 +228,9 @@ int RunCompileModel(const CompileArgs& args) {
   }
   std::cout << absl::StrFormat(
       "wrote %s.so and %s.h: %s, %d layers (%d tuned, %d simple or copy; configs: %s), weights "
-      "%.1f MB, .so %.1f MB, built in %.1f s\n",
+      "%.1f MB (%d pre-packed), .so %.1f MB, built in %.1f s\n",
       args.output, args.output, network->symbol, spec->layers.size(), tuned,
-      spec->layers.size() - tuned, counted, network->weight_bytes / 1e6,
+      spec->layers.size() - tuned, counted, network->weight_bytes / 1e6, prepacked,
       network->shared_object.size() / 1e6, util::SecondsSince(start));
   return kExitOk;
 }

@@ -123,6 +123,10 @@ int Main(int argc, char** argv) {
   compile_cmd->add_option("-o,--output", compile.output, "output path without extension")
       ->required();
   compile_cmd->add_option("--symbol", compile.symbol, "exported kernel name");
+  compile_cmd
+      ->add_flag("--no-prepack", compile.no_prepack,
+                 "with --model: store weights dense, packed by the kernels on every call")
+      ->needs(compile_model);
   compile_cmd->add_flag("--dump-ir", compile.dump_ir, "print the IR after each lowering pass")
       ->excludes(compile_model);
   compile_cmd
