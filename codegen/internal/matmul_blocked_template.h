@@ -8,18 +8,19 @@
 #include <functional>
 #include <string>
 
+#include "codegen/internal/fused_epilogue.h"
 #include "codegen/internal/ir.h"
 #include "codegen/internal/op_template.h"
 
 namespace fleettune::codegen {
 
-// The dimensions of one (batched) matrix product C[b] = A[b] * B[b] (+ bias, ReLU).
+// The dimensions of one (batched) matrix product C[b] = A[b] * B[b] (+ the fused epilogue).
 struct MatmulProblem {
   int64_t batch = 1;
   bool has_batch_axis = false;  // batch_matmul: tensors carry a leading batch dimension
   int64_t m = 1, n = 1, k = 1;
-  bool bias = false;  // C += bias[n] (broadcast over rows)
-  bool relu = false;  // C = max(C, 0) last
+  // C += bias[n] (broadcast over rows), C += residual[b, i, j], then ReLU or ReLU6.
+  FusedEpilogue epilogue;
   // Where the operands live (defaults: matmul's A, B, C). A convolution lowered to a matrix
   // product (conv2d_im2col) reads its weights as A for every image (a_batched false), adds
   // the bias per row (output channel) and reads B through `b_element` while packing.
@@ -34,8 +35,8 @@ struct MatmulProblem {
 // The problem of a valid matmul or batch_matmul workload.
 MatmulProblem MatmulProblemOf(const v1::Workload& workload);
 
-// The separate epilogue nest (C = relu(C + bias)) over C, j vectorized by `lanes`, the
-// outermost loop parallel when asked; null when the problem has no epilogue.
+// The separate epilogue nest (C = activation(C + bias + residual)) over C, j vectorized by `lanes`,
+// the outermost loop parallel when asked; null when the problem has no epilogue.
 absl::StatusOr<ir::Stmt> MatmulEpilogueNest(const MatmulProblem& problem, int64_t lanes,
                                             bool parallel);
 
