@@ -40,40 +40,78 @@ v1::TensorSpec Tensor(const std::string& name, std::vector<int64_t> shape) {
   return spec;
 }
 
-// Matmul-family tensors: A, B, the optional bias[n], C; `batch` 0 means no batch dimension.
+// The fused epilogue's flags, in declared order after the op's other parameters: out =
+// activation(sum + bias + residual), the activation max(x, 0) (relu) or min(max(x, 0), 6)
+// (relu6).
+struct Epilogue {
+  bool bias = false, relu = false, residual = false, relu6 = false;
+  // One FLOP per output element for each of bias, residual and the activation.
+  int64_t Flops() const { return bias + relu + residual + relu6; }
+};
+
+// The epilogue flags of parameter values `p` (declared order) whose bias flag is at `first`.
+Epilogue EpilogueAt(const std::vector<int64_t>& p, size_t first) {
+  return {p[first] != 0, p[first + 1] != 0, p[first + 2] != 0, p[first + 3] != 0};
+}
+
+// relu and relu6 are two activations; a kernel applies at most one.
+absl::Status CheckEpilogue(const std::string& op, const Epilogue& epilogue) {
+  if (epilogue.relu && epilogue.relu6) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(op, ": relu=1 and relu6=1 together (choose one activation)"));
+  }
+  return absl::OkStatus();
+}
+
+// Matmul-family tensors: A, B, the optional bias[n] and residual (shaped like C), C; `batch` 0
+// means no batch dimension.
 std::vector<v1::TensorSpec> MatmulTensors(int64_t batch, int64_t m, int64_t n, int64_t k,
-                                          bool bias) {
+                                          const Epilogue& epilogue) {
   auto shape = [batch](int64_t rows, int64_t columns) {
     return batch > 0 ? std::vector<int64_t>{batch, rows, columns}
                      : std::vector<int64_t>{rows, columns};
   };
   std::vector<v1::TensorSpec> tensors = {Tensor("A", shape(m, k)), Tensor("B", shape(k, n))};
-  if (bias) tensors.push_back(Tensor("bias", {n}));
+  if (epilogue.bias) tensors.push_back(Tensor("bias", {n}));
+  if (epilogue.residual) tensors.push_back(Tensor("residual", shape(m, n)));
   tensors.push_back(Tensor("C", shape(m, n)));
   return tensors;
 }
 
-// Multiply-adds count 2; the epilogue's bias add and ReLU one each per output element.
-double MatmulFlops(int64_t batch, int64_t m, int64_t n, int64_t k, bool bias, bool relu) {
+// Multiply-adds count 2; each epilogue stage one per output element.
+double MatmulFlops(int64_t batch, int64_t m, int64_t n, int64_t k, const Epilogue& epilogue) {
   double outputs = static_cast<double>(std::max<int64_t>(batch, 1)) * static_cast<double>(m) *
                    static_cast<double>(n);
-  return outputs * (2.0 * static_cast<double>(k) + (bias ? 1 : 0) + (relu ? 1 : 0));
+  return outputs * (2.0 * static_cast<double>(k) + static_cast<double>(epilogue.Flops()));
 }
 
-std::vector<OptionalParam> EpilogueParams() {
-  return {{"bias", 0, 0, 1, "1: add a bias[n] input to every row (fused epilogue)"},
-          {"relu", 0, 0, 1, "1: apply max(x, 0) last (fused epilogue)"}};
+// bias=0|1, relu=0|1, residual=0|1, relu6=0|1 with the bias's shape named by `bias_help`.
+std::vector<OptionalParam> EpilogueParams(const std::string& bias_help, const std::string& output) {
+  return {{"bias", 0, 0, 1, bias_help + " (fused epilogue)"},
+          {"relu", 0, 0, 1, "1: apply max(x, 0) last (fused epilogue)"},
+          {"residual", 0, 0, 1,
+           "1: add an input `residual` shaped like " + output +
+               " after the bias, before the activation (fused epilogue)"},
+          {"relu6", 0, 0, 1, "1: apply min(max(x, 0), 6) last (fused epilogue; not with relu=1)"}};
+}
+
+// conv2d's optional parameters: dilation, then the epilogue's.
+std::vector<OptionalParam> Conv2dOptionalParams(const std::string& bias_help) {
+  std::vector<OptionalParam> params = {{"dilation", 1, 1, 64, "spacing of the window's taps"}};
+  for (OptionalParam& param : EpilogueParams(bias_help, "out")) params.push_back(param);
+  return params;
 }
 
 // conv2d parameters in declared order.
-enum Conv2dParam { kN, kC, kH, kW, kK, kR, kS, kStride, kPad, kDilation, kBias, kRelu };
+enum { kN, kC, kH, kW, kK, kR, kS, kStride, kPad, kDilation, kBias, kRelu, kResidual, kRelu6 };
 
 // Output rows (or columns) of a convolution window sliding over `size` (+ padding both sides).
 int64_t ConvOutput(int64_t size, int64_t window, int64_t stride, int64_t pad, int64_t dilation) {
   return (size + 2 * pad - dilation * (window - 1) - 1) / stride + 1;
 }
 
-absl::Status CheckConv2d(const std::vector<int64_t>& p) {
+absl::Status CheckConv2d(const std::string& op, const std::vector<int64_t>& p) {
+  if (absl::Status s = CheckEpilogue(op, EpilogueAt(p, kBias)); !s.ok()) return s;
   for (auto [size, window, name] : {std::tuple{p[kH], p[kR], "h"}, {p[kW], p[kS], "w"}}) {
     int64_t span = p[kDilation] * (window - 1) + 1;
     if (size + 2 * p[kPad] < span) {
@@ -93,6 +131,7 @@ std::vector<v1::TensorSpec> Conv2dTensors(const std::vector<int64_t>& p, bool de
       Tensor("data", {p[kN], p[kC], p[kH], p[kW]}),
       Tensor("weight", {p[kK], depthwise ? 1 : p[kC], p[kR], p[kS]})};
   if (p[kBias]) tensors.push_back(Tensor("bias", {p[kK]}));
+  if (p[kResidual]) tensors.push_back(Tensor("residual", {p[kN], p[kK], oh, ow}));
   tensors.push_back(Tensor("out", {p[kN], p[kK], oh, ow}));
   return tensors;
 }
@@ -103,15 +142,22 @@ double Conv2dFlops(const std::vector<int64_t>& p, bool depthwise) {
       static_cast<double>(ConvOutput(p[kH], p[kR], p[kStride], p[kPad], p[kDilation])) *
       static_cast<double>(ConvOutput(p[kW], p[kS], p[kStride], p[kPad], p[kDilation]));
   double taps = static_cast<double>((depthwise ? 1 : p[kC]) * p[kR] * p[kS]);
-  return outputs * (2.0 * taps + static_cast<double>(p[kBias] + p[kRelu]));
+  return outputs * (2.0 * taps + static_cast<double>(EpilogueAt(p, kBias).Flops()));
 }
 
-// depthwise_conv2d parameters (n,c,h,w,r,s,stride,pad,dilation,bias,relu) as conv2d ones
-// with k = c.
+// depthwise_conv2d parameters (n,c,h,w,r,s,stride,pad,dilation,bias,relu,residual,relu6) as
+// conv2d ones with k = c.
 std::vector<int64_t> AsConv2d(const std::vector<int64_t>& d) {
   std::vector<int64_t> p = d;
   p.insert(p.begin() + kK, d[kC]);
   return p;
+}
+
+// The description's sentence on the epilogue params; `channel` is the bias's axis.
+std::string EpilogueHelp(const std::string& output, const std::string& channel) {
+  return "bias=1 adds an input bias[" + channel + "], residual=1 an input residual shaped like " +
+         output + ", then relu=1 applies max(" + output + ", 0) or relu6=1 min(max(" + output +
+         ", 0), 6) last";
 }
 
 const std::vector<OpDef>& OpDefs() {
@@ -119,47 +165,53 @@ const std::vector<OpDef>& OpDefs() {
       {{"matmul",
         {"m", "n", "k"},
         "A[m,k] B[k,n] -> C[m,n]",
-        "dense float32 matrix product C = A * B (row-major); bias=1 adds an input bias[n] "
-        "before C (C = A * B + bias), relu=1 applies max(C, 0) last",
-        EpilogueParams()},
-       [](const std::vector<int64_t>& p) { return MatmulTensors(0, p[0], p[1], p[2], p[3]); },
-       [](const std::vector<int64_t>& p) { return MatmulFlops(0, p[0], p[1], p[2], p[3], p[4]); }},
+        "dense float32 matrix product C = A * B (row-major); " + EpilogueHelp("C", "n"),
+        EpilogueParams("1: add a bias[n] input to every row", "C")},
+       [](const std::vector<int64_t>& p) {
+         return MatmulTensors(0, p[0], p[1], p[2], EpilogueAt(p, 3));
+       },
+       [](const std::vector<int64_t>& p) {
+         return MatmulFlops(0, p[0], p[1], p[2], EpilogueAt(p, 3));
+       },
+       {},
+       [](const std::vector<int64_t>& p) { return CheckEpilogue("matmul", EpilogueAt(p, 3)); }},
       {{"batch_matmul",
         {"b", "m", "n", "k"},
         "A[b,m,k] B[b,k,n] -> C[b,m,n]",
-        "b independent float32 matrix products C[i] = A[i] * B[i]; bias=1 adds an input "
-        "bias[n] before C, relu=1 applies max(C, 0) last",
-        EpilogueParams()},
-       [](const std::vector<int64_t>& p) { return MatmulTensors(p[0], p[1], p[2], p[3], p[4]); },
+        "b independent float32 matrix products C[i] = A[i] * B[i]; " + EpilogueHelp("C", "n"),
+        EpilogueParams("1: add a bias[n] input to every row", "C")},
        [](const std::vector<int64_t>& p) {
-         return MatmulFlops(p[0], p[1], p[2], p[3], p[4], p[5]);
+         return MatmulTensors(p[0], p[1], p[2], p[3], EpilogueAt(p, 4));
+       },
+       [](const std::vector<int64_t>& p) {
+         return MatmulFlops(p[0], p[1], p[2], p[3], EpilogueAt(p, 4));
+       },
+       {},
+       [](const std::vector<int64_t>& p) {
+         return CheckEpilogue("batch_matmul", EpilogueAt(p, 4));
        }},
       {{"conv2d",
         {"n", "c", "h", "w", "k", "r", "s", "stride", "pad"},
         "data[n,c,h,w] weight[k,c,r,s] -> out[n,k,oh,ow]",
         "direct 2-D convolution, NCHW in and out, zero padding `pad` on every side; "
-        "oh = (h + 2*pad - dilation*(r-1) - 1) / stride + 1 (ow likewise); bias=1 adds an "
-        "input bias[k] before out, relu=1 applies max(out, 0) last",
-        {{"dilation", 1, 1, 64, "spacing of the window's taps"},
-         {"bias", 0, 0, 1, "1: add a bias[k] input per output channel (fused epilogue)"},
-         {"relu", 0, 0, 1, "1: apply max(x, 0) last (fused epilogue)"}}},
+        "oh = (h + 2*pad - dilation*(r-1) - 1) / stride + 1 (ow likewise); " +
+            EpilogueHelp("out", "k"),
+        Conv2dOptionalParams("1: add a bias[k] input per output channel")},
        [](const std::vector<int64_t>& p) { return Conv2dTensors(p, false); },
        [](const std::vector<int64_t>& p) { return Conv2dFlops(p, false); },
        {"pad"},
-       CheckConv2d},
+       [](const std::vector<int64_t>& p) { return CheckConv2d("conv2d", p); }},
       {{"depthwise_conv2d",
         {"n", "c", "h", "w", "r", "s", "stride", "pad"},
         "data[n,c,h,w] weight[c,1,r,s] -> out[n,c,oh,ow]",
         "depthwise 2-D convolution (one filter per channel), NCHW in and out, zero padding "
-        "`pad` on every side, output size as conv2d; bias=1 adds an input bias[c] before out, "
-        "relu=1 applies max(out, 0) last",
-        {{"dilation", 1, 1, 64, "spacing of the window's taps"},
-         {"bias", 0, 0, 1, "1: add a bias[c] input per channel (fused epilogue)"},
-         {"relu", 0, 0, 1, "1: apply max(x, 0) last (fused epilogue)"}}},
+        "`pad` on every side, output size as conv2d; " +
+            EpilogueHelp("out", "c"),
+        Conv2dOptionalParams("1: add a bias[c] input per channel")},
        [](const std::vector<int64_t>& d) { return Conv2dTensors(AsConv2d(d), true); },
        [](const std::vector<int64_t>& d) { return Conv2dFlops(AsConv2d(d), true); },
        {"pad"},
-       [](const std::vector<int64_t>& d) { return CheckConv2d(AsConv2d(d)); }},
+       [](const std::vector<int64_t>& d) { return CheckConv2d("depthwise_conv2d", AsConv2d(d)); }},
   };
   return *defs;
 }

@@ -43,6 +43,7 @@ void RunPasses(Graph& graph,
       {"FoldConstants", FoldConstants},
       {"FoldBatchNorm", FoldBatchNorm},
       {"DropNoOpReshapes", DropNoOpReshapes},
+      {"FuseEpilogues", FuseEpilogues},
   };
   for (const auto& [name, pass] : passes) {
     pass(graph);

@@ -29,6 +29,43 @@ absl::StatusOr<int64_t> Uniform(const Op& op, const std::string& key, size_t cou
   return v[0];
 }
 
+// ",bias=1" for a per-column bias input [n] or [1,n] of a Gemm or MatMul; "" without one.
+Workload ColumnBias(const Graph& graph, const Op& op, int64_t n) {
+  if (op.inputs.size() <= 2 || op.inputs[2].empty()) return std::string();
+  const std::vector<int64_t>& c = graph.tensor(op.inputs[2]).shape;
+  const bool per_column = (c.size() == 1 && c[0] == n) || (c.size() == 2 && c[0] == 1 && c[1] == n);
+  if (!per_column) {
+    return NotTunable(
+        absl::StrCat("bias C of shape [", absl::StrJoin(c, ","), "] (only [n] or [1,n])"));
+  }
+  return std::string(",bias=1");
+}
+
+// The params of a fused epilogue (FuseEpilogues' attributes) that follow the bias, in the
+// workload's declared order: relu, residual, relu6.
+Workload FusedEpilogue(const Graph& graph, const Op& op) {
+  const int64_t activation = op.IntAttr("fused_activation", 0);
+  if (activation < 0 || activation > 2) {
+    return NotTunable(
+        absl::StrCat("fused_activation ", activation, " (0 none, 1 Relu, 2 ReLU6 only)"));
+  }
+  std::string text = activation == 1 ? ",relu=1" : "";
+  if (op.IntAttr("fused_residual", 0) != 0) {
+    if (op.inputs.size() < 4 || op.inputs[3].empty()) {
+      return NotTunable("fused_residual without a residual input");
+    }
+    const std::vector<int64_t>& residual = graph.tensor(op.inputs[3]).shape;
+    const std::vector<int64_t>& output = graph.tensor(op.outputs[0]).shape;
+    if (residual != output) {
+      return NotTunable(absl::StrCat("residual of shape [", absl::StrJoin(residual, ","),
+                                     "] (only the output's [", absl::StrJoin(output, ","), "])"));
+    }
+    absl::StrAppend(&text, ",residual=1");
+  }
+  if (activation == 2) absl::StrAppend(&text, ",relu6=1");
+  return text;
+}
+
 Workload ConvWorkload(const Graph& graph, const Op& op) {
   const std::vector<int64_t>& x = graph.tensor(op.inputs[0]).shape;
   const std::vector<int64_t>& w = graph.tensor(op.inputs[1]).shape;
@@ -77,18 +114,9 @@ Workload GemmWorkload(const Graph& graph, const Op& op) {
   const int64_t m = trans_a ? a[1] : a[0];
   const int64_t k = trans_a ? a[0] : a[1];
   const int64_t n = trans_b ? b[0] : b[1];
-  std::string text = absl::StrCat("matmul:m=", m, ",n=", n, ",k=", k);
-  if (op.inputs.size() > 2 && !op.inputs[2].empty()) {
-    const std::vector<int64_t>& c = graph.tensor(op.inputs[2]).shape;
-    const bool per_column =
-        (c.size() == 1 && c[0] == n) || (c.size() == 2 && c[0] == 1 && c[1] == n);
-    if (!per_column) {
-      return NotTunable(
-          absl::StrCat("bias C of shape [", absl::StrJoin(c, ","), "] (only [n] or [1,n])"));
-    }
-    absl::StrAppend(&text, ",bias=1");
-  }
-  return text;
+  Workload bias = ColumnBias(graph, op, n);
+  if (!bias.ok()) return bias.status();
+  return absl::StrCat("matmul:m=", m, ",n=", n, ",k=", k, *bias);
 }
 
 Workload MatMulWorkload(const Graph& graph, const Op& op) {
@@ -98,12 +126,15 @@ Workload MatMulWorkload(const Graph& graph, const Op& op) {
   const int64_t m = a[a.size() - 2], k = a.back(), n = b.back();
   const std::vector<int64_t> batch_a(a.begin(), a.end() - 2), batch_b(b.begin(), b.end() - 2);
   const int64_t batch = NumElements(batch_a);
-  if (b.size() == 2) return absl::StrCat("matmul:m=", batch * m, ",n=", n, ",k=", k);
+  // A bias inputs[2] (not ONNX's: FuseEpilogues folds an Add of one into the MatMul).
+  Workload bias = ColumnBias(graph, op, n);
+  if (!bias.ok()) return bias.status();
+  if (b.size() == 2) return absl::StrCat("matmul:m=", batch * m, ",n=", n, ",k=", k, *bias);
   if (batch_a != batch_b) {
     return NotTunable(absl::StrCat("broadcast batch dimensions [", absl::StrJoin(batch_a, ","),
                                    "] and [", absl::StrJoin(batch_b, ","), "]"));
   }
-  return absl::StrCat("batch_matmul:b=", batch, ",m=", m, ",n=", n, ",k=", k);
+  return absl::StrCat("batch_matmul:b=", batch, ",m=", m, ",n=", n, ",k=", k, *bias);
 }
 
 }  // namespace
@@ -116,7 +147,9 @@ absl::StatusOr<codegen::CheckedWorkload> OpWorkload(const Graph& graph, const Op
           ? MatMulWorkload(graph, op)
           : Workload(absl::NotFoundError(absl::StrCat(op.type, " is not a tunable op type")));
   if (!text.ok()) return text.status();
-  return codegen::CheckedWorkload::Parse(*text);
+  Workload epilogue = FusedEpilogue(graph, op);
+  if (!epilogue.ok()) return epilogue.status();
+  return codegen::CheckedWorkload::Parse(*text + *epilogue);
 }
 
 Tasks ExtractTasks(const Graph& graph) {

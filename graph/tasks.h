@@ -41,9 +41,11 @@ absl::StatusOr<codegen::CheckedWorkload> OpWorkload(const Graph& graph, const Op
 // Maps each Conv (group 1: conv2d; group == channels == filters: depthwise_conv2d; equal
 // strides, symmetric equal pads, equal dilations), Gemm (matmul; transA/transB read from the
 // shapes; a bias C of [n] or [1,n] as bias=1; alpha = beta = 1) and MatMul (2-D: matmul; equal
-// batch dimensions: batch_matmul; a 2-D right operand folds the left's batch into m) to its
-// workload. Anything else of those types is listed in `untunable` with the reason. Other op
-// types are not tunable and not listed. Thread-safe.
+// batch dimensions: batch_matmul; a 2-D right operand folds the left's batch into m; a bias
+// inputs[2] as Gemm's) to its workload. A fused epilogue (FuseEpilogues' attributes) adds
+// relu=1 (fused_activation 1), residual=1 (fused_residual 1, inputs[3] shaped like the output)
+// and relu6=1 (fused_activation 2). Anything else of those types is listed in `untunable` with the
+// reason. Other op types are not tunable and not listed. Thread-safe.
 Tasks ExtractTasks(const Graph& graph);
 
 }  // namespace fleettune::graph

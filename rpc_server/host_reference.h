@@ -11,12 +11,16 @@
 
 namespace fleettune::rpc_server {
 
-// True when HostReference knows the workload's op (matmul, batch_matmul).
+// True when HostReference knows the workload's op (matmul, batch_matmul) and every parameter
+// it carries (b, m, n, k and the epilogue's bias, relu, residual, relu6): a parameter it does
+// not know could change the output, so such a task is checked against its reference artifact.
 bool HasHostReference(const v1::Workload& workload);
 
-// The output for `inputs` (the op's input tensors in declared order, sizes already checked
-// against the task's tensor specs). InvalidArgument for a parameter the op lacks or tensors
-// whose sizes do not match them; Unimplemented for other ops.
+// The output for `inputs` (the op's input tensors in declared order: A, B, then bias and
+// residual when the workload has them), with the epilogue codegen/workload.h describes:
+// activation(A * B + bias + residual). Sizes are already checked against the task's tensor
+// specs. InvalidArgument for a parameter the op lacks or tensors whose sizes do not match
+// them; Unimplemented when HasHostReference is false.
 absl::StatusOr<std::vector<float>> HostReference(const v1::Workload& workload,
                                                  const std::vector<const float*>& inputs,
                                                  const std::vector<int64_t>& input_elements);

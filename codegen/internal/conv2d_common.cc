@@ -21,9 +21,8 @@ Conv2dProblem Conv2dProblemOf(const v1::Workload& workload) {
       {"r", &p.r}, {"s", &p.s}, {"stride", &p.stride}, {"pad", &p.pad}, {"dilation", &p.dilation}};
   for (const auto& param : workload.params()) {
     if (auto it = fields.find(param.name()); it != fields.end()) *it->second = param.value();
-    if (param.name() == "bias") p.bias = param.value() != 0;
-    if (param.name() == "relu") p.relu = param.value() != 0;
   }
+  p.epilogue = FusedEpilogueOf(workload);
   p.depthwise = workload.op() == "depthwise_conv2d";
   if (p.depthwise) p.k = p.c;
   p.oh = (p.h + 2 * p.pad - p.dilation * (p.r - 1) - 1) / p.stride + 1;
@@ -45,6 +44,7 @@ te::ComputeOp Conv2dOp(const Conv2dProblem& p) {
                                   : te::Placeholder("weight", {p.k, p.c, p.r, p.s});
   te::Tensor bias = te::Placeholder("bias", {p.k});
   te::Tensor out = te::Placeholder("out", {p.n, p.k, p.oh, p.ow});
+  te::Tensor residual = te::Placeholder("residual", {p.n, p.k, p.oh, p.ow});
   te::IterVar b = te::Spatial("b", p.n), oc = te::Spatial("oc", p.k);
   te::IterVar oh = te::Spatial("oh", p.oh), ow = te::Spatial("ow", p.ow);
   te::IterVar ic = te::Reduce("ic", p.c), ry = te::Reduce("ry", p.r), rx = te::Reduce("rx", p.s);
@@ -57,8 +57,7 @@ te::ComputeOp Conv2dOp(const Conv2dProblem& p) {
           : te::Compute(
                 out, {b, oc, oh, ow},
                 te::Sum(ir::Mul(data({b, ic, y, x}), weight({oc, ic, ry, rx})), {ic, ry, rx}));
-  if (p.bias) op.Then([bias, oc](ir::Expr v) { return ir::Add(v, bias({oc})); });
-  if (p.relu) op.Then([](ir::Expr v) { return ir::Max(v, ir::MakeFloat(0.0)); });
+  AppendFusedEpilogue(p.epilogue, bias({oc}), residual({b, oc, oh, ow}), op);
   return op;
 }
 

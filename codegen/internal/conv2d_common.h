@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "codegen/internal/fused_epilogue.h"
 #include "codegen/internal/ir.h"
 #include "codegen/internal/schedule.h"
 #include "codegen/internal/tensor_expr.h"
@@ -19,7 +20,7 @@ namespace fleettune::codegen {
 struct Conv2dProblem {
   int64_t n = 1, c = 1, h = 1, w = 1, k = 1, r = 1, s = 1;
   int64_t stride = 1, pad = 0, dilation = 1;
-  bool bias = false, relu = false;
+  FusedEpilogue epilogue;  // bias[k], residual (shaped like out), activation
   bool depthwise = false;  // depthwise_conv2d: k == c, weight[c,1,r,s]
   int64_t oh = 1, ow = 1;
 };
@@ -32,9 +33,10 @@ ir::Expr FlatIndex(const std::vector<std::pair<ir::Expr, int64_t>>& parts);
 
 // out[b, oc, oh, ow] = epilogue(sum over ic, ry, rx of data[b, ic, oh*stride + ry*dilation,
 // ow*stride + rx*dilation] * weight[oc, ic, ry, rx]) (depthwise: data[b, oc, ...] *
-// weight[oc, ry, rx] over ry, rx). The epilogue adds bias[oc] and applies ReLU as the
-// workload asks. The reads index the unpadded input as if it were padded: a padding pack
-// (Conv2dPadSpec) redirects them, so with pad > 0 every schedule must apply one.
+// weight[oc, ry, rx] over ry, rx). The epilogue adds bias[oc] and residual[b, oc, oh, ow]
+// and applies the activation as the workload asks. The reads index the unpadded input as if it were
+// padded: a padding pack (Conv2dPadSpec) redirects them, so with pad > 0 every schedule must apply
+// one.
 te::ComputeOp Conv2dOp(const Conv2dProblem& p);
 
 // The index of the input tap of (b, ic, oh, ow, ry, rx) in an input of rows x cols whose

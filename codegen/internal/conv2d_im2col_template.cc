@@ -39,8 +39,7 @@ MatmulProblem ProblemOf(const Conv2dProblem& p) {
   q.m = p.k;
   q.n = p.oh * p.ow;
   q.k = p.c * p.r * p.s;
-  q.bias = p.bias;
-  q.relu = p.relu;
+  q.epilogue = p.epilogue;
   q.a_name = "weight";
   q.b_name = "data.im2col";
   q.c_name = "out";

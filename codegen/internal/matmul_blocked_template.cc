@@ -81,9 +81,9 @@ struct Indexing {
 ir::Expr BatchVar(const MatmulProblem& p) { return p.has_batch_axis ? V("b") : nullptr; }
 
 // C[b, i, j] = epilogue(sum over k of A[b, i, k] * B[b, k, j]) (no b for matmul); the
-// epilogue adds bias[j] and applies ReLU as the workload asks. With `clamp_rows`, rows past
-// m read row m - 1 of A (so that a register tile may run past the last row; its extra rows
-// are never stored).
+// epilogue adds bias[j] and the residual and applies the activation as the workload asks. With
+// `clamp_rows`, rows past m read row m - 1 of A (so that a register tile may run past the last row;
+// its extra rows are never stored).
 te::ComputeOp MatmulOp(const MatmulProblem& p, bool clamp_rows = false) {
   std::vector<int64_t> batch;
   if (p.has_batch_axis) batch.push_back(p.batch);
@@ -97,6 +97,7 @@ te::ComputeOp MatmulOp(const MatmulProblem& p, bool clamp_rows = false) {
   te::Tensor b = te::Placeholder(p.b_name, shape(p.k, p.n));
   te::Tensor c = te::Placeholder(p.c_name, shape(p.m, p.n));
   te::Tensor bias = te::Placeholder("bias", {p.bias_per_row ? p.m : p.n});
+  te::Tensor residual = te::Placeholder("residual", shape(p.m, p.n));
   te::IterVar i = te::Spatial("i", p.m), j = te::Spatial("j", p.n), k = te::Reduce("k", p.k);
   ir::Expr row = clamp_rows ? ir::Min(i, Int(p.m - 1)) : ir::Expr(i);
   auto at = [&p](ir::Expr first, ir::Expr second, bool batched = true) {
@@ -110,9 +111,7 @@ te::ComputeOp MatmulOp(const MatmulProblem& p, bool clamp_rows = false) {
   axes.insert(axes.end(), {i, j});
   te::ComputeOp op =
       te::Compute(c, axes, te::Sum(ir::Mul(a(at(row, k, p.a_batched)), b(at(k, j))), {k}));
-  te::IterVar bias_axis = p.bias_per_row ? i : j;
-  if (p.bias) op.Then([bias, bias_axis](ir::Expr v) { return ir::Add(v, bias({bias_axis})); });
-  if (p.relu) op.Then([](ir::Expr v) { return ir::Max(v, ir::MakeFloat(0.0)); });
+  AppendFusedEpilogue(p.epilogue, bias({p.bias_per_row ? i : j}), residual(at(i, j)), op);
   return op;
 }
 
@@ -185,6 +184,20 @@ absl::StatusOr<ir::Stmt> PackNest(const MatmulProblem& p, int64_t nr, int64_t la
   return ir::MakeBlock(std::move(nests));
 }
 
+// The packing of B into panels of nr columns (PackNest), read at Bp[b][j.outer][k][j.inner].
+absl::StatusOr<PackSpec> PanelPack(const MatmulProblem& p, int64_t nr, int64_t lanes,
+                                   bool parallel) {
+  int64_t panels = (p.n + nr - 1) / nr;
+  absl::StatusOr<ir::Stmt> pack_nest = PackNest(p, nr, lanes, parallel);
+  if (!pack_nest.ok()) return pack_nest.status();
+  ir::Expr row =
+      p.has_batch_axis ? ir::Add(ir::Mul(V("b"), Int(panels)), V("j.outer")) : V("j.outer");
+  ir::Expr packed_index =
+      ir::Add(ir::Mul(ir::Add(ir::Mul(row, Int(p.k)), V("k")), Int(nr)), V("j.inner"));
+  return PackSpec{p.b_name, p.b_name + ".packed", p.batch * panels * p.k * nr, packed_index,
+                  *pack_nest};
+}
+
 }  // namespace
 
 MatmulProblem MatmulProblemOf(const v1::Workload& workload) {
@@ -195,14 +208,13 @@ MatmulProblem MatmulProblemOf(const v1::Workload& workload) {
     if (param.name() == "m") p.m = param.value();
     if (param.name() == "n") p.n = param.value();
     if (param.name() == "k") p.k = param.value();
-    if (param.name() == "bias") p.bias = param.value() != 0;
-    if (param.name() == "relu") p.relu = param.value() != 0;
   }
+  p.epilogue = FusedEpilogueOf(workload);
   return p;
 }
 
 absl::StatusOr<ir::Stmt> MatmulEpilogueNest(const MatmulProblem& p, int64_t lanes, bool parallel) {
-  if (!p.bias && !p.relu) return ir::Stmt(nullptr);
+  if (p.epilogue.empty()) return ir::Stmt(nullptr);
   return LowerElementwise(MatmulOp(p).EpilogueDef(), lanes, parallel);
 }
 
@@ -330,15 +342,9 @@ absl::StatusOr<ir::Stmt> MatmulBlockedApply(const MatmulProblem& p, const v1::Ta
       update.CacheWrite(cache_at, p.c_name, p.c_name + ".local", fused_epilogue, overcompute));
   if (parallel) steps.push_back(update.Parallel(order.front()));
   if (pack) {
-    int64_t panels = (p.n + nr - 1) / nr;
-    absl::StatusOr<ir::Stmt> pack_nest = PackNest(p, nr, lanes, parallel);
-    if (!pack_nest.ok()) return pack_nest.status();
-    ir::Expr row =
-        p.has_batch_axis ? ir::Add(ir::Mul(V("b"), Int(panels)), V("j.outer")) : V("j.outer");
-    ir::Expr packed_index =
-        ir::Add(ir::Mul(ir::Add(ir::Mul(row, Int(p.k)), V("k")), Int(nr)), V("j.inner"));
-    steps.push_back(update.PackInput(
-        {p.b_name, p.b_name + ".packed", p.batch * panels * p.k * nr, packed_index, *pack_nest}));
+    absl::StatusOr<PackSpec> panels = PanelPack(p, nr, lanes, parallel);
+    if (!panels.ok()) return panels.status();
+    steps.push_back(update.PackInput(*std::move(panels)));
   }
   for (const absl::Status& step : steps) {
     if (!step.ok()) return step;
@@ -359,6 +365,22 @@ absl::StatusOr<ir::Stmt> MatmulBlockedApply(const MatmulProblem& p, const v1::Ta
     if (*epilogue) stmts.push_back(*epilogue);
   }
   return ir::MakeBlock(std::move(stmts));
+}
+
+absl::StatusOr<std::vector<PackSpec>> MatmulBlockedConstantPacks(const MatmulProblem& p,
+                                                                 const v1::Target& target,
+                                                                 const v1::Config& config) {
+  std::map<std::string, int64_t> knob = KnobValues(config);
+  if (knob.at("pack") == 0 || p.b_element) return std::vector<PackSpec>{};
+  absl::StatusOr<PackSpec> panels =
+      PanelPack(p, knob.at("tile_x"), VectorLanes(target), knob.at("parallel") != 0);
+  if (!panels.ok()) return panels.status();
+  return std::vector<PackSpec>{*std::move(panels)};
+}
+
+absl::StatusOr<std::vector<PackSpec>> MatmulBlockedTemplate::ConstantPacks(
+    const v1::Workload& workload, const v1::Target& target, const v1::Config& config) const {
+  return MatmulBlockedConstantPacks(MatmulProblemOf(workload), target, config);
 }
 
 ir::Stmt MatmulBlockedTemplate::Reference(const v1::Workload& workload) const {

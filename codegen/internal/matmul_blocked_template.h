@@ -8,18 +8,19 @@
 #include <functional>
 #include <string>
 
+#include "codegen/internal/fused_epilogue.h"
 #include "codegen/internal/ir.h"
 #include "codegen/internal/op_template.h"
 
 namespace fleettune::codegen {
 
-// The dimensions of one (batched) matrix product C[b] = A[b] * B[b] (+ bias, ReLU).
+// The dimensions of one (batched) matrix product C[b] = A[b] * B[b] (+ the fused epilogue).
 struct MatmulProblem {
   int64_t batch = 1;
   bool has_batch_axis = false;  // batch_matmul: tensors carry a leading batch dimension
   int64_t m = 1, n = 1, k = 1;
-  bool bias = false;  // C += bias[n] (broadcast over rows)
-  bool relu = false;  // C = max(C, 0) last
+  // C += bias[n] (broadcast over rows), C += residual[b, i, j], then ReLU or ReLU6.
+  FusedEpilogue epilogue;
   // Where the operands live (defaults: matmul's A, B, C). A convolution lowered to a matrix
   // product (conv2d_im2col) reads its weights as A for every image (a_batched false), adds
   // the bias per row (output channel) and reads B through `b_element` while packing.
@@ -34,8 +35,8 @@ struct MatmulProblem {
 // The problem of a valid matmul or batch_matmul workload.
 MatmulProblem MatmulProblemOf(const v1::Workload& workload);
 
-// The separate epilogue nest (C = relu(C + bias)) over C, j vectorized by `lanes`, the
-// outermost loop parallel when asked; null when the problem has no epilogue.
+// The separate epilogue nest (C = activation(C + bias + residual)) over C, j vectorized by `lanes`,
+// the outermost loop parallel when asked; null when the problem has no epilogue.
 absl::StatusOr<ir::Stmt> MatmulEpilogueNest(const MatmulProblem& problem, int64_t lanes,
                                             bool parallel);
 
@@ -45,6 +46,11 @@ SearchSpace MatmulBlockedSpace(const MatmulProblem& problem, const v1::Target& t
                                const std::string& template_name);
 absl::StatusOr<ir::Stmt> MatmulBlockedApply(const MatmulProblem& problem, const v1::Target& target,
                                             const v1::Config& config);
+// The packing of B into panels that MatmulBlockedApply records for `config` (pack = 1); none
+// for pack = 0 or when B is read through b_element (not an input of the kernel).
+absl::StatusOr<std::vector<PackSpec>> MatmulBlockedConstantPacks(const MatmulProblem& problem,
+                                                                 const v1::Target& target,
+                                                                 const v1::Config& config);
 
 class MatmulBlockedTemplate : public OpTemplate {
  public:
@@ -52,6 +58,9 @@ class MatmulBlockedTemplate : public OpTemplate {
   absl::StatusOr<ir::Stmt> Apply(const v1::Workload& workload, const v1::Target& target,
                                  const v1::Config& config) const override;
   ir::Stmt Reference(const v1::Workload& workload) const override;
+  absl::StatusOr<std::vector<PackSpec>> ConstantPacks(const v1::Workload& workload,
+                                                      const v1::Target& target,
+                                                      const v1::Config& config) const override;
 };
 
 }  // namespace fleettune::codegen

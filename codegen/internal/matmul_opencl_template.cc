@@ -1,6 +1,7 @@
 // The OpenCL matmul template: one work-item per register tile of C.
 //
-// Loop nest (matmul only; bias and ReLU fuse into the write-back):
+// Loop nest (matmul only; the epilogue, bias, residual and ReLU or ReLU6, fuses into the
+// write-back):
 //   i.outer (ceil(m / tile_y))   -> get_global_id(1)
 //   j.outer (ceil(n / tile_x))   -> get_global_id(0): neighbouring work-items read neighbouring
 //                                   columns of B
@@ -61,8 +62,8 @@ te::ComputeOp ClampedMatmul(const MatmulProblem& p) {
   te::IterVar i = te::Spatial("i", p.m), j = te::Spatial("j", p.n), k = te::Reduce("k", p.k);
   ir::Expr row = ir::Min(i, ir::MakeInt(p.m - 1)), col = ir::Min(j, ir::MakeInt(p.n - 1));
   te::ComputeOp op = te::Compute(c, {i, j}, te::Sum(ir::Mul(a({row, k}), b({k, col})), {k}));
-  if (p.bias) op.Then([bias, j](ir::Expr v) { return ir::Add(v, bias({j})); });
-  if (p.relu) op.Then([](ir::Expr v) { return ir::Max(v, ir::MakeFloat(0.0)); });
+  te::Tensor residual = te::Placeholder("residual", {p.m, p.n});
+  AppendFusedEpilogue(p.epilogue, bias({j}), residual({i, j}), op);
   return op;
 }
 

@@ -123,6 +123,22 @@ TEST(OpenClCodegenTest, EpilogueAndSymbolReachTheSource) {
   EXPECT_THAT(built->shared_object, HasSubstr("bias["));
 }
 
+TEST(OpenClCodegenTest, ResidualAndRelu6ReachTheSource) {
+  v1::Workload workload = *ParseWorkload("matmul:m=5,n=7,k=3,bias=1,residual=1,relu6=1");
+  v1::Target target = *ParseTarget("opencl");
+  BuildOptions options;
+  options.symbol = "mm_relu6";
+  absl::StatusOr<BuiltKernel> built =
+      BuildKernel(workload, target, SearchSpaceFor(workload, target)->DefaultConfig(), options);
+  ASSERT_TRUE(built.ok()) << built.status();
+  EXPECT_THAT(built->shared_object,
+              HasSubstr("__kernel void mm_relu6(__global const float* A, __global const float* B, "
+                        "__global const float* bias, __global const float* residual, "
+                        "__global float* C)"));
+  EXPECT_THAT(built->shared_object, HasSubstr("residual["));
+  EXPECT_THAT(built->shared_object, HasSubstr("fmin("));
+}
+
 TEST(OpenClCodegenTest, ReferenceRunsAsOneWorkItem) {
   v1::Workload workload = *ParseWorkload("matmul:m=9,n=10,k=11");
   absl::StatusOr<BuiltKernel> reference = BuildReference(workload, *ParseTarget("opencl"));

@@ -160,6 +160,78 @@ TEST(WorkloadTest, OptionalEpilogueParameters) {
               HasSubstr("parameter 'relu' must be in [0, 1], got 3"));
 }
 
+// residual and relu6 come after bias and relu; without them a key is what it was.
+TEST(WorkloadTest, ResidualAndRelu6Parameters) {
+  const GoodCase cases[] = {
+      {"matmul:m=2,n=3,k=4,residual=1", "matmul:m=2,n=3,k=4,residual=1"},
+      {"matmul:m=2,n=3,k=4,bias=1,residual=1,relu6=1",
+       "matmul:m=2,n=3,k=4,bias=1,residual=1,relu6=1"},
+      {"matmul:m=2,n=3,k=4,bias=1,relu=1,residual=0,relu6=0", "matmul:m=2,n=3,k=4,bias=1,relu=1"},
+      {"batch_matmul:b=2,m=2,n=3,k=4,relu=1,residual=1",
+       "batch_matmul:b=2,m=2,n=3,k=4,relu=1,residual=1"},
+      {"conv2d:n=1,c=3,h=8,w=8,k=4,r=3,s=3,stride=1,pad=1,dilation=1,bias=1,residual=1,relu6=1",
+       "conv2d:n=1,c=3,h=8,w=8,k=4,r=3,s=3,stride=1,pad=1,bias=1,residual=1,relu6=1"},
+      {"depthwise_conv2d:n=1,c=3,h=8,w=8,r=3,s=3,stride=1,pad=1,relu6=1",
+       "depthwise_conv2d:n=1,c=3,h=8,w=8,r=3,s=3,stride=1,pad=1,relu6=1"},
+  };
+  for (const GoodCase& c : cases) {
+    absl::StatusOr<v1::Workload> workload = ParseWorkload(c.text);
+    ASSERT_TRUE(workload.ok()) << c.text << ": " << workload.status();
+    EXPECT_EQ(WorkloadKey(*workload), c.key) << c.text;
+    EXPECT_TRUE(ValidateWorkload(*workload).ok()) << c.text;
+  }
+  const BadCase bad[] = {
+      {"matmul:m=2,n=3,k=4,relu=1,relu6=1", "matmul: relu=1 and relu6=1 together"},
+      {"batch_matmul:b=1,m=2,n=3,k=4,relu=1,relu6=1", "batch_matmul: relu=1 and relu6=1"},
+      {"conv2d:n=1,c=3,h=8,w=8,k=4,r=3,s=3,stride=1,pad=1,relu=1,relu6=1",
+       "conv2d: relu=1 and relu6=1"},
+      {"depthwise_conv2d:n=1,c=3,h=8,w=8,r=3,s=3,stride=1,pad=1,relu=1,relu6=1",
+       "depthwise_conv2d: relu=1 and relu6=1"},
+      {"matmul:m=2,n=3,k=4,relu6=1,residual=1",
+       "parameter 'residual' out of order (it comes before 'relu6')"},
+      {"matmul:m=2,n=3,k=4,residual=2", "parameter 'residual' must be in [0, 1], got 2"},
+  };
+  for (const BadCase& c : bad) {
+    absl::StatusOr<v1::Workload> workload = ParseWorkload(c.text);
+    ASSERT_FALSE(workload.ok()) << c.text;
+    EXPECT_THAT(std::string(workload.status().message()), HasSubstr(c.message)) << c.text;
+  }
+  // A message from the network with both activations is refused too.
+  v1::Workload both = *ParseWorkload("matmul:m=2,n=3,k=4,relu=1");
+  auto* relu6 = both.add_params();
+  relu6->set_name("relu6");
+  relu6->set_value(1);
+  EXPECT_THAT(std::string(ValidateWorkload(both).message()), HasSubstr("relu=1 and relu6=1"));
+
+  // The residual input sits after bias and before the output, shaped like it; each epilogue
+  // stage counts one FLOP per output element.
+  v1::Workload matmul = *ParseWorkload("matmul:m=7,n=13,k=5,bias=1,residual=1,relu6=1");
+  std::vector<v1::TensorSpec> tensors = WorkloadTensors(matmul);
+  ASSERT_EQ(tensors.size(), 5u);
+  EXPECT_EQ(tensors[2].name(), "bias");
+  EXPECT_EQ(tensors[3].name(), "residual");
+  EXPECT_THAT(tensors[3].shape(), ::testing::ElementsAre(7, 13));
+  EXPECT_EQ(tensors[4].name(), "C");
+  EXPECT_DOUBLE_EQ(WorkloadFlops(matmul), 7.0 * 13 * (2 * 5 + 3));
+  tensors = WorkloadTensors(*ParseWorkload("batch_matmul:b=3,m=7,n=13,k=5,residual=1"));
+  ASSERT_EQ(tensors.size(), 4u);
+  EXPECT_THAT(tensors[2].shape(), ::testing::ElementsAre(3, 7, 13));
+  v1::Workload conv =
+      *ParseWorkload("conv2d:n=2,c=3,h=11,w=10,k=5,r=3,s=2,stride=2,pad=0,residual=1,relu6=1");
+  tensors = WorkloadTensors(conv);
+  ASSERT_EQ(tensors.size(), 4u);
+  EXPECT_EQ(tensors[2].name(), "residual");
+  EXPECT_THAT(tensors[2].shape(), ::testing::ElementsAre(2, 5, 5, 5));
+  EXPECT_DOUBLE_EQ(WorkloadFlops(conv), 2.0 * 5 * 5 * 5 * (2.0 * 3 * 3 * 2 + 2));
+  v1::Workload depthwise = *ParseWorkload(
+      "depthwise_conv2d:n=1,c=32,h=112,w=112,r=3,s=3,stride=2,pad=1,bias=1,"
+      "residual=1");
+  tensors = WorkloadTensors(depthwise);
+  ASSERT_EQ(tensors.size(), 5u);
+  EXPECT_THAT(tensors[3].shape(), ::testing::ElementsAre(1, 32, 56, 56));
+  EXPECT_DOUBLE_EQ(WorkloadFlops(depthwise), 32.0 * 56 * 56 * (2 * 9 + 2));
+}
+
 TEST(WorkloadTest, Conv2dParametersTensorsAndFlops) {
   absl::StatusOr<v1::Workload> workload =
       ParseWorkload("conv2d:n=1,c=64,h=56,w=56,k=64,r=3,s=3,stride=1,pad=1");
@@ -246,9 +318,11 @@ TEST(WorkloadTest, RegistryListsMatmul) {
   EXPECT_EQ(ops[0].name, "matmul");
   EXPECT_THAT(ops[0].params, ::testing::ElementsAre("m", "n", "k"));
   EXPECT_EQ(ops[0].layout, "A[m,k] B[k,n] -> C[m,n]");
-  ASSERT_EQ(ops[0].optional_params.size(), 2u);
+  ASSERT_EQ(ops[0].optional_params.size(), 4u);
   EXPECT_EQ(ops[0].optional_params[0].name, "bias");
   EXPECT_EQ(ops[0].optional_params[1].name, "relu");
+  EXPECT_EQ(ops[0].optional_params[2].name, "residual");
+  EXPECT_EQ(ops[0].optional_params[3].name, "relu6");
   ASSERT_GE(ops.size(), 2u);
   EXPECT_EQ(ops[1].name, "batch_matmul");
   EXPECT_THAT(ops[1].params, ::testing::ElementsAre("b", "m", "n", "k"));

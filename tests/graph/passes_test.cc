@@ -128,8 +128,11 @@ TEST(RunPassesTest, PassesRunInOrderAndDumpShowsShapes) {
     names.push_back(pass);
     last = DumpGraph(g);
   });
-  EXPECT_THAT(names, ElementsAre("FoldConstants", "FoldBatchNorm", "DropNoOpReshapes"));
-  EXPECT_EQ(graph->ops.size(), 5u);  // Conv (BN folded), Relu, MaxPool, Flatten, Gemm
+  EXPECT_THAT(names,
+              ElementsAre("FoldConstants", "FoldBatchNorm", "DropNoOpReshapes", "FuseEpilogues"));
+  EXPECT_EQ(graph->ops.size(), 4u);  // Conv (BN folded, Relu fused), MaxPool, Flatten, Gemm
+  EXPECT_THAT(last, ::testing::HasSubstr("fused_activation=1"));
+  EXPECT_THAT(last, ::testing::Not(::testing::HasSubstr("Relu")));
   EXPECT_THAT(last, ::testing::HasSubstr("Flatten(maxpool"));
   EXPECT_THAT(last, ::testing::HasSubstr("[1,8,4,4]) -> flatten"));
   EXPECT_THAT(last, ::testing::Not(::testing::HasSubstr("BatchNormalization")));

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """`fleettune tasks --model` on generated ResNet-50 v1.5 and MobileNet-V2 against an independent
 count: python (onnx + numpy) reads the same file, infers shapes, and turns every Conv and Gemm
-into the workload string and FLOPs the codegen grammar gives them. Then the command's bad-input
+into the workload string and FLOPs the codegen grammar gives them, with the tail FuseEpilogues
+fuses into it (a residual Add, then Relu or Clip to [0, 6]; docs/graph.md). Then the command's bad-input
 exits, and `--memory`'s figures against a plan python computes from the final `--dump-graph`.
 
 Usage: tasks_cli_test.py FLEETTUNE WRITE_MODEL WORKDIR
@@ -35,9 +36,38 @@ def expected_tasks(path):
     for name, array in inits.items():
         shapes[name] = list(array.shape)
     consumers = collections.Counter(i for n in g.node for i in n.input)
-    producer = {o: n for n in g.node for o in n.output}
+    graph_outputs = {o.name for o in g.output}
     tasks = collections.Counter()
     flops = {}
+    absorbed = set()  # names of the Adds fused into an op earlier in the graph
+
+    def sole_consumer(name):
+        if consumers[name] != 1 or name in graph_outputs:
+            return None
+        return next(n for n in g.node if name in n.input)
+
+    def fused_tail(out):
+        """(params, FLOPs per output element) of the tail fused after the op writing `out`: an
+        Add of a tensor shaped like `out` (residual), then a Relu or a Clip to [0, 6]. (These
+        models have no Add of a constant bias, the pass's other rule.)"""
+        residual, activation = False, None
+        after = sole_consumer(out)
+        if after is not None and after.op_type == "Add" and after.name not in absorbed:
+            other = [i for i in after.input if i != out]
+            if len(other) == 1 and shapes[other[0]] == shapes[out] == shapes[after.output[0]]:
+                absorbed.add(after.name)
+                residual, out = True, after.output[0]
+                after = sole_consumer(out)
+        if after is not None and after.op_type == "Relu":
+            activation = "relu"
+        elif after is not None and after.op_type == "Clip":
+            bounds = {a.name: onnx.helper.get_attribute_value(a) for a in after.attribute}
+            if len(after.input) == 1 and bounds.get("min") == 0 and bounds.get("max") == 6:
+                activation = "relu6"
+        params = (",relu=1" if activation == "relu" else "") + (",residual=1" if residual else "")
+        params += ",relu6=1" if activation == "relu6" else ""
+        return params, int(residual) + int(activation is not None)
+
     for node in g.node:
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
         if node.op_type == "Conv":
@@ -46,7 +76,9 @@ def expected_tasks(path):
             stride, pad = attrs["strides"][0], attrs["pads"][0]
             # A BatchNormalization reading only this conv is folded into a bias.
             bn = [m for m in g.node if m.op_type == "BatchNormalization" and m.input[0] == node.output[0]]
-            bias = len(node.input) > 2 or (bn and consumers[node.output[0]] == 1)
+            folded = bool(bn) and consumers[node.output[0]] == 1
+            bias = len(node.input) > 2 or folded
+            tail, tail_flops = fused_tail(bn[0].output[0] if folded else node.output[0])
             oh, ow = (h + 2 * pad - r) // stride + 1, (w + 2 * pad - s) // stride + 1
             if attrs.get("group", 1) == 1:
                 key = f"conv2d:n={n},c={c},h={h},w={w},k={k},r={r},s={s},stride={stride},pad={pad}"
@@ -55,13 +87,14 @@ def expected_tasks(path):
                 assert attrs["group"] == c == k
                 key = f"depthwise_conv2d:n={n},c={c},h={h},w={w},r={r},s={s},stride={stride},pad={pad}"
                 taps = r * s
-            key += ",bias=1" if bias else ""
-            flops[key] = n * k * oh * ow * (2 * taps + (1 if bias else 0))
+            key += (",bias=1" if bias else "") + tail
+            flops[key] = n * k * oh * ow * (2 * taps + (1 if bias else 0) + tail_flops)
         elif node.op_type == "Gemm":
             m, kk = shapes[node.input[0]]
             nn = shapes[node.input[1]][0 if attrs.get("transB", 0) else 1]
-            key = f"matmul:m={m},n={nn},k={kk}" + (",bias=1" if len(node.input) > 2 else "")
-            flops[key] = m * nn * (2 * kk + (1 if len(node.input) > 2 else 0))
+            tail, tail_flops = fused_tail(node.output[0])
+            key = f"matmul:m={m},n={nn},k={kk}" + (",bias=1" if len(node.input) > 2 else "") + tail
+            flops[key] = m * nn * (2 * kk + (1 if len(node.input) > 2 else 0) + tail_flops)
         else:
             continue
         tasks[key] += 1
@@ -103,7 +136,7 @@ TENSOR = re.compile(r"([^\s,()]+)\[([\d,]*)\]( const)?")
 def expected_memory(dump):
     """(intermediates, peak, buffers, naive) of the greedy plan docs/graph.md describes, computed
     from the graph text `--dump-graph` prints after the last pass."""
-    lines = dump.split("# after DropNoOpReshapes\n")[-1].splitlines()
+    lines = re.split(r"# after \w+\n", dump)[-1].splitlines()
     external = {m[0] for line in lines[:2] for m in TENSOR.findall(line)}
     live, size = {}, {}
     for i, line in enumerate(lines[2:]):
@@ -157,10 +190,16 @@ def main():
     check_model(fleettune, paths["mobilenet_v2"], "mobilenet_v2", 52, 1, 17)
 
     text = run(fleettune, "--model", paths["resnet50"])
-    check(text.returncode == 0 and "24 workloads, 54 tunable ops" in text.stdout,
-          f"text summary: {text.stdout[-200:]}")
+    summary = f"{len(expected_tasks(paths['resnet50']))} workloads, 54 tunable ops"
+    check(text.returncode == 0 and summary in text.stdout,
+          f"text summary lacks {summary!r}: {text.stdout[-200:]}")
     check("memory:" not in text.stdout, "the memory line is printed only with --memory")
     check_memory(fleettune, paths["resnet50"], "resnet50")
+    dump = run(fleettune, "--model", paths["mobilenet_v2"], "--dump-graph").stderr
+    fused = dump.split("# after FuseEpilogues\n")[-1]
+    check("# after FuseEpilogues\n" in dump and "fused_activation=2" in fused
+          and "fused_residual=1" in fused and "Clip(" not in fused,
+          "--dump-graph shows the fused epilogue after FuseEpilogues")
     check_memory(fleettune, paths["mobilenet_v2"], "mobilenet_v2")
     both = run(fleettune, "--model", paths["resnet50"], "--memory", "--json")
     check(both.returncode != 0 and "excludes" in both.stderr, f"--memory --json: {both.stderr}")

@@ -28,12 +28,13 @@ using ::testing::HasSubstr;
 
 struct Shape {
   int64_t m, n, k;
-  bool bias = false, relu = false;
+  bool bias = false, relu = false, residual = false, relu6 = false;
 };
 
 std::string WorkloadText(const Shape& s) {
   return absl::StrCat("matmul:m=", s.m, ",n=", s.n, ",k=", s.k, s.bias ? ",bias=1" : "",
-                      s.relu ? ",relu=1" : "");
+                      s.relu ? ",relu=1" : "", s.residual ? ",residual=1" : "",
+                      s.relu6 ? ",relu6=1" : "");
 }
 
 // The workload message of a matmul (what the tuner would send).
@@ -50,12 +51,19 @@ v1::Workload MatmulWorkload(const Shape& s) {
     param->set_name(name);
     param->set_value(value);
   }
+  for (auto [name, value] : {std::pair{"residual", s.residual}, {"relu6", s.relu6}}) {
+    if (!value) continue;
+    auto* param = workload.add_params();
+    param->set_name(name);
+    param->set_value(1);
+  }
   return workload;
 }
 
 std::vector<int64_t> TensorElements(const Shape& s) {
   std::vector<int64_t> sizes = {s.m * s.k, s.k * s.n};
   if (s.bias) sizes.push_back(s.n);
+  if (s.residual) sizes.push_back(s.m * s.n);
   sizes.push_back(s.m * s.n);
   return sizes;
 }
@@ -114,9 +122,11 @@ class OpenClDeviceTest : public ::testing::Test {
     task.mutable_artifact()->set_symbol("fleettune_kernel");
     std::vector<std::string> names = {"A", "B"};
     if (shape.bias) names.push_back("bias");
+    if (shape.residual) names.push_back("residual");
     names.push_back("C");
     std::vector<std::vector<int64_t>> shapes = {{shape.m, shape.k}, {shape.k, shape.n}};
     if (shape.bias) shapes.push_back({shape.n});
+    if (shape.residual) shapes.push_back({shape.m, shape.n});
     shapes.push_back({shape.m, shape.n});
     for (size_t i = 0; i < names.size(); ++i) {
       v1::TensorSpec* tensor = task.add_tensors();
@@ -132,16 +142,19 @@ class OpenClDeviceTest : public ::testing::Test {
   std::unique_ptr<OpenClDevice> device_;
 };
 
-// Naive C = A * B (+ bias, ReLU) in double, independent of the runtime's own reference.
-std::vector<float> Expected(int64_t m, int64_t n, int64_t k, bool bias, bool relu,
-                            const std::vector<std::vector<float>>& in) {
+// Naive C = A * B (+ bias, + residual, ReLU or ReLU6) in double, independent of the runtime's
+// own reference.
+std::vector<float> Expected(const Shape& s, const std::vector<std::vector<float>>& in) {
+  const int64_t m = s.m, n = s.n, k = s.k;
   std::vector<float> c(m * n);
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < n; ++j) {
       double sum = 0;
       for (int64_t r = 0; r < k; ++r) sum += double(in[0][i * k + r]) * in[1][r * n + j];
-      if (bias) sum += in[2][j];
-      if (relu && sum < 0) sum = 0;
+      if (s.bias) sum += in[2][j];
+      if (s.residual) sum += in[s.bias ? 3 : 2][i * n + j];
+      if ((s.relu || s.relu6) && sum < 0) sum = 0;
+      if (s.relu6 && sum > 6) sum = 6;
       c[i * n + j] = static_cast<float>(sum);
     }
   }
@@ -156,41 +169,64 @@ TEST_F(OpenClDeviceTest, DescribesItselfAsOpenCl) {
   EXPECT_FALSE(device_->platform_name().empty());
 }
 
+// Runs the default and count - 1 random configs of `s` on the device against Expected();
+// returns how many matched.
+int CheckConfigs(OpenClDevice& device, const Shape& s, int count, uint64_t seed) {
+  int checked = 0;
+  std::vector<Emitted> sources = EmitSources(s, count, seed);
+  EXPECT_EQ(sources.size(), static_cast<size_t>(count)) << WorkloadText(s);
+  const std::vector<int64_t> sizes = TensorElements(s);
+  for (size_t trial = 0; trial < sources.size(); ++trial) {
+    SCOPED_TRACE(WorkloadText(s) + " " + sources[trial].config);
+    v1::Artifact artifact;
+    artifact.set_shared_object(sources[trial].source);
+    artifact.set_symbol("fleettune_kernel");
+    absl::StatusOr<std::unique_ptr<LoadedKernel>> kernel = device.Load(artifact, sizes);
+    EXPECT_TRUE(kernel.ok()) << kernel.status() << "\n" << sources[trial].source;
+    if (!kernel.ok()) return checked;
+    std::vector<std::vector<float>> buffers;
+    std::vector<float*> args;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      buffers.emplace_back(sizes[i], std::nanf(""));
+      if (i + 1 < sizes.size()) FillStandardInput(buffers[i].data(), sizes[i], i + trial);
+    }
+    for (auto& b : buffers) args.push_back(b.data());
+    absl::Status ran =
+        (*kernel)->Run(args, std::chrono::steady_clock::now() + std::chrono::seconds(60));
+    EXPECT_TRUE(ran.ok()) << ran;
+    if (!ran.ok()) return checked;
+    std::vector<float> want = Expected(s, buffers);
+    double scale = 1e-6;
+    for (float v : want) scale = std::max(scale, double(std::fabs(v)));
+    bool all_near = true;
+    for (size_t e = 0; e < want.size() && all_near; ++e) {
+      all_near = std::fabs(buffers.back()[e] - want[e]) <= 1e-4 * scale;
+      EXPECT_NEAR(buffers.back()[e], want[e], 1e-4 * scale) << "element " << e;
+    }
+    checked += all_near;
+  }
+  return checked;
+}
+
 TEST_F(OpenClDeviceTest, RandomConfigsMatchANaiveMatmul) {
   const Shape shapes[] = {
       {64, 64, 64}, {37, 29, 53}, {1, 17, 5}, {33, 70, 19, true, true}, {128, 96, 80}};
   int checked = 0;
   uint64_t seed = 1234;
-  for (const Shape& s : shapes) {
-    std::vector<Emitted> sources = EmitSources(s, 6, seed++);
-    ASSERT_EQ(sources.size(), 6u) << WorkloadText(s);
-    const std::vector<int64_t> sizes = TensorElements(s);
-    for (size_t trial = 0; trial < sources.size(); ++trial) {
-      SCOPED_TRACE(WorkloadText(s) + " " + sources[trial].config);
-      v1::Artifact artifact;
-      artifact.set_shared_object(sources[trial].source);
-      artifact.set_symbol("fleettune_kernel");
-      absl::StatusOr<std::unique_ptr<LoadedKernel>> kernel = device_->Load(artifact, sizes);
-      ASSERT_TRUE(kernel.ok()) << kernel.status() << "\n" << sources[trial].source;
-      std::vector<std::vector<float>> buffers;
-      std::vector<float*> args;
-      for (size_t i = 0; i < sizes.size(); ++i) {
-        buffers.emplace_back(sizes[i], std::nanf(""));
-        if (i + 1 < sizes.size()) FillStandardInput(buffers[i].data(), sizes[i], i + trial);
-      }
-      for (auto& b : buffers) args.push_back(b.data());
-      ASSERT_TRUE(
-          (*kernel)->Run(args, std::chrono::steady_clock::now() + std::chrono::seconds(60)).ok());
-      std::vector<float> want = Expected(s.m, s.n, s.k, s.bias, s.relu, buffers);
-      double scale = 1e-6;
-      for (float v : want) scale = std::max(scale, double(std::fabs(v)));
-      for (size_t e = 0; e < want.size(); ++e) {
-        ASSERT_NEAR(buffers.back()[e], want[e], 1e-4 * scale) << "element " << e;
-      }
-      ++checked;
-    }
-  }
+  for (const Shape& s : shapes) checked += CheckConfigs(*device_, s, 6, seed++);
   EXPECT_EQ(checked, 30);
+}
+
+// The fused epilogue's residual input and ReLU6 in the OpenCL kernel's write-back.
+TEST_F(OpenClDeviceTest, ResidualAndRelu6MatchANaiveMatmul) {
+  const Shape shapes[] = {{33, 70, 97, false, false, true, false},
+                          {29, 37, 97, false, false, false, true},
+                          {17, 45, 97, true, false, true, true},
+                          {9, 31, 64, true, true, true, false}};
+  int checked = 0;
+  uint64_t seed = 99;
+  for (const Shape& s : shapes) checked += CheckConfigs(*device_, s, 4, seed++);
+  EXPECT_EQ(checked, 16);
 }
 
 TEST_F(OpenClDeviceTest, MeasuresATaskWithEventTimes) {
