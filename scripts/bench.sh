@@ -25,6 +25,14 @@ quick=()
 for arg in "$@"; do [[ $arg == --quick ]] && quick=(--quick); done
 "$bench" "$@"
 echo
+# Pre-packed weights (issue #20): ResNet-50's layers, default configs on one thread, built
+# normally vs with their weights packed at build time; the sum over the model (a few minutes).
+model="$build/tests/bench/resnet50.onnx"
+if [[ ! -f $model ]]; then
+  /usr/bin/python3 "$(dirname "$0")/models/write_model.py" resnet50 "$model" >/dev/null
+fi
+"$build/bin/prepack_bench" --model "$model" "${quick[@]}"
+echo
 # The tracker at scale: 1,000 simulated boards, dispatch rate and overhead, utilisation.
 "$build/bin/fleet_bench" "${quick[@]}"
 echo

@@ -193,6 +193,15 @@ absl::StatusOr<ir::Stmt> Conv2dNchwcTemplate::Apply(const v1::Workload& workload
   return LowerSchedule(def, schedule);
 }
 
+absl::StatusOr<std::vector<PackSpec>> Conv2dNchwcTemplate::ConstantPacks(
+    const v1::Workload& workload, const v1::Target& target, const v1::Config& config) const {
+  std::map<std::string, int64_t> knob = KnobValues(config);
+  absl::StatusOr<PackSpec> weights =
+      WeightPack(Conv2dProblemOf(workload), knob.at("oc_block"), knob.at("parallel") != 0);
+  if (!weights.ok()) return weights.status();
+  return std::vector<PackSpec>{*weights};
+}
+
 ir::Stmt Conv2dNchwcTemplate::Reference(const v1::Workload& workload) const {
   return Conv2dReference(Conv2dProblemOf(workload));
 }

@@ -14,6 +14,9 @@ class Conv2dNchwcTemplate : public OpTemplate {
   absl::StatusOr<ir::Stmt> Apply(const v1::Workload& workload, const v1::Target& target,
                                  const v1::Config& config) const override;
   ir::Stmt Reference(const v1::Workload& workload) const override;
+  absl::StatusOr<std::vector<PackSpec>> ConstantPacks(const v1::Workload& workload,
+                                                      const v1::Target& target,
+                                                      const v1::Config& config) const override;
 };
 
 }  // namespace fleettune::codegen

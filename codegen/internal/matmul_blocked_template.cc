@@ -185,6 +185,20 @@ absl::StatusOr<ir::Stmt> PackNest(const MatmulProblem& p, int64_t nr, int64_t la
   return ir::MakeBlock(std::move(nests));
 }
 
+// The packing of B into panels of nr columns (PackNest), read at Bp[b][j.outer][k][j.inner].
+absl::StatusOr<PackSpec> PanelPack(const MatmulProblem& p, int64_t nr, int64_t lanes,
+                                   bool parallel) {
+  int64_t panels = (p.n + nr - 1) / nr;
+  absl::StatusOr<ir::Stmt> pack_nest = PackNest(p, nr, lanes, parallel);
+  if (!pack_nest.ok()) return pack_nest.status();
+  ir::Expr row =
+      p.has_batch_axis ? ir::Add(ir::Mul(V("b"), Int(panels)), V("j.outer")) : V("j.outer");
+  ir::Expr packed_index =
+      ir::Add(ir::Mul(ir::Add(ir::Mul(row, Int(p.k)), V("k")), Int(nr)), V("j.inner"));
+  return PackSpec{p.b_name, p.b_name + ".packed", p.batch * panels * p.k * nr, packed_index,
+                  *pack_nest};
+}
+
 }  // namespace
 
 MatmulProblem MatmulProblemOf(const v1::Workload& workload) {
@@ -330,15 +344,9 @@ absl::StatusOr<ir::Stmt> MatmulBlockedApply(const MatmulProblem& p, const v1::Ta
       update.CacheWrite(cache_at, p.c_name, p.c_name + ".local", fused_epilogue, overcompute));
   if (parallel) steps.push_back(update.Parallel(order.front()));
   if (pack) {
-    int64_t panels = (p.n + nr - 1) / nr;
-    absl::StatusOr<ir::Stmt> pack_nest = PackNest(p, nr, lanes, parallel);
-    if (!pack_nest.ok()) return pack_nest.status();
-    ir::Expr row =
-        p.has_batch_axis ? ir::Add(ir::Mul(V("b"), Int(panels)), V("j.outer")) : V("j.outer");
-    ir::Expr packed_index =
-        ir::Add(ir::Mul(ir::Add(ir::Mul(row, Int(p.k)), V("k")), Int(nr)), V("j.inner"));
-    steps.push_back(update.PackInput(
-        {p.b_name, p.b_name + ".packed", p.batch * panels * p.k * nr, packed_index, *pack_nest}));
+    absl::StatusOr<PackSpec> panels = PanelPack(p, nr, lanes, parallel);
+    if (!panels.ok()) return panels.status();
+    steps.push_back(update.PackInput(*std::move(panels)));
   }
   for (const absl::Status& step : steps) {
     if (!step.ok()) return step;
@@ -359,6 +367,22 @@ absl::StatusOr<ir::Stmt> MatmulBlockedApply(const MatmulProblem& p, const v1::Ta
     if (*epilogue) stmts.push_back(*epilogue);
   }
   return ir::MakeBlock(std::move(stmts));
+}
+
+absl::StatusOr<std::vector<PackSpec>> MatmulBlockedConstantPacks(const MatmulProblem& p,
+                                                                 const v1::Target& target,
+                                                                 const v1::Config& config) {
+  std::map<std::string, int64_t> knob = KnobValues(config);
+  if (knob.at("pack") == 0 || p.b_element) return std::vector<PackSpec>{};
+  absl::StatusOr<PackSpec> panels =
+      PanelPack(p, knob.at("tile_x"), VectorLanes(target), knob.at("parallel") != 0);
+  if (!panels.ok()) return panels.status();
+  return std::vector<PackSpec>{*std::move(panels)};
+}
+
+absl::StatusOr<std::vector<PackSpec>> MatmulBlockedTemplate::ConstantPacks(
+    const v1::Workload& workload, const v1::Target& target, const v1::Config& config) const {
+  return MatmulBlockedConstantPacks(MatmulProblemOf(workload), target, config);
 }
 
 ir::Stmt MatmulBlockedTemplate::Reference(const v1::Workload& workload) const {

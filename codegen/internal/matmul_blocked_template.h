@@ -45,6 +45,11 @@ SearchSpace MatmulBlockedSpace(const MatmulProblem& problem, const v1::Target& t
                                const std::string& template_name);
 absl::StatusOr<ir::Stmt> MatmulBlockedApply(const MatmulProblem& problem, const v1::Target& target,
                                             const v1::Config& config);
+// The packing of B into panels that MatmulBlockedApply records for `config` (pack = 1); none
+// for pack = 0 or when B is read through b_element (not an input of the kernel).
+absl::StatusOr<std::vector<PackSpec>> MatmulBlockedConstantPacks(const MatmulProblem& problem,
+                                                                 const v1::Target& target,
+                                                                 const v1::Config& config);
 
 class MatmulBlockedTemplate : public OpTemplate {
  public:
@@ -52,6 +57,9 @@ class MatmulBlockedTemplate : public OpTemplate {
   absl::StatusOr<ir::Stmt> Apply(const v1::Workload& workload, const v1::Target& target,
                                  const v1::Config& config) const override;
   ir::Stmt Reference(const v1::Workload& workload) const override;
+  absl::StatusOr<std::vector<PackSpec>> ConstantPacks(const v1::Workload& workload,
+                                                      const v1::Target& target,
+                                                      const v1::Config& config) const override;
 };
 
 }  // namespace fleettune::codegen

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "codegen/internal/ir.h"
+#include "codegen/internal/schedule.h"
 #include "codegen/search_space.h"
 #include "fleettune/v1/fleettune.pb.h"
 
@@ -33,6 +34,17 @@ class OpTemplate {
 
   // The naive loop nest (default loop order, everything serial).
   virtual ir::Stmt Reference(const v1::Workload& workload) const = 0;
+
+  // The packings Apply(workload, target, config) makes of inputs that depend on nothing but
+  // the input itself (a weight copied into a blocked layout), each exactly as Apply records
+  // it: what a constant input can have done once, at build time (PackConstantInput,
+  // BuildOptions::prepacked_inputs). Copies of activations (zero padding, im2col panels) are
+  // not among them. Default: none.
+  virtual absl::StatusOr<std::vector<PackSpec>> ConstantPacks(const v1::Workload& workload,
+                                                              const v1::Target& target,
+                                                              const v1::Config& config) const {
+    return std::vector<PackSpec>{};
+  }
 };
 
 // Helpers templates share for reading configs and picking defaults.

@@ -2,8 +2,10 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "codegen/internal/check.h"
 #include "codegen/internal/ir_mutator.h"
 #include "codegen/internal/ir_printer.h"
 #include "codegen/internal/simplify.h"
@@ -38,6 +40,35 @@ class PackedLoadRewriter : public ir::IRMutator {
   Expr packed_index_;
 };
 
+// Takes out the allocation of pack.packed and its packing nest, and renames the loads of
+// pack.packed to pack.buffer.
+class PrepackedInputReader : public ir::IRMutator {
+ public:
+  explicit PrepackedInputReader(const PackSpec& pack)
+      : pack_(pack), pack_nest_(ir::ToString(pack.pack_nest)) {}
+  int allocations = 0;  // of pack.packed, taken out
+
+ protected:
+  Expr MutateLoad(const Expr& e, const ir::Load* op) override {
+    if (op->buffer != pack_.packed) return ir::IRMutator::MutateLoad(e, op);
+    return ir::MakeLoad(pack_.buffer, Mutate(op->index));
+  }
+  ir::Stmt MutateAllocate(const ir::Stmt& s, const ir::Allocate* op) override {
+    if (op->name != pack_.packed) return ir::IRMutator::MutateAllocate(s, op);
+    const ir::Block* block = op->body->As<ir::Block>();
+    FLEETTUNE_INTERNAL_CHECK(block != nullptr && !block->stmts.empty() &&
+                                 ir::ToString(block->stmts.front()) == pack_nest_,
+                             "prepacked input: the allocation does not start with its packing");
+    ++allocations;
+    std::vector<ir::Stmt> rest(block->stmts.begin() + 1, block->stmts.end());
+    return Mutate(ir::MakeBlock(std::move(rest)));
+  }
+
+ private:
+  const PackSpec& pack_;
+  const std::string pack_nest_;  // printed
+};
+
 }  // namespace
 
 absl::StatusOr<ir::Stmt> ReadPackedInputs(const ScheduledNest& nest) {
@@ -68,6 +99,14 @@ ir::Stmt AllocatePackedInputs(const Schedule& schedule, ir::Stmt loop_nest) {
                                  ir::MakeBlock({it->pack_nest, std::move(loop_nest)}));
   }
   return loop_nest;
+}
+
+ir::Stmt ReadPrepackedInput(const ir::Stmt& scheduled, const PackSpec& pack) {
+  PrepackedInputReader reader(pack);
+  ir::Stmt result = reader.Mutate(scheduled);
+  FLEETTUNE_INTERNAL_CHECK(reader.allocations == 1,
+                           "prepacked input: not exactly one allocation of the packed copy");
+  return result;
 }
 
 }  // namespace fleettune::codegen

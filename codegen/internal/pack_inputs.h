@@ -19,6 +19,14 @@ absl::StatusOr<ir::Stmt> ReadPackedInputs(const ScheduledNest& nest);
 // each allocation runs its packing nest before what it encloses.
 ir::Stmt AllocatePackedInputs(const Schedule& schedule, ir::Stmt loop_nest);
 
+// A template's scheduled nest with the packing of `pack.buffer` taken out, for an input
+// packed once at build time (BuildOptions::prepacked_inputs): the heap allocation of
+// pack.packed and its packing nest are gone, and the body reads the kernel's argument
+// `pack.buffer`, which holds the packed layout (pack.size elements), at the packed index.
+// `pack` is the PackSpec the template applied; a nest without exactly one allocation of
+// pack.packed that starts with pack.pack_nest is a compiler bug (abort).
+ir::Stmt ReadPrepackedInput(const ir::Stmt& scheduled, const PackSpec& pack);
+
 }  // namespace fleettune::codegen
 
 #endif  // FLEETTUNE_CODEGEN_INTERNAL_PACK_INPUTS_H_
