@@ -37,8 +37,7 @@ absl::Status CheckSymbol(const std::string& symbol) {
   return absl::OkStatus();
 }
 
-std::string CHeader(const SimpleOp& op, const CheckedTarget& target,
-                    const std::vector<std::string>& buffers, const std::string& symbol) {
+std::string CHeader(const SimpleOp& op, const CheckedTarget& target, const std::string& symbol) {
   std::string text = absl::StrCat("// ", symbol, ": fleettune simple op ", op.type, " (opset ",
                                   op.opset, ", float32)\n// target: ", target.key(),
                                   "\n// args[i] point at dense row-major float32 buffers:\n");
@@ -51,7 +50,6 @@ std::string CHeader(const SimpleOp& op, const CheckedTarget& target,
   absl::StrAppend(&text, "//   args[", arg, "] = output ", simple_ops::ShapeString(op.output),
                   "\n#include <stdint.h>\n#ifdef __cplusplus\nextern \"C\"\n#endif\nint32_t ",
                   symbol, "(void* const* args);\n");
-  (void)buffers;
   return text;
 }
 
@@ -116,7 +114,7 @@ absl::StatusOr<BuiltKernel> BuildSimpleOp(const SimpleOp& op, const CheckedTarge
   BuiltKernel kernel;
   ir::Stmt lowered = RunLoweringPasses(nest, options.dump_ir ? &kernel.ir_dump : nullptr);
   kernel.lower_seconds = util::SecondsSince(start);
-  kernel.c_header = CHeader(op, target, buffers, options.symbol);
+  kernel.c_header = CHeader(op, target, options.symbol);
   return CompileNest(lowered, buffers, target, options, std::move(kernel));
 }
 

@@ -46,3 +46,6 @@ echo
 # the build dir; the first run measures them: about 29 minutes on 2 cores, then about 19
 # minutes of searching, which is all a cached run takes), ranking quality, model share.
 "$build/bin/search_bench" "${quick[@]}" --cache "$build/tests/bench/search_bench_tables"
+echo
+# Simple-op kernels (pooling, elementwise, softmax, concat) against plain C++ loops, 1 thread.
+"$build/bin/simple_op_bench" "${quick[@]}"

@@ -3,6 +3,7 @@
 // beta, transposes, C broadcast) and MatMul (numpy broadcasting, 1-D operands). Plain
 // schedules: rows in parallel, Gemm/MatMul vectorized along the output row.
 #include "absl/strings/str_cat.h"
+#include "codegen/internal/check.h"
 #include "codegen/internal/simple_ops.h"
 
 namespace fleettune::codegen::simple_ops {
@@ -164,7 +165,7 @@ absl::Status CheckMatMul(const SimpleOp& op) {
 
 Stmt BuildMatMul(const SimpleOp& op, const NestContext& context) {
   MatMulShape s;
-  MatMulDims(op, &s);
+  FLEETTUNE_INTERNAL_CHECK(MatMulDims(op, &s), "build of an unchecked op");
   const int64_t batches = NumElements(s.batch), rows = batches * s.m;
   // The offset of batch `index` in an operand shaped `dims` (batch dims, then a matrix).
   auto batch_offset = [&](const std::vector<int64_t>& dims, Expr batch) {
@@ -233,8 +234,7 @@ absl::Status CheckConv(const SimpleOp& op, Window* window) {
 
 Stmt BuildConv(const SimpleOp& op, const NestContext& context) {
   Window window;
-  absl::Status checked = CheckConv(op, &window);
-  (void)checked;  // passed before: Build runs after Check
+  FLEETTUNE_INTERNAL_CHECK(CheckConv(op, &window).ok(), "build of an unchecked op");
   const std::vector<int64_t>& x = op.inputs[0].shape;
   const std::vector<int64_t>& w = op.inputs[1].shape;
   const int64_t channels = x[1], filters = w[0];

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "codegen/internal/check.h"
 #include "codegen/internal/simple_ops.h"
 
 namespace fleettune::codegen::simple_ops {
@@ -88,8 +89,7 @@ Expr InputAt(const NestContext& context, const Window& window, Expr row,
 
 Stmt BuildWindowPool(const SimpleOp& op, const NestContext& context) {
   Window window;
-  absl::Status checked = CheckWindowPool(op, &window);
-  (void)checked;  // passed before: Build runs after Check
+  FLEETTUNE_INTERNAL_CHECK(CheckWindowPool(op, &window).ok(), "build of an unchecked op");
   const bool max = op.type == "MaxPool";
   const bool include_pad = IntAttr(op, "count_include_pad", 0) == 1;
   return PoolNest(

@@ -154,16 +154,26 @@ TEST(SimpleOpTest, ClipBoundsAsAttributesBeforeOpset11) {
 }
 
 TEST(SimpleOpTest, ClipBoundsAsInputsFromOpset11) {
-  SimpleOp op = Op("Clip", {{3, 29}, {}, {}}, {3, 29});
-  op.opset = 13;
-  ExpectMatches(op, [](const auto& in) {
-    return Map(in[0], [&](float v) { return std::min(std::max(v, in[1][0]), in[2][0]); });
-  });
-  op.inputs[1].present = false;  // max only
-  ExpectMatches(op, [](const auto& in) {
-    return Map(in[0], [&](float v) { return std::min(v, in[1][0]); });
-  });
-  op.inputs[2].shape = {2};
+  // Both bounds, only the lower one, only the upper one: read from their arguments.
+  struct Case {
+    bool lower, upper;
+  };
+  for (Case c : {Case{true, true}, Case{true, false}, Case{false, true}}) {
+    SimpleOp op = Op("Clip", {{3, 29}, {}, {}}, {3, 29});
+    op.inputs[1].present = c.lower;
+    op.inputs[2].present = c.upper;
+    std::vector<std::vector<float>> inputs = RandomInputs(op, 5);
+    if (c.lower) inputs[1] = {-0.3f};
+    if (c.upper) inputs.back() = {0.4f};
+    std::vector<float> want = Map(inputs[0], [&](float v) {
+      if (c.lower) v = std::max(v, -0.3f);
+      return c.upper ? std::min(v, 0.4f) : v;
+    });
+    absl::StatusOr<std::vector<float>> got = RunSimpleOp(op, inputs);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_LE(RelativeError(*got, want), 1e-5) << c.lower << c.upper;
+  }
+  SimpleOp op = Op("Clip", {{3, 29}, {}, {2}}, {3, 29});
   EXPECT_THAT(CheckSimpleOp(op).message(), HasSubstr("Clip: bound input 2 [2] is not a scalar"));
 }
 
