@@ -227,7 +227,9 @@ absl::StatusOr<NetworkSpec> MakeNetworkSpec(const Graph& graph,
     for (size_t i = 1; i < op.outputs.size(); ++i) {
       const std::string& extra = op.outputs[i];
       if (!extra.empty() && graph.Uses(extra) > 0) {
-        return OpError(op, absl::StrCat("output '", extra, "' is used (one output only)"));
+        return OpError(
+            op, absl::StrCat("output '", extra,
+                             "' is used: ops with more than one used output are not supported"));
       }
     }
     absl::StatusOr<codegen::CheckedWorkload> workload = OpWorkload(graph, op);
