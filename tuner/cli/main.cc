@@ -161,6 +161,11 @@ int Main(int argc, char** argv) {
                    "seconds `status` lists a dropped board as lost, with the reason")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  tracker_cmd
+      ->add_option("--max-artifact-mb", tracker.max_artifact_mb,
+                   "largest kernel artifact (shared object) a task may carry, in MiB; a batch "
+                   "with a bigger one is refused")
+      ->capture_default_str();
   std::string tracker_log_level = "info";
   AddLogLevelOption(*tracker_cmd, &tracker_log_level);
 
