@@ -28,8 +28,6 @@
 namespace fleettune::rpc_server {
 namespace {
 
-constexpr int kMaxMessageBytes = 64 << 20;
-
 #if defined(__x86_64__)
 constexpr char kTriple[] = "x86_64-pc-linux-gnu";
 #elif defined(__aarch64__)
@@ -204,8 +202,8 @@ absl::Status Board::Impl::Run() {
   }
   if (options.key.empty()) return absl::InvalidArgumentError("BoardOptions.key is empty");
   grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  args.SetMaxSendMessageSize(kMaxMessageBytes);
+  args.SetMaxReceiveMessageSize(net::MessageLimitBytes(options.max_artifact_bytes));
+  args.SetMaxSendMessageSize(net::MessageLimitBytes(options.max_artifact_bytes));
   std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
       options.tracker_address, ChannelCredentials(options.tls_ca_pem), args);
   if (absl::Status up = AwaitChannel(channel); !up.ok()) {
@@ -230,6 +228,7 @@ absl::Status Board::Impl::Run() {
   v1::BoardMessage hello;
   *hello.mutable_register_() = DescribeDevice(options.key);
   hello.mutable_register_()->set_instance(instance);
+  hello.mutable_register_()->set_max_artifact_bytes(options.max_artifact_bytes);
   std::shared_ptr<Device> device = options.device;
   if (device == nullptr) {
     SandboxOptions sandbox;

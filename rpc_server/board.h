@@ -3,11 +3,13 @@
 #ifndef FLEETTUNE_RPC_SERVER_BOARD_H_
 #define FLEETTUNE_RPC_SERVER_BOARD_H_
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/status/status.h"
+#include "net/artifact_limit.h"
 
 namespace fleettune::rpc_server {
 
@@ -45,6 +47,10 @@ struct BoardOptions {
   // The most a reference run may take on this board before its output is cached; 0: the
   // default (SandboxOptions::reference_timeout_ms in sandbox.h, which says why).
   int reference_timeout_ms = 0;
+  // The largest artifact a task may carry to this board (--max-artifact-mb); the channel's
+  // message limit follows from it (net::MessageLimitBytes) and the board declares it when it
+  // registers (DeviceInfo.max_artifact_bytes), so the tracker refuses bigger tasks by name.
+  int64_t max_artifact_bytes = net::MebibytesToBytes(net::kDefaultMaxArtifactMb);
   // Where tasks run (device.h), e.g. an OpenCL device; null: this CPU (a CpuDevice with the
   // sandbox settings above). Its Describe() adds to the registration.
   std::shared_ptr<Device> device;

@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "net/artifact_limit.h"
 #include "net/host_port.h"
 #include "net/token_file.h"
 
@@ -30,6 +31,8 @@ ABSL_FLAG(bool, emulated, false, "register as an emulated board");
 ABSL_FLAG(std::string, sandbox_worker_binary, "", "program started per task");
 ABSL_FLAG(int, worker_memory_mb, 0, "the most memory one measurement may allocate");
 ABSL_FLAG(int, reference_timeout_ms, 0, "the most a reference kernel may run");
+ABSL_FLAG(int, max_artifact_mb, fleettune::net::kDefaultMaxArtifactMb,
+          "the largest artifact a task may carry, in MiB");
 ABSL_FLAG(std::string, device, "cpu", "where kernels run: cpu, opencl, hexagon");
 ABSL_FLAG(int, opencl_device, 0, "OpenCL device index on the platform");
 ABSL_FLAG(std::string, opencl_platform, "", "OpenCL platform whose name contains this");
@@ -74,6 +77,9 @@ const char kBoardUsage[] =
     "                        cached on this board (once per workload); never less than the\n"
     "                        task's timeout_ms, which then counts from the reference's end.\n"
     "                        Past it the task is REJECTED (default 120000)\n"
+    "  --max-artifact-mb N   the largest kernel artifact (shared object) a task may carry\n"
+    "                        here, in MiB, at most 1000 (default 512); the tracker fails a\n"
+    "                        bigger task REJECTED, naming this limit\n"
     "  --device KIND         where kernels run: cpu (default), opencl (an OpenCL device;\n"
     "                        artifacts are OpenCL C from an `opencl` target), hexagon (a stub\n"
     "                        until a vendor runtime is linked, see rpc_server/device.h)\n"
@@ -100,6 +106,7 @@ constexpr ValueRule kValueRules[] = {
     {"simulate-ms", 1, 3600000, "a positive number of milliseconds"},
     {"worker-memory-mb", 16, 1 << 24, "a number of MiB in [16, 16777216]"},
     {"reference-timeout-ms", 100, 86400000, "a number of milliseconds in [100, 86400000]"},
+    {"max-artifact-mb", 1, fleettune::net::kLargestMaxArtifactMb, "a number of MiB in [1, 1000]"},
     {"opencl-device", 0, 64, "an integer in [0, 64]"},
     {"log-level", 0, 0, "one of debug, info, warn, error"},
 };
@@ -214,6 +221,7 @@ absl::Status FillMeasurement(BoardOptions& board) {
   board.simulate_ms = absl::GetFlag(FLAGS_simulate_ms);
   board.worker_memory_mb = absl::GetFlag(FLAGS_worker_memory_mb);
   board.reference_timeout_ms = absl::GetFlag(FLAGS_reference_timeout_ms);
+  board.max_artifact_bytes = net::MebibytesToBytes(absl::GetFlag(FLAGS_max_artifact_mb));
   board.sandbox_worker_binary = absl::GetFlag(FLAGS_sandbox_worker_binary);
   if (board.sandbox_worker_binary.empty()) {
     board.sandbox_worker_binary = SelfPath();

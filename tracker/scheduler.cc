@@ -20,6 +20,12 @@ std::string ReferenceKey(const v1::MeasureTask& task) {
   return absl::StrCat(task.workload_key(), "\n", task.target_key());
 }
 
+// The larger of the task's two artifacts, in bytes.
+int64_t LargestArtifactBytes(const v1::MeasureTask& task) {
+  return static_cast<int64_t>(
+      std::max(task.artifact().shared_object().size(), task.reference().shared_object().size()));
+}
+
 v1::MeasureResult FailureResult(v1::MeasureStatus status, std::string error) {
   v1::MeasureResult result;
   result.set_status(status);
@@ -293,10 +299,11 @@ absl::StatusOr<uint64_t> Scheduler::SubmitJob(const v1::MeasureBatch& batch, Job
   for (int i = 0; i < batch.tasks_size(); ++i) {
     for (const auto& [name, artifact] : {std::pair{"artifact", &batch.tasks(i).artifact()},
                                          std::pair{"reference", &batch.tasks(i).reference()}}) {
-      if (artifact->shared_object().size() > kMaxArtifactBytes) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "MeasureBatch.tasks[", i, "].", name, ".shared_object is ",
-            artifact->shared_object().size(), " bytes; the limit is ", kMaxArtifactBytes));
+      const int64_t bytes = static_cast<int64_t>(artifact->shared_object().size());
+      if (bytes > options_.max_artifact_bytes) {
+        return net::ArtifactTooLarge(
+            absl::StrCat("MeasureBatch.tasks[", i, "].", name, ".shared_object"), bytes,
+            options_.max_artifact_bytes, "the tracker", "`fleettune tracker --max-artifact-mb`");
       }
     }
     const std::string& key = batch.tasks(i).device_key();
@@ -389,42 +396,57 @@ void Scheduler::DispatchLocked(const std::string& key) {
   for (auto& [board_id, board] : boards_) {
     if (queue.empty()) break;
     if (board.current_task != 0 || board.quarantined || board.info.key() != key) continue;
-    // Fair share between the jobs on this key (see the header); a task never goes back to a
-    // board it failed on.
-    auto best = queue.end();
-    for (auto it = queue.begin(); it != queue.end(); ++it) {
-      const TaskState& candidate = tasks_.at(*it);
-      if (std::find(candidate.failed_on.begin(), candidate.failed_on.end(), board_id) !=
-          candidate.failed_on.end()) {
+    // Until the board holds a task or none is left for it.
+    while (!queue.empty()) {
+      // Fair share between the jobs on this key (see the header); a task never goes back to
+      // a board it failed on.
+      auto best = queue.end();
+      for (auto it = queue.begin(); it != queue.end(); ++it) {
+        const TaskState& candidate = tasks_.at(*it);
+        if (std::find(candidate.failed_on.begin(), candidate.failed_on.end(), board_id) !=
+            candidate.failed_on.end()) {
+          continue;
+        }
+        if (best == queue.end()) {
+          best = it;
+          continue;
+        }
+        const Job& job = jobs_.at(candidate.task.job_id());
+        const Job& best_job = jobs_.at(tasks_.at(*best).task.job_id());
+        if (job.priority > best_job.priority ||
+            (job.priority == best_job.priority && job.running < best_job.running)) {
+          best = it;
+        }
+      }
+      if (best == queue.end()) break;
+      const uint64_t task_id = *best;
+      queue.erase(best);
+      TaskState& state = tasks_.at(task_id);
+      // A board takes no message over its own limit (its stream would break): such a task
+      // fails here, naming that limit, and the board is offered the next one.
+      if (const int64_t board_limit = board.info.max_artifact_bytes();
+          board_limit > 0 && LargestArtifactBytes(state.task) > board_limit) {
+        const absl::Status refused =
+            net::ArtifactTooLarge("the task's largest artifact", LargestArtifactBytes(state.task),
+                                  board_limit, absl::StrCat("board ", board_id),
+                                  "`fleettune-rpc-server --max-artifact-mb` on the board");
+        FinishTaskLocked(task_id, FailureResult(v1::REJECTED, std::string(refused.message())));
         continue;
       }
-      if (best == queue.end()) {
-        best = it;
-        continue;
-      }
-      const Job& job = jobs_.at(candidate.task.job_id());
-      const Job& best_job = jobs_.at(tasks_.at(*best).task.job_id());
-      if (job.priority > best_job.priority ||
-          (job.priority == best_job.priority && job.running < best_job.running)) {
-        best = it;
-      }
+      state.board_id = board_id;
+      const std::string reference = ReferenceKey(state.task);
+      state.lease_has_reference_run =
+          !reference.empty() && std::find(board.references.begin(), board.references.end(),
+                                          reference) == board.references.end();
+      state.lease_deadline_unix_ms =
+          NowUnixMs() + TaskTimeoutMs(state) + options_.lease_grace_ms +
+          (state.lease_has_reference_run ? options_.reference_allowance_ms : 0);
+      board.current_task = task_id;
+      ++jobs_.at(state.task.job_id()).running;
+      ++counters_.tasks_dispatched;
+      board.channel->SendTask(state.task);
+      break;
     }
-    if (best == queue.end()) continue;
-    const uint64_t task_id = *best;
-    queue.erase(best);
-    TaskState& state = tasks_.at(task_id);
-    state.board_id = board_id;
-    const std::string reference = ReferenceKey(state.task);
-    state.lease_has_reference_run =
-        !reference.empty() && std::find(board.references.begin(), board.references.end(),
-                                        reference) == board.references.end();
-    state.lease_deadline_unix_ms =
-        NowUnixMs() + TaskTimeoutMs(state) + options_.lease_grace_ms +
-        (state.lease_has_reference_run ? options_.reference_allowance_ms : 0);
-    board.current_task = task_id;
-    ++jobs_.at(state.task.job_id()).running;
-    ++counters_.tasks_dispatched;
-    board.channel->SendTask(state.task);
   }
   if (queue.empty()) queues_.erase(queue_it);
 }

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "fleettune/v1/fleettune.pb.h"
+#include "net/artifact_limit.h"
 #include "tracker/event_log.h"
 #include "tracker/lost_boards.h"
 
@@ -66,6 +67,9 @@ struct SchedulerOptions {
   // A dropped board stays in GetStatus().lost_boards this long (state "lost", with the reason
   // and what became of its task), so an operator sees why a board vanished.
   int64_t lost_board_retention_ms = 300000;
+  // The largest artifact (candidate or reference shared object) a task may carry; the
+  // tracker's --max-artifact-mb (net/artifact_limit.h). A bigger one refuses its batch.
+  int64_t max_artifact_bytes = net::MebibytesToBytes(net::kDefaultMaxArtifactMb);
   // Receives one line for each event an operator should see (see event_log.h): a board joined
   // (info), left (info) or lost (warning; naming the reason and its task's fate, e.g. a lease
   // that expired), a lost board back (info), a board quarantined (warning), and a client's
@@ -83,8 +87,6 @@ class Scheduler {
   // Failures of configs that then succeeded on another board of the key, after which a
   // board gets no more work (quarantined: shown in Status, cleared when it reconnects).
   static constexpr int kQuarantineStrikes = 3;
-  // Largest artifact (candidate or reference shared object) a task may carry.
-  static constexpr size_t kMaxArtifactBytes = size_t{32} << 20;
   // Most boards GetStatus().lost_boards lists; the oldest losses go first.
   static constexpr int kMaxLostBoards = 256;
 
@@ -123,9 +125,12 @@ class Scheduler {
 
   // Queues a batch for its device key, assigning the job id and task ids. The batch must
   // name a device_key and hold at least one task; a task's own device_key, if set, must
-  // match, and its artifacts must not exceed kMaxArtifactBytes. InvalidArgument naming the field
-  // otherwise, Unavailable after Shutdown(). On success `sink` must stay valid until OnJobDone() or
-  // until CancelJob() returns.
+  // match, and its artifacts must not exceed options.max_artifact_bytes. InvalidArgument naming
+  // the field otherwise (net::ArtifactTooLarge for an artifact: the limit, its value and the
+  // tracker's --max-artifact-mb), Unavailable after Shutdown(). On success `sink` must stay
+  // valid until OnJobDone() or until CancelJob() returns. A task whose artifact is over the
+  // limit its board declares (DeviceInfo.max_artifact_bytes) fails REJECTED when it is
+  // dispatched to that board, naming the board's limit and its --max-artifact-mb.
   absl::StatusOr<uint64_t> SubmitJob(const v1::MeasureBatch& batch, JobSink* sink);
 
   // The submitter went away: drops the job's queued tasks, and results of its running tasks

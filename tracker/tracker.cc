@@ -21,14 +21,15 @@
 namespace fleettune::tracker {
 namespace {
 
-constexpr int kMaxMessageBytes = 64 << 20;
 // How long Shutdown lets streams flush their last results before cancelling them.
 constexpr std::chrono::seconds kShutdownGrace(2);
 
 class TrackerServerImpl final : public TrackerServer {
  public:
   TrackerServerImpl(const SchedulerOptions& options, AccessTokens tokens)
-      : scheduler_(options), service_(&scheduler_, std::move(tokens)) {}
+      : max_message_bytes_(net::MessageLimitBytes(options.max_artifact_bytes)),
+        scheduler_(options),
+        service_(&scheduler_, std::move(tokens)) {}
   ~TrackerServerImpl() override {
     Shutdown();
     if (server_ != nullptr) server_->Wait();
@@ -46,8 +47,8 @@ class TrackerServerImpl final : public TrackerServer {
       credentials = grpc::SslServerCredentials(ssl);
     }
     builder.AddListeningPort(address, credentials, &port_);
-    builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
-    builder.SetMaxSendMessageSize(kMaxMessageBytes);
+    builder.SetMaxReceiveMessageSize(max_message_bytes_);
+    builder.SetMaxSendMessageSize(max_message_bytes_);
     // A second tracker on a taken port must fail, not silently share it.
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     builder.RegisterService(&service_);
@@ -98,6 +99,7 @@ class TrackerServerImpl final : public TrackerServer {
     }
   }
 
+  const int max_message_bytes_;
   Scheduler scheduler_;  // outlives the server: declared first, destroyed last
   TrackerService service_;
   std::unique_ptr<grpc::Server> server_;
@@ -127,7 +129,14 @@ absl::StatusOr<std::unique_ptr<TrackerServer>> TrackerServer::Start(const Tracke
   if (options.lost_board_retention_ms < 0) {
     return absl::InvalidArgumentError("TrackerOptions.lost_board_retention_ms is negative");
   }
+  if (options.max_artifact_bytes < 1 ||
+      options.max_artifact_bytes > net::MebibytesToBytes(net::kLargestMaxArtifactMb)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "TrackerOptions.max_artifact_bytes must lie in [1, ",
+        net::MebibytesToBytes(net::kLargestMaxArtifactMb), "], got ", options.max_artifact_bytes));
+  }
   SchedulerOptions scheduler_options;
+  scheduler_options.max_artifact_bytes = options.max_artifact_bytes;
   scheduler_options.no_board_timeout_ms = options.no_board_timeout_ms;
   scheduler_options.board_silence_ms = options.board_silence_ms;
   scheduler_options.lost_board_retention_ms = options.lost_board_retention_ms;

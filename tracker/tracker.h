@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "net/artifact_limit.h"
 #include "tracker/event_log.h"
 
 namespace fleettune::tracker {
@@ -31,6 +32,9 @@ struct TrackerOptions {
   std::string metrics_address;
   // How long a dropped board stays in Status (lost_boards, state "lost"); 0: not at all.
   int64_t lost_board_retention_ms = 300000;
+  // The largest artifact a task may carry (`fleettune tracker --max-artifact-mb`); the gRPC
+  // message limit follows from it (net::MessageLimitBytes). Bigger batches are refused.
+  int64_t max_artifact_bytes = net::MebibytesToBytes(net::kDefaultMaxArtifactMb);
   // Receives the tracker's events (boards joining, leaving, lost and why, quarantined; batches
   // queued and done) as EventLog describes. Empty: no log.
   EventLog log;

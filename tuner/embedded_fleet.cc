@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "net/artifact_limit.h"
 #include "spdlog/spdlog.h"
 #include "tracker/tracker.h"
 #include "tuner/tracker_client.h"
@@ -40,7 +41,11 @@ std::string FindRpcServerBinary() {
 
 absl::StatusOr<std::unique_ptr<EmbeddedFleet>> EmbeddedFleet::Start(
     const std::string& key, int boards, absl::Duration register_timeout,
-    RandomBytesFunction random_bytes) {
+    RandomBytesFunction random_bytes, int max_artifact_mb) {
+  if (absl::Status limit = net::CheckMaxArtifactMb("--max-artifact-mb", max_artifact_mb);
+      !limit.ok()) {
+    return limit;
+  }
   std::unique_ptr<EmbeddedFleet> fleet(new EmbeddedFleet());
   for (std::string* token : {&fleet->board_token_, &fleet->client_token_}) {
     absl::StatusOr<std::string> random = RandomToken(random_bytes);
@@ -54,6 +59,7 @@ absl::StatusOr<std::unique_ptr<EmbeddedFleet>> EmbeddedFleet::Start(
   options.listen_address = "127.0.0.1:0";
   options.board_token = fleet->board_token_;
   options.client_token = fleet->client_token_;
+  options.max_artifact_bytes = net::MebibytesToBytes(max_artifact_mb);
   // The embedded tracker's routine events (its own boards joining and leaving) are detail
   // under `fleettune tune`: debug. Its warnings (a board hung, past a lease, quarantined) stay.
   options.log = [](tracker::EventSeverity severity, const std::string& line) {
@@ -68,6 +74,7 @@ absl::StatusOr<std::unique_ptr<EmbeddedFleet>> EmbeddedFleet::Start(
   fleet->address_ = absl::StrCat("127.0.0.1:", fleet->tracker_->port());
 
   fleet->key_ = key;
+  fleet->max_artifact_mb_ = max_artifact_mb;
   fleet->binary_ = FindRpcServerBinary();
   const std::string& binary = fleet->binary_;
   for (int i = 0; i < boards; ++i) {
@@ -112,8 +119,15 @@ absl::StatusOr<std::unique_ptr<EmbeddedFleet>> EmbeddedFleet::Start(
 absl::StatusOr<pid_t> EmbeddedFleet::SpawnBoard() const {
   // --parent-pid: the board exits when this process dies, even by SIGKILL (no destructor
   // runs then), so no board outlives its tuner and reconnects forever to a tracker that is gone.
-  const std::vector<std::string> argv = {
-      binary_, "--tracker", address_, "--key", key_, "--parent-pid", std::to_string(getpid())};
+  const std::vector<std::string> argv = {binary_,
+                                         "--tracker",
+                                         address_,
+                                         "--key",
+                                         key_,
+                                         "--parent-pid",
+                                         std::to_string(getpid()),
+                                         "--max-artifact-mb",
+                                         std::to_string(max_artifact_mb_)};
   // The board token goes through the environment, never the command line (ps shows that).
   util::SpawnOptions options;
   options.environment.emplace();

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "net/artifact_limit.h"
 #include "tuner/random_token.h"
 
 namespace fleettune::tracker {
@@ -35,9 +36,12 @@ class EmbeddedFleet {
   // with --parent-pid of this process, so they exit when it dies, even by SIGKILL.
   // The tracker's tokens come from `random_bytes` (RandomToken): when it fails, Internal
   // "cannot make the embedded tracker's access tokens: ..." and nothing is started.
+  // `max_artifact_mb` is the artifact limit of the tracker and the boards (their
+  // --max-artifact-mb): InvalidArgument outside net::CheckMaxArtifactMb's range.
   static absl::StatusOr<std::unique_ptr<EmbeddedFleet>> Start(
       const std::string& key, int boards, absl::Duration register_timeout = absl::Seconds(30),
-      RandomBytesFunction random_bytes = SystemRandomBytes);
+      RandomBytesFunction random_bytes = SystemRandomBytes,
+      int max_artifact_mb = net::kDefaultMaxArtifactMb);
   // Stops the boards (SIGTERM, then SIGKILL after a grace period) and the tracker.
   ~EmbeddedFleet();
 
@@ -54,6 +58,7 @@ class EmbeddedFleet {
   std::unique_ptr<tracker::TrackerServer> tracker_;
   std::string address_;
   std::string key_;
+  int max_artifact_mb_ = net::kDefaultMaxArtifactMb;
   std::string board_token_;
   std::string client_token_;
   std::string binary_;

@@ -11,15 +11,16 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "net/artifact_limit.h"
 #include "rpc_server/connect_diagnosis.h"
 
 namespace fleettune::tuner {
 namespace {
 
-constexpr int kMaxMessageBytes = 64 << 20;
 constexpr std::chrono::seconds kConnectTimeout(10);
 constexpr std::chrono::milliseconds kConnectPoll(250);  // how often Connect asks why not yet
 constexpr std::chrono::seconds kStatusTimeout(10);
@@ -27,14 +28,33 @@ constexpr std::chrono::seconds kStatusTimeout(10);
 constexpr std::chrono::milliseconds kFirstResubmitWait(250);
 constexpr std::chrono::milliseconds kLastResubmitWait(4000);
 
+static_assert(TrackerClient::kDefaultMaxArtifactBytes ==
+              net::MebibytesToBytes(net::kDefaultMaxArtifactMb));
+
+// What to do about a message over a gRPC limit: gRPC says only "... larger than max (A vs. B)".
+std::string MessageLimitHint(const std::string& grpc_message) {
+  if (absl::StrContains(grpc_message, "Sent message larger than max")) {
+    return "; this command's message limit follows from its --max-artifact-mb (2 x the "
+           "artifact limit + 16 MiB): raise it";
+  }
+  if (absl::StrContains(grpc_message, "larger than max")) {
+    return "; the tracker's message limit follows from its artifact limit (2 x the limit + 16 "
+           "MiB): raise it with `fleettune tracker --max-artifact-mb`";
+  }
+  return "";
+}
+
 // Tracker-side rejections keep their code; transport failures become Unavailable.
 absl::Status FromGrpcStatus(const grpc::Status& status, const std::string& address) {
   switch (status.error_code()) {
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return absl::ResourceExhaustedError(absl::StrCat("tracker ", address, ": ",
+                                                       status.error_message(),
+                                                       MessageLimitHint(status.error_message())));
     case grpc::StatusCode::OK:
       return absl::OkStatus();
     case grpc::StatusCode::INVALID_ARGUMENT:
     case grpc::StatusCode::FAILED_PRECONDITION:
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
     case grpc::StatusCode::PERMISSION_DENIED:
     case grpc::StatusCode::UNAUTHENTICATED:
     case grpc::StatusCode::NOT_FOUND:
@@ -74,12 +94,14 @@ std::shared_ptr<grpc::ChannelCredentials> Credentials(const std::string& ca_pem)
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<TrackerClient>> TrackerClient::Connect(
-    const std::string& address, const std::string& token, const std::string& tls_ca_pem) {
+absl::StatusOr<std::unique_ptr<TrackerClient>> TrackerClient::Connect(const std::string& address,
+                                                                      const std::string& token,
+                                                                      const std::string& tls_ca_pem,
+                                                                      int64_t max_artifact_bytes) {
   if (address.empty()) return absl::InvalidArgumentError("tracker address is empty");
   grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  args.SetMaxSendMessageSize(kMaxMessageBytes);
+  args.SetMaxReceiveMessageSize(net::MessageLimitBytes(max_artifact_bytes));
+  args.SetMaxSendMessageSize(net::MessageLimitBytes(max_artifact_bytes));
   std::shared_ptr<grpc::Channel> channel =
       grpc::CreateCustomChannel(address, Credentials(tls_ca_pem), args);
   const bool tls = !tls_ca_pem.empty();
@@ -102,8 +124,8 @@ absl::StatusOr<std::unique_ptr<TrackerClient>> TrackerClient::Connect(
           last_problem.has_value() ? absl::StrCat(" (", last_problem->message, ")") : ""));
     }
   }
-  return std::unique_ptr<TrackerClient>(
-      new TrackerClient(address, token, v1::Tracker::NewStub(std::move(channel))));
+  return std::unique_ptr<TrackerClient>(new TrackerClient(
+      address, token, max_artifact_bytes, v1::Tracker::NewStub(std::move(channel))));
 }
 
 void TrackerClient::Authorize(grpc::ClientContext* context) const {
@@ -112,6 +134,16 @@ void TrackerClient::Authorize(grpc::ClientContext* context) const {
 
 absl::Status TrackerClient::Measure(
     const v1::MeasureBatch& batch, const std::function<void(const v1::MeasureResult&)>& on_result) {
+  for (int i = 0; i < batch.tasks_size(); ++i) {
+    for (const auto& [name, artifact] : {std::pair{"artifact", &batch.tasks(i).artifact()},
+                                         std::pair{"reference", &batch.tasks(i).reference()}}) {
+      const int64_t bytes = static_cast<int64_t>(artifact->shared_object().size());
+      if (bytes > max_artifact_bytes_) {
+        return net::ArtifactTooLarge(absl::StrCat("task ", i, "'s ", name), bytes,
+                                     max_artifact_bytes_, "this command", "--max-artifact-mb");
+      }
+    }
+  }
   // No wait_for_ready: while the tracker is down a call fails at once with Unavailable and
   // the caller decides how long to keep resubmitting.
   grpc::ClientContext context;

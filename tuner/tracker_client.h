@@ -4,6 +4,7 @@
 #define FLEETTUNE_TUNER_TRACKER_CLIENT_H_
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -24,13 +25,21 @@ class TrackerClient {
   // and its fix, for a TLS mistake (rpc_server/connect_diagnosis.h). A wrong token shows on
   // the first call, as Unauthenticated.
   // `tls_ca_pem`, when not empty, makes the connection TLS, trusting only those roots.
-  static absl::StatusOr<std::unique_ptr<TrackerClient>> Connect(const std::string& address,
-                                                                const std::string& token = "",
-                                                                const std::string& tls_ca_pem = "");
+  // `max_artifact_bytes` is the largest artifact Measure sends (the command's
+  // --max-artifact-mb); the channel's message limit follows from it (net::MessageLimitBytes).
+  static absl::StatusOr<std::unique_ptr<TrackerClient>> Connect(
+      const std::string& address, const std::string& token = "", const std::string& tls_ca_pem = "",
+      int64_t max_artifact_bytes = kDefaultMaxArtifactBytes);
+
+  // 512 MiB, net::kDefaultMaxArtifactMb.
+  static constexpr int64_t kDefaultMaxArtifactBytes = int64_t{512} << 20;
 
   // Submits `batch` and blocks until every task has a result, calling `on_result` on this
-  // thread for each result as it arrives (in completion order). On a tracker-side rejection
-  // the tracker's code and message come back (e.g. InvalidArgument naming the bad field);
+  // thread for each result as it arrives (in completion order). InvalidArgument before
+  // anything is sent when an artifact is over max_artifact_bytes (net::ArtifactTooLarge,
+  // naming --max-artifact-mb). On a tracker-side rejection the tracker's code and message come
+  // back (e.g. InvalidArgument naming the bad field; ResourceExhausted, naming the options
+  // that raise the limit, for a batch over a gRPC message limit);
   // when the stream breaks, Unavailable with the gRPC message. Results already delivered
   // stay delivered; the caller owns retrying the rest.
   absl::Status Measure(const v1::MeasureBatch& batch,
@@ -53,12 +62,17 @@ class TrackerClient {
   const std::string& address() const { return address_; }
 
  private:
-  TrackerClient(std::string address, std::string token, std::unique_ptr<v1::Tracker::Stub> stub)
-      : address_(std::move(address)), token_(std::move(token)), stub_(std::move(stub)) {}
+  TrackerClient(std::string address, std::string token, int64_t max_artifact_bytes,
+                std::unique_ptr<v1::Tracker::Stub> stub)
+      : address_(std::move(address)),
+        token_(std::move(token)),
+        max_artifact_bytes_(max_artifact_bytes),
+        stub_(std::move(stub)) {}
   void Authorize(grpc::ClientContext* context) const;
 
   const std::string address_;
   const std::string token_;
+  const int64_t max_artifact_bytes_;
   const std::unique_ptr<v1::Tracker::Stub> stub_;
 };
 

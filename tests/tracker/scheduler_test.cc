@@ -348,25 +348,6 @@ TEST_F(SchedulerTest, StatusListsUnfinishedJobs) {
 namespace fleettune::tracker {
 namespace {
 
-TEST_F(SchedulerTest, OversizedArtifactIsRefusedNamingTheTask) {
-  FakeSink sink;
-  v1::MeasureBatch batch = Batch("k", {1, 2});
-  batch.mutable_tasks(1)->mutable_artifact()->set_shared_object(
-      std::string(Scheduler::kMaxArtifactBytes + 1, '\0'));
-  absl::StatusOr<uint64_t> job = scheduler_.SubmitJob(batch, &sink);
-  ASSERT_FALSE(job.ok());
-  EXPECT_EQ(job.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(job.status().message().find("tasks[1].artifact.shared_object"), std::string::npos)
-      << job.status();
-  EXPECT_TRUE(scheduler_.GetStatus().queues().empty());  // nothing of the batch was queued
-}
-
-}  // namespace
-}  // namespace fleettune::tracker
-
-namespace fleettune::tracker {
-namespace {
-
 // A board computes a workload's reference output before it times the candidate, the first
 // time it meets the workload (the board caches it afterwards). The lease allows for that run
 // on top of the candidate's timeout, and only then.

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "net/artifact_limit.h"
 #include "net/token_file.h"
 
 namespace CLI {
@@ -102,6 +103,29 @@ struct TasksArgs {
 };
 int RunTasks(const TasksArgs& args);
 
+// `fleettune run --model` (tuner/cli/run_command.cc).
+struct RunArgs {
+  std::string model;                      // ONNX file
+  std::vector<std::string> input_shapes;  // `name=d0,d1,...` each
+  std::string target = "host";
+  std::string db = "fleettune.db";
+  std::string device;  // records of this device key first; empty: --key's
+  std::string key = "local";
+  std::string tracker;     // empty: embedded tracker + local boards
+  std::string token_file;  // the tracker's client token ($FLEETTUNE_CLIENT_TOKEN otherwise)
+  std::string tls_ca;      // PEM roots of the tracker's certificate: use TLS
+  int boards = 1;          // embedded boards
+  int number = 1;
+  int repeat = 5;
+  int min_repeat_ms = 40;
+  int timeout_ms = 60000;  // the most one measurement may take on a board
+  int build_threads = 0;   // 0: all cores
+  int max_artifact_mb = net::kDefaultMaxArtifactMb;
+  bool json = false;
+  bool no_profile = false;  // only the end-to-end time
+};
+int RunRun(const RunArgs& args);
+
 struct TrackerArgs {
   std::string listen = "127.0.0.1:9190";
   double no_board_timeout_s = 60;
@@ -113,6 +137,7 @@ struct TrackerArgs {
   std::string metrics_listen;     // Prometheus endpoint; empty: none
   std::string tls_cert;           // PEM files: serve TLS
   std::string tls_key;
+  int max_artifact_mb = net::kDefaultMaxArtifactMb;  // largest artifact a task may carry
 };
 int RunTracker(const TrackerArgs& args);
 int RunStatus(const std::string& tracker, const std::string& token_file, const std::string& tls_ca,

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "codegen/workload.h"
 #include "google/protobuf/util/json_util.h"
+#include "net/artifact_limit.h"
 #include "net/host_port.h"
 #include "net/token_file.h"
 #include "nlohmann/json.hpp"
@@ -53,6 +54,10 @@ int RunTracker(const TrackerArgs& args) {
     if (!parsed.ok()) return ReportError("tracker", parsed.status());
     metrics_listen = *parsed;
   }
+  if (absl::Status limit = net::CheckMaxArtifactMb("--max-artifact-mb", args.max_artifact_mb);
+      !limit.ok()) {
+    return ReportError("tracker", limit);
+  }
 
   // Block the stop signals before gRPC starts its threads, then wait for one here.
   sigset_t stop_signals;
@@ -63,6 +68,7 @@ int RunTracker(const TrackerArgs& args) {
 
   tracker::TrackerOptions options;
   options.listen_address = listen->ToString();
+  options.max_artifact_bytes = net::MebibytesToBytes(args.max_artifact_mb);
   options.no_board_timeout_ms = static_cast<int64_t>(args.no_board_timeout_s * 1000);
   options.board_silence_ms = static_cast<int64_t>(args.board_silence_s * 1000);
   options.lost_board_retention_ms = static_cast<int64_t>(args.lost_board_retention_s * 1000);

@@ -149,6 +149,47 @@ int Main(int argc, char** argv) {
   tasks_cmd->add_flag("--dump-graph", tasks.dump_graph,
                       "print the graph after each graph pass to stderr");
 
+  RunArgs run;
+  CLI::App* run_cmd = app.add_subcommand("run",
+                                         "build an ONNX model and measure it on a "
+                                         "board: end-to-end time, per-layer profile");
+  run_cmd->add_option("--model,-m", run.model, "ONNX model file")->required();
+  run_cmd->add_option("--input-shape", run.input_shapes,
+                      "static shape of a model input, name=d0,d1,... (repeatable)");
+  run_cmd->add_option("--target,-t", run.target, "target string")->capture_default_str();
+  run_cmd->add_option("--db", run.db, "tuning database file")->capture_default_str();
+  run_cmd->add_option("--device", run.device,
+                      "prefer records of this device key (default: --key's)");
+  run_cmd->add_option("--key,-k", run.key, "device key of the boards")->capture_default_str();
+  run_cmd->add_option("--tracker", run.tracker,
+                      "tracker HOST:PORT (default: an embedded tracker and local boards)");
+  run_cmd->add_option("--token-file", run.token_file,
+                      "file holding the tracker's client token (default: "
+                      "$FLEETTUNE_CLIENT_TOKEN)");
+  run_cmd->add_option("--tls-ca", run.tls_ca,
+                      "PEM CA certificates of the tracker: connect with TLS");
+  run_cmd->add_option("--boards", run.boards, "local boards of the embedded fleet")
+      ->capture_default_str();
+  run_cmd->add_option("--number", run.number, "runs per repeat")->capture_default_str();
+  run_cmd->add_option("--repeat", run.repeat, "repeats per measurement")->capture_default_str();
+  run_cmd->add_option("--min-repeat-ms", run.min_repeat_ms, "minimum length of one repeat")
+      ->capture_default_str();
+  run_cmd
+      ->add_option("--timeout-ms", run.timeout_ms, "the most one measurement may take on a board")
+      ->capture_default_str();
+  run_cmd
+      ->add_option("--build-threads", run.build_threads, "threads building layers (0: all cores)")
+      ->capture_default_str();
+  run_cmd
+      ->add_option("--max-artifact-mb", run.max_artifact_mb,
+                   "largest network artifact (shared object) to send, in MiB; "
+                   "with the embedded "
+                   "fleet also its tracker's and boards' limit")
+      ->capture_default_str();
+  run_cmd->add_flag("--json", run.json, "print JSON");
+  run_cmd->add_flag("--no-profile", run.no_profile,
+                    "only the end-to-end time, no per-layer profile");
+
   TrackerArgs tracker;
   CLI::App* tracker_cmd = app.add_subcommand("tracker", "run a tracker");
   tracker_cmd->add_option("--listen", tracker.listen, "address to listen on")
@@ -178,6 +219,11 @@ int Main(int argc, char** argv) {
                    "seconds `status` lists a dropped board as lost, with the reason")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  tracker_cmd
+      ->add_option("--max-artifact-mb", tracker.max_artifact_mb,
+                   "largest kernel artifact (shared object) a task may carry, in MiB; a batch "
+                   "with a bigger one is refused")
+      ->capture_default_str();
   std::string tracker_log_level = "info";
   AddLogLevelOption(*tracker_cmd, &tracker_log_level);
 
@@ -236,6 +282,7 @@ int Main(int argc, char** argv) {
   if (*history_cmd) return RunHistory(history);
   if (*compile_cmd) return RunCompile(compile);
   if (*tasks_cmd) return RunTasks(tasks);
+  if (*run_cmd) return RunRun(run);
   if (*tracker_cmd) return RunTracker(tracker);
   if (*status_cmd) return RunStatus(status_tracker, status_token_file, status_tls_ca, status_json);
   if (*ops_cmd) return RunOps(ops_json);
