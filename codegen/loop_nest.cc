@@ -46,6 +46,8 @@ void CollectVars(const ir::Expr& e, std::set<std::string>& vars) {
     CollectVars(binary->b, vars);
   } else if (const auto* load = e->As<ir::Load>()) {
     CollectVars(load->index, vars);
+  } else if (const auto* call = e->As<ir::Call>()) {
+    CollectVars(call->arg, vars);
   }
 }
 

@@ -45,6 +45,7 @@ struct Graph {
   std::vector<Op> ops;                    // topological order
   std::vector<std::string> inputs;        // the graph's non-constant inputs, in order
   std::vector<std::string> outputs;
+  int opset = 13;  // the model's default-domain (ai.onnx) opset
 
   // The tensor named `name`; CHECK-fails when absent (an internal error after import).
   const Tensor& tensor(const std::string& name) const;

@@ -244,6 +244,7 @@ absl::StatusOr<Graph> ImportOnnx(const std::string& path, const InputShapes& inp
   if (absl::Status s = ApplyInputShapes(g, initializers, input_shapes); !s.ok()) return s;
 
   Graph graph;
+  graph.opset = static_cast<int>(opset);
   for (const auto& input : g.input()) {
     if (initializers.count(input.name())) continue;
     Tensor tensor{input.name(), {}, false, {}};

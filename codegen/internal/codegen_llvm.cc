@@ -226,6 +226,9 @@ class FunctionEmitter {
     if (const ir::FloatImm* imm = e->As<ir::FloatImm>()) {
       return builder_.CreateVectorSplat(lanes, llvm::ConstantFP::get(F32(), imm->value));
     }
+    if (const ir::Call* call = e->As<ir::Call>()) {
+      return FloatCall(call->op, EmitVectorExpr(call->arg, loop, lanes));
+    }
     const ir::Binary* op = e->As<ir::Binary>();
     FLEETTUNE_INTERNAL_CHECK(op != nullptr, "unexpected node in vector code");
     return FloatBinary(op->op, EmitVectorExpr(op->a, loop, lanes),
@@ -326,6 +329,10 @@ class FunctionEmitter {
         return builder_.CreateAlignedLoad(F32(), Address(load->buffer, EmitExpr(load->index)),
                                           llvm::Align(4));
       }
+      case ir::ExprKind::kCall: {
+        const ir::Call* call = e->As<ir::Call>();
+        return FloatCall(call->op, EmitExpr(call->arg));
+      }
       case ir::ExprKind::kBinary:
         break;
     }
@@ -366,6 +373,12 @@ class FunctionEmitter {
         return builder_.CreateICmpEQ(a, b);
     }
     return nullptr;
+  }
+
+  // llvm.exp / llvm.sqrt on a float or a float vector.
+  llvm::Value* FloatCall(ir::CallOp op, llvm::Value* arg) {
+    llvm::Intrinsic::ID id = op == ir::CallOp::kExp ? llvm::Intrinsic::exp : llvm::Intrinsic::sqrt;
+    return builder_.CreateUnaryIntrinsic(id, arg);
   }
 
   // Float arithmetic on scalars or vectors alike.

@@ -100,6 +100,11 @@ class Emitter {
       if (!index.ok()) return index.status();
       return absl::StrCat(Buffer(load->buffer), "[", *index, "]");
     }
+    if (const auto* call = e->As<ir::Call>()) {
+      absl::StatusOr<std::string> arg = Expr(call->arg);
+      if (!arg.ok()) return arg.status();
+      return absl::StrCat(ir::CallOpName(call->op), "(", *arg, ")");
+    }
     const auto* bin = e->As<ir::Binary>();
     if (bin == nullptr) return absl::InternalError("unknown expression kind");
     absl::StatusOr<std::string> a = Expr(bin->a), b = Expr(bin->b);

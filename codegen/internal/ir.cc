@@ -20,6 +20,8 @@ const char* ForKindName(ForKind kind) {
   return "?";
 }
 
+const char* CallOpName(CallOp op) { return op == CallOp::kExp ? "exp" : "sqrt"; }
+
 const char* MemoryKindName(MemoryKind kind) {
   return kind == MemoryKind::kStack ? "stack" : "heap";
 }
@@ -51,6 +53,11 @@ Expr MakeBinary(BinaryOp op, Expr a, Expr b) {
 Expr MakeLoad(const std::string& buffer, Expr index) {
   FLEETTUNE_INTERNAL_CHECK(index && index->type == Type::kInt, "load index must be an int");
   return std::make_shared<Load>(buffer, std::move(index));
+}
+
+Expr MakeCall(CallOp op, Expr arg) {
+  FLEETTUNE_INTERNAL_CHECK(arg && arg->type == Type::kFloat, "call argument must be a float");
+  return std::make_shared<Call>(op, std::move(arg));
 }
 
 Stmt MakeFor(const std::string& var, Expr min, Expr extent, ForKind kind, Stmt body) {

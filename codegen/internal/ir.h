@@ -16,7 +16,7 @@ namespace fleettune::codegen::ir {
 
 enum class Type { kInt, kFloat, kBool };
 
-enum class ExprKind { kIntImm, kFloatImm, kVar, kBinary, kLoad };
+enum class ExprKind { kIntImm, kFloatImm, kVar, kBinary, kLoad, kCall };
 
 // Div is floor division for integers. Comparisons yield kBool.
 enum class BinaryOp { kAdd, kSub, kMul, kDiv, kMin, kMax, kLT, kLE, kGE, kGT, kEQ };
@@ -68,6 +68,19 @@ struct Load : ExprNode {
       : ExprNode(kKind, Type::kFloat), buffer(std::move(buffer)), index(std::move(index)) {}
   const std::string buffer;
   const Expr index;
+};
+
+// A float math function of one float argument: LLVM's intrinsic (llvm.exp.f32 calls libm's
+// expf; llvm.sqrt.f32 is an instruction), OpenCL's builtin of the same name.
+enum class CallOp { kExp, kSqrt };
+
+const char* CallOpName(CallOp op);  // "exp", "sqrt"
+
+struct Call : ExprNode {
+  static constexpr ExprKind kKind = ExprKind::kCall;
+  Call(CallOp op, Expr arg) : ExprNode(kKind, Type::kFloat), op(op), arg(std::move(arg)) {}
+  const CallOp op;
+  const Expr arg;
 };
 
 enum class StmtKind { kFor, kStore, kBlock, kIfThenElse, kAllocate };
@@ -163,6 +176,10 @@ Expr MakeVar(const std::string& name);
 // Checks operand types (a compiler bug otherwise) and derives the result type.
 Expr MakeBinary(BinaryOp op, Expr a, Expr b);
 Expr MakeLoad(const std::string& buffer, Expr index);
+// Checks that `arg` is a float (a compiler bug otherwise).
+Expr MakeCall(CallOp op, Expr arg);
+inline Expr Exp(Expr x) { return MakeCall(CallOp::kExp, std::move(x)); }
+inline Expr Sqrt(Expr x) { return MakeCall(CallOp::kSqrt, std::move(x)); }
 
 inline Expr Add(Expr a, Expr b) { return MakeBinary(BinaryOp::kAdd, std::move(a), std::move(b)); }
 inline Expr Sub(Expr a, Expr b) { return MakeBinary(BinaryOp::kSub, std::move(a), std::move(b)); }

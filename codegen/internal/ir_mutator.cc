@@ -17,6 +17,8 @@ void IRVisitor::Visit(const Expr& e) {
       return VisitBinary(e->As<Binary>());
     case ExprKind::kLoad:
       return VisitLoad(e->As<Load>());
+    case ExprKind::kCall:
+      return VisitCall(e->As<Call>());
   }
 }
 
@@ -40,6 +42,7 @@ void IRVisitor::VisitBinary(const Binary* op) {
   Visit(op->b);
 }
 void IRVisitor::VisitLoad(const Load* op) { Visit(op->index); }
+void IRVisitor::VisitCall(const Call* op) { Visit(op->arg); }
 void IRVisitor::VisitFor(const For* op) {
   Visit(op->min);
   Visit(op->extent);
@@ -72,6 +75,8 @@ Expr IRMutator::Mutate(const Expr& e) {
       return MutateBinary(e, e->As<Binary>());
     case ExprKind::kLoad:
       return MutateLoad(e, e->As<Load>());
+    case ExprKind::kCall:
+      return MutateCall(e, e->As<Call>());
   }
   return e;
 }
@@ -103,6 +108,12 @@ Expr IRMutator::MutateLoad(const Expr& e, const Load* op) {
   Expr index = Mutate(op->index);
   if (index == op->index) return e;
   return MakeLoad(op->buffer, std::move(index));
+}
+
+Expr IRMutator::MutateCall(const Expr& e, const Call* op) {
+  Expr arg = Mutate(op->arg);
+  if (arg == op->arg) return e;
+  return MakeCall(op->op, std::move(arg));
 }
 
 Stmt IRMutator::MutateFor(const Stmt& s, const For* op) {

@@ -20,6 +20,7 @@ class IRVisitor {
   virtual void VisitVar(const Var*) {}
   virtual void VisitBinary(const Binary* op);
   virtual void VisitLoad(const Load* op);
+  virtual void VisitCall(const Call* op);
   virtual void VisitFor(const For* op);
   virtual void VisitStore(const Store* op);
   virtual void VisitBlock(const Block* op);
@@ -40,6 +41,7 @@ class IRMutator {
   virtual Expr MutateVar(const Expr& e, const Var*) { return e; }
   virtual Expr MutateBinary(const Expr& e, const Binary* op);
   virtual Expr MutateLoad(const Expr& e, const Load* op);
+  virtual Expr MutateCall(const Expr& e, const Call* op);
   virtual Stmt MutateFor(const Stmt& s, const For* op);
   virtual Stmt MutateStore(const Stmt& s, const Store* op);
   virtual Stmt MutateBlock(const Stmt& s, const Block* op);

@@ -64,6 +64,11 @@ class Printer : public IRVisitor {
     Visit(op->b);
     out << ")";
   }
+  void VisitCall(const Call* op) override {
+    out << CallOpName(op->op) << "(";
+    Visit(op->arg);
+    out << ")";
+  }
   void VisitLoad(const Load* op) override {
     out << op->buffer << "[";
     Visit(op->index);

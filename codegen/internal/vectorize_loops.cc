@@ -30,10 +30,13 @@ class VectorizableCheck : public IRVisitor {
     if (stride != std::optional<int64_t>(1)) broadcasted[op->buffer] = true;
   }
   void VisitBinary(const Binary* op) override {
-    ok &= op->type == Type::kFloat && op->op != BinaryOp::kDiv;
+    // Integer arithmetic only appears in indices; a float division is an fdiv.
+    ok &= op->type == Type::kFloat;
     IRVisitor::VisitBinary(op);
   }
   void VisitVar(const Var*) override { ok = false; }  // only inside indices
+  // A call of a float function: a vector intrinsic call.
+  void VisitCall(const Call* op) override { IRVisitor::VisitCall(op); }
 
  private:
   const std::string& var_;

@@ -8,6 +8,10 @@ Clip with min/max attributes, which OpenCV DNN 4.6's importer needs):
   resnet50       ResNet-50 v1.5 (stride on the bottleneck's 3x3), 224x224, 53 Conv + 1 Gemm
   mobilenet_v2   MobileNet-V2, 224x224: inverted residuals, depthwise 3x3, ReLU6
   small          conv-bn-relu-maxpool-flatten-gemm on a 1x3x8x8 input
+and small models for the network builder's tests:
+  conv_chain     conv (bias), strided 1x1 conv, depthwise 3x3, flatten, gemm: tuned ops only
+  residual_block ResNet's basic block on 1x16x8x8: conv-bn-relu-conv-bn, add input, relu
+  depthwise_block MobileNet-V2's inverted residual on 1x8x8x8 (expand 6, ReLU6, add input)
 and small models for the importer's tests:
   noop_reshape   small with a Reshape that keeps its input's shape
   const_fold     a Reshape whose shape is Mul/Add of constants, an Add of two constants
@@ -141,6 +145,27 @@ def small(b, variant=""):
     return b.model(dims, out, [dims[0], 10])
 
 
+def conv_chain(b):
+    x = b.conv("input", 3, 8, 3, bias=True)
+    x = b.conv(x, 8, 16, 1, stride=2)
+    x = b.conv(x, 16, 16, 3, group=16, bias=True)
+    x = b.node("Flatten", [x], axis=1)
+    return b.model([1, 3, 8, 8], b.gemm(x, 256, 10), [1, 10])
+
+
+def residual_block(b):
+    y = b.relu(b.bn(b.conv("input", 16, 16, 3), 16))
+    y = b.bn(b.conv(y, 16, 16, 3), 16)
+    return b.model([1, 16, 8, 8], b.relu(b.node("Add", [y, "input"])), [1, 16, 8, 8])
+
+
+def depthwise_block(b):
+    y = b.relu6(b.bn(b.conv("input", 8, 48, 1), 48))
+    y = b.relu6(b.bn(b.conv(y, 48, 48, 3, group=48), 48))
+    y = b.bn(b.conv(y, 48, 8, 1), 8)
+    return b.model([1, 8, 8, 8], b.node("Add", ["input", y]), [1, 8, 8, 8])
+
+
 def const_fold(b):
     # shape = [1,2] * [1,32] + [0,0] = [1,64]; bias = 0.5 + ones(10) * 2.
     shape = b.node("Mul", [b.const("s", np.array([1, 2], np.int64)),
@@ -160,6 +185,9 @@ MODELS = {
     "mobilenet_v2": mobilenet_v2,
     "small": small,
     "const_fold": const_fold,
+    "conv_chain": conv_chain,
+    "residual_block": residual_block,
+    "depthwise_block": depthwise_block,
 }
 for _variant in ["noop_reshape", "dynamic", "unsupported", "missing_init", "shape_mismatch"]:
     MODELS[_variant] = lambda b, v=_variant: small(b, v)

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "codegen/internal/codegen_opencl.h"
 #include "codegen/internal/ir.h"
 #include "codegen/internal/ir_printer.h"
 #include "codegen/internal/lower.h"
@@ -42,6 +43,21 @@ TEST(SimplifyTest, FoldsConstantsAndIdentities) {
   ir::Stmt loop = ir::MakeFor("i", ir::MakeInt(3), ir::MakeInt(1), ir::ForKind::kSerial,
                               ir::MakeStore("out", ir::MakeVar("i"), ir::MakeFloat(1)));
   EXPECT_EQ(ir::ToString(ir::Simplify(loop)), "out[3] = 1f\n");
+}
+
+TEST(CallTest, PassesKeepFloatCallsAndBackEndsSpellThem) {
+  ir::Expr i = ir::MakeVar("i");
+  ir::Expr value = ir::Div(ir::Exp(ir::MakeLoad("a", ir::Add(i, ir::MakeInt(0)))),
+                           ir::Sqrt(ir::MakeLoad("b", i)));
+  ir::Stmt loop = ir::MakeFor("i", ir::MakeInt(0), ir::MakeInt(8), ir::ForKind::kVectorized,
+                              ir::MakeStore("out", i, value));
+  // Simplify rewrites inside the call; the vectorized loop stays vector code.
+  ir::Stmt lowered = RunLoweringPasses(loop, nullptr);
+  EXPECT_EQ(ir::ToString(lowered), "vectorized for (i, 0, 8) {\n  out[i] = (exp(a[i])/sqrt(b[i]))\n}\n");
+  EXPECT_TRUE(ir::Vectorizable(loop->As<ir::For>()->body, "i"));
+  absl::StatusOr<OpenClKernel> opencl = EmitOpenCl(lowered, {"k", {"a", "b", "out"}, {}, {}});
+  ASSERT_TRUE(opencl.ok()) << opencl.status();
+  EXPECT_THAT(opencl->source, HasSubstr("(exp(a[v_i]) / sqrt(b[v_i]))"));
 }
 
 TEST(ScheduleTest, SplitOfANonDivisorGetsAMinBound) {

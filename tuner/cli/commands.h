@@ -77,12 +77,14 @@ int RunBest(const QueryArgs& args);
 int RunHistory(const QueryArgs& args);
 
 struct CompileArgs {
-  std::string workload;
+  std::string workload;                   // one of workload and model
+  std::string model;                      // ONNX file: the whole network as one shared object
+  std::vector<std::string> input_shapes;  // with model: `name=d0,d1,...` each
   std::string target = "host";
   std::string device;  // empty: any device of the target
   std::string db = "fleettune.db";
   std::string output;  // writes OUTPUT.so and OUTPUT.h
-  std::string symbol;  // empty: derived from the workload
+  std::string symbol;  // empty: derived from the workload or the model's file name
   bool dump_ir = false;
   bool compare_default = false;  // measure the tuned and the default kernel here
 };

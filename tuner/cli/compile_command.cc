@@ -1,11 +1,14 @@
 // `fleettune compile`: build the best recorded kernel of a workload for a target through
 // fleettune::Compiler's fallback chain (exact, other device, nearest workload, template
-// default), saying which it used.
+// default), saying which it used; with --model, a whole ONNX network as one shared object,
+// each tuned layer's config looked up the same way.
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -14,13 +17,18 @@
 #include "codegen/build.h"
 #include "codegen/checked_target.h"
 #include "codegen/checked_workload.h"
+#include "codegen/network.h"
 #include "codegen/search_space.h"
+#include "graph/build_network.h"
+#include "graph/onnx_import.h"
+#include "graph/passes.h"
 #include "rpc_server/cpu_device.h"
 #include "tuner/builder_pool.h"
 #include "tuner/cli/commands.h"
 #include "tuner/compiler.h"
 #include "tuner/tuning_job.h"
 #include "util/median.h"
+#include "util/seconds_since.h"
 
 namespace fleettune::cli {
 namespace {
@@ -135,10 +143,102 @@ absl::StatusOr<Comparison> CompareHere(const codegen::CheckedWorkload& workload,
   return Comparison{Median(a), Median(b), Median(ratios)};
 }
 
+// `models/resnet-50.onnx` -> `resnet_50`: a C identifier naming the model.
+std::string ModelSymbol(const std::string& path) {
+  std::string symbol = std::filesystem::path(path).stem().string();
+  for (char& c : symbol) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
+  }
+  if (symbol.empty() || std::isdigit(static_cast<unsigned char>(symbol[0]))) {
+    symbol = "model_" + symbol;
+  }
+  return symbol;
+}
+
+int RunCompileModel(const CompileArgs& args) {
+  constexpr char kCommand[] = "compile";
+  const auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<codegen::CheckedTarget> target = codegen::CheckedTarget::Parse(args.target);
+  if (!target.ok()) return ReportError(kCommand, target.status());
+  graph::InputShapes shapes;
+  for (const std::string& text : args.input_shapes) {
+    if (absl::Status s = graph::ParseInputShape(text, shapes); !s.ok()) {
+      return ReportError(kCommand, s);
+    }
+  }
+  absl::StatusOr<graph::Graph> model = graph::ImportOnnx(args.model, shapes);
+  if (!model.ok()) return ReportError(kCommand, model.status());
+  if (absl::Status output = CheckOutputPrefix(args.output); !output.ok()) {
+    return ReportError(kCommand, output);
+  }
+  graph::RunPasses(*model);
+  absl::StatusOr<std::unique_ptr<Compiler>> compiler = Compiler::Open(args.db);
+  if (!compiler.ok()) return ReportError(kCommand, compiler.status());
+  // One lookup per distinct workload.
+  std::map<std::string, LookupResult> lookups;
+  auto lookup = [&](const codegen::CheckedWorkload& workload) -> absl::StatusOr<v1::Config> {
+    auto it = lookups.find(workload.key());
+    if (it == lookups.end()) {
+      absl::StatusOr<LookupResult> found = (*compiler)->Lookup(workload, *target, args.device);
+      if (!found.ok()) return found.status();
+      it = lookups.emplace(workload.key(), std::move(*found)).first;
+    }
+    return it->second.config;
+  };
+  absl::StatusOr<codegen::NetworkSpec> spec = graph::MakeNetworkSpec(*model, *target, lookup);
+  if (!spec.ok()) return ReportError(kCommand, spec.status());
+
+  codegen::NetworkOptions options;
+  options.symbol = args.symbol.empty() ? ModelSymbol(args.model) : args.symbol;
+  absl::StatusOr<codegen::BuiltNetwork> network = codegen::BuildNetwork(*spec, *target, options);
+  if (!network.ok()) return ReportError(kCommand, network.status());
+
+  std::map<ConfigSource, int> sources;
+  int tuned = 0;
+  for (size_t i = 0; i < spec->layers.size(); ++i) {
+    const codegen::NetworkLayer& layer = spec->layers[i];
+    std::cout << absl::StrFormat("layer %3d  %-24s  ", i, layer.name);
+    if (layer.kind != codegen::NetworkLayer::Kind::kTuned) {
+      std::cout << (layer.kind == codegen::NetworkLayer::Kind::kCopy ? "copy" : "simple ")
+                << (layer.kind == codegen::NetworkLayer::Kind::kCopy ? "" : layer.simple.type)
+                << "\n";
+      continue;
+    }
+    ++tuned;
+    const LookupResult& found = lookups.at(layer.workload->key());
+    sources[found.source] += 1;
+    std::cout << layer.workload->key() << "  [" << ConfigSourceName(found.source) << "] "
+              << found.explanation << "\n";
+  }
+  for (const auto& [path, bytes] : {std::pair{args.output + ".so", &network->shared_object},
+                                    std::pair{args.output + ".h", &network->c_header}}) {
+    if (absl::Status written = WriteFile(path, *bytes); !written.ok()) {
+      return ReportError(kCommand, written);
+    }
+  }
+  std::string counted;
+  for (ConfigSource source : {ConfigSource::kExact, ConfigSource::kOtherDevice,
+                              ConfigSource::kNearestWorkload, ConfigSource::kDefault}) {
+    absl::StrAppend(&counted, counted.empty() ? "" : ", ", sources[source], " ",
+                    ConfigSourceName(source));
+  }
+  std::cout << absl::StrFormat(
+      "wrote %s.so and %s.h: %s, %d layers (%d tuned, %d simple or copy; configs: %s), weights "
+      "%.1f MB, .so %.1f MB, built in %.1f s\n",
+      args.output, args.output, network->symbol, spec->layers.size(), tuned,
+      spec->layers.size() - tuned, counted, network->weight_bytes / 1e6,
+      network->shared_object.size() / 1e6, util::SecondsSince(start));
+  return kExitOk;
+}
+
 }  // namespace
 
 int RunCompile(const CompileArgs& args) {
   constexpr char kCommand[] = "compile";
+  if (args.workload.empty() == args.model.empty()) {
+    return ReportError(kCommand, absl::InvalidArgumentError("give one of --workload and --model"));
+  }
+  if (!args.model.empty()) return RunCompileModel(args);
   // What to build is checked before where to write it: the first error names the input.
   absl::StatusOr<codegen::CheckedWorkload> workload =
       codegen::CheckedWorkload::Parse(args.workload);

@@ -104,18 +104,31 @@ int Main(int argc, char** argv) {
   AddQueryOptions(*history_cmd, history);
 
   CompileArgs compile;
-  CLI::App* compile_cmd =
-      app.add_subcommand("compile", "build the best recorded kernel: OUT.so and OUT.h");
-  compile_cmd->add_option("--workload,-w", compile.workload, "workload string")->required();
+  CLI::App* compile_cmd = app.add_subcommand(
+      "compile", "build the best recorded kernel, or a whole ONNX model: OUT.so and OUT.h");
+  CLI::Option* compile_workload =
+      compile_cmd->add_option("--workload,-w", compile.workload, "workload string");
+  CLI::Option* compile_model = compile_cmd->add_option(
+      "--model,-m", compile.model, "ONNX model: build the whole network as one shared object");
+  compile_model->excludes(compile_workload);
+  compile_workload->excludes(compile_model);
+  compile_cmd
+      ->add_option("--input-shape", compile.input_shapes,
+                   "with --model: static shape of a model input, name=d0,d1,... "
+                   "(repeatable)")
+      ->needs(compile_model);
   compile_cmd->add_option("--target,-t", compile.target, "target string")->capture_default_str();
   compile_cmd->add_option("--device,--key", compile.device, "prefer records of this device key");
   compile_cmd->add_option("--db", compile.db, "tuning database file")->capture_default_str();
   compile_cmd->add_option("-o,--output", compile.output, "output path without extension")
       ->required();
   compile_cmd->add_option("--symbol", compile.symbol, "exported kernel name");
-  compile_cmd->add_flag("--dump-ir", compile.dump_ir, "print the IR after each lowering pass");
-  compile_cmd->add_flag("--compare-default", compile.compare_default,
-                        "measure the kernel and the template default on this machine");
+  compile_cmd->add_flag("--dump-ir", compile.dump_ir, "print the IR after each lowering pass")
+      ->excludes(compile_model);
+  compile_cmd
+      ->add_flag("--compare-default", compile.compare_default,
+                 "measure the kernel and the template default on this machine")
+      ->excludes(compile_model);
 
   TasksArgs tasks;
   CLI::App* tasks_cmd = app.add_subcommand(
