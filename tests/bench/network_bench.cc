@@ -76,16 +76,16 @@ class LoadedNetwork {
                                                                 const std::string& db,
                                                                 const std::string& out,
                                                                 const graph::Graph& graph) {
-    absl::StatusOr<std::string> printed =
-        Run(absl::StrCat(FLEETTUNE_BINARY, " compile --model ", Quote(model), " --target ",
-                         Quote(target), " --db ", Quote(db), " -o ", Quote(out), " 2>&1"));
+    absl::StatusOr<std::string> printed = Run(absl::StrCat(
+        FLEETTUNE_BINARY, " compile --model ", Quote(model), " --target ", Quote(target), " --db ",
+        Quote(db), " --symbol network -o ", Quote(out), " 2>&1"));
     if (!printed.ok()) return printed.status();
     auto network = std::make_unique<LoadedNetwork>();
     network->summary_ = *printed;
     network->handle_ = dlopen((out + ".so").c_str(), RTLD_NOW | RTLD_LOCAL);
     if (network->handle_ == nullptr) return absl::InternalError(dlerror());
-    network->entry_ = reinterpret_cast<int32_t (*)(void* const*)>(
-        dlsym(network->handle_, fs::path(out).filename().c_str()));
+    network->entry_ =
+        reinterpret_cast<int32_t (*)(void* const*)>(dlsym(network->handle_, "network"));
     if (network->entry_ == nullptr) return absl::InternalError(dlerror());
     unsigned seed = 1;
     for (const std::string& name : graph.inputs) {
