@@ -9,7 +9,7 @@
 namespace fleettune::bench {
 
 double ConvShape::Flops() const {
-  return 2.0 * n * k * oh() * ow() * static_cast<double>(c) * r * s;
+  return 2.0 * n * k * oh() * ow() * static_cast<double>(c / groups) * r * s;
 }
 
 std::string ConvShape::WorkloadString() const {

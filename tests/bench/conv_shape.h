@@ -13,10 +13,13 @@ namespace fleettune::bench {
 
 struct ConvShape {
   int64_t n = 1, c = 0, h = 0, w = 0, k = 0, r = 0, s = 0, stride = 1, pad = 0;
+  // Channel groups: 1 is a full convolution, c == k == groups a depthwise one (weights
+  // [k, c / groups, r, s]).
+  int64_t groups = 1;
 
   int64_t oh() const { return (h + 2 * pad - r) / stride + 1; }
   int64_t ow() const { return (w + 2 * pad - s) / stride + 1; }
-  // 2*n*k*oh*ow*c*r*s: a multiply-add counts as 2.
+  // 2*n*k*oh*ow*(c/groups)*r*s: a multiply-add counts as 2.
   double Flops() const;
   // `conv2d:n=1,c=64,h=56,w=56,k=64,r=3,s=3,stride=1,pad=1`
   std::string WorkloadString() const;

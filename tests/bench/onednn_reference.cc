@@ -75,7 +75,11 @@ class ConvImpl : public OnednnConv {
     SetThreads(threads);
     const tag activations = blocked_ ? tag::any : tag::nchw;
     dnnl::memory::dims src_dims = {shape.n, shape.c, shape.h, shape.w};
-    dnnl::memory::dims weights_dims = {shape.k, shape.c, shape.r, shape.s};
+    const bool grouped = shape.groups > 1;
+    dnnl::memory::dims weights_dims =
+        grouped ? dnnl::memory::dims{shape.groups, shape.k / shape.groups, shape.c / shape.groups,
+                                     shape.r, shape.s}
+                : dnnl::memory::dims{shape.k, shape.c, shape.r, shape.s};
     dnnl::memory::dims dst_dims = {shape.n, shape.k, shape.oh(), shape.ow()};
     dnnl::convolution_forward::desc desc(
         dnnl::prop_kind::forward_inference,
@@ -88,7 +92,7 @@ class ConvImpl : public OnednnConv {
     pd_ = dnnl::convolution_forward::primitive_desc(desc, engine_);
     primitive_ = dnnl::convolution_forward(pd_);
     // Weights into the layout the implementation asked for, once, outside the timing.
-    dnnl::memory user_weights({weights_dims, dt::f32, tag::oihw}, engine_,
+    dnnl::memory user_weights({weights_dims, dt::f32, grouped ? tag::goihw : tag::oihw}, engine_,
                               const_cast<float*>(weights_kcrs));
     weights_ = dnnl::memory(pd_.weights_desc(), engine_);
     dnnl::reorder(user_weights, weights_).execute(stream_, user_weights, weights_);

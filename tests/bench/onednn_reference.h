@@ -38,7 +38,7 @@ enum class ConvAlgorithm { kAuto, kDirect };
 // reorder to and from it, outside any timing.
 enum class ConvLayout { kNchw, kBlocked };
 
-// dst[n,k,oh,ow] = conv(src[n,c,h,w], weights[k,c,r,s]), no bias.
+// dst[n,k,oh,ow] = conv(src[n,c,h,w], weights[k,c/groups,r,s]), no bias.
 class OnednnConv {
  public:
   // Unimplemented when oneDNN has no implementation of `algorithm` for this shape.
