@@ -195,10 +195,24 @@ absl::StatusOr<onnx::ModelProto> ReadModel(const std::string& path) {
 }  // namespace
 
 const std::vector<std::string>& SupportedOpTypes() {
-  static const auto* types = new std::vector<std::string>{
-      "Conv",   "Gemm",    "MatMul",      "BatchNormalization", "Relu",    "Clip",    "Add",
-      "Mul",    "MaxPool", "AveragePool", "GlobalAveragePool",  "Flatten", "Reshape", "Concat",
-      "Softmax"};
+  static const auto* types = new std::vector<std::string>{"Conv",
+                                                          "Gemm",
+                                                          "MatMul",
+                                                          "BatchNormalization",
+                                                          "Relu",
+                                                          "Clip",
+                                                          "Add",
+                                                          "Mul",
+                                                          "MaxPool",
+                                                          "AveragePool",
+                                                          "GlobalAveragePool",
+                                                          "Flatten",
+                                                          "Reshape",
+                                                          "Concat",
+                                                          "Softmax",
+                                                          "Sub",
+                                                          "Div",
+                                                          "Identity"};
   return *types;
 }
 

@@ -65,10 +65,11 @@ TEST(OnnxImportTest, MissingInitializerNamesNodeAndInput) {
 }
 
 TEST(OnnxImportTest, UnsupportedOpNamesNodeTypeAndSupportedList) {
-  ExpectError(ImportOnnx(ModelFile("unsupported")), absl::StatusCode::kInvalidArgument,
-              {"node 'lstm1' (LSTM)", "op type 'LSTM' is not supported",
-               "supported: Conv, Gemm, MatMul, BatchNormalization, Relu, Clip, Add, Mul, MaxPool, "
-               "AveragePool, GlobalAveragePool, Flatten, Reshape, Concat, Softmax"});
+  ExpectError(
+      ImportOnnx(ModelFile("unsupported")), absl::StatusCode::kInvalidArgument,
+      {"node 'lstm1' (LSTM)", "op type 'LSTM' is not supported",
+       "supported: Conv, Gemm, MatMul, BatchNormalization, Relu, Clip, Add, Mul, MaxPool, "
+       "AveragePool, GlobalAveragePool, Flatten, Reshape, Concat, Softmax, Sub, Div, Identity"});
 }
 
 TEST(OnnxImportTest, ShapeMismatchNamesNodeAndInputs) {
