@@ -49,3 +49,11 @@ echo
 echo
 # Simple-op kernels (pooling, elementwise, softmax, concat) against plain C++ loops, 1 thread.
 "$build/bin/simple_op_bench" "${quick[@]}"
+echo
+# Whole networks (issue #20): ResNet-50 and MobileNet-V2 built by `fleettune compile --model`
+# with template defaults (and from FLEETTUNE_BENCH_DB when set) at 1 thread and all cores,
+# against OpenCV DNN 4.6 and oneDNN's per-layer sum, each checked against OpenCV first
+# (about 10 minutes on 2 cores).
+net_db=()
+[[ -n ${FLEETTUNE_BENCH_DB:-} ]] && net_db=(--db "$FLEETTUNE_BENCH_DB")
+"$build/bin/network_bench" "${quick[@]}" "${net_db[@]}" --work "$build/tests/bench/network_bench"
