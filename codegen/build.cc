@@ -25,15 +25,6 @@ using util::SecondsSince;
 
 using Clock = std::chrono::steady_clock;
 
-absl::Status CheckSymbol(const std::string& symbol) {
-  bool valid = !symbol.empty() && !absl::ascii_isdigit(symbol[0]);
-  for (char c : symbol) valid &= absl::ascii_isalnum(c) || c == '_';
-  if (!valid) {
-    return absl::InvalidArgumentError(absl::StrCat("symbol '", symbol, "' is not a C identifier"));
-  }
-  return absl::OkStatus();
-}
-
 // The checks of a reference build; returns the op's template.
 absl::StatusOr<const OpTemplate*> CheckInputs(const CheckedWorkload& workload,
                                               const CheckedTarget& target,
@@ -168,10 +159,7 @@ std::string CHeader(const CheckedWorkload& workload, const CheckedTarget& target
       "// and later dlclose()s a kernel must keep libgomp loaded (link with -lgomp, or\n"
       "// dlopen(\"libgomp.so.1\", RTLD_NOW | RTLD_NODELETE) first): its worker threads\n"
       "// outlive a parallel region.\n",
-      "#ifndef ", guard, "\n#define ", guard, "\n\n#include <stdint.h>\n\n",
-      "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\nint32_t ", symbol,
-      "(void* const* args);\n\n#ifdef __cplusplus\n}  // extern \"C\"\n#endif\n\n", "#endif  // ",
-      guard, "\n");
+      KernelDeclaration(guard, symbol));
   return text;
 }
 

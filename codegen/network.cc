@@ -160,10 +160,7 @@ std::string Header(const NetworkSpec& spec, const CheckedTarget& target, const s
       "// Link or load with libgomp.so.1 available; a program that dlopen()s and later\n"
       "// dlclose()s it must keep libgomp loaded (link with -lgomp, or\n"
       "// dlopen(\"libgomp.so.1\", RTLD_NOW | RTLD_NODELETE) first).\n",
-      "#ifndef ", guard, "\n#define ", guard, "\n\n#include <stdint.h>\n\n",
-      "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\nint32_t ", symbol,
-      "(void* const* args);\n\n#ifdef __cplusplus\n}  // extern \"C\"\n#endif\n\n", "#endif  // ",
-      guard, "\n");
+      KernelDeclaration(guard, symbol));
   return text;
 }
 
@@ -172,12 +169,7 @@ std::string Header(const NetworkSpec& spec, const CheckedTarget& target, const s
 absl::StatusOr<BuiltNetwork> BuildNetwork(const NetworkSpec& spec, const CheckedTarget& target,
                                           const NetworkOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  bool valid_symbol = !options.symbol.empty() && !absl::ascii_isdigit(options.symbol[0]);
-  for (char c : options.symbol) valid_symbol &= absl::ascii_isalnum(c) || c == '_';
-  if (!valid_symbol) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("symbol '", options.symbol, "' is not a C identifier"));
-  }
+  if (absl::Status s = CheckSymbol(options.symbol); !s.ok()) return s;
   if (target.is_opencl()) {
     return absl::InvalidArgumentError("a network builds for CPU targets only, not opencl");
   }

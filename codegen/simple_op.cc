@@ -28,15 +28,6 @@ const std::map<std::string, SimpleOpKind>& Kinds() {
   return *kinds;
 }
 
-absl::Status CheckSymbol(const std::string& symbol) {
-  bool valid = !symbol.empty() && !absl::ascii_isdigit(symbol[0]);
-  for (char c : symbol) valid &= absl::ascii_isalnum(c) || c == '_';
-  if (!valid) {
-    return absl::InvalidArgumentError(absl::StrCat("symbol '", symbol, "' is not a C identifier"));
-  }
-  return absl::OkStatus();
-}
-
 std::string CHeader(const SimpleOp& op, const CheckedTarget& target, const std::string& symbol) {
   std::string text = absl::StrCat("// ", symbol, ": fleettune simple op ", op.type, " (opset ",
                                   op.opset, ", float32)\n// target: ", target.key(),
@@ -47,9 +38,10 @@ std::string CHeader(const SimpleOp& op, const CheckedTarget& target, const std::
     absl::StrAppend(&text, "//   args[", arg++, "] = input ", i, " ",
                     simple_ops::ShapeString(op.inputs[i].shape), "\n");
   }
-  absl::StrAppend(&text, "//   args[", arg, "] = output ", simple_ops::ShapeString(op.output),
-                  "\n#include <stdint.h>\n#ifdef __cplusplus\nextern \"C\"\n#endif\nint32_t ",
-                  symbol, "(void* const* args);\n");
+  absl::StrAppend(
+      &text, "//   args[", arg, "] = output ", simple_ops::ShapeString(op.output), "\n",
+      KernelDeclaration(absl::StrCat("FLEETTUNE_SIMPLE_OP_", absl::AsciiStrToUpper(symbol), "_H_"),
+                        symbol));
   return text;
 }
 

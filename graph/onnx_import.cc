@@ -239,6 +239,14 @@ absl::Status ParseInputShape(std::string_view text_view, InputShapes& shapes) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<InputShapes> ParseInputShapes(const std::vector<std::string>& texts) {
+  InputShapes shapes;
+  for (const std::string& text : texts) {
+    if (absl::Status s = ParseInputShape(text, shapes); !s.ok()) return s;
+  }
+  return shapes;
+}
+
 absl::StatusOr<Graph> ImportOnnx(const std::string& path, const InputShapes& input_shapes) {
   absl::StatusOr<onnx::ModelProto> read = ReadModel(path);
   if (!read.ok()) return read.status();

@@ -23,6 +23,8 @@ using InputShapes = std::map<std::string, std::vector<int64_t>>;
 // naming the bad part otherwise (no `=`, empty name, a dimension that is not a positive
 // integer, a name given twice).
 absl::Status ParseInputShape(std::string_view text, InputShapes& shapes);
+// Every `--input-shape` text of a command line, as ParseInputShape reads each.
+absl::StatusOr<InputShapes> ParseInputShapes(const std::vector<std::string>& texts);
 
 // Reads the ONNX model at `path`, applies `input_shapes`, runs ONNX's checker and shape
 // inference, and returns its graph: float32 tensors with static shapes, initializers (and

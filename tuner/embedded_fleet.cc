@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "codegen/target.h"
 #include "net/artifact_limit.h"
 #include "spdlog/spdlog.h"
 #include "tracker/tracker.h"
@@ -25,6 +26,11 @@ namespace {
 constexpr char kRuntimeName[] = "fleettune-rpc-server";
 
 }  // namespace
+
+bool IsHostTarget(const v1::Target& target) {
+  absl::StatusOr<v1::Target> host = codegen::ParseTarget("host");
+  return host.ok() && host->triple() == target.triple();
+}
 
 std::string FindRpcServerBinary() {
   if (const char* env = std::getenv("FLEETTUNE_RPC_SERVER"); env != nullptr && *env != '\0') {

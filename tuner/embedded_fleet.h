@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "fleettune/v1/fleettune.pb.h"
 #include "net/artifact_limit.h"
 #include "tuner/random_token.h"
 
@@ -25,6 +26,10 @@ namespace fleettune::tuner {
 // The board runtime binary: $FLEETTUNE_RPC_SERVER if set, else `fleettune-rpc-server` beside
 // the running executable, else the one on PATH.
 std::string FindRpcServerBinary();
+
+// Boards of the embedded fleet run on this machine, so they can only measure code for a
+// target of the host's architecture (its triple).
+bool IsHostTarget(const v1::Target& target);
 
 class EmbeddedFleet {
  public:

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <memory>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "codegen/internal/codegen_llvm.h"
 #include "codegen/internal/linker.h"
@@ -51,6 +52,22 @@ bool IsHostArchitecture(const v1::Target& target) {
 }
 
 }  // namespace
+
+absl::Status CheckSymbol(const std::string& symbol) {
+  bool valid = !symbol.empty() && !absl::ascii_isdigit(symbol[0]);
+  for (char c : symbol) valid &= absl::ascii_isalnum(c) || c == '_';
+  if (!valid) {
+    return absl::InvalidArgumentError(absl::StrCat("symbol '", symbol, "' is not a C identifier"));
+  }
+  return absl::OkStatus();
+}
+
+std::string KernelDeclaration(const std::string& guard, const std::string& symbol) {
+  return absl::StrCat("#ifndef ", guard, "\n#define ", guard, "\n\n#include <stdint.h>\n\n",
+                      "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\nint32_t ", symbol,
+                      "(void* const* args);\n\n#ifdef __cplusplus\n}  // extern \"C\"\n#endif\n\n",
+                      "#endif  // ", guard, "\n");
+}
 
 absl::StatusOr<BuiltKernel> CompileNest(const ir::Stmt& lowered,
                                         const std::vector<std::string>& buffers,

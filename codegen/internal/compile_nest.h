@@ -13,6 +13,14 @@
 
 namespace fleettune::codegen {
 
+// OK when `symbol` is a C identifier (what every exported kernel and network entry must be);
+// InvalidArgument naming it otherwise.
+absl::Status CheckSymbol(const std::string& symbol);
+
+// The declaring half of a generated C header: include guard `guard`, <stdint.h> and
+// `int32_t <symbol>(void* const* args);` with C linkage. Callers put their comment first.
+std::string KernelDeclaration(const std::string& guard, const std::string& symbol);
+
 // Emits `lowered` as `int32_t <options.symbol>(void* const* args)` reading `buffers` in ABI
 // order, runs O3 for the target and links a shared object; with options.object_only it stops
 // at the relocatable object, the symbol hidden (see BuildOptions). Fills shared_object,

@@ -160,13 +160,9 @@ int RunCompileModel(const CompileArgs& args) {
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<codegen::CheckedTarget> target = codegen::CheckedTarget::Parse(args.target);
   if (!target.ok()) return ReportError(kCommand, target.status());
-  graph::InputShapes shapes;
-  for (const std::string& text : args.input_shapes) {
-    if (absl::Status s = graph::ParseInputShape(text, shapes); !s.ok()) {
-      return ReportError(kCommand, s);
-    }
-  }
-  absl::StatusOr<graph::Graph> model = graph::ImportOnnx(args.model, shapes);
+  absl::StatusOr<graph::InputShapes> shapes = graph::ParseInputShapes(args.input_shapes);
+  if (!shapes.ok()) return ReportError(kCommand, shapes.status());
+  absl::StatusOr<graph::Graph> model = graph::ImportOnnx(args.model, *shapes);
   if (!model.ok()) return ReportError(kCommand, model.status());
   if (absl::Status output = CheckOutputPrefix(args.output); !output.ok()) {
     return ReportError(kCommand, output);

@@ -37,12 +37,6 @@ namespace {
 
 constexpr char kCommand[] = "run";
 
-// Boards of the embedded fleet run on this machine, so they can only measure host code.
-bool IsHostTarget(const v1::Target& target) {
-  absl::StatusOr<v1::Target> host = codegen::ParseTarget("host");
-  return host.ok() && host->triple() == target.triple();
-}
-
 absl::Status CheckRunArgs(const RunArgs& args) {
   if (args.boards <= 0 || args.repeat <= 0 || args.number <= 0 || args.min_repeat_ms < 0 ||
       args.timeout_ms <= 0 || args.build_threads < 0) {
@@ -55,11 +49,9 @@ absl::Status CheckRunArgs(const RunArgs& args) {
 
 // The model's graph after the graph passes.
 absl::StatusOr<graph::Graph> LoadModel(const RunArgs& args) {
-  graph::InputShapes shapes;
-  for (const std::string& text : args.input_shapes) {
-    if (absl::Status s = graph::ParseInputShape(text, shapes); !s.ok()) return s;
-  }
-  absl::StatusOr<graph::Graph> model = graph::ImportOnnx(args.model, shapes);
+  absl::StatusOr<graph::InputShapes> shapes = graph::ParseInputShapes(args.input_shapes);
+  if (!shapes.ok()) return shapes.status();
+  absl::StatusOr<graph::Graph> model = graph::ImportOnnx(args.model, *shapes);
   if (!model.ok()) return model.status();
   graph::RunPasses(*model);
   return model;
@@ -99,7 +91,7 @@ absl::StatusOr<std::unique_ptr<tuner::TrackerClient>> ConnectTracker(
   const int64_t max_artifact_bytes = net::MebibytesToBytes(args.max_artifact_mb);
   std::string address, token, ca;
   if (args.tracker.empty()) {
-    if (!IsHostTarget(target.proto())) {
+    if (!tuner::IsHostTarget(target.proto())) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "target '%s' is not this machine: local boards can only measure host code; pass "
           "--tracker with boards of it",

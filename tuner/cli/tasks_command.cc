@@ -18,13 +18,9 @@ constexpr char kCommand[] = "tasks";
 int RunTasks(const TasksArgs& args) {
   absl::StatusOr<codegen::CheckedTarget> target = codegen::CheckedTarget::Parse(args.target);
   if (!target.ok()) return ReportError(kCommand, target.status());
-  graph::InputShapes shapes;
-  for (const std::string& text : args.input_shapes) {
-    if (absl::Status s = graph::ParseInputShape(text, shapes); !s.ok()) {
-      return ReportError(kCommand, s);
-    }
-  }
-  absl::StatusOr<graph::Graph> model = graph::ImportOnnx(args.model, shapes);
+  absl::StatusOr<graph::InputShapes> shapes = graph::ParseInputShapes(args.input_shapes);
+  if (!shapes.ok()) return ReportError(kCommand, shapes.status());
+  absl::StatusOr<graph::Graph> model = graph::ImportOnnx(args.model, *shapes);
   if (!model.ok()) return ReportError(kCommand, model.status());
   graph::RunPasses(*model, [&](const std::string& pass, const graph::Graph& g) {
     if (args.dump_graph) std::cerr << "# after " << pass << "\n" << graph::DumpGraph(g);

@@ -23,12 +23,6 @@
 namespace fleettune::cli {
 namespace {
 
-// Boards of the embedded fleet run on this machine, so they can only measure host code.
-bool IsHostTarget(const v1::Target& target) {
-  absl::StatusOr<v1::Target> host = codegen::ParseTarget("host");
-  return host.ok() && host->triple() == target.triple();
-}
-
 // The boards of `key` that registered as emulated (qemu-user, simulated): their timings say
 // nothing about real hardware. The tracker's error when it cannot be asked: unreachable
 // (Unavailable) or refusing the token (Unauthenticated).
@@ -130,7 +124,7 @@ int RunTune(const TuneArgs& args) {
 
   std::unique_ptr<tuner::EmbeddedFleet> fleet;
   if (tracker_address.empty()) {
-    if (!IsHostTarget(target->proto())) {
+    if (!tuner::IsHostTarget(target->proto())) {
       return ReportError(kCommand, absl::InvalidArgumentError(absl::StrFormat(
                                        "target '%s' is not this machine: local boards can only "
                                        "measure host code; pass --tracker with boards of it",
