@@ -10,19 +10,12 @@ namespace fleettune::codegen {
 namespace {
 
 using testing::Elements;
+using testing::ExpectSimpleOpMatches;
 using ::testing::HasSubstr;
 using testing::RandomInputs;
 using testing::RelativeError;
 using testing::RunSimpleOp;
 using testing::Unflatten;
-
-void ExpectMatches(const SimpleOp& op, const std::vector<float>& want,
-                   const std::vector<std::vector<float>>& inputs, const std::string& target,
-                   double tolerance = 1e-5) {
-  absl::StatusOr<std::vector<float>> got = RunSimpleOp(op, inputs, target);
-  ASSERT_TRUE(got.ok()) << got.status();
-  EXPECT_LE(RelativeError(*got, want), tolerance) << op.type << " on " << target;
-}
 
 TEST(SimpleLayoutTest, ConcatAlongAnyAxis) {
   struct Case {
@@ -55,7 +48,7 @@ TEST(SimpleLayoutTest, ConcatAlongAnyAxis) {
       want[i] = in[k][offset];
     }
     for (const char* target : {"host -threads=1", "host -threads=2"}) {
-      ExpectMatches(op, want, in, target, 0);
+      ExpectSimpleOpMatches(op, want, in, target, 0);
     }
   }
   SimpleOp bad;
@@ -107,7 +100,7 @@ TEST(SimpleLayoutTest, SoftmaxBeforeAndFromOpset13) {
       }
     }
     for (const char* target : {"host -threads=1", "host -threads=2"}) {
-      ExpectMatches(op, want, in, target);
+      ExpectSimpleOpMatches(op, want, in, target);
     }
   }
 }
@@ -130,7 +123,7 @@ TEST(SimpleLayoutTest, BatchNormalizationForInference) {
       want[i] = (in[0][i] - in[3][ch]) * in[1][ch] / std::sqrt(in[4][ch] + 1e-3) + in[2][ch];
     }
     for (const char* target : {"host -threads=1", "host -threads=2"}) {
-      ExpectMatches(op, want, in, target);
+      ExpectSimpleOpMatches(op, want, in, target);
     }
   }
   SimpleOp bad;

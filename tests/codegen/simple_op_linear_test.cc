@@ -11,18 +11,12 @@ namespace {
 
 using testing::BroadcastOffset;
 using testing::Elements;
+using testing::ExpectSimpleOpMatches;
 using ::testing::HasSubstr;
 using testing::RandomInputs;
 using testing::RelativeError;
 using testing::RunSimpleOp;
 using testing::Unflatten;
-
-void ExpectMatches(const SimpleOp& op, const std::vector<float>& want,
-                   const std::vector<std::vector<float>>& inputs, const std::string& target) {
-  absl::StatusOr<std::vector<float>> got = RunSimpleOp(op, inputs, target);
-  ASSERT_TRUE(got.ok()) << got.status();
-  EXPECT_LE(RelativeError(*got, want), 1e-5) << op.type << " on " << target;
-}
 
 // ---- Gemm ------------------------------------------------------------------------------
 struct GemmCase {
@@ -67,7 +61,7 @@ TEST(SimpleLinearTest, GemmMatchesReference) {
       }
     }
     for (const char* target : {"host -threads=1", "host -threads=2"}) {
-      ExpectMatches(op, want, in, target);
+      ExpectSimpleOpMatches(op, want, in, target);
     }
   }
 }
@@ -133,7 +127,7 @@ TEST(SimpleLinearTest, MatMulBroadcastsLikeNumpy) {
       want[flat] = sum;
     }
     for (const char* target : {"host -threads=1", "host -threads=2"}) {
-      ExpectMatches(op, want, in, target);
+      ExpectSimpleOpMatches(op, want, in, target);
     }
   }
   SimpleOp bad;
@@ -233,7 +227,7 @@ TEST(SimpleLinearTest, ConvMatchesReference) {
     std::vector<std::vector<float>> in = RandomInputs(op, 17);
     std::vector<float> want = ReferenceConv(c, in);
     for (const char* target : {"host -threads=1", "host -threads=2"}) {
-      ExpectMatches(op, want, in, target);
+      ExpectSimpleOpMatches(op, want, in, target);
     }
   }
 }

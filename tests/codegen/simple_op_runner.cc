@@ -5,9 +5,18 @@
 #include <memory>
 #include <random>
 
+#include "gtest/gtest.h"
 #include "rpc_server/kernel_library.h"
 
 namespace fleettune::codegen::testing {
+
+void ExpectSimpleOpMatches(const SimpleOp& op, const std::vector<float>& want,
+                           const std::vector<std::vector<float>>& inputs, const std::string& target,
+                           double tolerance) {
+  absl::StatusOr<std::vector<float>> got = RunSimpleOp(op, inputs, target);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_LE(RelativeError(*got, want), tolerance) << op.type << " on " << target;
+}
 
 absl::StatusOr<std::vector<float>> RunSimpleOp(const SimpleOp& op,
                                                const std::vector<std::vector<float>>& inputs,

@@ -17,6 +17,12 @@ absl::StatusOr<std::vector<float>> RunSimpleOp(const SimpleOp& op,
                                                const std::vector<std::vector<float>>& inputs,
                                                const std::string& target = "host -threads=1");
 
+// Runs `op` on `inputs` for `target` and expects RelativeError against `want` <= `tolerance`
+// (a gtest expectation naming the op and target).
+void ExpectSimpleOpMatches(const SimpleOp& op, const std::vector<float>& want,
+                           const std::vector<std::vector<float>>& inputs, const std::string& target,
+                           double tolerance = 1e-5);
+
 // Random inputs for the present inputs of `op`, in [-1, 1).
 std::vector<std::vector<float>> RandomInputs(const SimpleOp& op, uint32_t seed);
 
