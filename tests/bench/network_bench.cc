@@ -36,7 +36,6 @@
 #include "graph/passes.h"
 #include "graph/tasks.h"
 #include "tests/bench/bench_util.h"
-#include "tests/bench/conv_shape.h"
 #include "tests/bench/onednn_reference.h"
 
 namespace fleettune::bench {
@@ -160,54 +159,6 @@ absl::StatusOr<double> OpencvMedianMs(const std::string& model, int threads, int
     return absl::InternalError(absl::StrCat("no median_ms in: ", *json));
   }
   return ms;
-}
-
-int64_t Param(const v1::Workload& workload, const std::string& name, int64_t fallback) {
-  for (const v1::Workload::Param& param : workload.params()) {
-    if (param.name() == name) return param.value();
-  }
-  return fallback;
-}
-
-// oneDNN's time for one task's layer: convolutions in the faster of NCHW and its blocked
-// layout, matmuls row-major; -1 when oneDNN cannot run it.
-double OnednnLayerSeconds(const codegen::CheckedWorkload& workload, int threads,
-                          const TimingOptions& timing) {
-  const v1::Workload& w = workload.proto();
-  if (w.op() == "matmul") {
-    const int64_t m = Param(w, "m", 1), n = Param(w, "n", 1), k = Param(w, "k", 1);
-    auto matmul = OnednnMatmul::Create(m, n, k, threads);
-    if (!matmul.ok()) return -1;
-    AlignedBuffer a(m * k), b(k * n), c(m * n);
-    a.FillRandom(1);
-    b.FillRandom(2);
-    return TimeMedian([&] { (*matmul)->Run(a.data(), b.data(), c.data()); }, timing);
-  }
-  if (w.op() != "conv2d" && w.op() != "depthwise_conv2d") return -1;
-  const bool depthwise = w.op() == "depthwise_conv2d";
-  ConvShape shape;
-  shape.c = Param(w, "c", 1);
-  shape.h = Param(w, "h", 1);
-  shape.w = Param(w, "w", 1);
-  shape.k = depthwise ? shape.c : Param(w, "k", 1);
-  shape.r = Param(w, "r", 1);
-  shape.s = Param(w, "s", 1);
-  shape.stride = Param(w, "stride", 1);
-  shape.pad = Param(w, "pad", 0);
-  shape.groups = depthwise ? shape.c : 1;
-  AlignedBuffer weights(shape.k * (shape.c / shape.groups) * shape.r * shape.s);
-  AlignedBuffer src(shape.c * shape.h * shape.w), dst(shape.k * shape.oh() * shape.ow());
-  weights.FillRandom(3);
-  src.FillRandom(4);
-  double best = -1;
-  for (ConvLayout layout : {ConvLayout::kNchw, ConvLayout::kBlocked}) {
-    auto conv = OnednnConv::Create(shape, ConvAlgorithm::kAuto, layout, weights.data(), threads);
-    if (!conv.ok()) continue;
-    (*conv)->Bind(src.data(), dst.data());
-    const double seconds = TimeMedian([&] { (*conv)->Run(); }, timing);
-    if (best < 0 || seconds < best) best = seconds;
-  }
-  return best;
 }
 
 std::string Ms(double seconds) {

@@ -12,6 +12,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "codegen/checked_workload.h"
+#include "tests/bench/bench_util.h"
 #include "tests/bench/conv_shape.h"
 
 namespace fleettune::bench {
@@ -55,6 +57,12 @@ class OnednnConv {
   virtual void Fetch() = 0;
   virtual std::string Impl() const = 0;
 };
+
+// oneDNN's median seconds for one fleettune layer: a conv2d or depthwise_conv2d in the
+// faster of NCHW and oneDNN's blocked layout (bias and fused epilogue left out), a matmul
+// row-major; -1 when oneDNN cannot run it or is not built in.
+double OnednnLayerSeconds(const codegen::CheckedWorkload& workload, int threads,
+                          const TimingOptions& timing);
 
 }  // namespace fleettune::bench
 

@@ -10,7 +10,8 @@
 // prepacking removes.
 //
 // Usage: prepack_bench --model resnet50.onnx [--quick]; without --model, two tiny layers
-// (the ctest smoke run). Each prepacked output is checked against the normal build's.
+// (the ctest smoke run). Each prepacked output is checked against the normal build's. The
+// oneDNN column is OnednnLayerSeconds (onednn_reference.h) for the same layer.
 #include <cstdio>
 #include <map>
 #include <string>
@@ -25,6 +26,7 @@
 #include "graph/tasks.h"
 #include "rpc_server/kernel_library.h"
 #include "tests/bench/bench_util.h"
+#include "tests/bench/onednn_reference.h"
 
 namespace fleettune::bench {
 namespace {
@@ -111,8 +113,8 @@ int Run(const std::vector<Layer>& layers, bool quick) {
   timing.min_repeat_seconds = quick ? 0.005 : 0.1;
   timing.repeats = quick ? 3 : 7;
   Table table({"layer", "count", "template", "normal ms", "prepacked ms", "normal/prepacked",
-               "pack ms (build time)", "nchwc prepacked ms"});
-  double normal_sum = 0, prepacked_sum = 0;
+               "pack ms (build time)", "nchwc prepacked ms", "oneDNN ms", "prepacked/oneDNN"});
+  double normal_sum = 0, prepacked_sum = 0, onednn_sum = 0;
   for (const Layer& layer : layers) {
     absl::StatusOr<codegen::CheckedWorkload> workload =
         codegen::CheckedWorkload::Parse(layer.workload);
@@ -157,19 +159,24 @@ int Run(const std::vector<Layer>& layers, bool quick) {
     }
     const double normal = contestants[0].seconds;
     const double prepacked = input.empty() ? normal : contestants[1].seconds;
+    const double onednn = OnednnLayerSeconds(*workload, 1, timing);
     normal_sum += layer.count * normal;
     prepacked_sum += layer.count * prepacked;
+    onednn_sum = onednn > 0 && onednn_sum >= 0 ? onednn_sum + layer.count * onednn : -1;
     const bool has_nchwc = config.template_name() == "conv2d_im2col" && contestants.size() > 1;
     table.AddRow({layer.workload, std::to_string(layer.count), config.template_name(), Ms(normal),
                   input.empty() ? "(not packed)" : Ms(prepacked), FormatRatio(normal, prepacked),
                   input.empty() ? "-" : Ms(runs[1].pack_seconds),
-                  has_nchwc ? Ms(contestants.back().seconds) : "-"});
+                  has_nchwc ? Ms(contestants.back().seconds) : "-",
+                  onednn > 0 ? Ms(onednn) : "-", FormatRatio(prepacked, onednn)});
   }
   std::printf("Pre-packed weights: default config, one thread, median ms per call\n");
   table.Print();
   std::printf("sum over the model (weighted by count): normal %s ms, prepacked %s ms, %s x\n",
               Ms(normal_sum).c_str(), Ms(prepacked_sum).c_str(),
               FormatRatio(normal_sum, prepacked_sum).c_str());
+  std::printf("oneDNN (%s) sum %s ms: prepacked / oneDNN %s x\n", OnednnVersion().c_str(),
+              Ms(onednn_sum).c_str(), FormatRatio(prepacked_sum, onednn_sum).c_str());
   return 0;
 }
 
