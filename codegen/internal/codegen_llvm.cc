@@ -2,6 +2,7 @@
 
 #include <map>
 #include <optional>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "codegen/internal/check.h"
@@ -15,6 +16,10 @@ namespace fleettune::codegen {
 namespace {
 
 using ir::BinaryOp;
+
+// Vector loads of lanes `stride` elements apart up to this stride load the span they cover
+// and shuffle; larger strides load lane by lane.
+constexpr int64_t kMaxShuffledStride = 4;
 
 class FunctionEmitter {
  public:
@@ -210,6 +215,19 @@ class FunctionEmitter {
                                           builder_.CreateAlignedLoad(F32(), base, llvm::Align(4)));
       }
       auto* vector_type = llvm::FixedVectorType::get(F32(), lanes);
+      if (stride >= 2 && stride <= kMaxShuffledStride) {
+        // One load of the span the lanes cover ((lanes - 1) * stride + 1 elements, never
+        // past the last one read) and a shuffle that picks every stride-th: a few vector
+        // loads instead of `lanes` scalar loads and inserts (stride-2 depthwise and pooling
+        // windows read their input this way).
+        const int64_t span = (lanes - 1) * stride + 1;
+        auto* span_type = llvm::FixedVectorType::get(F32(), span);
+        llvm::Value* wide = builder_.CreateAlignedLoad(
+            span_type, builder_.CreateBitCast(base, span_type->getPointerTo()), llvm::Align(4));
+        std::vector<int> mask;
+        for (int64_t lane = 0; lane < lanes; ++lane) mask.push_back(lane * stride);
+        return builder_.CreateShuffleVector(wide, mask);
+      }
       if (stride != 1) {
         llvm::Value* vector = llvm::UndefValue::get(vector_type);
         for (int64_t lane = 0; lane < lanes; ++lane) {

@@ -23,14 +23,16 @@
 //   pack     copy B into the panel layout first (1) or read B in place (0)
 //   parallel run the outermost loop (and the packing) on the target's threads
 // Default: kc=k up to 512 (no k remainder) else 256, unroll_k 4, pack on, and
-//   - on targets with 32 vector registers (AVX-512, NEON): mr=4, nr=4 vectors (16
+//   - on targets with 32 vector registers (AVX-512, NEON): mr=6, nr=4 vectors (24
 //     accumulators), order 0 (column panels outermost: a packed B panel stays in cache while
 //     every row tile uses it; rows first instead when threads would get fewer than four
-//     panels each). Measured 2026-11-22 on AVX-512, one thread, against the earlier 6 x 2
-//     vectors with rows outermost: 0.99-1.21x on seven matmuls (256^3 to 1024^3, BERT's
+//     panels each). Measured 2026-11-22 on AVX-512, one thread, 4 x 4 vectors against the
+//     earlier 6 x 2 with rows outermost: 0.99-1.21x on seven matmuls (256^3 to 1024^3, BERT's
 //     128x768x768 and 128x3072x768, a 64x1000x2048 classifier) and, through conv2d_im2col,
-//     0.90-1.73x on ResNet-50's nine 1x1 layers (1.65-1.73x on the 56x56 ones, where the
-//     default reached 20% of the best);
+//     0.90-1.73x on ResNet-50's nine 1x1 layers. A B panel of 4 vectors by kc rows overflows
+//     L1, so each of its vectors should feed as many FMAs as the registers allow: 6 rows was
+//     the best mr of 40-trial tuning on 8 of ResNet-50's 12 im2col layers, and interleaved
+//     against 4 x 4 (2026-12-03) 1.00-1.14x on 9 of 10 layers and matmuls (0.92x on one);
 //   - otherwise (AVX2: 16 registers): mr=6, nr=2 vectors (12 accumulators), order 1.
 #include "codegen/internal/matmul_blocked_template.h"
 
@@ -264,10 +266,10 @@ SearchSpace MatmulBlockedSpace(const MatmulProblem& p, const v1::Target& target,
     knob->set_name(name);
     knob->set_value(value);
   };
-  // See the file comment: 4 x 4 vectors with column panels outermost where the registers
+  // See the file comment: 6 x 4 vectors with column panels outermost where the registers
   // allow, else 6 x 2 vectors with rows outermost.
   const bool wide = VectorRegisters(target) >= 32;
-  const int64_t mr = ChoiceAtMost(tile_y, wide ? 4 : 6);
+  const int64_t mr = ChoiceAtMost(tile_y, 6);
   const int64_t nr = ChoiceAtMost(tile_x, (wide ? 4 : 2) * lanes);
   // Threads share the outermost loop: columns first only with a few panels per thread.
   const bool columns_first =

@@ -30,12 +30,12 @@ const OpTemplate* FindTemplate(const v1::Workload& workload) {
   if (op == "depthwise_conv2d") return FindTemplate(op, "depthwise_conv2d_direct");
   if (op != "conv2d") return nullptr;
   // Which layout pays depends on where the bytes are (measured on ResNet-50's layers,
-  // docs/codegen.md): a 1x1 stride-1 layer without padding is a plain matrix product over
-  // its pixels, and on small images (<= 64 output pixels) the weights dwarf the input, so
-  // both take conv2d_im2col, which never copies the weights; every other layer takes the
+  // docs/codegen.md): a 1x1 layer without padding is a plain matrix product over its
+  // (strided) pixels, and on small images (<= 64 output pixels) the weights dwarf the input,
+  // so both take conv2d_im2col, which never copies the weights; every other layer takes the
   // blocked-channel conv2d_nchwc.
   Conv2dProblem p = Conv2dProblemOf(workload);
-  bool pointwise = p.r == 1 && p.s == 1 && p.stride == 1 && p.pad == 0;
+  bool pointwise = p.r == 1 && p.s == 1 && p.pad == 0;
   bool small_image = p.oh * p.ow <= 64;
   return FindTemplate(op, pointwise || small_image ? "conv2d_im2col" : "conv2d_nchwc");
 }

@@ -57,7 +57,7 @@ int64_t ChoiceAtMost(const std::vector<int64_t>& choices, int64_t want);
 inline int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // The primary template for `workload` (what SearchSpaceFor offers), or nullptr when its op
-// has none. Which one can depend on the shape (conv2d: "conv2d_im2col" for 1x1 stride-1
+// has none. Which one can depend on the shape (conv2d: "conv2d_im2col" for 1x1
 // layers without padding and for images of at most 64 output pixels, else "conv2d_nchwc").
 // Thread-safe.
 const OpTemplate* FindTemplate(const v1::Workload& workload);

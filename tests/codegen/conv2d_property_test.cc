@@ -160,9 +160,11 @@ TEST(Conv2dPropertyTest, SpaceAndDefault) {
   EXPECT_EQ(ConfigToString(odd.DefaultConfig()),
             "oc_block=32,tile_ow=5,order=0,unroll_rx=1,parallel=0");
   EXPECT_TRUE(odd.IndexOf(odd.DefaultConfig()).ok());
-  // A 1x1 stride-2 layer keeps the full 28-accumulator tile.
-  SearchSpace downsample = *SearchSpaceFor(
-      *ParseWorkload("conv2d:n=1,c=512,h=28,w=28,k=1024,r=1,s=1,stride=2,pad=0"), avx512);
+  // A 1x1 stride-2 layer takes im2col (below); built as nchwc it keeps the full
+  // 28-accumulator tile.
+  SearchSpace downsample =
+      *SearchSpaceFor(*ParseWorkload("conv2d:n=1,c=512,h=28,w=28,k=1024,r=1,s=1,stride=2,pad=0"),
+                      avx512, "conv2d_nchwc");
   EXPECT_EQ(ConfigToString(downsample.DefaultConfig()),
             "oc_block=32,tile_ow=14,order=0,unroll_rx=0,parallel=0");
   // Depthwise: one channel per tile; 4 rows where they cut the output evenly at stride 1,
@@ -181,20 +183,25 @@ TEST(Conv2dPropertyTest, SpaceAndDefault) {
   EXPECT_THAT(direct.knobs()[2].choices, ::testing::ElementsAre(14, 16, 32));
   EXPECT_EQ(ConfigToString(direct.DefaultConfig()),
             "tile_oc=8,tile_oh=2,tile_ow=14,order=0,parallel=0");
-  // A 1x1 stride-1 layer is a matrix product over its pixels, and a 7x7 image has far more
+  // A 1x1 layer is a matrix product over its (strided) pixels, and a 7x7 image has far more
   // weights than pixels: both take the im2col template (the matmul micro-kernel's knobs).
   SearchSpace pointwise = *SearchSpaceFor(
       *ParseWorkload("conv2d:n=1,c=64,h=56,w=56,k=256,r=1,s=1,stride=1,pad=0"), avx512);
   EXPECT_EQ(pointwise.template_name(), "conv2d_im2col");
   EXPECT_EQ(pointwise.knobs()[0].name, "tile_y");
+  EXPECT_EQ(SearchSpaceFor(
+                *ParseWorkload("conv2d:n=1,c=512,h=28,w=28,k=1024,r=1,s=1,stride=2,pad=0"), avx512)
+                ->template_name(),
+            "conv2d_im2col");
   SearchSpace late = *SearchSpaceFor(
       *ParseWorkload("conv2d:n=1,c=512,h=7,w=7,k=512,r=3,s=3,stride=1,pad=1"), avx512);
   EXPECT_EQ(late.template_name(), "conv2d_im2col");
   EXPECT_THAT(late.knobs()[5].choices, ::testing::ElementsAre(1));  // always packs
-  // Stride 2 or padding: blocked channels again; with 16 registers (AVX2) the tile shrinks.
+  // A wider kernel on a large image: blocked channels again; with 16 registers (AVX2) the
+  // tile shrinks.
   v1::Target avx2 = *ParseTarget("llvm -mtriple=x86_64-linux-gnu -mcpu=haswell -threads=1");
   SearchSpace strided = *SearchSpaceFor(
-      *ParseWorkload("conv2d:n=1,c=256,h=56,w=56,k=128,r=1,s=1,stride=2,pad=0"), avx2);
+      *ParseWorkload("conv2d:n=1,c=256,h=56,w=56,k=128,r=3,s=3,stride=2,pad=1"), avx2);
   EXPECT_EQ(strided.template_name(), "conv2d_nchwc");
   EXPECT_THAT(strided.knobs()[0].choices, ::testing::ElementsAre(8, 16));
   EXPECT_THAT(strided.knobs()[1].choices, ::testing::ElementsAre(1, 2, 4, 6));

@@ -65,15 +65,15 @@ TEST(SearchSpaceTest, BlockedMatmulKnobs) {
   EXPECT_THAT(space->knobs()[2].choices, ElementsAre(16, 32, 64, 128, 256, 512));
   EXPECT_THAT(space->knobs()[3].choices, ElementsAre(0, 1, 2, 3));  // spatial loop outermost
   EXPECT_EQ(space->size(), 7ull * 4 * 6 * 4 * 4 * 2 * 2);
-  // 32 registers: a 4 x 4-vector tile; 8 column panels are too few for 4 threads, so rows
+  // 32 registers: a 6 x 4-vector tile; 8 column panels are too few for 4 threads, so rows
   // go first, while one thread takes the panels outermost.
   EXPECT_EQ(ConfigToString(space->DefaultConfig()),
-            "tile_y=4,tile_x=64,tile_k=512,order=1,unroll_k=4,pack=1,parallel=1");
+            "tile_y=6,tile_x=64,tile_k=512,order=1,unroll_k=4,pack=1,parallel=1");
   EXPECT_TRUE(space->IndexOf(space->DefaultConfig()).ok());
   v1::Target avx512_one = Target("llvm -mtriple=x86_64-linux-gnu -mcpu=skylake-avx512 -threads=1");
   EXPECT_EQ(ConfigToString(
                 SearchSpaceFor(Matmul("matmul:m=512,n=512,k=512"), avx512_one)->DefaultConfig()),
-            "tile_y=4,tile_x=64,tile_k=512,order=0,unroll_k=4,pack=1,parallel=0");
+            "tile_y=6,tile_x=64,tile_k=512,order=0,unroll_k=4,pack=1,parallel=0");
 
   // AVX2 (8 lanes), one thread, odd sizes: choices shrink to the problem.
   v1::Target avx2 = Target("llvm -mtriple=x86_64-linux-gnu -mcpu=haswell -threads=1");

@@ -89,6 +89,23 @@ std::vector<PoolCase> Cases(const std::string& type) {
        {1, 4, 9, 9},
        {{"kernel_shape", {3, 3}}, {"strides", {2, 2}}, {"pads", {1, 1, 1, 1}}},
        {1, 1, 1, 1}},
+      // Strides 3 and 4 read the input through strided vector loads (one span load and a
+      // shuffle); stride 5 through lane-by-lane loads.
+      {type,
+       {1, 2, 9, 70},
+       {1, 2, 3, 23},
+       {{"kernel_shape", {3, 3}}, {"strides", {3, 3}}},
+       {0, 0, 0, 0}},
+      {type,
+       {1, 2, 9, 70},
+       {1, 2, 2, 18},
+       {{"kernel_shape", {2, 2}}, {"strides", {4, 4}}},
+       {0, 0, 0, 0}},
+      {type,
+       {1, 2, 9, 70},
+       {1, 2, 2, 14},
+       {{"kernel_shape", {1, 1}}, {"strides", {5, 5}}},
+       {0, 0, 0, 0}},
       // Asymmetric pads and kernel.
       {type,
        {2, 3, 7, 6},
