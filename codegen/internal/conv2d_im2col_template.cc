@@ -47,6 +47,16 @@ MatmulProblem ProblemOf(const Conv2dProblem& p) {
   q.bias_per_row = true;
   const int64_t rows = p.h + 2 * p.pad, cols = p.w + 2 * p.pad;
   const std::string source = p.pad > 0 ? "data.padded" : "data";
+  if (p.r == 1 && p.s == 1 && p.stride == 1 && p.pad == 0) {
+    // A 1x1 stride-1 layer reads its pixels in order: row k of B is input plane k, so the
+    // packing copies contiguous runs (vector loads) instead of computing j / ow and j % ow
+    // for every element.
+    q.b_element = [p](const ir::Expr& b, const ir::Expr& k, const ir::Expr& j) {
+      ir::Expr plane = b ? ir::Add(ir::Mul(b, Int(p.c)), k) : k;
+      return ir::MakeLoad("data", FlatIndex({{plane, p.n * p.c}, {j, p.h * p.w}}));
+    };
+    return q;
+  }
   q.b_element = [p, rows, cols, source](const ir::Expr& b, const ir::Expr& k, const ir::Expr& j) {
     // k = (ic * r + ry) * s + rx, j = oh * ow + ow_index.
     ir::Expr ic = Quotient(k, p.r * p.s);

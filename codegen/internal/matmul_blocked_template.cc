@@ -2,7 +2,10 @@
 //
 // Loop nest (per batch entry b of batch_matmul):
 //   [pack B into panels Bp[b][n/nr][k][nr] (heap, aligned_alloc; padded columns repeat the
-//    last column so they stay finite)]
+//    last column so they stay finite); a gathered B (conv2d_im2col) on one thread with
+//    column panels outermost instead packs one panel Bp[k][nr] at the start of each j.outer
+//    iteration, so it is still in L2 when the row tiles read it (ResNet-50's 56x56 1x1
+//    layers: 1.9 vs 3.8 ms, interleaved, 2026-12-03)]
 //   outer loops i.outer (m/mr), j.outer (n/nr), k.outer (k/kc) in the order of `order`
 //     micro-kernel at the innermost spatial outer loop (cache write): acc[mr][nr] = 0 on the
 //     stack (SROA keeps it in vector registers); for k in the k tile (unrolled by unroll_k):
@@ -200,6 +203,45 @@ absl::StatusOr<PackSpec> PanelPack(const MatmulProblem& p, int64_t nr, int64_t l
                   *pack_nest};
 }
 
+// B's panel j.outer (all k rows, nr columns) packed into Bp[k][nr] at the start of every
+// j.outer iteration (PackSpec::at): for B gathered on every call (conv2d_im2col), a panel
+// packed right before its row tiles read it is still in L2, where packing all of B first
+// (several MB on 56x56 images) leaves it to come back from memory. The last, partial panel
+// repeats column n - 1.
+absl::StatusOr<PackSpec> PanelAtLoopPack(const MatmulProblem& p, int64_t nr, int64_t lanes) {
+  const int64_t full_panels = p.n / nr;
+  auto pack = [&](bool clamp) -> absl::StatusOr<ir::Stmt> {
+    ir::Expr column = ir::Add(ir::Mul(V("j.outer"), Int(nr)), V("p.v"));
+    if (clamp) column = ir::Min(column, Int(p.n - 1));
+    LoopNestDef def{
+        {{"p.k", p.k, false}, {"p.v", nr, false}},
+        ir::MakeStore(p.b_name + ".packed", ir::Add(ir::Mul(V("p.k"), Int(nr)), V("p.v")),
+                      p.b_element(nullptr, V("p.k"), column))};
+    Schedule schedule(def);
+    if (!clamp) {
+      for (const absl::Status& step :
+           {schedule.SplitLoop("p.v", lanes, "p.v.o", "p.v.v"), schedule.Vectorize("p.v.v")}) {
+        if (!step.ok()) return step;
+      }
+    }
+    return LowerSchedule(def, schedule);
+  };
+  absl::StatusOr<ir::Stmt> full = pack(false);
+  if (!full.ok()) return full.status();
+  ir::Stmt nest = *full;
+  if (full_panels * nr < p.n) {
+    absl::StatusOr<ir::Stmt> last = pack(true);
+    if (!last.ok()) return last.status();
+    nest = full_panels == 0
+               ? *last
+               : ir::MakeIfThenElse(ir::LT(V("j.outer"), Int(full_panels)), nest, *last);
+  }
+  PackSpec spec{p.b_name, p.b_name + ".packed", p.k * nr,
+                ir::Add(ir::Mul(V("k"), Int(nr)), V("j.inner")), nest};
+  spec.at = "j.outer";
+  return spec;
+}
+
 }  // namespace
 
 MatmulProblem MatmulProblemOf(const v1::Workload& workload) {
@@ -343,7 +385,15 @@ absl::StatusOr<ir::Stmt> MatmulBlockedApply(const MatmulProblem& p, const v1::Ta
   steps.push_back(
       update.CacheWrite(cache_at, p.c_name, p.c_name + ".local", fused_epilogue, overcompute));
   if (parallel) steps.push_back(update.Parallel(order.front()));
-  if (pack) {
+  // A gathered B (conv2d_im2col), one thread, panels outermost: each panel packed where it
+  // is used (PanelAtLoopPack); otherwise all of B first.
+  const bool pack_at_panel =
+      pack && p.b_element && !p.has_batch_axis && !parallel && order.front() == "j.outer";
+  if (pack_at_panel) {
+    absl::StatusOr<PackSpec> panel = PanelAtLoopPack(p, nr, lanes);
+    if (!panel.ok()) return panel.status();
+    steps.push_back(update.PackInput(*std::move(panel)));
+  } else if (pack) {
     absl::StatusOr<PackSpec> panels = PanelPack(p, nr, lanes, parallel);
     if (!panels.ok()) return panels.status();
     steps.push_back(update.PackInput(*std::move(panels)));

@@ -69,6 +69,24 @@ class PrepackedInputReader : public ir::IRMutator {
   const std::string pack_nest_;  // printed
 };
 
+// Runs pack.pack_nest at the start of every iteration of the loop pack.at.
+class PackAtLoop : public ir::IRMutator {
+ public:
+  explicit PackAtLoop(const PackSpec& pack) : pack_(pack) {}
+  int loops = 0;  // loops named pack.at
+
+ protected:
+  ir::Stmt MutateFor(const ir::Stmt& s, const ir::For* op) override {
+    if (op->var != pack_.at) return ir::IRMutator::MutateFor(s, op);
+    ++loops;
+    return ir::MakeFor(op->var, op->min, op->extent, op->for_kind,
+                       ir::MakeBlock({pack_.pack_nest, Mutate(op->body)}));
+  }
+
+ private:
+  const PackSpec& pack_;
+};
+
 }  // namespace
 
 absl::StatusOr<ir::Stmt> ReadPackedInputs(const ScheduledNest& nest) {
@@ -95,8 +113,16 @@ absl::StatusOr<ir::Stmt> ReadPackedInputs(const ScheduledNest& nest) {
 
 ir::Stmt AllocatePackedInputs(const Schedule& schedule, ir::Stmt loop_nest) {
   for (auto it = schedule.packs().rbegin(); it != schedule.packs().rend(); ++it) {
-    loop_nest = ir::MakeAllocate(it->packed, it->size, ir::MemoryKind::kHeap,
-                                 ir::MakeBlock({it->pack_nest, std::move(loop_nest)}));
+    if (it->at.empty()) {
+      loop_nest = ir::MakeAllocate(it->packed, it->size, ir::MemoryKind::kHeap,
+                                   ir::MakeBlock({it->pack_nest, std::move(loop_nest)}));
+      continue;
+    }
+    PackAtLoop pack_at(*it);
+    loop_nest = pack_at.Mutate(loop_nest);
+    FLEETTUNE_INTERNAL_CHECK(pack_at.loops == 1,
+                             "pack at a loop: the loop is not in the nest once");
+    loop_nest = ir::MakeAllocate(it->packed, it->size, ir::MemoryKind::kHeap, std::move(loop_nest));
   }
   return loop_nest;
 }

@@ -60,13 +60,17 @@ inline constexpr char kEpilogueValue[] = "__value";
 // Packing an input into a blocked layout: `pack_nest` (a finished loop nest) copies `buffer`
 // into a heap buffer `packed` of `size` elements before the computation, and every load of
 // `buffer` in the body reads `packed[packed_index]` instead: an expression over the axes and
-// the loops the schedule splits them into (e.g. a panel loop `j.outer`).
+// the loops the schedule splits them into (e.g. a panel loop `j.outer`). With `at` set to a
+// loop of the final nest, `pack_nest` runs at the start of every iteration of that loop
+// instead (it may read the loop's variable) and refills the same buffer: a panel packed right
+// before the loop uses it, while it is still in cache.
 struct PackSpec {
   std::string buffer;
   std::string packed;
   int64_t size = 0;
   ir::Expr packed_index;
   ir::Stmt pack_nest;
+  std::string at;
 };
 
 // One fuse: adjacent loops `outer` and `inner` (axes of the nest, not split yet) become one

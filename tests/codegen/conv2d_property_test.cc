@@ -141,6 +141,37 @@ TEST(Conv2dPropertyTest, RandomConfigsOfRandomConvsMatchNaive) {
   }
 }
 
+// conv2d_im2col on one thread with column panels outermost packs each panel where it is used
+// (PackSpec::at): full panels vectorized, the last partial one clamped, every order and k
+// tile, 1x1 stride 1 (contiguous rows), stride 2 and 3x3 (gathered), with and without a
+// partial panel.
+TEST(Conv2dPropertyTest, Im2colPanelsPackedWhereUsed) {
+  v1::Target target = *ParseTarget("host -threads=1");
+  const Conv convs[] = {
+      {1, 24, 9, 13, 10, 1, 1, 1, 0, 1, true, true},  // 117 pixels: one partial panel
+      {1, 16, 8, 8, 7, 1, 1, 1, 0},                   // 64 pixels: whole panels only
+      {1, 8, 15, 11, 9, 1, 1, 2, 0, 1, true},         // stride 2: 48 pixels
+      {1, 5, 12, 12, 6, 3, 3, 1, 1, 1, false, true},  // 3x3, padded: 144 pixels
+  };
+  for (const Conv& p : convs) {
+    v1::Workload workload = *ParseWorkload(p.Text());
+    SearchSpace space = *SearchSpaceFor(workload, target, "conv2d_im2col");
+    for (int64_t order : {0, 1, 2, 3}) {
+      const int64_t reduce = p.c * p.r * p.s;
+      for (int64_t tile_k : {std::min<int64_t>(16, reduce), reduce}) {
+        v1::Config config = space.DefaultConfig();
+        for (auto& knob : *config.mutable_knobs()) {
+          if (knob.name() == "order") knob.set_value(order);
+          if (knob.name() == "tile_k") knob.set_value(tile_k);
+          if (knob.name() == "tile_x") knob.set_value(32);
+        }
+        SCOPED_TRACE(p.Text() + " " + ConfigToString(config));
+        ExpectCorrect(BuildKernel(workload, target, config), p);
+      }
+    }
+  }
+}
+
 TEST(Conv2dPropertyTest, SpaceAndDefault) {
   v1::Target avx512 =
       *ParseTarget("llvm -mtriple=x86_64-linux-gnu -mcpu=skylake-avx512 -threads=1");
