@@ -6,7 +6,8 @@
 //
 // Every network is first checked against OpenCV DNN on one seeded input (relative error, see
 // MaxRelativeError); a check over 1e-3 makes the run exit 1. Timings are medians
-// (bench_util's TimeInterleaved: fleettune's builds alternate so a slow spell hits all).
+// (bench_util's TimeInterleaved: fleettune's builds alternate so a slow spell hits all), in
+// kRounds rounds that alternate with OpenCV's timing; each figure is the median over rounds.
 //
 //   network_bench [--quick] [--models resnet50,mobilenet_v2] [--threads 1,0] [--db FILE]
 //                 [--work DIR]
@@ -42,6 +43,9 @@ namespace fleettune::bench {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Rounds of (our networks, then OpenCV) per model and thread count.
+constexpr int kRounds = 3;
 
 struct Options {
   bool quick = false;
@@ -227,8 +231,21 @@ int RunBench(const Options& options) {
       for (size_t i = 0; i < networks.size(); ++i) {
         contestants.push_back({i == 0 ? "defaults" : "tuned", [&, i] { networks[i]->Call(); }});
       }
-      TimeInterleaved(&contestants, timing, 0.05);
-      absl::StatusOr<double> opencv_ms = OpencvMedianMs(model, threads, timing.repeats * 2);
+      // Rounds of our networks (interleaved with each other) and OpenCV in turn, medians over
+      // the rounds: a machine whose speed drifts from minute to minute slows both alike.
+      const int rounds = options.quick ? 1 : kRounds;
+      std::vector<std::vector<double>> ours(contestants.size());
+      std::vector<double> opencv_rounds;
+      absl::StatusOr<double> opencv_ms = absl::UnknownError("not timed");
+      for (int round = 0; round < rounds; ++round) {
+        TimeInterleaved(&contestants, timing, 0.05);
+        for (size_t i = 0; i < contestants.size(); ++i) ours[i].push_back(contestants[i].seconds);
+        opencv_ms = OpencvMedianMs(model, threads, timing.repeats * 2);
+        if (!opencv_ms.ok()) break;
+        opencv_rounds.push_back(*opencv_ms);
+      }
+      for (size_t i = 0; i < contestants.size(); ++i) contestants[i].seconds = Median(ours[i]);
+      if (opencv_ms.ok()) opencv_ms = Median(opencv_rounds);
       double onednn_sum = 0;
       for (const graph::Task& task : tasks.tasks) {
         absl::StatusOr<codegen::CheckedWorkload> workload =
