@@ -12,13 +12,7 @@ import shutil
 import subprocess
 import sys
 
-FAILURES = []
-
-
-def check(condition, message):
-    if not condition:
-        FAILURES.append(message)
-        print("FAIL:", message)
+from checks import check, finish
 
 
 def compile_model(fleettune, model, out):
@@ -68,11 +62,7 @@ def main():
     check(result.returncode == 0, f"small: exit {result.returncode}: {result.stderr}")
     check(sorted(os.listdir(out_dir)) == ["net.h", "net.so"],
           f"small: wrote {sorted(os.listdir(out_dir))}, not net.h and net.so")
-    if FAILURES:
-        print(f"{len(FAILURES)} failures")
-        return 1
-    print("all checks passed")
-    return 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -18,15 +18,10 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-FAILURES = []
+from checks import check, finish
+
 ENV = dict(os.environ, FLEETTUNE_CLIENT_TOKEN="client-secret", FLEETTUNE_BOARD_TOKEN="board-secret")
 TARGET = "host -threads=1"
-
-
-def check(condition, message):
-    if not condition:
-        FAILURES.append(message)
-        print("FAIL:", message)
 
 
 def write_fc_model(path):
@@ -188,11 +183,7 @@ def main():
     check_refused(unreachable, "unreachable tracker", "cannot reach tracker at 127.0.0.1:1")
     check(unreachable.returncode == 1, f"unreachable tracker: exit {unreachable.returncode}")
 
-    if FAILURES:
-        print(f"{len(FAILURES)} failure(s)")
-        return 1
-    print("OK")
-    return 0
+    return finish()
 
 
 if __name__ == "__main__":

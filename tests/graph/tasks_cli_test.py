@@ -17,13 +17,7 @@ import sys
 import onnx
 from onnx import numpy_helper, shape_inference
 
-FAILURES = []
-
-
-def check(condition, message):
-    if not condition:
-        FAILURES.append(message)
-        print("FAIL:", message)
+from checks import check, finish
 
 
 def expected_tasks(path):
@@ -225,11 +219,7 @@ def main():
         "conv2d:n=1,c=3,h=8,w=8"), f"--input-shape fixes the dynamic model: {fixed.stderr}")
     usage = run(fleettune, "--help")
     check(usage.returncode == 0 and "--input-shape" in usage.stdout, "tasks --help")
-    if FAILURES:
-        print(f"{len(FAILURES)} failures")
-        return 1
-    print("all checks passed")
-    return 0
+    return finish()
 
 
 if __name__ == "__main__":
