@@ -49,24 +49,24 @@ void TaskScheduler::Record(size_t task, int64_t trials, std::optional<double> be
   }
 }
 
+double TaskScheduler::WeightedSeconds(size_t task) const {
+  const std::optional<double>& best = states_[task].best_seconds;
+  return best ? static_cast<double>(tasks_[task].count) * *best : 0;
+}
+
 std::optional<double> TaskScheduler::EstimatedSeconds() const {
   double total = 0;
   for (size_t i = 0; i < tasks_.size(); ++i) {
     if (!states_[i].best_seconds) return std::nullopt;
-    total += static_cast<double>(tasks_[i].count) * *states_[i].best_seconds;
+    total += WeightedSeconds(i);
   }
   return total;
 }
 
 double TaskScheduler::Share(size_t task) const {
   double total = 0;
-  for (size_t i = 0; i < tasks_.size(); ++i) {
-    if (states_[i].best_seconds)
-      total += static_cast<double>(tasks_[i].count) * *states_[i].best_seconds;
-  }
-  const TaskState& state = states_[task];
-  if (!state.best_seconds || total <= 0) return 0;
-  return static_cast<double>(tasks_[task].count) * *state.best_seconds / total;
+  for (size_t i = 0; i < tasks_.size(); ++i) total += WeightedSeconds(i);
+  return total > 0 ? WeightedSeconds(task) / total : 0;
 }
 
 // The estimated df/dt of giving `task` one more round (more negative: more to gain).

@@ -97,6 +97,8 @@ class TaskScheduler {
   const TaskState& state(size_t task) const { return states_[task]; }
 
  private:
+  // count x best seconds; 0 without a best.
+  double WeightedSeconds(size_t task) const;
   double Gradient(size_t task) const;
   std::optional<size_t> NextGradient();
   std::optional<size_t> NextRoundRobin();

@@ -108,13 +108,19 @@ TEST(OpenClCodegenTest, EmitsOneKernelWithTheLaunchLine) {
                                                  "global=16,16 local=8,8\n"));
 }
 
-TEST(OpenClCodegenTest, EpilogueAndSymbolReachTheSource) {
-  v1::Workload workload = *ParseWorkload("matmul:m=5,n=7,k=3,bias=1,relu=1");
+// The OpenCL source of `workload_text`'s default config, exported as `symbol`.
+absl::StatusOr<BuiltKernel> DefaultOpenClKernel(const std::string& workload_text,
+                                                const std::string& symbol) {
+  v1::Workload workload = *ParseWorkload(workload_text);
   v1::Target target = *ParseTarget("opencl");
   BuildOptions options;
-  options.symbol = "mm_relu";
+  options.symbol = symbol;
+  return BuildKernel(workload, target, SearchSpaceFor(workload, target)->DefaultConfig(), options);
+}
+
+TEST(OpenClCodegenTest, EpilogueAndSymbolReachTheSource) {
   absl::StatusOr<BuiltKernel> built =
-      BuildKernel(workload, target, SearchSpaceFor(workload, target)->DefaultConfig(), options);
+      DefaultOpenClKernel("matmul:m=5,n=7,k=3,bias=1,relu=1", "mm_relu");
   ASSERT_TRUE(built.ok()) << built.status();
   EXPECT_THAT(built->shared_object,
               HasSubstr("__kernel void mm_relu(__global const float* A, __global const float* B, "
@@ -124,12 +130,8 @@ TEST(OpenClCodegenTest, EpilogueAndSymbolReachTheSource) {
 }
 
 TEST(OpenClCodegenTest, ResidualAndRelu6ReachTheSource) {
-  v1::Workload workload = *ParseWorkload("matmul:m=5,n=7,k=3,bias=1,residual=1,relu6=1");
-  v1::Target target = *ParseTarget("opencl");
-  BuildOptions options;
-  options.symbol = "mm_relu6";
   absl::StatusOr<BuiltKernel> built =
-      BuildKernel(workload, target, SearchSpaceFor(workload, target)->DefaultConfig(), options);
+      DefaultOpenClKernel("matmul:m=5,n=7,k=3,bias=1,residual=1,relu6=1", "mm_relu6");
   ASSERT_TRUE(built.ok()) << built.status();
   EXPECT_THAT(built->shared_object,
               HasSubstr("__kernel void mm_relu6(__global const float* A, __global const float* B, "
