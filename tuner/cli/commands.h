@@ -5,6 +5,7 @@
 #define FLEETTUNE_TUNER_CLI_COMMANDS_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "net/artifact_limit.h"
 #include "net/token_file.h"
+#include "tuner/embedded_fleet.h"
 
 namespace CLI {
 class App;
@@ -31,6 +33,27 @@ int ReportError(const std::string& command, const absl::Status& status);
 // option was not given: no TLS).
 absl::StatusOr<std::string> ReadOptionalPem(const char* flag, const std::string& file,
                                             net::PemContent content);
+
+// The tracker a command talks to, ready for tuner::TrackerClient::Connect.
+struct TrackerEndpoint {
+  std::string address;                          // HOST:PORT
+  std::string token;                            // client token
+  std::string tls_ca;                           // PEM roots; empty: no TLS
+  std::unique_ptr<tuner::EmbeddedFleet> fleet;  // set when the command started its own
+};
+
+// --tracker (checked HOST:PORT), --token-file (else $FLEETTUNE_CLIENT_TOKEN) and --tls-ca; a
+// TLS handshake mistake is then left to Connect's diagnosis. Nothing is started.
+absl::StatusOr<TrackerEndpoint> RemoteTracker(const std::string& tracker,
+                                              const std::string& token_file,
+                                              const std::string& tls_ca);
+
+// RemoteTracker when `tracker` is set; otherwise an embedded fleet of `boards` local boards
+// of `key` (tuner::EmbeddedFleet), which refuses a target other than this machine's.
+absl::StatusOr<TrackerEndpoint> TrackerOrEmbeddedFleet(
+    const std::string& tracker, const std::string& token_file, const std::string& tls_ca,
+    const v1::Target& target, const std::string& key, int boards,
+    int max_artifact_mb = net::kDefaultMaxArtifactMb);
 
 struct TuneArgs {
   std::string workload;

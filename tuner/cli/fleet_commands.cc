@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "codegen/target.h"
 #include "codegen/workload.h"
 #include "google/protobuf/util/json_util.h"
 #include "net/artifact_limit.h"
@@ -41,6 +42,46 @@ absl::StatusOr<std::string> ReadOptionalPem(const char* flag, const std::string&
                                             net::PemContent content) {
   if (file.empty()) return std::string();
   return net::ReadPemFile(flag, file, content);
+}
+
+absl::StatusOr<TrackerEndpoint> RemoteTracker(const std::string& tracker,
+                                              const std::string& token_file,
+                                              const std::string& tls_ca) {
+  absl::StatusOr<net::HostPort> parsed =
+      net::ParseHostPort("--tracker", tracker, net::PortZero::kRefused);
+  if (!parsed.ok()) return parsed.status();
+  absl::StatusOr<std::string> token =
+      net::ReadToken("--token-file", token_file, "FLEETTUNE_CLIENT_TOKEN");
+  if (!token.ok()) return token.status();
+  absl::StatusOr<std::string> ca =
+      ReadOptionalPem("--tls-ca", tls_ca, net::PemContent::kCertificate);
+  if (!ca.ok()) return ca.status();
+  rpc_server::LeaveTlsHandshakeErrorsToDiagnosis();  // Connect names a TLS mistake itself
+  TrackerEndpoint endpoint;
+  endpoint.address = parsed->ToString();
+  endpoint.token = *std::move(token);
+  endpoint.tls_ca = *std::move(ca);
+  return endpoint;
+}
+
+absl::StatusOr<TrackerEndpoint> TrackerOrEmbeddedFleet(
+    const std::string& tracker, const std::string& token_file, const std::string& tls_ca,
+    const v1::Target& target, const std::string& key, int boards, int max_artifact_mb) {
+  if (!tracker.empty()) return RemoteTracker(tracker, token_file, tls_ca);
+  if (!tuner::IsHostTarget(target)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "target '%s' is not this machine: local boards can only measure host code; pass "
+        "--tracker with boards of it",
+        codegen::TargetKey(target)));
+  }
+  absl::StatusOr<std::unique_ptr<tuner::EmbeddedFleet>> started = tuner::EmbeddedFleet::Start(
+      key, boards, absl::Seconds(30), tuner::SystemRandomBytes, max_artifact_mb);
+  if (!started.ok()) return started.status();
+  TrackerEndpoint endpoint;
+  endpoint.fleet = *std::move(started);
+  endpoint.address = endpoint.fleet->address();
+  endpoint.token = endpoint.fleet->client_token();
+  return endpoint;
 }
 
 int RunTracker(const TrackerArgs& args) {
@@ -111,18 +152,10 @@ int RunTracker(const TrackerArgs& args) {
 
 int RunStatus(const std::string& address, const std::string& token_file, const std::string& tls_ca,
               bool json) {
-  absl::StatusOr<net::HostPort> tracker =
-      net::ParseHostPort("--tracker", address, net::PortZero::kRefused);
+  absl::StatusOr<TrackerEndpoint> tracker = RemoteTracker(address, token_file, tls_ca);
   if (!tracker.ok()) return ReportError("status", tracker.status());
-  absl::StatusOr<std::string> token =
-      net::ReadToken("--token-file", token_file, "FLEETTUNE_CLIENT_TOKEN");
-  if (!token.ok()) return ReportError("status", token.status());
-  absl::StatusOr<std::string> ca =
-      ReadOptionalPem("--tls-ca", tls_ca, net::PemContent::kCertificate);
-  if (!ca.ok()) return ReportError("status", ca.status());
-  rpc_server::LeaveTlsHandshakeErrorsToDiagnosis();  // Connect names a TLS mistake itself
   absl::StatusOr<std::unique_ptr<tuner::TrackerClient>> client =
-      tuner::TrackerClient::Connect(tracker->ToString(), *token, *ca);
+      tuner::TrackerClient::Connect(tracker->address, tracker->token, tracker->tls_ca);
   if (!client.ok()) return ReportError("status", client.status());
   absl::StatusOr<v1::StatusReply> status = (*client)->GetStatus();
   if (!status.ok()) return ReportError("status", status.status());

@@ -20,10 +20,7 @@
 #include "graph/onnx_import.h"
 #include "graph/passes.h"
 #include "net/artifact_limit.h"
-#include "net/host_port.h"
-#include "net/token_file.h"
 #include "nlohmann/json.hpp"
-#include "rpc_server/grpc_log.h"
 #include "tuner/cli/commands.h"
 #include "tuner/cli/run_report.h"
 #include "tuner/compiler.h"
@@ -83,43 +80,18 @@ LayerRow DescribeLayer(const codegen::NetworkLayer& layer, int index,
   return row;
 }
 
-// The tracker to measure on: the embedded fleet (started into `fleet`) or --tracker's, with
-// the client connected and the tracker answering.
+// The tracker to measure on (--tracker's or an embedded fleet, kept in `endpoint`), with the
+// client connected and the tracker answering.
 absl::StatusOr<std::unique_ptr<tuner::TrackerClient>> ConnectTracker(
-    const RunArgs& args, const codegen::CheckedTarget& target,
-    std::unique_ptr<tuner::EmbeddedFleet>& fleet) {
-  const int64_t max_artifact_bytes = net::MebibytesToBytes(args.max_artifact_mb);
-  std::string address, token, ca;
-  if (args.tracker.empty()) {
-    if (!tuner::IsHostTarget(target.proto())) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "target '%s' is not this machine: local boards can only measure host code; pass "
-          "--tracker with boards of it",
-          target.key()));
-    }
-    absl::StatusOr<std::unique_ptr<tuner::EmbeddedFleet>> started = tuner::EmbeddedFleet::Start(
-        args.key, args.boards, absl::Seconds(30), tuner::SystemRandomBytes, args.max_artifact_mb);
-    if (!started.ok()) return started.status();
-    fleet = *std::move(started);
-    address = fleet->address();
-    token = fleet->client_token();
-  } else {
-    absl::StatusOr<net::HostPort> parsed =
-        net::ParseHostPort("--tracker", args.tracker, net::PortZero::kRefused);
-    if (!parsed.ok()) return parsed.status();
-    address = parsed->ToString();
-    absl::StatusOr<std::string> read =
-        net::ReadToken("--token-file", args.token_file, "FLEETTUNE_CLIENT_TOKEN");
-    if (!read.ok()) return read.status();
-    token = *read;
-    absl::StatusOr<std::string> pem =
-        ReadOptionalPem("--tls-ca", args.tls_ca, net::PemContent::kCertificate);
-    if (!pem.ok()) return pem.status();
-    ca = *pem;
-    rpc_server::LeaveTlsHandshakeErrorsToDiagnosis();  // Connect names a TLS mistake itself
-  }
+    const RunArgs& args, const codegen::CheckedTarget& target, TrackerEndpoint& endpoint) {
+  absl::StatusOr<TrackerEndpoint> resolved =
+      TrackerOrEmbeddedFleet(args.tracker, args.token_file, args.tls_ca, target.proto(), args.key,
+                             args.boards, args.max_artifact_mb);
+  if (!resolved.ok()) return resolved.status();
+  endpoint = *std::move(resolved);
   absl::StatusOr<std::unique_ptr<tuner::TrackerClient>> client =
-      tuner::TrackerClient::Connect(address, token, ca, max_artifact_bytes);
+      tuner::TrackerClient::Connect(endpoint.address, endpoint.token, endpoint.tls_ca,
+                                    net::MebibytesToBytes(args.max_artifact_mb));
   if (!client.ok()) return client.status();
   // A wrong token shows on the first call: make it this one, before anything is built.
   absl::StatusOr<v1::StatusReply> status = (*client)->GetStatus();
@@ -168,15 +140,15 @@ int RunRun(const RunArgs& args) {
                                      "model '", args.model, "': ", tensors.status().message())));
   }
 
-  std::unique_ptr<tuner::EmbeddedFleet> fleet;
+  TrackerEndpoint endpoint;
   absl::StatusOr<std::unique_ptr<tuner::TrackerClient>> client =
-      ConnectTracker(args, *target, fleet);
+      ConnectTracker(args, *target, endpoint);
   if (!client.ok()) return ReportError(kCommand, client.status());
   std::cerr << absl::StrFormat(
       "fleettune run: %s on %s (key %s) via %s%s; %d tuned layers: %d from the database, %d at "
       "the template default\n",
       args.model, codegen::TargetSummary(target->proto()), args.key, (*client)->address(),
-      fleet ? " (embedded)" : "", looked_up, looked_up - defaults, defaults);
+      endpoint.fleet ? " (embedded)" : "", looked_up, looked_up - defaults, defaults);
 
   codegen::NetworkOptions network_options;
   network_options.build_threads = args.build_threads;

@@ -12,9 +12,6 @@
 #include "codegen/target.h"
 #include "codegen/workload.h"
 #include "db/database.h"
-#include "net/host_port.h"
-#include "net/token_file.h"
-#include "rpc_server/grpc_log.h"
 #include "tuner/cli/commands.h"
 #include "tuner/embedded_fleet.h"
 #include "tuner/tracker_client.h"
@@ -80,13 +77,6 @@ int RunTune(const TuneArgs& args) {
                                      "--boards, --batch-size, --builders, --number, --repeat and "
                                      "--timeout-ms must be positive, --min-repeat-ms >= 0"));
   }
-  std::string tracker_address;  // checked HOST:PORT; empty: the embedded fleet
-  if (!args.tracker.empty()) {
-    absl::StatusOr<net::HostPort> tracker =
-        net::ParseHostPort("--tracker", args.tracker, net::PortZero::kRefused);
-    if (!tracker.ok()) return ReportError(kCommand, tracker.status());
-    tracker_address = tracker->ToString();
-  }
 
   tuner::TuneOptions options(*workload, *target);
   options.device_key = args.key;
@@ -122,32 +112,13 @@ int RunTune(const TuneArgs& args) {
     return ReportError(kCommand, valid);
   }
 
-  std::unique_ptr<tuner::EmbeddedFleet> fleet;
-  if (tracker_address.empty()) {
-    if (!tuner::IsHostTarget(target->proto())) {
-      return ReportError(kCommand, absl::InvalidArgumentError(absl::StrFormat(
-                                       "target '%s' is not this machine: local boards can only "
-                                       "measure host code; pass --tracker with boards of it",
-                                       target->key())));
-    }
-    absl::StatusOr<std::unique_ptr<tuner::EmbeddedFleet>> started =
-        tuner::EmbeddedFleet::Start(args.key, args.boards);
-    if (!started.ok()) return ReportError(kCommand, started.status());
-    fleet = *std::move(started);
-    options.tracker_address = fleet->address();
-    options.tracker_token = fleet->client_token();
-  } else {
-    options.tracker_address = tracker_address;
-    absl::StatusOr<std::string> token =
-        net::ReadToken("--token-file", args.token_file, "FLEETTUNE_CLIENT_TOKEN");
-    if (!token.ok()) return ReportError(kCommand, token.status());
-    options.tracker_token = *token;
-    absl::StatusOr<std::string> ca =
-        ReadOptionalPem("--tls-ca", args.tls_ca, net::PemContent::kCertificate);
-    if (!ca.ok()) return ReportError(kCommand, ca.status());
-    options.tracker_tls_ca = *ca;
-    rpc_server::LeaveTlsHandshakeErrorsToDiagnosis();  // Connect names a TLS mistake itself
-  }
+  absl::StatusOr<TrackerEndpoint> endpoint = TrackerOrEmbeddedFleet(
+      args.tracker, args.token_file, args.tls_ca, target->proto(), args.key, args.boards);
+  if (!endpoint.ok()) return ReportError(kCommand, endpoint.status());
+  options.tracker_address = endpoint->address;
+  options.tracker_token = endpoint->token;
+  options.tracker_tls_ca = endpoint->tls_ca;
+  const bool embedded = endpoint->fleet != nullptr;
 
   // The tracker answers (and takes the token) before the database is opened, so that a
   // wrong token or address creates no database file either.
@@ -159,7 +130,7 @@ int RunTune(const TuneArgs& args) {
   std::cerr << absl::StrFormat(
       "tuning %s on %s (key %s, %d trials, %s search) via %s%s\n", workload->key(),
       args.verbose ? target->key() : codegen::TargetSummary(target->proto()), args.key, args.trials,
-      args.tuner, options.tracker_address, fleet ? " (embedded)" : "");
+      args.tuner, options.tracker_address, embedded ? " (embedded)" : "");
   auto progress = [&](const tuner::TuneProgress& p) {
     if (args.quiet) return;
     std::cerr << absl::StrFormat("[%4d/%d] failures %d  best %.2f GFLOPS  %s\n", p.done, p.total,
