@@ -19,6 +19,12 @@ namespace fleettune::tuner {
 // transaction: two runs started at the same moment with the same given name both pass.
 absl::StatusOr<std::string> ChooseJobName(const TuneOptions& options, db::Database& database);
 
+// ChooseJobName for any job: `job_name` when set (refused as above unless `resume`), else
+// `subject@YYYYMMDDTHHMMSS-xxxxxxxx`. A model job's subject is the model's name.
+absl::StatusOr<std::string> ChooseJobNameFor(const std::string& subject,
+                                             const std::string& job_name, bool resume,
+                                             db::Database& database);
+
 }  // namespace fleettune::tuner
 
 #endif  // FLEETTUNE_TUNER_JOB_NAME_H_

@@ -24,9 +24,9 @@ TaskScheduler::TaskScheduler(std::vector<ScheduledTask> tasks, TaskSchedulerOpti
 
 std::optional<size_t> TaskScheduler::Next() {
   std::optional<size_t> task;
-  while (warmed_up_ < tasks_.size() && !task) {
-    if (!states_[warmed_up_].stopped) task = warmed_up_;
-    ++warmed_up_;
+  for (size_t i = 0; i < tasks_.size() && !task; ++i) {
+    const TaskState& state = states_[i];
+    if (state.rounds == 0 && !state.best_seconds && !state.stopped) task = i;  // warm-up
   }
   if (!task) {
     task = options_.policy == SchedulerPolicy::kGradient ? NextGradient() : NextRoundRobin();
@@ -34,6 +34,13 @@ std::optional<size_t> TaskScheduler::Next() {
   if (task) ++states_[*task].rounds;
   return task;
 }
+
+void TaskScheduler::Replay(size_t task, int64_t trials, std::optional<double> best_seconds) {
+  ++states_[task].rounds;
+  Record(task, trials, best_seconds);
+}
+
+void TaskScheduler::Stop(size_t task) { states_[task].stopped = true; }
 
 void TaskScheduler::Record(size_t task, int64_t trials, std::optional<double> best_seconds) {
   TaskState& state = states_[task];

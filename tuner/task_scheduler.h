@@ -80,12 +80,21 @@ class TaskScheduler {
   TaskScheduler(std::vector<ScheduledTask> tasks, TaskSchedulerOptions options);
 
   // The task the next round goes to, or nullopt when every task has stopped: first each task
-  // once in order (warm-up), then as the policy decides.
+  // without a round or a best once, in order (warm-up), then as the policy decides.
   std::optional<size_t> Next();
 
   // A round of `task` finished after `trials` measurements; `best_seconds` is the fastest
   // valid one among them (nullopt when none was valid).
   void Record(size_t task, int64_t trials, std::optional<double> best_seconds);
+
+  // Rebuilding a scheduler from records (a resumed job): a round of `task` that Next() did not
+  // hand out, with its result. Results from before the job (other jobs' records) go to
+  // Record(task, 0, best) instead: they set the task's starting best without counting as a
+  // round. A task with a best needs no warm-up round.
+  void Replay(size_t task, int64_t trials, std::optional<double> best_seconds);
+
+  // `task` gets no more rounds (e.g. its search space is exhausted).
+  void Stop(size_t task);
 
   // f = sum of count x best seconds over the tasks; nullopt while a task has no best yet.
   std::optional<double> EstimatedSeconds() const;
@@ -107,7 +116,6 @@ class TaskScheduler {
   std::vector<ScheduledTask> tasks_;
   TaskSchedulerOptions options_;
   std::vector<TaskState> states_;
-  size_t warmed_up_ = 0;    // tasks given their warm-up round
   size_t round_robin_ = 0;  // next task to consider in round-robin order
   std::mt19937_64 random_;
 };

@@ -21,6 +21,7 @@
 #include "tuner/adaptive_timeout.h"
 #include "tuner/builder_pool.h"
 #include "tuner/job_name.h"
+#include "tuner/measure_round.h"
 #include "tuner/resume.h"
 #include "tuner/search.h"
 #include "tuner/tracker_client.h"
@@ -32,20 +33,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// How long a job keeps resubmitting to a tracker that answers nothing before it gives up.
-constexpr std::chrono::seconds kTrackerOutageLimit(60);
-
 using util::SecondsSince;
-
-// TVM's aggregate: the mean per-run cost, dropping the min and max when there are more than
-// two repeats so one disturbed repeat does not decide a ranking.
-double RobustMeanCost(std::vector<double> costs) {
-  if (costs.empty()) return 0;
-  std::sort(costs.begin(), costs.end());
-  size_t begin = costs.size() > 2 ? 1 : 0;
-  size_t end = costs.size() > 2 ? costs.size() - 1 : costs.size();
-  return std::accumulate(costs.begin() + begin, costs.begin() + end, 0.0) / (end - begin);
-}
 
 // Everything one job keeps while it runs.
 class Job {
@@ -59,15 +47,21 @@ class Job {
         space_(space),
         search_(search),
         progress_(std::move(progress)),
-        workload_key_(options.workload.key()),
-        target_key_(options.target.key()) {
+        workload_key_(options.workload.key()) {
     summary_.job = std::move(job_name);
     summary_.space_size = space.size();
-    tensors_ = options.workload.Tensors();
+    context_.workload = &options_.workload;
+    context_.target_key = options.target.key();
+    context_.device_key = options.device_key;
+    context_.priority = options.priority;
+    context_.reference = &reference_;
+    context_.tensors = options.workload.Tensors();
+    context_.measure = options.measure;
   }
 
   absl::Status Run() {
     auto start = Clock::now();
+    context_.job_name = summary_.job;
     spdlog::info("job {} started: {} on {} (key {}, {} trials, {} search{})", summary_.job,
                  workload_key_, codegen::TargetSummary(options_.target.proto()),
                  options_.device_key, options_.trials, options_.tuner,
@@ -164,108 +158,26 @@ class Job {
                         const std::vector<v1::Config>& configs,
                         std::vector<BuildOutcome>& outcomes) {
     for (uint64_t index : indices) measured_.insert(index);
+    for (const BuildOutcome& outcome : outcomes) summary_.build_seconds += outcome.seconds;
     const int64_t first_trial = summary_.trials;
-    v1::MeasureBatch batch;
-    batch.set_device_key(options_.device_key);
-    batch.set_job_name(summary_.job);
-    batch.set_priority(options_.priority);
-    for (size_t i = 0; i < outcomes.size(); ++i) {
-      summary_.build_seconds += outcomes[i].seconds;
-      if (!outcomes[i].artifact.ok()) {
-        v1::MeasureResult failed;
-        failed.set_status(v1::BUILD_ERROR);
-        failed.set_error(std::string(outcomes[i].artifact.status().message()));
-        absl::Status recorded = Record(first_trial + i, indices[i], configs[i], failed);
-        if (!recorded.ok()) return recorded;
-        continue;
-      }
-      v1::MeasureTask* task = batch.add_tasks();
-      task->set_client_tag(i);
-      task->set_device_key(options_.device_key);
-      *task->mutable_workload() = options_.workload.proto();
-      task->set_workload_key(workload_key_);
-      task->set_target_key(target_key_);
-      *task->mutable_config() = configs[i];
-      *task->mutable_artifact() = *std::move(outcomes[i].artifact);
-      *task->mutable_reference() = reference_;
-      for (const v1::TensorSpec& tensor : tensors_) *task->add_tensors() = tensor;
-      *task->mutable_options() = options_.measure;
-      task->mutable_options()->set_timeout_ms(AdaptiveTimeoutMs(
-          options_.measure,
-          summary_.best ? std::optional<double>(summary_.best->mean_cost) : std::nullopt));
+    RoundContext context = context_;
+    context.measure.set_timeout_ms(AdaptiveTimeoutMs(
+        options_.measure,
+        summary_.best ? std::optional<double>(summary_.best->mean_cost) : std::nullopt));
+    absl::Status status = MeasureRound(
+        client, context, outcomes,
+        [&](size_t i, const v1::MeasureResult& result) {
+          return Record(MakeRecord(context, first_trial + i, configs[i], result), indices[i]);
+        },
+        &summary_.measure_seconds);
+    if (absl::IsUnavailable(status)) {
+      return absl::UnavailableError(
+          absl::StrCat(status.message(), " (", summary_.trials, " trials recorded before)"));
     }
-    if (batch.tasks_size() == 0) return absl::OkStatus();
-
-    std::vector<bool> answered(outcomes.size(), false);
-    absl::Status write_status;
-    std::string rejection;  // the tracker refused work (no board of the key): not a trial
-    auto measure_start = Clock::now();
-    // Returns false, to stop resubmitting, once a write failed or the tracker refused work.
-    auto on_result = [&](const v1::MeasureResult& result) {
-      uint64_t i = result.client_tag();
-      if (i >= outcomes.size() || answered[i]) return true;  // not ours, or a duplicate
-      answered[i] = true;
-      if (result.status() == v1::REJECTED) {
-        rejection = result.error();
-        return false;
-      }
-      absl::Status recorded = Record(first_trial + i, indices[i], configs[i], result);
-      if (write_status.ok()) write_status = recorded;
-      return write_status.ok() && rejection.empty();
-    };
-    absl::Status measured = client.MeasureResubmitting(batch, kTrackerOutageLimit, on_result);
-    summary_.measure_seconds += SecondsSince(measure_start);
-    if (!write_status.ok()) return write_status;
-    if (!measured.ok()) return measured;
-    if (!rejection.empty()) {
-      return absl::UnavailableError(absl::StrCat("the tracker at ", options_.tracker_address,
-                                                 " refused the batch: ", rejection, " (",
-                                                 summary_.trials, " trials recorded before)"));
-    }
-    // A tracker that ended the stream without answering every task lost those boards' work;
-    // record that rather than dropping the trial.
-    for (const v1::MeasureTask& task : batch.tasks()) {
-      uint64_t i = task.client_tag();
-      if (answered[i]) continue;
-      v1::MeasureResult lost;
-      lost.set_status(v1::DEVICE_LOST);
-      lost.set_error("the tracker ended the batch without a result for this task");
-      absl::Status recorded = Record(first_trial + i, indices[i], configs[i], lost);
-      if (!recorded.ok()) return recorded;
-    }
-    return absl::OkStatus();
+    return status;
   }
 
-  absl::Status Record(int64_t trial, uint64_t index, const v1::Config& config,
-                      const v1::MeasureResult& result) {
-    db::Record record;
-    record.workload_key = workload_key_;
-    record.target_key = target_key_;
-    record.device_key = options_.device_key;
-    record.job = summary_.job;
-    record.trial = trial;
-    record.config = config;
-    record.config_hash = codegen::ConfigHash(config);
-    record.status = result.status();
-    record.costs.assign(result.costs().begin(), result.costs().end());
-    record.error = result.error();
-    record.board_id = result.board_id();
-    record.timestamp_ms = absl::ToUnixMillis(absl::Now());
-    record.version = FLEETTUNE_VERSION_STRING;
-    record.llvm_version = codegen::LlvmVersion();
-    if (result.has_device()) {  // the measuring board's fingerprint
-      record.device.model = result.device().model();
-      record.device.cpu = result.device().cpu();
-      record.device.cores = result.device().num_cores();
-      record.device.runtime_version = result.device().runtime_version();
-    }
-    if (record.status == v1::OK && !record.costs.empty()) {
-      record.mean_cost = RobustMeanCost(record.costs);
-      record.gflops = Gflops(options_.workload, record.mean_cost);
-    } else if (record.status == v1::OK) {
-      record.status = v1::RUNTIME_ERROR;
-      record.error = "the board reported OK without any timing";
-    }
+  absl::Status Record(db::Record record, uint64_t index) {
     absl::Status inserted = database_.Insert(&record);
     if (!inserted.ok()) return inserted;
 
@@ -300,9 +212,8 @@ class Job {
   Search& search_;
   std::function<void(const TuneProgress&)> progress_;
   const std::string workload_key_;
-  const std::string target_key_;
-  std::vector<v1::TensorSpec> tensors_;
   v1::Artifact reference_;
+  RoundContext context_;                    // job_name set once the job has its name (Run)
   absl::flat_hash_set<uint64_t> measured_;  // indices with a record (resumed or this run)
   TuneSummary summary_;
 };

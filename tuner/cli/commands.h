@@ -14,6 +14,7 @@
 #include "net/artifact_limit.h"
 #include "net/token_file.h"
 #include "tuner/embedded_fleet.h"
+#include "tuner/tuning_job.h"
 
 namespace CLI {
 class App;
@@ -56,7 +57,10 @@ absl::StatusOr<TrackerEndpoint> TrackerOrEmbeddedFleet(
     int max_artifact_mb = net::kDefaultMaxArtifactMb);
 
 struct TuneArgs {
-  std::string workload;
+  std::string workload;                   // one of workload and model
+  std::string model;                      // ONNX file: tune the model's tasks (a model job)
+  std::vector<std::string> input_shapes;  // with model: `name=d0,d1,...` each
+  std::string scheduler = "gradient";     // with model: gradient | round-robin
   std::string target = "host";
   std::string key = "local";
   std::string tracker;     // empty: embedded tracker + local boards
@@ -87,6 +91,26 @@ struct TuneArgs {
   bool verbose = false;  // print the full canonical target key, not its short form
 };
 int RunTune(const TuneArgs& args);
+// `tune --model` (tuner/cli/tune_model_command.cc).
+int RunTuneModel(const TuneArgs& args);
+
+// The tuning options of `args` for `workload` on `target` (tune_command.cc):
+// InvalidArgument naming the option for a bad count or conflicting flags.
+absl::StatusOr<tuner::TuneOptions> TuneOptionsFromArgs(const TuneArgs& args,
+                                                       codegen::CheckedWorkload workload,
+                                                       codegen::CheckedTarget target);
+
+// Boards of a key that the tracker lists, and how many of them are emulated.
+struct KeyBoards {
+  int boards = 0;
+  int emulated = 0;
+};
+// The boards of options.device_key at options.tracker_address. The tracker's error when it
+// cannot be asked: unreachable (Unavailable) or refusing the token (Unauthenticated).
+absl::StatusOr<KeyBoards> BoardsOfKey(const tuner::TuneOptions& options);
+
+// The note that `boards` boards of `key` are emulated, so their timings mean nothing.
+std::string EmulatedNote(int boards, const std::string& key);
 
 struct QueryArgs {
   std::string workload;

@@ -30,7 +30,23 @@ int Main(int argc, char** argv) {
 
   TuneArgs tune;
   CLI::App* tune_cmd = app.add_subcommand("tune", "tune a workload on boards of a device key");
-  tune_cmd->add_option("--workload,-w", tune.workload, "workload string")->required();
+  CLI::Option* tune_workload =
+      tune_cmd->add_option("--workload,-w", tune.workload, "workload string");
+  CLI::Option* tune_model = tune_cmd->add_option(
+      "--model,-m", tune.model,
+      "ONNX model: tune all its tunable workloads with one budget (a model job)");
+  tune_model->excludes(tune_workload);
+  tune_workload->excludes(tune_model);
+  tune_cmd
+      ->add_option("--input-shape", tune.input_shapes,
+                   "with --model: static shape of a model input, name=d0,d1,... (repeatable)")
+      ->needs(tune_model);
+  tune_cmd
+      ->add_option("--scheduler", tune.scheduler,
+                   "with --model: which task gets the next round: gradient (Ansor's) or "
+                   "round-robin")
+      ->capture_default_str()
+      ->needs(tune_model);
   tune_cmd->add_option("--target,-t", tune.target, "target string")->capture_default_str();
   tune_cmd->add_option("--key,-k", tune.key, "device key of the boards")->capture_default_str();
   tune_cmd->add_option("--tracker", tune.tracker,
@@ -40,7 +56,8 @@ int Main(int argc, char** argv) {
       "file holding the tracker's client token (default: $FLEETTUNE_CLIENT_TOKEN)");
   tune_cmd->add_option("--tls-ca", tune.tls_ca,
                        "PEM CA certificates of the tracker: connect with TLS");
-  tune_cmd->add_option("--trials,-n", tune.trials, "configs to measure")->capture_default_str();
+  tune_cmd->add_option("--trials,-n", tune.trials, "configs to measure (with --model: in all)")
+      ->capture_default_str();
   tune_cmd->add_option("--tuner", tune.tuner, "search strategy: xgb, ga, random, grid")
       ->capture_default_str();
   tune_cmd->add_option("--db", tune.db, "tuning database file")->capture_default_str();
@@ -70,7 +87,8 @@ int Main(int argc, char** argv) {
                      "show the full target key (every CPU feature) instead of its short form");
   tune_cmd
       ->add_option("--early-stop", tune.early_stop,
-                   "stop after this many trials without a new best (0: never)")
+                   "stop after this many trials without a new best (with --model: per task; "
+                   "0: never)")
       ->capture_default_str();
   tune_cmd->add_flag("--resume", tune.resume,
                      "continue from the database: never re-measure a recorded config");

@@ -18,22 +18,20 @@
 #include "tuner/tuning_job.h"
 
 namespace fleettune::cli {
-namespace {
 
-// The boards of `key` that registered as emulated (qemu-user, simulated): their timings say
-// nothing about real hardware. The tracker's error when it cannot be asked: unreachable
-// (Unavailable) or refusing the token (Unauthenticated).
-absl::StatusOr<int> EmulatedBoards(const tuner::TuneOptions& options) {
+absl::StatusOr<KeyBoards> BoardsOfKey(const tuner::TuneOptions& options) {
   absl::StatusOr<std::unique_ptr<tuner::TrackerClient>> client = tuner::TrackerClient::Connect(
       options.tracker_address, options.tracker_token, options.tracker_tls_ca);
   if (!client.ok()) return client.status();
   absl::StatusOr<v1::StatusReply> status = (*client)->GetStatus();
   if (!status.ok()) return status.status();
-  int emulated = 0;
+  KeyBoards boards;
   for (const v1::BoardStatus& board : status->boards()) {
-    if (board.info().key() == options.device_key && board.info().emulated()) ++emulated;
+    if (board.info().key() != options.device_key) continue;
+    ++boards.boards;
+    if (board.info().emulated()) ++boards.emulated;
   }
-  return emulated;
+  return boards;
 }
 
 std::string EmulatedNote(int boards, const std::string& key) {
@@ -42,6 +40,8 @@ std::string EmulatedNote(int boards, const std::string& key) {
       "correctness, but timings under emulation are meaningless\n",
       boards, key);
 }
+
+namespace {
 
 // Every trial timed out: which kernel was too slow, and the flags that decide how long a
 // measurement may take and how long it runs.
@@ -58,27 +58,21 @@ std::string AllTimedOut(const TuneArgs& args, const tuner::TuneSummary& summary)
 
 }  // namespace
 
-int RunTune(const TuneArgs& args) {
-  constexpr char kCommand[] = "tune";
-  absl::StatusOr<codegen::CheckedWorkload> workload =
-      codegen::CheckedWorkload::Parse(args.workload);
-  if (!workload.ok()) return ReportError(kCommand, workload.status());
-  absl::StatusOr<codegen::CheckedTarget> target = codegen::CheckedTarget::Parse(args.target);
-  if (!target.ok()) return ReportError(kCommand, target.status());
-  if (args.trials <= 0) {
-    return ReportError(kCommand, absl::InvalidArgumentError("--trials must be positive"));
-  }
-  if (args.early_stop < 0) {
-    return ReportError(kCommand, absl::InvalidArgumentError("--early-stop must be >= 0"));
-  }
+absl::StatusOr<tuner::TuneOptions> TuneOptionsFromArgs(const TuneArgs& args,
+                                                       codegen::CheckedWorkload workload,
+                                                       codegen::CheckedTarget target) {
+  if (args.trials <= 0) return absl::InvalidArgumentError("--trials must be positive");
+  if (args.early_stop < 0) return absl::InvalidArgumentError("--early-stop must be >= 0");
   if (args.boards <= 0 || args.batch_size <= 0 || args.builders <= 0 || args.repeat <= 0 ||
       args.number <= 0 || args.min_repeat_ms < 0 || args.timeout_ms <= 0) {
-    return ReportError(kCommand, absl::InvalidArgumentError(
-                                     "--boards, --batch-size, --builders, --number, --repeat and "
-                                     "--timeout-ms must be positive, --min-repeat-ms >= 0"));
+    return absl::InvalidArgumentError(
+        "--boards, --batch-size, --builders, --number, --repeat and --timeout-ms must be "
+        "positive, --min-repeat-ms >= 0");
   }
-
-  tuner::TuneOptions options(*workload, *target);
+  if (args.overlap && args.no_overlap) {
+    return absl::InvalidArgumentError("--overlap and --no-overlap exclude each other");
+  }
+  tuner::TuneOptions options(std::move(workload), std::move(target));
   options.device_key = args.key;
   options.trials = args.trials;
   options.tuner = args.tuner;
@@ -96,16 +90,30 @@ int RunTune(const TuneArgs& args) {
   // Builds overlap measurement only when the boards are elsewhere: local boards share this
   // machine's cores with the builders, and a kernel timed beside a compiler is slowed (a
   // 2-thread default measured 1 GFLOPS instead of 64 on 2 cores). --overlap forces it.
-  if (args.overlap && args.no_overlap) {
-    return ReportError(kCommand,
-                       absl::InvalidArgumentError("--overlap and --no-overlap exclude each other"));
-  }
   options.overlap_builds = args.overlap || (!args.no_overlap && !args.tracker.empty());
   options.measure = tuner::DefaultMeasureOptions();
   options.measure.set_number(args.number);
   options.measure.set_repeat(args.repeat);
   options.measure.set_min_repeat_ms(args.min_repeat_ms);
   options.measure.set_timeout_ms(args.timeout_ms);
+  return options;
+}
+
+int RunTune(const TuneArgs& args) {
+  constexpr char kCommand[] = "tune";
+  if (!args.model.empty()) return RunTuneModel(args);
+  if (args.workload.empty()) {
+    return ReportError(kCommand,
+                       absl::InvalidArgumentError("one of --workload and --model is required"));
+  }
+  absl::StatusOr<codegen::CheckedWorkload> workload =
+      codegen::CheckedWorkload::Parse(args.workload);
+  if (!workload.ok()) return ReportError(kCommand, workload.status());
+  absl::StatusOr<codegen::CheckedTarget> target = codegen::CheckedTarget::Parse(args.target);
+  if (!target.ok()) return ReportError(kCommand, target.status());
+  absl::StatusOr<tuner::TuneOptions> made = TuneOptionsFromArgs(args, *workload, *target);
+  if (!made.ok()) return ReportError(kCommand, made.status());
+  tuner::TuneOptions& options = *made;
   // Bad input is refused before anything is set up, and before the database file exists: a
   // refused tune leaves no empty database behind.
   if (absl::Status valid = tuner::ValidateTuneOptions(options); !valid.ok()) {
@@ -122,8 +130,9 @@ int RunTune(const TuneArgs& args) {
 
   // The tracker answers (and takes the token) before the database is opened, so that a
   // wrong token or address creates no database file either.
-  absl::StatusOr<int> emulated_before = EmulatedBoards(options);
-  if (!emulated_before.ok()) return ReportError(kCommand, emulated_before.status());
+  absl::StatusOr<KeyBoards> boards_before = BoardsOfKey(options);
+  if (!boards_before.ok()) return ReportError(kCommand, boards_before.status());
+  const int emulated_before = boards_before->emulated;
   absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::Open(args.db);
   if (!database.ok()) return ReportError(kCommand, database.status());
 
@@ -136,12 +145,13 @@ int RunTune(const TuneArgs& args) {
     std::cerr << absl::StrFormat("[%4d/%d] failures %d  best %.2f GFLOPS  %s\n", p.done, p.total,
                                  p.failures, p.best_gflops, p.best_config);
   };
-  if (*emulated_before > 0) {
-    std::cerr << EmulatedNote(*emulated_before, args.key);
+  if (emulated_before > 0) {
+    std::cerr << EmulatedNote(emulated_before, args.key);
   }
   absl::StatusOr<tuner::TuneSummary> summary = tuner::RunTuningJob(options, **database, progress);
   if (!summary.ok()) return ReportError(kCommand, summary.status());
-  if (const int emulated = std::max(*emulated_before, EmulatedBoards(options).value_or(0));
+  if (const int emulated =
+          std::max(emulated_before, BoardsOfKey(options).value_or(KeyBoards{}).emulated);
       emulated > 0) {
     std::cout << EmulatedNote(emulated, args.key);
   }
