@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "codegen/checked_workload.h"
+#include "graph/passes.h"
 
 namespace fleettune::graph {
 namespace {
@@ -177,6 +178,13 @@ Tasks ExtractTasks(const Graph& graph) {
   std::stable_sort(result.tasks.begin(), result.tasks.end(),
                    [](const Task& a, const Task& b) { return a.share > b.share; });
   return result;
+}
+
+absl::StatusOr<Tasks> ModelFileTasks(const std::string& path, const InputShapes& input_shapes) {
+  absl::StatusOr<Graph> graph = ImportOnnx(path, input_shapes);
+  if (!graph.ok()) return graph.status();
+  RunPasses(*graph);
+  return ExtractTasks(*graph);
 }
 
 }  // namespace fleettune::graph

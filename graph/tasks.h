@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "codegen/checked_workload.h"
 #include "graph/graph.h"
+#include "graph/onnx_import.h"
 
 namespace fleettune::graph {
 
@@ -47,6 +48,10 @@ absl::StatusOr<codegen::CheckedWorkload> OpWorkload(const Graph& graph, const Op
 // and relu6=1 (fused_activation 2). Anything else of those types is listed in `untunable` with the
 // reason. Other op types are not tunable and not listed. Thread-safe.
 Tasks ExtractTasks(const Graph& graph);
+
+// The tasks of the ONNX model at `path` as `fleettune tasks --model` lists them: ImportOnnx
+// (its errors), the graph passes, then ExtractTasks.
+absl::StatusOr<Tasks> ModelFileTasks(const std::string& path, const InputShapes& input_shapes);
 
 }  // namespace fleettune::graph
 

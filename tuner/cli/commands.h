@@ -93,6 +93,8 @@ struct TuneArgs {
 int RunTune(const TuneArgs& args);
 // `tune --model` (tuner/cli/tune_model_command.cc).
 int RunTuneModel(const TuneArgs& args);
+// The name a model's jobs carry (`NAME@time-random`): its file name without the extension.
+std::string ModelName(const std::string& path);
 
 // The tuning options of `args` for `workload` on `target` (tune_command.cc):
 // InvalidArgument naming the option for a bad count or conflicting flags.
@@ -114,8 +116,11 @@ std::string EmulatedNote(int boards, const std::string& key);
 
 struct QueryArgs {
   std::string workload;
-  std::string target;  // empty: any target
-  std::string device;  // empty: any device
+  std::string model;                      // history: a model job's trials instead of a workload
+  std::vector<std::string> input_shapes;  // with model: `name=d0,d1,...` each
+  std::string job;                        // with model: this job (default: the latest)
+  std::string target;                     // empty: any target
+  std::string device;                     // empty: any device
   std::string db = "fleettune.db";
   int top = 5;
   bool json = false;

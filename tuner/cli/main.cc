@@ -13,14 +13,16 @@
 namespace fleettune::cli {
 namespace {
 
-void AddQueryOptions(CLI::App& command, QueryArgs& args) {
-  command
-      .add_option("--workload,-w", args.workload, "workload string, e.g. matmul:m=512,n=512,k=512")
-      ->required();
+// The filters of best and history; the workload is required unless the command takes a model.
+CLI::Option* AddQueryOptions(CLI::App& command, QueryArgs& args, bool workload_required = true) {
+  CLI::Option* workload = command.add_option("--workload,-w", args.workload,
+                                             "workload string, e.g. matmul:m=512,n=512,k=512");
+  if (workload_required) workload->required();
   command.add_option("--target,-t", args.target, "only records of this target (default: any)");
   command.add_option("--device,--key", args.device, "only records of this device key");
   command.add_option("--db", args.db, "tuning database file")->capture_default_str();
   command.add_flag("--json", args.json, "print JSON");
+  return workload;
 }
 
 int Main(int argc, char** argv) {
@@ -117,9 +119,20 @@ int Main(int argc, char** argv) {
                      "show the full target key (every CPU feature) instead of its short form");
 
   QueryArgs history;
-  CLI::App* history_cmd =
-      app.add_subcommand("history", "every result of a workload in measurement order");
-  AddQueryOptions(*history_cmd, history);
+  CLI::App* history_cmd = app.add_subcommand(
+      "history", "every result of a workload, or of a model job, in measurement order");
+  CLI::Option* history_workload = AddQueryOptions(*history_cmd, history, false);
+  CLI::Option* history_model = history_cmd->add_option(
+      "--model,-m", history.model,
+      "ONNX model: its latest model job's trials, with the estimated network latency after each");
+  history_model->excludes(history_workload);
+  history_workload->excludes(history_model);
+  history_cmd
+      ->add_option("--input-shape", history.input_shapes,
+                   "with --model: static shape of a model input, name=d0,d1,... (repeatable)")
+      ->needs(history_model);
+  history_cmd->add_option("--job", history.job, "with --model: this job instead of the latest")
+      ->needs(history_model);
 
   CompileArgs compile;
   CLI::App* compile_cmd = app.add_subcommand(

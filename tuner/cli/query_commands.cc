@@ -1,6 +1,10 @@
 // `fleettune best` and `fleettune history`: read the tuning database.
 #include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "codegen/checked_target.h"
 #include "codegen/checked_workload.h"
@@ -8,8 +12,10 @@
 #include "codegen/target.h"
 #include "codegen/version.h"
 #include "db/database.h"
+#include "graph/tasks.h"
 #include "nlohmann/json.hpp"
 #include "tuner/cli/commands.h"
+#include "tuner/model_job.h"
 
 namespace fleettune::cli {
 namespace {
@@ -121,7 +127,82 @@ int RunBest(const QueryArgs& args) {
   return kExitOk;
 }
 
+// `history --model`: the trials of a model job with the estimated network latency after each.
+int RunModelHistory(const QueryArgs& args) {
+  constexpr char kCommand[] = "history";
+  absl::StatusOr<graph::InputShapes> shapes = graph::ParseInputShapes(args.input_shapes);
+  if (!shapes.ok()) return ReportError(kCommand, shapes.status());
+  absl::StatusOr<graph::Tasks> extracted = graph::ModelFileTasks(args.model, *shapes);
+  if (!extracted.ok()) return ReportError(kCommand, extracted.status());
+  std::vector<tuner::ScheduledTask> tasks;
+  std::vector<std::string> workloads;
+  for (const graph::Task& task : extracted->tasks) {
+    tasks.push_back(tuner::ScheduledTask{task.workload, "", task.count, task.flops});
+    workloads.push_back(task.workload);
+  }
+  std::optional<std::string> target_key;
+  if (!args.target.empty()) {
+    absl::StatusOr<codegen::CheckedTarget> target = codegen::CheckedTarget::Parse(args.target);
+    if (!target.ok()) return ReportError(kCommand, target.status());
+    target_key = target->key();
+  }
+  std::optional<std::string> device_key;
+  if (!args.device.empty()) device_key = args.device;
+  absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::OpenExisting(args.db);
+  if (!database.ok()) return ReportError(kCommand, database.status());
+  std::string job = args.job;
+  if (job.empty()) {
+    absl::StatusOr<std::string> latest =
+        tuner::LatestModelJob(**database, ModelName(args.model), workloads, target_key, device_key);
+    if (!latest.ok()) return ReportError(kCommand, latest.status());
+    job = *latest;
+  }
+  absl::StatusOr<std::vector<tuner::ModelTrial>> trials =
+      tuner::ModelJobHistory(**database, job, tasks);
+  if (!trials.ok()) return ReportError(kCommand, trials.status());
+  if (trials->empty()) {
+    return ReportError(kCommand, absl::NotFoundError(absl::StrCat(
+                                     "job '", job, "' has no record of this model's workloads")));
+  }
+  if (args.json) {
+    nlohmann::json array = nlohmann::json::array();
+    for (const tuner::ModelTrial& trial : *trials) {
+      array.push_back(
+          {{"trial", trial.record.trial},
+           {"job", trial.record.job},
+           {"task", trial.task},
+           {"workload", trial.record.workload_key},
+           {"config_string", codegen::ConfigToString(trial.record.config)},
+           {"status", v1::MeasureStatus_Name(trial.record.status)},
+           {"gflops", trial.record.gflops},
+           {"mean_cost", trial.record.mean_cost},
+           {"board", trial.record.board_id},
+           {"estimated_ms", trial.estimated_seconds ? nlohmann::json(*trial.estimated_seconds * 1e3)
+                                                    : nlohmann::json(nullptr)}});
+    }
+    std::cout << array.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::cout << "job " << job << "\n";
+  std::cout << absl::StrFormat("%6s %4s %10s  %-14s %12s  %s\n", "trial", "task", "GFLOPS",
+                               "status", "estimated", "workload");
+  for (const tuner::ModelTrial& trial : *trials) {
+    std::cout << absl::StrFormat("%6d %4d %10.2f  %-14s %12s  %s\n", trial.record.trial, trial.task,
+                                 trial.record.gflops, v1::MeasureStatus_Name(trial.record.status),
+                                 trial.estimated_seconds
+                                     ? absl::StrFormat("%.4g ms", *trial.estimated_seconds * 1e3)
+                                     : std::string("-"),
+                                 trial.record.workload_key);
+  }
+  return kExitOk;
+}
+
 int RunHistory(const QueryArgs& args) {
+  if (!args.model.empty()) return RunModelHistory(args);
+  if (args.workload.empty()) {
+    return ReportError("history",
+                       absl::InvalidArgumentError("one of --workload and --model is required"));
+  }
   absl::StatusOr<std::vector<db::Record>> records = Load(args, /*best=*/false);
   if (!records.ok()) return ReportError("history", records.status());
   if (args.json) {

@@ -17,7 +17,6 @@
 #include "codegen/target.h"
 #include "db/database.h"
 #include "graph/onnx_import.h"
-#include "graph/passes.h"
 #include "graph/tasks.h"
 #include "tuner/cli/commands.h"
 #include "tuner/model_job.h"
@@ -109,6 +108,10 @@ class LiveTable {
 
 }  // namespace
 
+std::string ModelName(const std::string& path) {
+  return std::filesystem::path(path).stem().string();
+}
+
 int RunTuneModel(const TuneArgs& args) {
   absl::StatusOr<tuner::SchedulerPolicy> policy = tuner::ParseSchedulerPolicy(args.scheduler);
   if (!policy.ok()) {
@@ -119,17 +122,15 @@ int RunTuneModel(const TuneArgs& args) {
   if (!target.ok()) return ReportError(kCommand, target.status());
   absl::StatusOr<graph::InputShapes> shapes = graph::ParseInputShapes(args.input_shapes);
   if (!shapes.ok()) return ReportError(kCommand, shapes.status());
-  absl::StatusOr<graph::Graph> model = graph::ImportOnnx(args.model, *shapes);
-  if (!model.ok()) return ReportError(kCommand, model.status());
-  graph::RunPasses(*model);
-  const graph::Tasks extracted = graph::ExtractTasks(*model);
-  if (extracted.tasks.empty()) {
+  absl::StatusOr<graph::Tasks> extracted = graph::ModelFileTasks(args.model, *shapes);
+  if (!extracted.ok()) return ReportError(kCommand, extracted.status());
+  if (extracted->tasks.empty()) {
     return ReportError(kCommand,
                        absl::InvalidArgumentError(absl::StrCat(
                            "model '", args.model, "' has no tunable op (Conv, Gemm, MatMul)")));
   }
   std::vector<tuner::ModelTask> tasks;
-  for (const graph::Task& task : extracted.tasks) {
+  for (const graph::Task& task : extracted->tasks) {
     absl::StatusOr<codegen::CheckedWorkload> workload =
         codegen::CheckedWorkload::Parse(task.workload);
     if (!workload.ok()) return ReportError(kCommand, workload.status());
@@ -143,7 +144,7 @@ int RunTuneModel(const TuneArgs& args) {
                                      "--save-model and --load-model are for single workloads, "
                                      "not --model (each task has its own cost model)"));
   }
-  const std::string name = std::filesystem::path(args.model).stem().string();
+  const std::string name = ModelName(args.model);
   tuner::ModelTuneOptions options(name, std::move(tasks), *std::move(common));
   options.scheduler.policy = *policy;
   if (absl::Status valid = tuner::ValidateModelTuneOptions(options); !valid.ok()) {
