@@ -133,6 +133,52 @@ TEST(TaskSchedulerTest, EarlyStopEndsATaskAndThenTheJob) {
   EXPECT_DOUBLE_EQ(*scheduler.EstimatedSeconds(), 0.02 + 0.02);
 }
 
+TEST(TaskSchedulerTest, RebuiltFromRecordsDecidesAsTheOriginal) {
+  TaskSchedulerOptions options;
+  options.epsilon = 0;
+  const std::vector<ScheduledTask> tasks = {Task("conv2d", 1, 1e9), Task("conv2d", 2, 1e9),
+                                            Task("matmul", 1, 1e8)};
+  const std::vector<Curve> curves = {Improving(0.2, 0.05), Improving(0.1, 0.02), Flat(0.01)};
+  TaskScheduler original(tasks, options);
+  std::vector<size_t> order;
+  std::vector<int> given = Drive(original, curves, 12, &order);
+
+  // A resumed job replays the rounds its records hold, then goes on deciding the same way.
+  TaskScheduler rebuilt(tasks, options);
+  std::vector<int> replayed(tasks.size(), 0);
+  for (size_t task : order) rebuilt.Replay(task, 8, curves[task](++replayed[task]));
+  for (int r = 0; r < 12; ++r) {
+    std::optional<size_t> a = original.Next();
+    std::optional<size_t> b = rebuilt.Next();
+    ASSERT_EQ(a, b) << "round " << r;
+    ++given[*a];
+    original.Record(*a, 8, curves[*a](given[*a]));
+    rebuilt.Record(*b, 8, curves[*b](given[*b]));
+  }
+  EXPECT_DOUBLE_EQ(*rebuilt.EstimatedSeconds(), *original.EstimatedSeconds());
+}
+
+TEST(TaskSchedulerTest, TasksWithEarlierRecordsNeedNoWarmUp) {
+  TaskSchedulerOptions options;
+  options.epsilon = 0;
+  TaskScheduler scheduler({Task("conv2d", 1, 1e9), Task("matmul", 1, 1e9), Task("dense", 1, 1e9)},
+                          options);
+  // Tasks 0 and 2 have records from other jobs; task 1 has none and is warmed up first.
+  scheduler.Record(0, 0, 0.5);
+  scheduler.Record(2, 0, 0.01);
+  EXPECT_EQ(scheduler.state(0).trials, 0);
+  EXPECT_EQ(scheduler.Next(), 1u);
+  scheduler.Record(1, 8, 0.01);
+  // Then the gradient decides: task 0 is most of the network.
+  EXPECT_EQ(scheduler.Next(), 0u);
+  // A stopped task (its space exhausted) gets no more rounds.
+  scheduler.Stop(0);
+  scheduler.Stop(2);
+  EXPECT_EQ(scheduler.Next(), 1u);
+  scheduler.Stop(1);
+  EXPECT_FALSE(scheduler.Next().has_value());
+}
+
 TEST(TaskSchedulerTest, EpsilonExploresLiveTasksReproducibly) {
   TaskSchedulerOptions options;
   options.epsilon = 1;  // every round after the warm-up is a random live task
