@@ -196,9 +196,15 @@ int RunTuneModel(const TuneArgs& args) {
   }
   std::cout << TaskTable(*summary, /*shape_width=*/0);
   if (!summary->estimated_seconds) {
-    std::cout << "estimated network latency: unknown, a task has no valid result yet; see "
-                 "`fleettune history --model`\n";
-    return kExitFailure;
+    const int64_t missing = std::count_if(
+        summary->tasks.begin(), summary->tasks.end(),
+        [](const tuner::ModelTaskState& task) { return !task.best.has_value(); });
+    std::cout << absl::StrFormat(
+        "estimated network latency: unknown, %d of %d tasks have no valid result (a larger "
+        "--trials reaches them; compile uses their template defaults); see `fleettune history "
+        "--model`\n",
+        missing, summary->tasks.size());
+    return missing == static_cast<int64_t>(summary->tasks.size()) ? kExitFailure : kExitOk;
   }
   std::cout << absl::StrFormat("estimated network latency (tuned kernels only): %s",
                                Milliseconds(summary->estimated_seconds));
