@@ -15,6 +15,7 @@
 #include "rpc_server/board.h"
 #include "tests/rpc_server/kernel_fixture.h"
 #include "tracker/tracker.h"
+#include "tuner/status_format.h"
 #include "tuner/tracker_client.h"
 
 namespace fleettune {
