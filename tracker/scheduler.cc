@@ -121,6 +121,7 @@ void Scheduler::Expire(int64_t now_unix_ms) {
   absl::MutexLock lock(&mu_);
   if (shut_down_) return;
   lost_boards_.Expire(now_unix_ms);
+  model_jobs_.Expire(now_unix_ms);
   struct Drop {
     std::string board_id;
     LossCause cause;
@@ -322,6 +323,11 @@ absl::StatusOr<uint64_t> Scheduler::SubmitJob(const v1::MeasureBatch& batch, Job
   job.name = batch.job_name();
   job.key = batch.device_key();
   job.total = batch.tasks_size();
+  if (batch.has_progress()) {
+    job.has_progress = true;
+    job.progress = batch.progress();
+    model_jobs_.Submitted(job.name, job.key, job.progress, NowUnixMs());
+  }
   std::deque<uint64_t>& queue = queues_[batch.device_key()];
   for (const v1::MeasureTask& task : batch.tasks()) {
     const uint64_t task_id = next_task_id_++;
@@ -345,7 +351,9 @@ void Scheduler::CancelJob(uint64_t job_id) {
   absl::MutexLock lock(&mu_);
   auto job_it = jobs_.find(job_id);
   if (job_it == jobs_.end()) return;
+  const bool was_live = job_it->second.sink != nullptr;
   job_it->second.sink = nullptr;
+  if (was_live) JobEndedLocked(job_id, job_it->second);
   Log(EventSeverity::kDebug,
       absl::StrCat(DescribeJob(job_id, job_it->second), " cancelled by its client (",
                    job_it->second.finished, " of ", job_it->second.total, " tasks done)"));
@@ -469,6 +477,7 @@ void Scheduler::FinishTaskLocked(uint64_t task_id, v1::MeasureResult result) {
     if (job.finished == job.total) {
       Log(EventSeverity::kDebug, absl::StrCat(DescribeJob(job_it->first, job), " done"));
       job.sink->OnJobDone();
+      JobEndedLocked(job_it->first, job);
       jobs_.erase(job_it);
     }
   } else if (job.running == 0) {

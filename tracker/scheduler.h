@@ -23,6 +23,7 @@
 #include "net/artifact_limit.h"
 #include "tracker/event_log.h"
 #include "tracker/lost_boards.h"
+#include "tracker/model_jobs.h"
 
 namespace fleettune::tracker {
 
@@ -67,6 +68,10 @@ struct SchedulerOptions {
   // A dropped board stays in GetStatus().lost_boards this long (state "lost", with the reason
   // and what became of its task), so an operator sees why a board vanished.
   int64_t lost_board_retention_ms = 300000;
+  // A model job's progress (the latest batch's MeasureBatch.progress per job name) stays in
+  // GetStatus().model_jobs this long after the name's last batch finished, so that `status`
+  // shows the job between its batches (ModelJobs); 0: only while it has a batch.
+  int64_t model_job_retention_ms = 300000;
   // The largest artifact (candidate or reference shared object) a task may carry; the
   // tracker's --max-artifact-mb (net/artifact_limit.h). A bigger one refuses its batch.
   int64_t max_artifact_bytes = net::MebibytesToBytes(net::kDefaultMaxArtifactMb);
@@ -89,10 +94,13 @@ class Scheduler {
   static constexpr int kQuarantineStrikes = 3;
   // Most boards GetStatus().lost_boards lists; the oldest losses go first.
   static constexpr int kMaxLostBoards = 256;
+  // Most job names GetStatus().model_jobs lists; the names idle longest go first.
+  static constexpr int kMaxModelJobs = 64;
 
   explicit Scheduler(SchedulerOptions options = {})
       : options_(std::move(options)),
-        lost_boards_(options_.lost_board_retention_ms, kMaxLostBoards) {}
+        lost_boards_(options_.lost_board_retention_ms, kMaxLostBoards),
+        model_jobs_(options_.model_job_retention_ms, kMaxModelJobs) {}
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
@@ -130,7 +138,9 @@ class Scheduler {
   // tracker's --max-artifact-mb), Unavailable after Shutdown(). On success `sink` must stay
   // valid until OnJobDone() or until CancelJob() returns. A task whose artifact is over the
   // limit its board declares (DeviceInfo.max_artifact_bytes) fails REJECTED when it is
-  // dispatched to that board, naming the board's limit and its --max-artifact-mb.
+  // dispatched to that board, naming the board's limit and its --max-artifact-mb. A batch's
+  // progress (a model job's) is kept with the job and becomes its job name's latest progress
+  // in GetStatus().model_jobs.
   absl::StatusOr<uint64_t> SubmitJob(const v1::MeasureBatch& batch, JobSink* sink);
 
   // The submitter went away: drops the job's queued tasks, and results of its running tasks
@@ -141,7 +151,8 @@ class Scheduler {
   // boards past a task's lease (closing their streams, listing them as lost; their tasks are
   // re-queued or fail with DEVICE_LOST as in RemoveBoard), fails queued tasks of keys that
   // have had no board for no_board_timeout_ms with REJECTED, and forgets lost boards older
-  // than lost_board_retention_ms. The tracker calls it about once a second.
+  // than lost_board_retention_ms and model jobs idle for longer than model_job_retention_ms.
+  // The tracker calls it about once a second.
   void Expire(int64_t now_unix_ms);
 
   // Totals since start, for the metrics endpoint.
@@ -155,8 +166,11 @@ class Scheduler {
   };
   Counters GetCounters() const;
 
-  // Connected boards (ordered by id), queues (ordered by key), unfinished jobs, and the boards
-  // lost within lost_board_retention_ms (oldest loss first, at most kMaxLostBoards).
+  // Connected boards (ordered by id), queues (ordered by key), unfinished jobs (each with its
+  // batch's progress, if any), the boards lost within lost_board_retention_ms (oldest loss
+  // first, at most kMaxLostBoards), and the model jobs (by name, at most kMaxModelJobs): each
+  // name's latest progress while it has unfinished batches and for model_job_retention_ms
+  // after its last one finished.
   v1::StatusReply GetStatus() const;
 
   // Fails every unfinished task with DEVICE_LOST, completes every job, closes and forgets
@@ -182,6 +196,8 @@ class Scheduler {
     size_t total = 0;
     size_t finished = 0;
     size_t running = 0;
+    bool has_progress = false;
+    v1::JobProgress progress;  // MeasureBatch.progress, when has_progress
   };
   struct BoardState {
     v1::DeviceInfo info;
@@ -223,6 +239,9 @@ class Scheduler {
   // next task comes from the highest-priority job, then the one with the fewest tasks
   // running, then the oldest task; re-queued tasks (at the front) go before their job's rest.
   void DispatchLocked(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `job` (id `job_id`) is done or cancelled: when it was its name's last unfinished batch
+  // with progress, the name's model-job retention starts.
+  void JobEndedLocked(uint64_t job_id, const Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Delivers `result` for a task that is leaving the system and forgets the task.
   void FinishTaskLocked(uint64_t task_id, v1::MeasureResult result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -241,6 +260,7 @@ class Scheduler {
   // When each key last had a board (absent: never).
   std::map<std::string, int64_t> key_last_board_unix_ms_ ABSL_GUARDED_BY(mu_);
   LostBoards lost_boards_ ABSL_GUARDED_BY(mu_);
+  ModelJobs model_jobs_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace fleettune::tracker

@@ -1,13 +1,15 @@
 // What the scheduler reports: its boards, queues and jobs as a StatusReply (the data behind
-// `fleettune status`, its --json and the Prometheus metrics), and how its log lines name jobs
-// and leases. Part of class Scheduler (tracker/scheduler.h); the scheduling itself is in
-// scheduler.cc.
+// `fleettune status`, its --json and the Prometheus metrics), the bookkeeping of model jobs
+// between their batches, and how its log lines name jobs and leases. Part of class Scheduler
+// (tracker/scheduler.h); the scheduling itself is in scheduler.cc.
 #include <map>
 #include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "tracker/scheduler.h"
 
 namespace fleettune::tracker {
@@ -51,8 +53,10 @@ v1::StatusReply Scheduler::GetStatus() const {
     status->set_tasks(job.total);
     status->set_finished(job.finished);
     status->set_running(job.running);
+    if (job.has_progress) *status->mutable_progress() = job.progress;
   }
   lost_boards_.AppendTo(&reply);
+  model_jobs_.AppendTo(&reply);
   return reply;
 }
 
@@ -67,6 +71,17 @@ v1::BoardStatus Scheduler::DescribeBoard(const std::string& board_id, const Boar
   status.set_strikes(board.strikes);
   status.set_connected_unix_ms(board.connected_unix_ms);
   return status;
+}
+
+void Scheduler::JobEndedLocked(uint64_t job_id, const Job& job) {
+  if (!job.has_progress) return;
+  for (const auto& [other_id, other] : jobs_) {
+    if (other_id != job_id && other.sink != nullptr && other.has_progress &&
+        other.name == job.name) {
+      return;  // the name still has a batch running or queued
+    }
+  }
+  model_jobs_.Idle(job.name, absl::ToUnixMillis(absl::Now()));
 }
 
 std::string Scheduler::DescribeJob(uint64_t job_id, const Job& job) {

@@ -8,13 +8,10 @@
 #include <string>
 #include <thread>
 #include <utility>
-#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "net/artifact_limit.h"
 #include "rpc_server/connect_diagnosis.h"
 
@@ -64,25 +61,6 @@ absl::Status FromGrpcStatus(const grpc::Status& status, const std::string& addre
       return absl::UnavailableError(
           absl::StrCat("tracker ", address, ": ", status.error_message()));
   }
-}
-
-// Renders rows as left-aligned columns separated by two spaces.
-std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> widths;
-  for (const auto& row : rows) {
-    widths.resize(std::max(widths.size(), row.size()));
-    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
-  }
-  std::string out;
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
-    }
-    absl::StrAppend(&out, line, "\n");
-  }
-  return out;
 }
 
 std::shared_ptr<grpc::ChannelCredentials> Credentials(const std::string& ca_pem) {
@@ -208,69 +186,6 @@ absl::StatusOr<v1::StatusReply> TrackerClient::GetStatus() {
   grpc::Status status = stub_->Status(&context, v1::StatusRequest(), &reply);
   if (!status.ok()) return FromGrpcStatus(status, address_);
   return reply;
-}
-
-std::string FormatStatus(const v1::StatusReply& status) {
-  std::string out = absl::StrCat("tracker version ",
-                                 status.version().empty() ? "unknown" : status.version(), "\n\n");
-  if (status.boards().empty()) {
-    absl::StrAppend(&out, "no boards connected\n");
-  } else {
-    std::vector<std::vector<std::string>> rows = {{"BOARD", "KEY", "STATE", "TASK", "DONE",
-                                                   "FAILED", "STRIKES", "HOST", "TRIPLE", "CORES",
-                                                   "UP"}};
-    const int64_t now_ms = absl::ToUnixMillis(absl::Now());
-    for (const v1::BoardStatus& board : status.boards()) {
-      const int64_t up_s = std::max<int64_t>(0, now_ms - board.connected_unix_ms()) / 1000;
-      rows.push_back({board.board_id(), board.info().key(), board.state(),
-                      board.current_task() == 0 ? "-" : absl::StrCat(board.current_task()),
-                      absl::StrCat(board.tasks_done()), absl::StrCat(board.tasks_failed()),
-                      absl::StrCat(board.strikes()), board.info().hostname(), board.info().triple(),
-                      absl::StrCat(board.info().num_cores()), absl::StrCat(up_s, "s")});
-    }
-    absl::StrAppend(&out, FormatTable(rows));
-  }
-  if (!status.lost_boards().empty()) {
-    // Dropped boards stay listed for a while, so one that vanished says why.
-    std::vector<std::vector<std::string>> rows = {
-        {"LOST BOARD", "KEY", "STATE", "HOST", "LOST", "REASON", "ITS TASK"}};
-    const int64_t now_ms = absl::ToUnixMillis(absl::Now());
-    for (const v1::BoardStatus& board : status.lost_boards()) {
-      const int64_t ago_s = std::max<int64_t>(0, now_ms - board.lost_unix_ms()) / 1000;
-      rows.push_back({board.board_id(), board.info().key(), board.state(), board.info().hostname(),
-                      absl::StrCat(ago_s, "s ago"), board.lost_reason(),
-                      board.lost_task() == 0
-                          ? "-"
-                          : absl::StrCat(board.lost_task(), " ", board.lost_task_outcome())});
-    }
-    absl::StrAppend(&out, "\n", FormatTable(rows));
-  }
-  absl::StrAppend(&out, "\n");
-  if (status.queues().empty()) {
-    absl::StrAppend(&out, "no queues\n");
-  } else {
-    std::vector<std::vector<std::string>> rows = {{"KEY", "BOARDS", "IDLE", "PENDING", "RUNNING"}};
-    for (const v1::QueueStatus& queue : status.queues()) {
-      rows.push_back({queue.device_key(), absl::StrCat(queue.boards()),
-                      absl::StrCat(queue.idle_boards()), absl::StrCat(queue.pending()),
-                      absl::StrCat(queue.running())});
-    }
-    absl::StrAppend(&out, FormatTable(rows));
-  }
-  absl::StrAppend(&out, "\n");
-  if (status.jobs().empty()) {
-    absl::StrAppend(&out, "no jobs\n");
-  } else {
-    std::vector<std::vector<std::string>> rows = {
-        {"JOB", "NAME", "KEY", "PRIORITY", "DONE", "RUNNING", "TASKS"}};
-    for (const v1::JobStatus& job : status.jobs()) {
-      rows.push_back({absl::StrCat(job.job_id()), job.name().empty() ? "-" : job.name(),
-                      job.device_key(), absl::StrCat(job.priority()), absl::StrCat(job.finished()),
-                      absl::StrCat(job.running()), absl::StrCat(job.tasks())});
-    }
-    absl::StrAppend(&out, FormatTable(rows));
-  }
-  return out;
 }
 
 }  // namespace fleettune::tuner

@@ -76,9 +76,6 @@ class TrackerClient {
   const std::unique_ptr<v1::Tracker::Stub> stub_;
 };
 
-// A human-readable table of the tracker's boards and queues.
-std::string FormatStatus(const v1::StatusReply& status);
-
 }  // namespace fleettune::tuner
 
 #endif  // FLEETTUNE_TUNER_TRACKER_CLIENT_H_

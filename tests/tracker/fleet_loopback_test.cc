@@ -15,6 +15,7 @@
 #include "rpc_server/board.h"
 #include "tests/rpc_server/kernel_fixture.h"
 #include "tracker/tracker.h"
+#include "tuner/status_format.h"
 #include "tuner/tracker_client.h"
 
 namespace fleettune {
@@ -199,6 +200,57 @@ TEST_F(FleetLoopbackTest, BatchWaitsForABoardOfItsKey) {
   tuner.join();
   EXPECT_TRUE(measured.ok()) << measured;
   EXPECT_EQ(results.load(), 3);
+}
+
+TEST_F(FleetLoopbackTest, ModelJobProgressShowsWhileItsBatchRunsAndAfterItFinished) {
+  v1::MeasureBatch batch = FixtureBatch("model", 2);
+  batch.set_job_name("tiny@1");
+  v1::JobProgress* progress = batch.mutable_progress();
+  progress->set_model("tiny.onnx");
+  progress->set_trials(6);
+  progress->set_total_trials(64);
+  progress->set_estimated_seconds(0.004);
+  v1::TaskProgress* task = progress->add_tasks();
+  task->set_workload("matmul:m=1,n=10,k=64");
+  task->set_count(2);
+  task->set_trials(6);
+  task->set_best_seconds(0.002);
+  task->set_best_gflops(0.64);
+  task->set_share(1);
+  absl::Status measured;
+  std::thread tuner([&] { measured = client_->Measure(batch, [](const auto&) {}); });
+  // No board of the key yet: the batch waits, and the status shows it with its progress.
+  v1::StatusReply status;
+  for (int attempt = 0; attempt < 200 && status.jobs_size() == 0; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    auto reply = client_->GetStatus();
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    status = *reply;
+  }
+  ASSERT_EQ(status.jobs_size(), 1);
+  EXPECT_EQ(status.jobs(0).name(), "tiny@1");
+  EXPECT_EQ(status.jobs(0).progress().model(), "tiny.onnx");
+  EXPECT_EQ(status.jobs(0).progress().trials(), 6);
+  ASSERT_EQ(status.jobs(0).progress().tasks_size(), 1);
+  EXPECT_EQ(status.jobs(0).progress().tasks(0).workload(), "matmul:m=1,n=10,k=64");
+  ASSERT_EQ(status.model_jobs_size(), 1);
+  EXPECT_EQ(status.model_jobs(0).idle_since_unix_ms(), 0);
+
+  StartBoards(1, "model");
+  tuner.join();
+  ASSERT_TRUE(measured.ok()) << measured;
+  auto after = client_->GetStatus();
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->jobs_size(), 0);
+  ASSERT_EQ(after->model_jobs_size(), 1);
+  const v1::ModelJobStatus& remembered = after->model_jobs(0);
+  EXPECT_EQ(remembered.name(), "tiny@1");
+  EXPECT_EQ(remembered.device_key(), "model");
+  EXPECT_GT(remembered.idle_since_unix_ms(), 0);
+  EXPECT_EQ(remembered.progress().total_trials(), 64);
+  EXPECT_DOUBLE_EQ(remembered.progress().estimated_seconds(), 0.004);
+  ASSERT_EQ(remembered.progress().tasks_size(), 1);
+  EXPECT_DOUBLE_EQ(remembered.progress().tasks(0).best_gflops(), 0.64);
 }
 
 TEST_F(FleetLoopbackTest, InvalidBatchIsInvalidArgumentNamingTheField) {

@@ -20,6 +20,7 @@
 #include "tracker/tracker.h"
 #include "tuner/cli/commands.h"
 #include "tuner/cli/logging.h"
+#include "tuner/status_format.h"
 #include "tuner/tracker_client.h"
 
 namespace fleettune::cli {
