@@ -86,6 +86,8 @@ class ModelJob {
       TuneOptions task_options = TaskOptions(options_, task);
       // Transfer is loaded here, once, so kin results can be added to it as they arrive.
       task_options.transfer = false;
+      // One seed per task: kin tasks with equal spaces would otherwise explore in lockstep.
+      task_options.seed = options_.common.seed + runs_.size();
       absl::StatusOr<codegen::SearchSpace> space =
           codegen::SearchSpaceFor(task.workload, options_.common.target);
       if (!space.ok()) return space.status();

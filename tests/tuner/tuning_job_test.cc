@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -18,6 +20,7 @@
 #include "db/database.h"
 #include "gtest/gtest.h"
 #include "tuner/embedded_fleet.h"
+#include "tuner/model_job.h"
 
 namespace fleettune::tuner {
 namespace {
@@ -277,6 +280,74 @@ TEST_F(TuningJobTest, XgbSavesAModelThatALaterJobLoadsAndTransfersFromOtherShape
   second_options.save_model = options.save_model;
   EXPECT_EQ(RunTuningJob(second_options, *database, nullptr).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// A model job of two kin tasks (one template): the second task's first round tries the first
+// task's best non-default config (shared learning), and the estimate is the records' count x best
+// sum.
+TEST_F(TuningJobTest, ModelJobSharesKinResultsAndEstimatesTheNetwork) {
+  std::unique_ptr<db::Database> database = OpenDb("model.db");
+  ASSERT_NE(database, nullptr);
+  const std::string a = "matmul:m=64,n=64,k=64";
+  const std::string b = "matmul:m=64,n=64,k=64,bias=1";
+  std::vector<ModelTask> tasks = {{*codegen::CheckedWorkload::Parse(a), 2},
+                                  {*codegen::CheckedWorkload::Parse(b), 1}};
+  ModelTuneOptions options("kin", std::move(tasks), Options(a, 12, "xgb"));
+  options.scheduler.policy = SchedulerPolicy::kRoundRobin;  // a, b, a
+  absl::StatusOr<ModelTuneSummary> summary = RunModelJob(options, *database, nullptr);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->trials, 12);
+  EXPECT_EQ(summary->job.rfind("kin@", 0), 0u) << summary->job;
+
+  db::Query query;
+  query.job = summary->job;
+  absl::StatusOr<std::vector<db::Record>> records = database->History(query);
+  ASSERT_TRUE(records.ok()) << records.status();
+  ASSERT_EQ(records->size(), 12u);
+  const uint64_t default_hash =
+      codegen::ConfigHash(codegen::SearchSpaceFor(*codegen::CheckedWorkload::Parse(a),
+                                                  *codegen::CheckedTarget::Parse("host -threads=1"))
+                              ->DefaultConfig());
+  std::map<std::string, double> best;  // workload: fastest seconds
+  std::optional<db::Record> first_round_best;
+  std::set<std::string> second_round;  // configs of b's first round
+  for (const db::Record& record : *records) {
+    EXPECT_EQ(record.workload_key, record.trial < 4 || record.trial >= 8 ? a : b)
+        << "trial " << record.trial;
+    if (record.status != v1::OK) continue;
+    auto [it, added] = best.emplace(record.workload_key, record.mean_cost);
+    if (!added) it->second = std::min(it->second, record.mean_cost);
+    // The default is each task's first trial anyway; the seeds are a's other best configs.
+    if (record.trial < 4 && record.config_hash != default_hash &&
+        (!first_round_best || record.mean_cost < first_round_best->mean_cost)) {
+      first_round_best = record;
+    }
+    if (record.trial >= 4 && record.trial < 8) {
+      second_round.insert(codegen::ConfigToString(record.config));
+    }
+  }
+  ASSERT_TRUE(first_round_best.has_value());
+  EXPECT_TRUE(second_round.count(codegen::ConfigToString(first_round_best->config)) == 1)
+      << "b's first round did not try a's best non-default config "
+      << codegen::ConfigToString(first_round_best->config);
+  ASSERT_EQ(best.size(), 2u);
+  const double expected = 2 * best[a] + best[b];
+  ASSERT_TRUE(summary->estimated_seconds.has_value());
+  EXPECT_DOUBLE_EQ(*summary->estimated_seconds, expected);
+
+  absl::StatusOr<std::vector<ModelTrial>> history = ModelJobHistory(
+      *database, summary->job, {ScheduledTask{a, "", 2, 0}, ScheduledTask{b, "", 1, 0}});
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->size(), 12u);
+  EXPECT_FALSE(history->front().estimated_seconds.has_value());  // b has no result yet
+  ASSERT_TRUE(history->back().estimated_seconds.has_value());
+  EXPECT_DOUBLE_EQ(*history->back().estimated_seconds, expected);
+  absl::StatusOr<std::string> latest =
+      LatestModelJob(*database, "kin", {a, b}, std::nullopt, std::nullopt);
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  EXPECT_EQ(*latest, summary->job);
+  EXPECT_TRUE(absl::IsNotFound(
+      LatestModelJob(*database, "other", {a, b}, std::nullopt, std::nullopt).status()));
 }
 
 }  // namespace
