@@ -1,8 +1,8 @@
 // How long a search may plan with its model per round (Search::set_planning_budget): a small
 // share of what a round of builds and measurements costs, so that a job's time goes to the
-// boards. Planning is dead time for them: a job proposes round r+1 after round r is built and
-// before it is measured. In the demo's matmul job, plans from a few hundred scored configs
-// per round found configs as fast as plans from thousands (docs/decisions.md, #21).
+// boards. Planning is dead time: the boards and the builders wait while a job proposes. In
+// the demo's matmul job, plans from a few hundred newly scored configs per round found
+// configs as fast as plans from thousands did (docs/decisions.md, #21).
 #ifndef FLEETTUNE_TUNER_PLANNING_BUDGET_H_
 #define FLEETTUNE_TUNER_PLANNING_BUDGET_H_
 
@@ -11,9 +11,9 @@
 namespace fleettune::tuner {
 
 // The share of a round's cost (its builds' wall seconds plus its measurements' seconds) a
-// Propose may spend on its model. 5% keeps model and search under 10% of a job's wall time:
-// builds overlap measurement, so a round takes at least the longer of the two, which is at
-// least half their sum.
+// Propose may spend on its model. 5% keeps model and search under 10% of a job's wall time: a
+// round takes at least the sum of the two, or the longer of them (at least half the sum)
+// where builds overlap measurement (--overlap, the default with a remote tracker).
 inline constexpr double kPlanningShareOfRound = 0.05;
 // The least planning time, also the budget before any round was measured. The first guided
 // rounds find few features cached; 0.1 s featurises about a hundred configs (ConfigFeatures
