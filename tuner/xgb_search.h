@@ -111,7 +111,8 @@ class XgbSearch : public Search {
   // Records the throughput of `index` and marks it visited. Ignored for an index outside the
   // space; a negative or non-finite throughput counts as 0 (failed).
   void Observe(uint64_t index, double gflops) override;
-  // Bounds the refit and plan of each later Propose (see Search::set_planning_budget).
+  // Bounds each later Propose's model work (see Search::set_planning_budget): the fit counts
+  // towards the budget and always runs; the plan is cut to what the rest allows.
   void set_planning_budget(double seconds) override { planning_budget_ = seconds; }
   double model_seconds() const override { return fit_seconds_; }
   double planning_seconds() const override { return plan_seconds_; }
@@ -224,7 +225,7 @@ class XgbSearch : public Search {
   size_t feature_count_ = 0;
 
   std::unique_ptr<cost_model::XgbModel> model_;
-  bool model_ready_ = false;    // fitted this round, or loaded
+  bool model_ready_ = false;    // fitted (this round or, with nothing new, before) or loaded
   bool model_current_ = false;  // fitted on every observation and transfer row there is
   double planning_budget_ = 0;  // seconds per Propose (set_planning_budget); <= 0: unbounded
   std::mt19937_64 rng_;
