@@ -63,7 +63,13 @@ std::optional<absl::flat_hash_map<uint64_t, float>> Anneal(
   const double initial_temperature = high > low ? (high - low) / 2.0 : 1.0;
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
   std::vector<uint64_t> moved(points.size());
-  for (int step = 0; step < options.steps && !failed && !movable_knobs.empty(); ++step) {
+  // Share of the work done before `step`: steps taken, or options.progress when ahead.
+  auto done_before = [&](int step) {
+    const double by_steps = static_cast<double>(step) / options.steps;
+    return options.progress && step > 0 ? std::max(by_steps, options.progress()) : by_steps;
+  };
+  double done = 0;
+  for (int step = 0; (done = done_before(step)) < 1 && !failed && !movable_knobs.empty(); ++step) {
     for (size_t c = 0; c < points.size(); ++c) {
       const size_t knob =
           movable_knobs[std::uniform_int_distribution<size_t>(0, movable_knobs.size() - 1)(rng)];
@@ -75,8 +81,7 @@ std::optional<absl::flat_hash_map<uint64_t, float>> Anneal(
       moved[c] = space.WithChoice(points[c], knob, other);
     }
     const std::vector<float> moved_scores = score(moved);
-    const double temperature =
-        initial_temperature * (1.0 - static_cast<double>(step) / options.steps) + 1e-9;
+    const double temperature = initial_temperature * (1.0 - done) + 1e-9;
     for (size_t c = 0; c < points.size(); ++c) {
       const double gain = static_cast<double>(moved_scores[c]) - scores[c];
       if (!std::isfinite(moved_scores[c])) continue;  // never walk out of the candidates

@@ -26,6 +26,12 @@ namespace fleettune::tuner {
 struct AnnealingOptions {
   int chains = 32;  // parallel chains, at least 1
   int steps = 100;  // steps per chain, at least 1
+  // Empty: the chains take `steps` steps. Otherwise the share of the chains' work budget
+  // spent so far (e.g. elapsed / allowed seconds), asked after each step: the temperature
+  // cools by the larger of it and step / steps, and the chains stop once either reaches 1,
+  // so a budget that allows few steps still anneals (from hot to cold) rather than
+  // random-walking. A clock-based one makes the result depend on the machine's speed.
+  std::function<double()> progress;
 };
 
 // Scores `indices` (candidates, each once) into `scores`, one per index, -infinity for a
@@ -37,8 +43,9 @@ using BatchScorer =
 // configs, best first; the first chains/4 of them in the pool start chains. Returns the
 // predicted score of every config a chain met, visited or not (-infinity for configs outside
 // the pool or that the model cannot score), or nullopt when `score` failed. Draws from `rng`
-// only, in a fixed order: the same inputs and generator state give the same result and leave
-// the generator in the same state. Not thread-safe on one `rng`.
+// only, in a fixed order: the same inputs, generator state and progress answers give the same
+// result and leave the generator in the same state. The start points are scored and at least
+// one step taken whatever options.progress says. Not thread-safe on one `rng`.
 std::optional<absl::flat_hash_map<uint64_t, float>> Anneal(
     const codegen::SearchSpace& space, const CandidatePool& pool, const AnnealingOptions& options,
     const std::vector<uint64_t>& best_measured, const BatchScorer& score, std::mt19937_64& rng);

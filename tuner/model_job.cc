@@ -20,6 +20,7 @@
 #include "tuner/builder_pool.h"
 #include "tuner/job_name.h"
 #include "tuner/measure_round.h"
+#include "tuner/planning_budget.h"
 #include "tuner/search.h"
 #include "tuner/tracker_client.h"
 #include "tuner/transfer.h"
@@ -66,6 +67,7 @@ struct TaskRun {
   TransferData transfer;                   // other shapes' records from before the job
   size_t kin_results_used = 0;             // kin results in the search's transfer data
   bool default_offered = false;
+  PlanningBudget planning;  // from this task's rounds (their costs differ between tasks)
   // This job's results with their features, for kin tasks' shared learning.
   std::vector<std::vector<float>> result_rows;
   std::vector<float> result_gflops;
@@ -364,6 +366,7 @@ class ModelJob {
           indices.push_back(*index);
         }
       }
+      run.search.search->set_planning_budget(run.planning.Seconds());
       std::vector<uint64_t> proposed =
           run.search.search->Propose(want - static_cast<int>(indices.size()));
       for (uint64_t index : proposed) {
@@ -414,6 +417,8 @@ class ModelJob {
     ModelTaskState& state = summary_.tasks[flight.task];
     summary_.build_seconds += outcome.build_seconds;
     summary_.measure_seconds += outcome.measure_seconds;
+    run.planning.AddRound(outcome.build_seconds / std::max(1, run.options.builder_threads) +
+                          outcome.measure_seconds);
     int64_t trials = 0;
     std::optional<double> best;
     absl::Status status;

@@ -35,6 +35,15 @@ class Search {
   // Feeds back a measured throughput (0 for a failed config). Also marks `index` visited.
   virtual void Observe(uint64_t index, double gflops) = 0;
 
+  // The wall seconds each later Propose may spend on its model (fitting it and planning with
+  // it), until set again; 0 or negative: unbounded, the default. A search without a model
+  // ignores it. A bounded Propose plans less (fewer configs featurised and scored) and costs
+  // about `seconds`, more only by one indivisible step of its work or when the fit alone
+  // takes longer; it still returns as many configs as unbounded. What it proposes then depends
+  // on the machine's speed, not only on the seed and the sequence of calls. Callers size it
+  // from what a round of measurements costs (tuner/planning_budget.h).
+  virtual void set_planning_budget(double seconds) {}
+
   // Seconds spent fitting a cost model and planning proposals with it (0 for searches
   // without a model), summed over the search's life.
   virtual double model_seconds() const { return 0; }

@@ -22,6 +22,7 @@
 #include "tuner/builder_pool.h"
 #include "tuner/job_name.h"
 #include "tuner/measure_round.h"
+#include "tuner/planning_budget.h"
 #include "tuner/resume.h"
 #include "tuner/search.h"
 #include "tuner/tracker_client.h"
@@ -94,6 +95,8 @@ class Job {
       const int want = std::min(options_.batch_size, options_.trials - summary_.trials - in_flight);
       if (want <= 0) return PendingRound{};
       if (static_cast<int>(indices.size()) > want) indices.resize(want);
+      // Planning is dead time for the boards: bound it by what a round of them costs.
+      search_.set_planning_budget(planning_budget_.Seconds());
       std::vector<uint64_t> proposed = search_.Propose(want - static_cast<int>(indices.size()));
       indices.insert(indices.end(), proposed.begin(), proposed.end());
       PendingRound round;
@@ -110,7 +113,12 @@ class Job {
       PendingRound next;
       if (options_.overlap_builds && !StopEarly()) next = propose({});
       in_flight -= static_cast<int>(current.indices.size());
+      const double build_before = summary_.build_seconds;
+      const double measure_before = summary_.measure_seconds;
       absl::Status status = RunRound(**client, current.indices, current.configs, outcomes);
+      planning_budget_.AddRound((summary_.build_seconds - build_before) /
+                                    std::max(1, options_.builder_threads) +
+                                summary_.measure_seconds - measure_before);
       if (!status.ok()) {
         if (next.outcomes.valid()) next.outcomes.wait();
         return status;
@@ -215,6 +223,7 @@ class Job {
   v1::Artifact reference_;
   RoundContext context_;                    // job_name set once the job has its name (Run)
   absl::flat_hash_set<uint64_t> measured_;  // indices with a record (resumed or this run)
+  PlanningBudget planning_budget_;          // from the rounds measured so far
   TuneSummary summary_;
 };
 

@@ -30,8 +30,11 @@ struct TuneOptions {
   std::string tracker_tls_ca;   // PEM roots: talk TLS to the tracker; empty: plaintext
   int trials = 64;
   std::string tuner = "xgb";  // xgb | ga | random | grid
-  uint64_t seed = 0;          // same seed, same database contents: same configs proposed
-  int early_stop = 0;         // stop after this many trials without a new best; 0: never
+  // Same seed, same database contents: same configs proposed, except by xgb where its
+  // planning budget (a share of each round's cost, tuner/planning_budget.h) cut its work
+  // short, which depends on the machine's speed.
+  uint64_t seed = 0;
+  int early_stop = 0;  // stop after this many trials without a new best; 0: never
   // Continue from the database: configs with a record for this workload, target and device
   // are never measured again, the search starts from them, and the latest job's trials count
   // towards `trials` (its name and trial numbers continue unless job_name is set).

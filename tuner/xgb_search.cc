@@ -37,6 +37,12 @@ constexpr size_t kMaxNeighbours = 2048;
 // The feature cache is dropped when it grows past this many configs (a few tens of MB).
 constexpr size_t kMaxCachedFeatures = 50000;
 
+// Under a planning budget, configs whose features are not cached yet are featurised and
+// scored this many at a time between looks at the clock: small enough that the last batch
+// overruns the budget by little (ConfigFeatures lowers a loop nest, about 1 ms), large enough
+// that a Predict call is worth its overhead. Annealing's batch is one step of its chains.
+constexpr size_t kScoreBatch = 32;
+
 // A well-mixed 64-bit hash (splitmix64's finaliser), for seeded tie-breaking.
 uint64_t Mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
@@ -46,6 +52,31 @@ uint64_t Mix(uint64_t x) {
 }
 
 }  // namespace
+
+XgbSearch::Deadline XgbSearch::Deadline::After(Clock::time_point start, double seconds) {
+  Deadline deadline;
+  if (seconds > 0) {
+    deadline.bounded_ = true;
+    deadline.end_ =
+        start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  }
+  return deadline;
+}
+
+XgbSearch::Deadline XgbSearch::Deadline::Share(double share) const {
+  if (!bounded_) return *this;
+  const Clock::time_point now = Clock::now();
+  if (now >= end_) return *this;
+  Deadline earlier = *this;
+  earlier.end_ = now + std::chrono::duration_cast<Clock::duration>((end_ - now) * share);
+  return earlier;
+}
+
+double XgbSearch::Deadline::Progress(Clock::time_point start) const {
+  if (!bounded_) return 0;
+  const double allowed = std::chrono::duration<double>(end_ - start).count();
+  return allowed > 0 ? SecondsSince(start) / allowed : 1;
+}
 
 cost_model::XgbOptions XgbSearchOptions::DefaultModelOptions() {
   cost_model::XgbOptions options;
@@ -145,6 +176,7 @@ void XgbSearch::MarkVisited(uint64_t index) { Visit(index); }
 void XgbSearch::Observe(uint64_t index, double gflops) {
   if (index >= size_) return;
   Visit(index);
+  model_current_ = false;
   observed_index_.push_back(index);
   observed_gflops_.push_back(std::isfinite(gflops) && gflops > 0 ? static_cast<float>(gflops)
                                                                  : 0.0f);
@@ -158,6 +190,7 @@ int XgbSearch::SetTransferData(TransferData data) {
                                 return *index;
                               });
   next_seed_ = 0;
+  model_current_ = false;
   return static_cast<int>(transfer_.data().rows.size());
 }
 
@@ -175,6 +208,7 @@ absl::Status XgbSearch::LoadModel(const std::string& path) {
   }
   model_ = *std::move(loaded);
   model_ready_ = true;
+  model_current_ = false;
   return absl::OkStatus();
 }
 
@@ -221,6 +255,8 @@ bool XgbSearch::RandomUnvisited(const absl::flat_hash_set<uint64_t>& taken, uint
 }
 
 bool XgbSearch::Refit() {
+  // Nothing new to learn from: the model fitted last time is the one this data gives.
+  if (model_current_) return true;
   const bool enough_own = static_cast<int>(observed_index_.size()) >= options_.min_observations &&
                           *std::max_element(observed_gflops_.begin(), observed_gflops_.end()) > 0;
   if (!enough_own && transfer_.empty()) return false;
@@ -261,6 +297,7 @@ bool XgbSearch::Refit() {
   if (fitted) {
     ++fits_;
     model_ready_ = true;
+    model_current_ = true;
   }
   return fitted;
 }
@@ -301,23 +338,48 @@ std::vector<uint64_t> XgbSearch::Best(std::vector<std::pair<float, uint64_t>> ca
   return best;
 }
 
-std::vector<uint64_t> XgbSearch::ScoreAll(int count) {
+bool XgbSearch::ScoreWithin(std::vector<uint64_t> indices, const Deadline& deadline,
+                            std::vector<std::pair<float, uint64_t>>& scored) {
+  scored.clear();
+  std::vector<float> scores;
+  auto add = [&](const std::vector<uint64_t>& batch) {
+    if (!Score(batch, scores)) return false;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (std::isfinite(scores[i])) scored.emplace_back(scores[i], batch[i]);
+    }
+    return true;
+  };
+  if (!deadline.bounded()) return add(indices);
+  // Cached features cost only a prediction; the others are featurised while time is left,
+  // in a random order so that a cut-off does not favour any part of the space.
+  const auto uncached_begin = std::stable_partition(
+      indices.begin(), indices.end(), [this](uint64_t index) { return FeaturesCached(index); });
+  std::vector<uint64_t> uncached(uncached_begin, indices.end());
+  indices.erase(uncached_begin, indices.end());
+  if (!add(indices)) return false;
+  std::shuffle(uncached.begin(), uncached.end(), rng_);
+  for (size_t begin = 0; begin < uncached.size() && !deadline.Passed(); begin += kScoreBatch) {
+    const size_t end = std::min(uncached.size(), begin + kScoreBatch);
+    if (!add(std::vector<uint64_t>(uncached.begin() + static_cast<std::ptrdiff_t>(begin),
+                                   uncached.begin() + static_cast<std::ptrdiff_t>(end)))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<uint64_t> XgbSearch::ScoreAll(int count, const Deadline& deadline) {
   std::vector<uint64_t> unvisited;
   for (uint64_t i = 0; i < pool_.size(); ++i) {
     const uint64_t index = pool_.at(i);
     if (!visited_.contains(index)) unvisited.push_back(index);
   }
-  std::vector<float> scores;
-  if (!Score(unvisited, scores)) return {};
   std::vector<std::pair<float, uint64_t>> candidates;
-  candidates.reserve(unvisited.size());
-  for (size_t i = 0; i < unvisited.size(); ++i) {
-    if (std::isfinite(scores[i])) candidates.emplace_back(scores[i], unvisited[i]);
-  }
+  if (!ScoreWithin(std::move(unvisited), deadline, candidates)) return {};
   return Best(std::move(candidates), count);
 }
 
-std::vector<uint64_t> XgbSearch::AnnealedPlan(int count) {
+std::vector<uint64_t> XgbSearch::AnnealedPlan(int count, const Deadline& deadline) {
   // The measured configs, best first (chains start at the best of them).
   std::vector<size_t> order(observed_index_.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -330,6 +392,9 @@ std::vector<uint64_t> XgbSearch::AnnealedPlan(int count) {
   AnnealingOptions annealing;
   annealing.chains = options_.chains;
   annealing.steps = options_.steps;
+  if (deadline.bounded()) {
+    annealing.progress = [&deadline, start = Clock::now()] { return deadline.Progress(start); };
+  }
   std::optional<absl::flat_hash_map<uint64_t, float>> scored = Anneal(
       space_, pool_, annealing, best_measured,
       [this](const std::vector<uint64_t>& indices, std::vector<float>& scores) {
@@ -370,19 +435,15 @@ std::vector<uint64_t> XgbSearch::Neighbours(uint64_t center) {
   return found;
 }
 
-std::vector<uint64_t> XgbSearch::LocalPlan(int count) {
+std::vector<uint64_t> XgbSearch::LocalPlan(int count, const Deadline& deadline) {
   if (count <= 0 || observed_index_.empty()) return {};
   const size_t best =
       static_cast<size_t>(std::max_element(observed_gflops_.begin(), observed_gflops_.end()) -
                           observed_gflops_.begin());
   if (observed_gflops_[best] <= 0) return {};
   std::vector<uint64_t> near = Neighbours(observed_index_[best]);
-  std::vector<float> scores;
-  if (near.empty() || !Score(near, scores)) return {};
   std::vector<std::pair<float, uint64_t>> candidates;
-  for (size_t i = 0; i < near.size(); ++i) {
-    if (std::isfinite(scores[i])) candidates.emplace_back(scores[i], near[i]);
-  }
+  if (near.empty() || !ScoreWithin(std::move(near), deadline, candidates)) return {};
   return Best(std::move(candidates), count);
 }
 
@@ -416,6 +477,7 @@ std::vector<uint64_t> XgbSearch::Diversify(const std::vector<uint64_t>& plan, in
 std::vector<uint64_t> XgbSearch::Propose(int count) {
   std::vector<uint64_t> picks;
   if (count <= 0 || Exhausted()) return picks;
+  const Deadline deadline = Deadline::After(Clock::now(), planning_budget_);
   if (options_.propose_default && !default_offered_) {
     // The template's hand-picked default leads the first round, model or not: one trial for
     // the prior every user gets without tuning.
@@ -442,12 +504,15 @@ std::vector<uint64_t> XgbSearch::Propose(int count) {
   Refit();
   if (model_ready_ && wanted > 0 && !Exhausted()) {
     auto plan_start = Clock::now();
-    // Local picks first: the best-scored neighbours of the best measured config.
-    guided = LocalPlan(static_cast<int>(std::lround(options_.local_share * wanted)));
+    // Local picks first: the best-scored neighbours of the best measured config, with the
+    // same share of the time left as of the picks.
+    guided = LocalPlan(static_cast<int>(std::lround(options_.local_share * wanted)),
+                       deadline.Share(options_.local_share));
     const int global = wanted - static_cast<int>(guided.size());
     // The plan: several candidates per slot, so diversity has something to choose from.
-    std::vector<uint64_t> plan =
-        pool_.size() <= options_.exhaustive_limit ? ScoreAll(4 * wanted) : AnnealedPlan(4 * wanted);
+    std::vector<uint64_t> plan = pool_.size() <= options_.exhaustive_limit
+                                     ? ScoreAll(4 * wanted, deadline)
+                                     : AnnealedPlan(4 * wanted, deadline);
     plan.erase(std::remove_if(plan.begin(), plan.end(),
                               [&](uint64_t index) {
                                 return std::find(guided.begin(), guided.end(), index) !=

@@ -11,11 +11,16 @@
 // left (diversity), and each slot is replaced by a random unvisited config with probability
 // `epsilon` so the model keeps seeing configs it would not pick. Without a model (too few
 // observations and no transfer rows or loaded model) it proposes uniformly random configs.
+// The model is refitted only when observations (or transfer rows) arrived since the last fit.
+// Under a planning budget (Search::set_planning_budget) the neighbourhood and the exhaustive
+// scoring featurise only as many uncached configs as the time allows (cached ones first, the
+// rest in a random order), and annealing cools and stops by the time spent.
 // With transfer configs, the first rounds also propose the other shapes' best measured
 // configs that exist in this space (a warm start; see XgbSearchOptions::transfer_seeds).
 #ifndef FLEETTUNE_TUNER_XGB_SEARCH_H_
 #define FLEETTUNE_TUNER_XGB_SEARCH_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -89,9 +94,9 @@ struct XgbSearchOptions {
 };
 
 // Not thread-safe, like every Search. Deterministic for a given space, options and sequence
-// of calls. Propose never returns a visited index (nor one outside options.candidates) and
-// always terminates: when the model's plan has too few unvisited configs, random (and near
-// exhaustion, scanned) configs fill the rest.
+// of calls, as long as the planning budget is unbounded (the default). Propose never returns a
+// visited index (nor one outside options.candidates) and always terminates: when the model's plan
+// has too few unvisited configs, random (and near exhaustion, scanned) configs fill the rest.
 class XgbSearch : public Search {
  public:
   // InvalidArgument naming the option when chains, steps or min_observations is below 1,
@@ -106,6 +111,9 @@ class XgbSearch : public Search {
   // Records the throughput of `index` and marks it visited. Ignored for an index outside the
   // space; a negative or non-finite throughput counts as 0 (failed).
   void Observe(uint64_t index, double gflops) override;
+  // Bounds each later Propose's model work (see Search::set_planning_budget): the fit counts
+  // towards the budget and always runs; the plan is cut to what the rest allows.
+  void set_planning_budget(double seconds) override { planning_budget_ = seconds; }
   double model_seconds() const override { return fit_seconds_; }
   double planning_seconds() const override { return plan_seconds_; }
 
@@ -133,7 +141,8 @@ class XgbSearch : public Search {
 
   // Number of Propose calls whose proposals came from a model: for tests and logs.
   int model_guided_rounds() const { return model_guided_rounds_; }
-  // Number of model fits so far: one per Propose once there is enough data.
+  // Number of model fits so far: one per Propose once there is enough data and something new
+  // was observed since the last fit.
   int fits() const { return fits_; }
   int observations() const { return static_cast<int>(observed_index_.size()); }
 
@@ -144,21 +153,53 @@ class XgbSearch : public Search {
   size_t feature_count() const { return feature_count_; }
 
  private:
+  using Clock = std::chrono::steady_clock;
+
+  // When one Propose's model work should end; never for an unbounded budget.
+  class Deadline {
+   public:
+    // `seconds` after `start`; unbounded when `seconds` is 0 or negative.
+    static Deadline After(Clock::time_point start, double seconds);
+    bool bounded() const { return bounded_; }
+    bool Passed() const { return bounded_ && Clock::now() >= end_; }
+    // A deadline `share` (in [0, 1]) of the way from now to this one; itself when unbounded.
+    Deadline Share(double share) const;
+    // The share of the time from `start` to this deadline that has passed (0 when unbounded).
+    double Progress(Clock::time_point start) const;
+
+   private:
+    bool bounded_ = false;
+    Clock::time_point end_;
+  };
+
   XgbSearch(const codegen::SearchSpace& space, XgbSearchOptions options,
             std::unique_ptr<cost_model::XgbModel> model);
 
   // KnobFeatures of the config with these choice positions, appended to `row`.
   void AppendKnobFeatures(const std::vector<uint64_t>& choices, std::vector<float>& row) const;
 
-  // Refits the model on every observation and the transfer rows; false when it cannot be
-  // fitted (then a loaded model, if any, still guides).
+  // Refits the model on every observation and the transfer rows, unless the current model
+  // was fitted on exactly those; false when it cannot be fitted (then a loaded model, if any,
+  // still guides).
   bool Refit();
   // Unvisited indices the annealing chains met, best predicted score first, at most `count`.
-  std::vector<uint64_t> AnnealedPlan(int count);
-  // The `count` best-scored unvisited candidates, all of them scored.
-  std::vector<uint64_t> ScoreAll(int count);
+  // The chains' steps end at `deadline`.
+  std::vector<uint64_t> AnnealedPlan(int count, const Deadline& deadline);
+  // The `count` best-scored unvisited candidates, all of them scored (all affordable by
+  // `deadline`: see ScoreWithin).
+  std::vector<uint64_t> ScoreAll(int count, const Deadline& deadline);
   // Scores rows with the model; false when prediction fails.
   bool Score(const std::vector<uint64_t>& indices, std::vector<float>& scores);
+  // (score, index) of the `indices` the model scores finitely into `scored`: all of them
+  // when `deadline` is unbounded, else those with cached features and then the others, in
+  // a random order and kScoreBatch at a time, until `deadline` passes. False when prediction
+  // fails.
+  bool ScoreWithin(std::vector<uint64_t> indices, const Deadline& deadline,
+                   std::vector<std::pair<float, uint64_t>>& scored);
+  // Whether FeaturesAt(index) is cheap: cached, or knob features.
+  bool FeaturesCached(uint64_t index) const {
+    return !options_.features || feature_cache_.contains(index);
+  }
   // Best `count` of (score, index) pairs, ties broken by a seeded hash of the index.
   std::vector<uint64_t> Best(std::vector<std::pair<float, uint64_t>> candidates, int count) const;
   bool InPool(uint64_t index) const { return pool_.contains(index); }
@@ -166,8 +207,9 @@ class XgbSearch : public Search {
   // Unvisited candidates within options_.local_radius knobs of `center` (all of them when
   // there are at most kMaxNeighbours, else a random sample of that many).
   std::vector<uint64_t> Neighbours(uint64_t center);
-  // The `count` best-scored of Neighbours(best measured config).
-  std::vector<uint64_t> LocalPlan(int count);
+  // The `count` best-scored of Neighbours(best measured config) (of those affordable by
+  // `deadline`: see ScoreWithin).
+  std::vector<uint64_t> LocalPlan(int count, const Deadline& deadline);
   // `count` picks from the plan, preferring ones `min_distance` knobs apart.
   std::vector<uint64_t> Diversify(const std::vector<uint64_t>& plan, int count) const;
   bool RandomUnvisited(const absl::flat_hash_set<uint64_t>& taken, uint64_t& index);
@@ -183,7 +225,9 @@ class XgbSearch : public Search {
   size_t feature_count_ = 0;
 
   std::unique_ptr<cost_model::XgbModel> model_;
-  bool model_ready_ = false;  // fitted this round, or loaded
+  bool model_ready_ = false;    // fitted (this round or, with nothing new, before) or loaded
+  bool model_current_ = false;  // fitted on every observation and transfer row there is
+  double planning_budget_ = 0;  // seconds per Propose (set_planning_budget); <= 0: unbounded
   std::mt19937_64 rng_;
   absl::flat_hash_set<uint64_t> visited_;
   uint64_t pool_visited_ = 0;  // visited indices that are candidates

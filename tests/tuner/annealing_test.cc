@@ -1,6 +1,7 @@
 // The annealing planner (tuner/annealing.h) with a known score in place of a model.
 #include "tuner/annealing.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -97,6 +98,44 @@ TEST(AnnealingTest, NeverScoresOrEntersConfigsOutsideThePool) {
   EXPECT_TRUE(any_outside);  // chains tried to leave (changing c by one is odd) and did not
   EXPECT_FALSE(met->contains(7));
   EXPECT_TRUE(met->contains(6));
+}
+
+TEST(AnnealingTest, ProgressEndsTheChainsEarlyButAfterOneStep) {
+  const codegen::SearchSpace space = ToySpace();
+  const CandidatePool pool(space.size(), {});
+  AnnealingOptions options;
+  options.chains = 8;
+  options.steps = 100;
+  struct Case {
+    double per_call;  // the progress reported grows by this much per question
+    int batches;      // the starting points' batch and one per step
+  };
+  for (const Case& c : {Case{0.1, 1 + 10}, Case{5.0, 1 + 1}, Case{0.0, 1 + 100}}) {
+    std::vector<uint64_t> first_met;
+    for (int run = 0; run < 2; ++run) {
+      int questions = 0;
+      options.progress = [&] { return ++questions * c.per_call; };
+      int batches = 0;
+      std::mt19937_64 rng(11);
+      std::optional<absl::flat_hash_map<uint64_t, float>> met = Anneal(
+          space, pool, options, {7},
+          [&](const std::vector<uint64_t>& indices, std::vector<float>& scores) {
+            ++batches;
+            scores.clear();
+            for (uint64_t index : indices) scores.push_back(ToyScore(space, index));
+            return true;
+          },
+          rng);
+      ASSERT_TRUE(met.has_value());
+      EXPECT_EQ(batches, c.batches) << "progress per call " << c.per_call;
+      std::vector<uint64_t> indices;
+      for (const auto& [index, score] : *met) indices.push_back(index);
+      std::sort(indices.begin(), indices.end());
+      // The same progress answers give the same configs.
+      if (run == 0) first_met = indices;
+      EXPECT_EQ(indices, first_met) << "progress per call " << c.per_call;
+    }
+  }
 }
 
 TEST(AnnealingTest, AFailingScorerFailsThePlan) {

@@ -14,13 +14,13 @@
 namespace fleettune::tuner {
 namespace {
 
-using util::Median;
 using toy::AddSourceGroup;
 using toy::Drive;
 using toy::kOptimum;
 using toy::Throughput;
 using toy::ToySpace;
 using toy::TuningRun;
+using util::Median;
 
 TEST(XgbSearchTest, FeaturesMatchKnobFeaturesOfTheConfig) {
   codegen::SearchSpace space = ToySpace();
@@ -275,6 +275,27 @@ TEST(XgbSearchTest, RefitsEveryRound) {
   // 50 rounds of 8: the first without a model, then one fit and one guided plan each.
   EXPECT_EQ(search->fits(), 49);
   EXPECT_EQ(search->model_guided_rounds(), 49);
+}
+
+TEST(XgbSearchTest, RefitsOnlyWhenSomethingNewWasObserved) {
+  codegen::SearchSpace space = ToySpace();
+  XgbSearchOptions options;
+  options.seed = 3;
+  auto search = *XgbSearch::Create(space, options);
+  Drive(*search, space, 16);  // a random round, then a fitted one
+  ASSERT_EQ(search->fits(), 1);
+  search->Propose(8);  // the second round's results arrived: refits
+  EXPECT_EQ(search->fits(), 2);
+  // Rounds proposed before their results come back (as a job overlapping builds and
+  // measurement does) plan with the same model.
+  search->Propose(8);
+  search->MarkVisited(0);  // not an observation either
+  search->Propose(8);
+  EXPECT_EQ(search->fits(), 2);
+  EXPECT_EQ(search->model_guided_rounds(), 4);
+  search->Observe(1, 5.0);
+  search->Propose(8);
+  EXPECT_EQ(search->fits(), 3);
 }
 
 TEST(XgbSearchTest, MakeSearchKnowsXgbAndStillNamesUnknownTuners) {
