@@ -25,6 +25,20 @@ CLI::Option* AddQueryOptions(CLI::App& command, QueryArgs& args, bool workload_r
   return workload;
 }
 
+// --model, excluding `workload`, and its repeatable --input-shape: for the commands that take
+// either a workload or an ONNX model.
+CLI::Option* AddModelOptions(CLI::App& command, CLI::Option* workload, std::string& model,
+                             std::vector<std::string>& input_shapes, const std::string& help) {
+  CLI::Option* option = command.add_option("--model,-m", model, help);
+  option->excludes(workload);
+  workload->excludes(option);
+  command
+      .add_option("--input-shape", input_shapes,
+                  "with --model: static shape of a model input, name=d0,d1,... (repeatable)")
+      ->needs(option);
+  return option;
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{"fleettune: autotuning of tensor kernels on a fleet of real boards"};
   app.require_subcommand(1);
@@ -34,15 +48,9 @@ int Main(int argc, char** argv) {
   CLI::App* tune_cmd = app.add_subcommand("tune", "tune a workload on boards of a device key");
   CLI::Option* tune_workload =
       tune_cmd->add_option("--workload,-w", tune.workload, "workload string");
-  CLI::Option* tune_model = tune_cmd->add_option(
-      "--model,-m", tune.model,
-      "ONNX model: tune all its tunable workloads with one budget (a model job)");
-  tune_model->excludes(tune_workload);
-  tune_workload->excludes(tune_model);
-  tune_cmd
-      ->add_option("--input-shape", tune.input_shapes,
-                   "with --model: static shape of a model input, name=d0,d1,... (repeatable)")
-      ->needs(tune_model);
+  CLI::Option* tune_model =
+      AddModelOptions(*tune_cmd, tune_workload, tune.model, tune.input_shapes,
+                      "ONNX model: tune all its tunable workloads with one budget (a model job)");
   tune_cmd
       ->add_option("--scheduler", tune.scheduler,
                    "with --model: which task gets the next round: gradient (Ansor's) or "
@@ -122,15 +130,9 @@ int Main(int argc, char** argv) {
   CLI::App* history_cmd = app.add_subcommand(
       "history", "every result of a workload, or of a model job, in measurement order");
   CLI::Option* history_workload = AddQueryOptions(*history_cmd, history, false);
-  CLI::Option* history_model = history_cmd->add_option(
-      "--model,-m", history.model,
+  CLI::Option* history_model = AddModelOptions(
+      *history_cmd, history_workload, history.model, history.input_shapes,
       "ONNX model: its latest model job's trials, with the estimated network latency after each");
-  history_model->excludes(history_workload);
-  history_workload->excludes(history_model);
-  history_cmd
-      ->add_option("--input-shape", history.input_shapes,
-                   "with --model: static shape of a model input, name=d0,d1,... (repeatable)")
-      ->needs(history_model);
   history_cmd->add_option("--job", history.job, "with --model: this job instead of the latest")
       ->needs(history_model);
 
@@ -139,15 +141,9 @@ int Main(int argc, char** argv) {
       "compile", "build the best recorded kernel, or a whole ONNX model: OUT.so and OUT.h");
   CLI::Option* compile_workload =
       compile_cmd->add_option("--workload,-w", compile.workload, "workload string");
-  CLI::Option* compile_model = compile_cmd->add_option(
-      "--model,-m", compile.model, "ONNX model: build the whole network as one shared object");
-  compile_model->excludes(compile_workload);
-  compile_workload->excludes(compile_model);
-  compile_cmd
-      ->add_option("--input-shape", compile.input_shapes,
-                   "with --model: static shape of a model input, name=d0,d1,... "
-                   "(repeatable)")
-      ->needs(compile_model);
+  CLI::Option* compile_model =
+      AddModelOptions(*compile_cmd, compile_workload, compile.model, compile.input_shapes,
+                      "ONNX model: build the whole network as one shared object");
   compile_cmd->add_option("--target,-t", compile.target, "target string")->capture_default_str();
   compile_cmd->add_option("--device,--key", compile.device, "prefer records of this device key");
   compile_cmd->add_option("--db", compile.db, "tuning database file")->capture_default_str();
