@@ -13,13 +13,14 @@ and trials (`--single-op-trials` each; the model job then has budget tasks x tha
 
 Usage: model_tuning_bench.py FLEETTUNE WRITE_MODEL WORKDIR [--models resnet50,mobilenet_v2]
            [--budgets 200,500,1000,2000] [--single-op-trials 16] [--quick]
-Jobs whose database already holds the largest budget are not run again (delete WORKDIR to
-start over); --quick: MobileNet-V2 only, budgets 100,200, single-op comparison 8 trials.
+Each network is measured --rounds times (default 3), interleaved, and the median quoted. Jobs
+whose database already holds their budget are not run again (delete WORKDIR to start over); --quick: MobileNet-V2 only, budgets 100,200, single-op comparison 8 trials.
 """
 import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -118,6 +119,8 @@ def main():
     parser.add_argument("--models", default="resnet50,mobilenet_v2")
     parser.add_argument("--budgets", default="200,500,1000,2000")
     parser.add_argument("--single-op-trials", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="interleaved measurements of each network (median)")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.quick:
@@ -147,19 +150,34 @@ def main():
             tuner_share[scheduler] = tuner / wall
             histories[scheduler] = estimates(binary, model, db)
         reference = min(estimate_at(histories[s], budgets[-1]) for s in SCHEDULERS)
-        default_ms = measured_ms(binary, model, empty)
-        print(f"all-defaults build, measured: {default_ms:.2f} ms")
-        print(f"{'scheduler':<12} {'budget':>6} {'estimated ms':>13} {'measured ms':>12} "
-              f"{'vs defaults':>11}")
+        # Measured latencies: every database (all defaults, each scheduler's first B trials)
+        # measured once per round, the rounds interleaved so that the machine's drift (20-40%
+        # on a shared VM) falls on all of them alike; the median of the rounds.
+        databases = {("defaults", 0): empty}
         for scheduler in SCHEDULERS:
             db = os.path.join(args.workdir, f"{name}-{scheduler}.db")
             for budget in budgets:
                 prefix = os.path.join(args.workdir, f"{name}-{scheduler}-{budget}.db")
                 prefix_db(binary, db, budget, prefix)
-                measured = measured_ms(binary, model, prefix)
+                databases[(scheduler, budget)] = prefix
+        times = {key: [] for key in databases}
+        for _ in range(args.rounds):
+            for key, db in databases.items():
+                times[key].append(measured_ms(binary, model, db))
+        measured = {key: statistics.median(values) for key, values in times.items()}
+        default_ms = measured[("defaults", 0)]
+        print(f"all-defaults build, measured: {default_ms:.2f} ms "
+              f"(median of {args.rounds} interleaved runs: "
+              + ", ".join(f"{t:.1f}" for t in times[("defaults", 0)]) + ")")
+        print(f"{'scheduler':<12} {'budget':>6} {'estimated ms':>13} {'measured ms':>12} "
+              f"{'vs defaults':>11}  runs")
+        for scheduler in SCHEDULERS:
+            for budget in budgets:
                 estimated = estimate_at(histories[scheduler], budget)
+                value = measured[(scheduler, budget)]
                 print(f"{scheduler:<12} {budget:>6} {estimated or float('nan'):>13.2f} "
-                      f"{measured:>12.2f} {default_ms / measured:>10.2f}x")
+                      f"{value:>12.2f} {default_ms / value:>10.2f}x  "
+                      + ", ".join(f"{t:.1f}" for t in times[(scheduler, budget)]))
         needed = {s: first_within(histories[s], reference) for s in SCHEDULERS}
         print(f"trials to within 5% of the best {budgets[-1]}-trial estimate ({reference:.2f} ms): "
               + ", ".join(f"{s} {needed[s]}" for s in SCHEDULERS))
@@ -173,10 +191,13 @@ def main():
 
         # The scheduler's cost: a round-robin model job against single-op jobs of its tasks.
         single_db = os.path.join(args.workdir, f"{name}-single.db")
-        single_wall, tasks = single_op_wall(binary, model, single_db, args.single_op_trials)
+        single_log = single_db + ".json"
+        if os.path.exists(single_log):
+            single_wall, tasks = json.load(open(single_log))
+        else:
+            single_wall, tasks = single_op_wall(binary, model, single_db, args.single_op_trials)
+            json.dump([single_wall, tasks], open(single_log, "w"))
         rr_db = os.path.join(args.workdir, f"{name}-rr-equal.db")
-        if os.path.exists(rr_db):
-            os.remove(rr_db)
         total = tasks * args.single_op_trials
         out = tune(binary, model, rr_db, total, "round-robin",
                    ("--no-transfer", "--batch-size", str(min(8, args.single_op_trials))))
