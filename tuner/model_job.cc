@@ -70,6 +70,22 @@ TuneOptions TaskOptions(const ModelTuneOptions& options, const ModelTask& task) 
   return result;
 }
 
+// The scheduler's kin class of a task: its template and the window parameters of a
+// convolution (kernel size, stride, dilation). The FLOP/s one kin reaches is a promise for the
+// others; a stride-2 depthwise layer reads its input unlike a stride-1 one and never came
+// near it (MobileNet-V2: 6-9 GFLOPS against 17-32), so pooling them sent hundreds of
+// MobileNet-V2 trials to the stride-2 layers until their spaces were exhausted.
+std::string KinClass(const codegen::CheckedWorkload& workload, const codegen::SearchSpace& space) {
+  std::string kin = space.template_name();
+  for (const v1::Workload::Param& param : workload.proto().params()) {
+    if (param.name() == "r" || param.name() == "s" || param.name() == "stride" ||
+        param.name() == "dilation") {
+      absl::StrAppend(&kin, ",", param.name(), "=", param.value());
+    }
+  }
+  return kin;
+}
+
 // What one round brought back from the builders and the boards (on a worker thread).
 struct RoundOutcome {
   std::vector<std::optional<v1::MeasureResult>> results;  // per config; empty: none
@@ -139,8 +155,8 @@ class ModelJob {
       state.count = task.count;
       state.flops = task.workload.Flops();
       summary_.tasks.push_back(std::move(state));
-      scheduled.push_back(ScheduledTask{task.workload.key(), run->space.template_name(), task.count,
-                                        task.workload.Flops()});
+      scheduled.push_back(ScheduledTask{task.workload.key(), KinClass(task.workload, run->space),
+                                        task.count, task.workload.Flops()});
       runs_.push_back(std::move(run));
     }
     TaskSchedulerOptions scheduler_options = options_.scheduler;

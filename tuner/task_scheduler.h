@@ -12,11 +12,11 @@
 //   forward_i  = min(-g_i / t_i,                         (it could halve again, optimistically)
 //                    beta * C_i / V_i - g_i)             (it could run as fast as its kin)
 //
-// C_i is the task's FLOPs and V_i the best FLOP/s any other task of the same op reached ("a
-// task of similar shape already runs at V FLOP/s, so this one could too"). With probability
-// epsilon a round goes to a random live task instead (exploration). `round-robin` gives
-// rounds to the live tasks in turn. Both stop giving rounds to a task once `early_stop`
-// trials of it passed without a new best.
+// C_i is the task's FLOPs and V_i the best FLOP/s any other task of its kin class (the model
+// job: same template and window) reached ("a task of similar shape already runs at V FLOP/s,
+// so this one could too"). With probability epsilon a round goes to a random live task
+// instead (exploration). `round-robin` gives rounds to the live tasks in turn. Both stop
+// giving rounds to a task once `early_stop` trials of it passed without a new best.
 //
 // Defaults are those of Ansor's and MetaSchedule's code: alpha 0.2, beta 2, a backward window
 // of 3 rounds, epsilon 0.05. Beta 2 keeps the kin term from promising more than half of what
@@ -44,7 +44,7 @@ namespace fleettune::tuner {
 // One tunable workload of a model (graph::Task, as `fleettune tasks --model` lists them).
 struct ScheduledTask {
   std::string workload;
-  std::string op;     // tasks of one op are kin for the forward estimate
+  std::string op;     // kin class: tasks of one class are kin for the forward estimate
   int64_t count = 1;  // w_i: how often the network runs it
   double flops = 0;   // C_i: per run
 };
