@@ -20,6 +20,7 @@
 #include "db/database.h"
 #include "gtest/gtest.h"
 #include "tuner/embedded_fleet.h"
+#include "tuner/model_history.h"
 #include "tuner/model_job.h"
 
 namespace fleettune::tuner {

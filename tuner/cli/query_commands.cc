@@ -15,7 +15,7 @@
 #include "graph/tasks.h"
 #include "nlohmann/json.hpp"
 #include "tuner/cli/commands.h"
-#include "tuner/model_job.h"
+#include "tuner/model_history.h"
 
 namespace fleettune::cli {
 namespace {
