@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "util/median.h"
+#include "util/seconds_since.h"
 
 namespace fleettune::tuner {
 
@@ -17,6 +18,31 @@ void PlanningBudget::AddRound(double seconds) {
 double PlanningBudget::Seconds() const {
   const double round = util::Median(std::vector<double>(recent_.begin(), recent_.end()));
   return std::max(kMinPlanningSeconds, kPlanningShareOfRound * round);
+}
+
+PlanningDeadline PlanningDeadline::After(Clock::time_point start, double seconds) {
+  PlanningDeadline deadline;
+  if (seconds > 0) {
+    deadline.bounded_ = true;
+    deadline.end_ =
+        start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  }
+  return deadline;
+}
+
+PlanningDeadline PlanningDeadline::Share(double share) const {
+  if (!bounded_) return *this;
+  const Clock::time_point now = Clock::now();
+  if (now >= end_) return *this;
+  PlanningDeadline earlier = *this;
+  earlier.end_ = now + std::chrono::duration_cast<Clock::duration>((end_ - now) * share);
+  return earlier;
+}
+
+double PlanningDeadline::Progress(Clock::time_point start) const {
+  if (!bounded_) return 0;
+  const double allowed = std::chrono::duration<double>(end_ - start).count();
+  return allowed > 0 ? util::SecondsSince(start) / allowed : 1;
 }
 
 }  // namespace fleettune::tuner

@@ -6,6 +6,7 @@
 #ifndef FLEETTUNE_TUNER_PLANNING_BUDGET_H_
 #define FLEETTUNE_TUNER_PLANNING_BUDGET_H_
 
+#include <chrono>
 #include <deque>
 
 namespace fleettune::tuner {
@@ -38,6 +39,26 @@ class PlanningBudget {
 
  private:
   std::deque<double> recent_;  // the last kPlanningRounds round costs, oldest first
+};
+
+// The end of one Propose's planning time (Search::set_planning_budget) on the steady clock,
+// or none: what a bounded search checks between batches of work.
+class PlanningDeadline {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // `seconds` after `start`; unbounded when `seconds` is 0 or negative.
+  static PlanningDeadline After(Clock::time_point start, double seconds);
+  bool bounded() const { return bounded_; }
+  bool Passed() const { return bounded_ && Clock::now() >= end_; }
+  // A deadline `share` (in [0, 1]) of the way from now to this one; itself when unbounded.
+  PlanningDeadline Share(double share) const;
+  // The share of the time from `start` to this deadline that has passed (0 when unbounded).
+  double Progress(Clock::time_point start) const;
+
+ private:
+  bool bounded_ = false;
+  Clock::time_point end_;
 };
 
 }  // namespace fleettune::tuner

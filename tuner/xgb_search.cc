@@ -53,31 +53,6 @@ uint64_t Mix(uint64_t x) {
 
 }  // namespace
 
-XgbSearch::Deadline XgbSearch::Deadline::After(Clock::time_point start, double seconds) {
-  Deadline deadline;
-  if (seconds > 0) {
-    deadline.bounded_ = true;
-    deadline.end_ =
-        start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-  }
-  return deadline;
-}
-
-XgbSearch::Deadline XgbSearch::Deadline::Share(double share) const {
-  if (!bounded_) return *this;
-  const Clock::time_point now = Clock::now();
-  if (now >= end_) return *this;
-  Deadline earlier = *this;
-  earlier.end_ = now + std::chrono::duration_cast<Clock::duration>((end_ - now) * share);
-  return earlier;
-}
-
-double XgbSearch::Deadline::Progress(Clock::time_point start) const {
-  if (!bounded_) return 0;
-  const double allowed = std::chrono::duration<double>(end_ - start).count();
-  return allowed > 0 ? SecondsSince(start) / allowed : 1;
-}
-
 cost_model::XgbOptions XgbSearchOptions::DefaultModelOptions() {
   cost_model::XgbOptions options;
   options.max_depth = 3;
@@ -338,7 +313,7 @@ std::vector<uint64_t> XgbSearch::Best(std::vector<std::pair<float, uint64_t>> ca
   return best;
 }
 
-bool XgbSearch::ScoreWithin(std::vector<uint64_t> indices, const Deadline& deadline,
+bool XgbSearch::ScoreWithin(std::vector<uint64_t> indices, const PlanningDeadline& deadline,
                             std::vector<std::pair<float, uint64_t>>& scored) {
   scored.clear();
   std::vector<float> scores;
@@ -368,7 +343,7 @@ bool XgbSearch::ScoreWithin(std::vector<uint64_t> indices, const Deadline& deadl
   return true;
 }
 
-std::vector<uint64_t> XgbSearch::ScoreAll(int count, const Deadline& deadline) {
+std::vector<uint64_t> XgbSearch::ScoreAll(int count, const PlanningDeadline& deadline) {
   std::vector<uint64_t> unvisited;
   for (uint64_t i = 0; i < pool_.size(); ++i) {
     const uint64_t index = pool_.at(i);
@@ -379,7 +354,7 @@ std::vector<uint64_t> XgbSearch::ScoreAll(int count, const Deadline& deadline) {
   return Best(std::move(candidates), count);
 }
 
-std::vector<uint64_t> XgbSearch::AnnealedPlan(int count, const Deadline& deadline) {
+std::vector<uint64_t> XgbSearch::AnnealedPlan(int count, const PlanningDeadline& deadline) {
   // The measured configs, best first (chains start at the best of them).
   std::vector<size_t> order(observed_index_.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -435,7 +410,7 @@ std::vector<uint64_t> XgbSearch::Neighbours(uint64_t center) {
   return found;
 }
 
-std::vector<uint64_t> XgbSearch::LocalPlan(int count, const Deadline& deadline) {
+std::vector<uint64_t> XgbSearch::LocalPlan(int count, const PlanningDeadline& deadline) {
   if (count <= 0 || observed_index_.empty()) return {};
   const size_t best =
       static_cast<size_t>(std::max_element(observed_gflops_.begin(), observed_gflops_.end()) -
@@ -477,7 +452,7 @@ std::vector<uint64_t> XgbSearch::Diversify(const std::vector<uint64_t>& plan, in
 std::vector<uint64_t> XgbSearch::Propose(int count) {
   std::vector<uint64_t> picks;
   if (count <= 0 || Exhausted()) return picks;
-  const Deadline deadline = Deadline::After(Clock::now(), planning_budget_);
+  const PlanningDeadline deadline = PlanningDeadline::After(Clock::now(), planning_budget_);
   if (options_.propose_default && !default_offered_) {
     // The template's hand-picked default leads the first round, model or not: one trial for
     // the prior every user gets without tuning.

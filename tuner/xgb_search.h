@@ -34,6 +34,7 @@
 #include "codegen/search_space.h"
 #include "cost_model/xgb_model.h"
 #include "tuner/candidate_pool.h"
+#include "tuner/planning_budget.h"
 #include "tuner/search.h"
 #include "tuner/transfer.h"
 
@@ -155,23 +156,6 @@ class XgbSearch : public Search {
  private:
   using Clock = std::chrono::steady_clock;
 
-  // When one Propose's model work should end; never for an unbounded budget.
-  class Deadline {
-   public:
-    // `seconds` after `start`; unbounded when `seconds` is 0 or negative.
-    static Deadline After(Clock::time_point start, double seconds);
-    bool bounded() const { return bounded_; }
-    bool Passed() const { return bounded_ && Clock::now() >= end_; }
-    // A deadline `share` (in [0, 1]) of the way from now to this one; itself when unbounded.
-    Deadline Share(double share) const;
-    // The share of the time from `start` to this deadline that has passed (0 when unbounded).
-    double Progress(Clock::time_point start) const;
-
-   private:
-    bool bounded_ = false;
-    Clock::time_point end_;
-  };
-
   XgbSearch(const codegen::SearchSpace& space, XgbSearchOptions options,
             std::unique_ptr<cost_model::XgbModel> model);
 
@@ -184,17 +168,17 @@ class XgbSearch : public Search {
   bool Refit();
   // Unvisited indices the annealing chains met, best predicted score first, at most `count`.
   // The chains' steps end at `deadline`.
-  std::vector<uint64_t> AnnealedPlan(int count, const Deadline& deadline);
+  std::vector<uint64_t> AnnealedPlan(int count, const PlanningDeadline& deadline);
   // The `count` best-scored unvisited candidates, all of them scored (all affordable by
   // `deadline`: see ScoreWithin).
-  std::vector<uint64_t> ScoreAll(int count, const Deadline& deadline);
+  std::vector<uint64_t> ScoreAll(int count, const PlanningDeadline& deadline);
   // Scores rows with the model; false when prediction fails.
   bool Score(const std::vector<uint64_t>& indices, std::vector<float>& scores);
   // (score, index) of the `indices` the model scores finitely into `scored`: all of them
   // when `deadline` is unbounded, else those with cached features and then the others, in
   // a random order and kScoreBatch at a time, until `deadline` passes. False when prediction
   // fails.
-  bool ScoreWithin(std::vector<uint64_t> indices, const Deadline& deadline,
+  bool ScoreWithin(std::vector<uint64_t> indices, const PlanningDeadline& deadline,
                    std::vector<std::pair<float, uint64_t>>& scored);
   // Whether FeaturesAt(index) is cheap: cached, or knob features.
   bool FeaturesCached(uint64_t index) const {
@@ -209,7 +193,7 @@ class XgbSearch : public Search {
   std::vector<uint64_t> Neighbours(uint64_t center);
   // The `count` best-scored of Neighbours(best measured config) (of those affordable by
   // `deadline`: see ScoreWithin).
-  std::vector<uint64_t> LocalPlan(int count, const Deadline& deadline);
+  std::vector<uint64_t> LocalPlan(int count, const PlanningDeadline& deadline);
   // `count` picks from the plan, preferring ones `min_distance` knobs apart.
   std::vector<uint64_t> Diversify(const std::vector<uint64_t>& plan, int count) const;
   bool RandomUnvisited(const absl::flat_hash_set<uint64_t>& taken, uint64_t& index);
