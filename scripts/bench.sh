@@ -59,9 +59,10 @@ net_db=()
 "$build/bin/network_bench" "${quick[@]}" "${net_db[@]}" --work "$build/tests/bench/network_bench"
 echo
 # Whole-model tuning (issue #21): ResNet-50 and MobileNet-V2 tuned with the gradient and the
-# round-robin task scheduler (2,000 trials each, one thread), evaluated at 200/500/1,000/2,000
-# trials (estimated and measured latency against the all-defaults build), and a round-robin
-# model job's time per trial against single-op jobs (about 2 hours on 2 cores; --quick:
-# MobileNet-V2 at 100/200 trials, about 15 minutes). Finished jobs are kept in the build dir.
+# round-robin task scheduler side by side (2,000 trials each, one thread, a core each),
+# evaluated at 200/500/1,000/2,000 trials (estimated and measured latency against the
+# all-defaults build), and a round-robin model job's time per trial against single-op jobs
+# (about 80 minutes on 2 cores; --quick: MobileNet-V2 at 100/200 trials, about 15 minutes).
+# Finished jobs are kept in the build dir.
 /usr/bin/python3 "$(dirname "$0")/../tests/bench/model_tuning_bench.py" "$build/bin/fleettune" \
   "$(dirname "$0")/models/write_model.py" "$build/tests/bench/model_tuning" "${quick[@]}"

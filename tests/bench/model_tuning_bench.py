@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Whole-model tuning (issue #21): `fleettune tune --model` with the gradient and the round-robin
 task scheduler on the embedded fleet at one thread, one job of the largest budget per model and
-scheduler; the smaller budgets are that job's first trials (a job's first B trials are what a
-B-trial job runs, scheduler and searches being deterministic given the results).
+scheduler, the two jobs at the same time on a core each (jobs run one after the other would
+compare the machine's drift as much as the schedulers). The smaller budgets are that job's first
+trials (a job's first B trials are what a B-trial job runs, scheduler and searches being
+deterministic given the results).
 
 For each budget it prints the estimated network latency (`history --model`) and the measured one
 (`run --model` on a database holding only the first B trials), next to the all-defaults build
@@ -42,18 +44,46 @@ def records(binary, db):
     return [json.loads(line) for line in lines[1:]]
 
 
+def tune_command(binary, model, db, trials, scheduler, extra=()):
+    return [binary, "tune", "--model", model, "--target", TARGET, "--trials", str(trials),
+            "--scheduler", scheduler, "--db", db, "--quiet", "--log-level", "warn", *extra]
+
+
+def finished(binary, db, trials):
+    return os.path.exists(db) and os.path.exists(db + ".log") and len(records(binary, db)) >= trials
+
+
 def tune(binary, model, db, trials, scheduler, extra=()):
-    """Runs (or finds) the model job; returns its summary line's figures."""
-    log = db + ".log"
-    if os.path.exists(db) and len(records(binary, db)) >= trials and os.path.exists(log):
-        return open(log).read()
-    if os.path.exists(db):
-        os.remove(db)
-    out = fleettune(binary, "tune", "--model", model, "--target", TARGET, "--trials", str(trials),
-                    "--scheduler", scheduler, "--db", db, "--quiet", "--log-level", "warn", *extra)
-    with open(log, "w") as f:
-        f.write(out)
-    return out
+    """Runs (or finds) the model job; returns its summary."""
+    return tune_together(binary, model, [(db, scheduler)], trials, extra)[db]
+
+
+def tune_together(binary, model, jobs, trials, extra=()):
+    """Runs the model jobs [(db, scheduler)] at the same time, each pinned to a core of its own
+    where there are enough, so that the machine's drift (4-20% between runs made minutes apart on
+    this VM) falls on all of them alike; returns each database's job summary. Jobs whose database already holds the budget are not run again."""
+    running = {}
+    cores = sorted(os.sched_getaffinity(0))
+    for index, (db, scheduler) in enumerate(jobs):
+        if finished(binary, db, trials):
+            continue
+        if os.path.exists(db):
+            os.remove(db)
+        command = tune_command(binary, model, db, trials, scheduler, extra)
+        if len(jobs) > 1 and len(cores) >= len(jobs):
+            # One core each: a job on the embedded fleet builds and measures in turn, so on its
+            # own core neither job's builds contend with the other's measurements.
+            command = ["taskset", "-c", str(cores[index]), *command]
+        running[db] = subprocess.Popen(command,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for db, process in running.items():
+        out, err = process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(f"tune --model {model} ({db}): exit {process.returncode}\n"
+                               f"{err[-3000:]}")
+        with open(db + ".log", "w") as f:
+            f.write(out)
+    return {db: open(db + ".log").read() for db, _ in jobs}
 
 
 def summary_seconds(out):
@@ -142,17 +172,18 @@ def main():
                        text=True)
         print(f"== {name}, {TARGET}, budgets {budgets}")
         histories, tuner_share, walls = {}, {}, {}
-        for scheduler in SCHEDULERS:
-            db = os.path.join(args.workdir, f"{name}-{scheduler}.db")
-            out = tune(binary, model, db, budgets[-1], scheduler)
-            wall, tuner = summary_seconds(out)
+        jobs = [(os.path.join(args.workdir, f"{name}-{s}.db"), s) for s in SCHEDULERS]
+        summaries = tune_together(binary, model, jobs, budgets[-1])
+        for db, scheduler in jobs:
+            wall, tuner = summary_seconds(summaries[db])
             walls[scheduler] = wall
             tuner_share[scheduler] = tuner / wall
             histories[scheduler] = estimates(binary, model, db)
         reference = min(estimate_at(histories[s], budgets[-1]) for s in SCHEDULERS)
         # Measured latencies: every database (all defaults, each scheduler's first B trials)
-        # measured once per round, the rounds interleaved so that the machine's drift (20-40%
-        # on a shared VM) falls on all of them alike; the median of the rounds.
+        # measured once per round, the rounds interleaved and their order rotated so that the
+        # machine's drift (20-40% on a shared VM) falls on all of them alike; the median of the
+        # rounds (in measurement order in the printed runs).
         databases = {("defaults", 0): empty}
         for scheduler in SCHEDULERS:
             db = os.path.join(args.workdir, f"{name}-{scheduler}.db")
@@ -161,9 +192,12 @@ def main():
                 prefix_db(binary, db, budget, prefix)
                 databases[(scheduler, budget)] = prefix
         times = {key: [] for key in databases}
-        for _ in range(args.rounds):
-            for key, db in databases.items():
-                times[key].append(measured_ms(binary, model, db))
+        keys = list(databases)
+        for round_index in range(args.rounds):
+            # Each round starts one database later, so that no database always runs first.
+            shift = round_index % len(keys)
+            for key in keys[shift:] + keys[:shift]:
+                times[key].append(measured_ms(binary, model, databases[key]))
         measured = {key: statistics.median(values) for key, values in times.items()}
         default_ms = measured[("defaults", 0)]
         print(f"all-defaults build, measured: {default_ms:.2f} ms "
