@@ -16,7 +16,8 @@ and trials (`--single-op-trials` each; the model job then has budget tasks x tha
 Usage: model_tuning_bench.py FLEETTUNE WRITE_MODEL WORKDIR [--models resnet50,mobilenet_v2]
            [--budgets 200,500,1000,2000] [--single-op-trials 16] [--quick]
 Each network is measured --rounds times (default 3), interleaved, and the median quoted. Jobs
-whose database already holds their budget are not run again (delete WORKDIR to start over); --quick: MobileNet-V2 only, budgets 100,200, single-op comparison 8 trials.
+whose database already holds their budget are not run again (delete WORKDIR to start over).
+--quick: MobileNet-V2 only, budgets 100,200, single-op comparison 8 trials.
 """
 import argparse
 import json
@@ -60,8 +61,9 @@ def tune(binary, model, db, trials, scheduler, extra=()):
 
 def tune_together(binary, model, jobs, trials, extra=()):
     """Runs the model jobs [(db, scheduler)] at the same time, each pinned to a core of its own
-    where there are enough, so that the machine's drift (4-20% between runs made minutes apart on
-    this VM) falls on all of them alike; returns each database's job summary. Jobs whose database already holds the budget are not run again."""
+    where there are enough, so that the machine's drift (4-20% between runs made minutes apart
+    on this VM) falls on all of them alike; returns each database's job summary. Jobs whose
+    database already holds the budget are not run again."""
     running = {}
     cores = sorted(os.sched_getaffinity(0))
     for index, (db, scheduler) in enumerate(jobs):
@@ -71,15 +73,16 @@ def tune_together(binary, model, jobs, trials, extra=()):
             os.remove(db)
         command = tune_command(binary, model, db, trials, scheduler, extra)
         if len(jobs) > 1 and len(cores) >= len(jobs):
-            # One core each: a job on the embedded fleet builds and measures in turn, so on its
-            # own core neither job's builds contend with the other's measurements.
+            # A core each: a job on the embedded fleet builds and measures in turn, so its own
+            # builds never run beside its measurements. The other job's builds still share the
+            # caches: measurements are noisier side by side, but neither job is favoured.
             command = ["taskset", "-c", str(cores[index]), *command]
-        running[db] = subprocess.Popen(command,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    for db, process in running.items():
-        out, err = process.communicate()
-        if process.returncode != 0:
-            raise RuntimeError(f"tune --model {model} ({db}): exit {process.returncode}\n"
+        running[db] = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       text=True)
+    outputs = {db: process.communicate() for db, process in running.items()}
+    for db, (out, err) in outputs.items():
+        if running[db].returncode != 0:
+            raise RuntimeError(f"tune --model {model} ({db}): exit {running[db].returncode}\n"
                                f"{err[-3000:]}")
         with open(db + ".log", "w") as f:
             f.write(out)
