@@ -62,7 +62,7 @@ echo
 # round-robin task scheduler side by side (2,000 trials each, one thread, a core each),
 # evaluated at 200/500/1,000/2,000 trials (estimated and measured latency against the
 # all-defaults build), and a round-robin model job's time per trial against single-op jobs
-# (about 80 minutes on 2 cores; --quick: MobileNet-V2 at 100/200 trials, about 15 minutes).
+# (about 80 minutes on 2 cores; --quick: MobileNet-V2 at 300/400 trials, about 15 minutes).
 # Finished jobs are kept in the build dir.
 /usr/bin/python3 "$(dirname "$0")/../tests/bench/model_tuning_bench.py" "$build/bin/fleettune" \
   "$(dirname "$0")/models/write_model.py" "$build/tests/bench/model_tuning" "${quick[@]}"

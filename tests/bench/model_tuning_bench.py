@@ -17,7 +17,8 @@ Usage: model_tuning_bench.py FLEETTUNE WRITE_MODEL WORKDIR [--models resnet50,mo
            [--budgets 200,500,1000,2000] [--single-op-trials 16] [--quick]
 Each network is measured --rounds times (default 3), interleaved, and the median quoted. Jobs
 whose database already holds their budget are not run again (delete WORKDIR to start over).
---quick: MobileNet-V2 only, budgets 100,200, single-op comparison 8 trials.
+--quick: MobileNet-V2 only, budgets 300,400 (its warm-up, a round of each of its 31 tasks,
+takes 248), single-op comparison 8 trials.
 """
 import argparse
 import json
@@ -157,7 +158,7 @@ def main():
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.quick:
-        args.models, args.budgets, args.single_op_trials = "mobilenet_v2", "100,200", 8
+        args.models, args.budgets, args.single_op_trials = "mobilenet_v2", "300,400", 8
     budgets = [int(b) for b in args.budgets.split(",")]
     os.makedirs(args.workdir, exist_ok=True)
     binary = args.fleettune
@@ -182,7 +183,12 @@ def main():
             walls[scheduler] = wall
             tuner_share[scheduler] = tuner / wall
             histories[scheduler] = estimates(binary, model, db)
-        reference = min(estimate_at(histories[s], budgets[-1]) for s in SCHEDULERS)
+        finals = [estimate_at(histories[s], budgets[-1]) for s in SCHEDULERS]
+        if None in finals:
+            # A budget below the warm-up (a round of every task) leaves a task without a result.
+            raise SystemExit(f"{name}: {budgets[-1]} trials leave a task without a result; give "
+                             "--budgets whose largest covers a round of every task")
+        reference = min(finals)
         # Measured latencies: every database (all defaults, each scheduler's first B trials)
         # measured once per round, the rounds interleaved and their order rotated so that the
         # machine's drift (20-40% on a shared VM) falls on all of them alike; the median of the
