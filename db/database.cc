@@ -37,6 +37,19 @@ absl::StatusOr<std::unique_ptr<Database>> OpenUrl(const std::string& url,
 
 }  // namespace
 
+double RankCost(const Record& record) {
+  if (record.confirmed_costs.empty()) return record.mean_cost;
+  std::vector<double> costs = record.confirmed_costs;
+  std::sort(costs.begin(), costs.end());
+  const size_t n = costs.size();
+  return n % 2 == 1 ? costs[n / 2] : (costs[n / 2 - 1] + costs[n / 2]) / 2;
+}
+
+absl::Status Database::Confirm(int64_t /*record_id*/, const std::vector<double>& /*costs*/,
+                               const std::vector<double>& /*default_costs*/) {
+  return absl::UnimplementedError("this database back end cannot record confirmations");
+}
+
 bool FromOlderCompiler(const Record& record, const std::string& fleettune_version,
                        const std::string& llvm_version) {
   return record.version != fleettune_version || record.llvm_version.empty() ||

@@ -52,6 +52,15 @@ struct Record {
   std::string version;       // fleettune (compiler) version that produced it
   std::string llvm_version;  // LLVM version of that compiler; "" when unknown (schema 1)
   DeviceFingerprint device;  // the measuring board
+  // The confirmation round (docs/confirmation.md): this config re-measured at the end of a
+  // job together with the job's other top configs and the template default, interleaved in
+  // rounds on one board. confirmed_costs: seconds per run, one per round;
+  // confirmed_default_costs: the template default's in the same rounds (so round r's speedup
+  // over the default is confirmed_default_costs[r] / confirmed_costs[r]). Both empty: not
+  // confirmed. Set by Confirm (a later confirmation replaces an earlier one), ignored by
+  // Insert; carried by export and import.
+  std::vector<double> confirmed_costs;
+  std::vector<double> confirmed_default_costs;
   // The schema version the record was first written under: 1 for records migrated from a
   // schema-1 file, kCurrentSchemaVersion for new ones. Set by the database; ignored by Insert.
   int64_t schema_version = kCurrentSchemaVersion;
@@ -59,6 +68,10 @@ struct Record {
 
 // True when `record` was produced by another compiler than (fleettune_version, llvm_version),
 // or its LLVM version is unknown: it is still usable but its timings may not carry over.
+// The cost a record ranks by in Best and Prune: the median of its confirmed costs when it
+// has them, else its mean cost.
+double RankCost(const Record& record);
+
 bool FromOlderCompiler(const Record& record, const std::string& fleettune_version,
                        const std::string& llvm_version);
 
@@ -132,8 +145,18 @@ class Database {
   // an unknown status, or a cost, mean_cost or gflops that is not finite.
   virtual absl::Status Insert(Record* record) = 0;
 
-  // The `top_k` fastest OK records matching `query`, fastest first (lowest mean cost; ties
-  // in insertion order). InvalidArgument when top_k < 1.
+  // Records the confirmation round's costs of OK record `record_id` (see Record): replaces
+  // earlier ones, and from then on the record ranks by their median (RankCost). Empty
+  // default_costs: the default was not measured alongside. InvalidArgument (nothing written)
+  // when costs is empty, a cost is not finite and positive, or default_costs is neither
+  // empty nor as long as costs; NotFound when there is no such record; FailedPrecondition
+  // when it is not OK. Back ends without it answer Unimplemented.
+  virtual absl::Status Confirm(int64_t record_id, const std::vector<double>& costs,
+                               const std::vector<double>& default_costs);
+
+  // The `top_k` fastest OK records matching `query`, fastest first (lowest RankCost: the
+  // confirmed median where there is one, else the mean cost; ties in insertion order).
+  // InvalidArgument when top_k < 1.
   virtual absl::StatusOr<std::vector<Record>> Best(const Query& query, int top_k) = 0;
 
   // Every record matching `query`, in measurement order: the order they were inserted
