@@ -7,61 +7,20 @@
 
 #include "db/database.h"
 #include "gtest/gtest.h"
-#include "tests/db/postgres_server.h"
+#include "tests/db/storage_fixture.h"
 #include "tests/db/test_util.h"
 
 namespace fleettune::db {
 namespace {
 
 using ::fleettune::db::testing::MakeRecord;
-using ::fleettune::db::testing::PostgresDisabled;
-using ::fleettune::db::testing::PostgresServer;
-using ::fleettune::db::testing::ScratchDir;
+using ::fleettune::db::testing::StorageTest;
+using ::fleettune::db::testing::Trials;
 
 constexpr char kMatmul[] = "matmul:m=64,n=64,k=64";
 constexpr char kMatmul128[] = "matmul:m=128,n=128,k=128";
 constexpr char kConv[] = "conv2d:n=1,c=64,h=56,w=56,k=64,r=3,s=3,stride=1,pad=1";
 constexpr char kOtherTarget[] = "llvm -mtriple=aarch64-linux-gnu -mcpu=cortex-a76 -threads=4";
-
-class StorageTest : public ::testing::TestWithParam<std::string> {
- protected:
-  void SetUp() override {
-    if (GetParam() == "postgresql") {
-      if (PostgresDisabled()) GTEST_SKIP() << "FLEETTUNE_NO_POSTGRES=1";
-      absl::StatusOr<PostgresServer*> server = PostgresServer::Shared();
-      ASSERT_TRUE(server.ok()) << server.status();
-      absl::StatusOr<std::string> url = (*server)->CreateDatabase();
-      ASSERT_TRUE(url.ok()) << url.status();
-      url_ = *url;
-      absl::StatusOr<std::string> second = (*server)->CreateDatabase();
-      ASSERT_TRUE(second.ok()) << second.status();
-      second_url_ = *second;
-    } else {
-      url_ = dir_.File("t.db");
-      second_url_ = dir_.File("second.db");
-    }
-    absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(url_);
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
-  }
-
-  Record Insert(Record record) {
-    absl::Status status = db_->Insert(&record);
-    EXPECT_TRUE(status.ok()) << status;
-    return record;
-  }
-
-  ScratchDir dir_;
-  std::string url_;
-  std::string second_url_;
-  std::unique_ptr<Database> db_;
-};
-
-std::vector<int64_t> Trials(const std::vector<Record>& records) {
-  std::vector<int64_t> trials;
-  for (const Record& record : records) trials.push_back(record.trial);
-  return trials;
-}
 
 TEST_P(StorageTest, RecordReadsBackWithFingerprintAndVersions) {
   Record record = MakeRecord(kMatmul, "job", 7, v1::OK, 2.5e-4);
@@ -415,9 +374,7 @@ TEST_P(StorageTest, FourProcessesWritingAtOnceLoseNothing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StorageTest, ::testing::Values("sqlite", "postgresql"),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                           return info.param;
-                         });
+                         testing::BackendName);
 
 }  // namespace
 }  // namespace fleettune::db
