@@ -27,6 +27,72 @@ absl::Status ValidateForInsert(const Record& record) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateConfirmation(const std::vector<double>& costs,
+                                  const std::vector<double>& default_costs,
+                                  absl::string_view costs_name,
+                                  absl::string_view default_costs_name) {
+  if (costs.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(costs_name, " is empty; a confirmation has at least one round"));
+  }
+  if (!default_costs.empty() && default_costs.size() != costs.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(default_costs_name, " has ", default_costs.size(), " values and ", costs_name,
+                     " ", costs.size(), "; the default's costs are one per round too, or none"));
+  }
+  for (const auto& [name, values] :
+       {std::pair{costs_name, &costs}, std::pair{default_costs_name, &default_costs}}) {
+    for (size_t i = 0; i < values->size(); ++i) {
+      const double cost = (*values)[i];
+      if (!std::isfinite(cost) || cost <= 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            name, "[", i, "] is ", cost, "; a confirmed cost is a finite, positive number"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ConfirmationColumns> PrepareConfirmation(const std::vector<double>& costs,
+                                                        const std::vector<double>& default_costs) {
+  if (absl::Status valid = ValidateConfirmation(costs, default_costs, "costs", "default_costs");
+      !valid.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("Confirm: ", valid.message()));
+  }
+  ConfirmationColumns columns;
+  if (absl::Status encoded = AppendCostsJson(costs, &columns.confirmed_json); !encoded.ok()) {
+    return encoded;
+  }
+  if (absl::Status encoded = AppendCostsJson(default_costs, &columns.confirmed_default_json);
+      !encoded.ok()) {
+    return encoded;
+  }
+  Record confirmed;
+  confirmed.confirmed_costs = costs;
+  columns.rank_cost = RankCost(confirmed);
+  return columns;
+}
+
+absl::Status ValidateRecordConfirmation(const Record& record) {
+  if (record.confirmed_costs.empty() && record.confirmed_default_costs.empty()) {
+    return absl::OkStatus();
+  }
+  if (absl::Status valid =
+          ValidateConfirmation(record.confirmed_costs, record.confirmed_default_costs,
+                               "confirmed_costs", "confirmed_default_costs");
+      !valid.ok()) {
+    return valid;
+  }
+  if (record.status != v1::OK) {
+    absl::StatusOr<const std::string*> name = StatusName(record.status);
+    return absl::InvalidArgumentError(
+        absl::StrCat("confirmed_costs on a record whose status is ",
+                     name.ok() ? **name : absl::StrCat(static_cast<int>(record.status)),
+                     "; only OK records are confirmed"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> ConfigToJson(const v1::Config& config) {
   std::string json;
   AppendConfigJson(config, &json);

@@ -17,6 +17,32 @@ namespace fleettune::db::internal {
 // mean_cost or gflops not finite). Both back ends check this before an insert.
 absl::Status ValidateForInsert(const Record& record);
 
+// OK when (costs, default_costs) is a confirmation Database::Confirm accepts; else
+// InvalidArgument naming the bad value: costs is empty, a value of either is not finite and
+// positive, or default_costs is neither empty nor as long as costs. `costs_name` and
+// `default_costs_name` are what the message calls the two (Confirm's arguments, or the
+// export format's fields).
+absl::Status ValidateConfirmation(const std::vector<double>& costs,
+                                  const std::vector<double>& default_costs,
+                                  absl::string_view costs_name,
+                                  absl::string_view default_costs_name);
+
+// Database::Confirm's arguments, checked and encoded for the columns they set.
+struct ConfirmationColumns {
+  std::string confirmed_json;          // the costs as a JSON array
+  std::string confirmed_default_json;  // the default's costs
+  double rank_cost = 0;                // RankCost of a record with these confirmed costs
+};
+// What both back ends' Confirm run before their transaction: InvalidArgument "Confirm: ..."
+// when ValidateConfirmation refuses the arguments.
+absl::StatusOr<ConfirmationColumns> PrepareConfirmation(const std::vector<double>& costs,
+                                                        const std::vector<double>& default_costs);
+
+// OK when `record` carries no confirmation (both confirmed arrays empty) or one that
+// ValidateConfirmation accepts on an OK record; else InvalidArgument naming the field. What
+// an import checks (Insert ignores the confirmed arrays).
+absl::Status ValidateRecordConfirmation(const Record& record);
+
 // The config as protobuf JSON with the proto's field names, e.g.
 // {"template_name":"matmul_tiled","knobs":[{"name":"tile_m","value":"32"}]}.
 absl::StatusOr<std::string> ConfigToJson(const v1::Config& config);

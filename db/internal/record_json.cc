@@ -53,8 +53,11 @@ absl::Status ReadExportHeader(std::istream& in) {
 absl::StatusOr<std::string> RecordToJsonLine(const Record& record) {
   absl::StatusOr<std::string> status = StatusToName(record.status);
   if (!status.ok()) return status.status();
-  for (double cost : record.costs) {
-    if (!std::isfinite(cost)) return absl::InvalidArgumentError("a cost is not finite");
+  for (const std::vector<double>* costs :
+       {&record.costs, &record.confirmed_costs, &record.confirmed_default_costs}) {
+    for (double cost : *costs) {
+      if (!std::isfinite(cost)) return absl::InvalidArgumentError("a cost is not finite");
+    }
   }
   std::string line;
   line.reserve(640);
@@ -82,12 +85,22 @@ absl::StatusOr<std::string> RecordToJsonLine(const Record& record) {
   absl::StrAppend(&line, ",\"config_hash\":\"", absl::Hex(record.config_hash, absl::kZeroPad16),
                   "\"");
   text(",\"status\":", *status);
-  line.append(",\"costs\":[");
-  for (size_t i = 0; i < record.costs.size(); ++i) {
-    if (i > 0) line.push_back(',');
-    AppendJsonDouble(record.costs[i], &line);
+  const auto costs = [&line](const char* key, const std::vector<double>& values) {
+    line.append(key);
+    line.push_back('[');
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (i > 0) line.push_back(',');
+      AppendJsonDouble(values[i], &line);
+    }
+    line.push_back(']');
+  };
+  costs(",\"costs\":", record.costs);
+  // Only when non-empty: an unconfirmed record's line is what it was before records had
+  // confirmations, and a reader takes an absent array as empty.
+  if (!record.confirmed_costs.empty()) costs(",\"confirmed_costs\":", record.confirmed_costs);
+  if (!record.confirmed_default_costs.empty()) {
+    costs(",\"confirmed_default_costs\":", record.confirmed_default_costs);
   }
-  line.push_back(']');
   real(",\"mean_cost\":", record.mean_cost);
   real(",\"gflops\":", record.gflops);
   text(",\"error\":", record.error);

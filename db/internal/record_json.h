@@ -12,6 +12,10 @@
 namespace fleettune::db::internal {
 
 // "fleettune-records": the `format` of the header line; kExportVersion its `version`.
+// Every reader since version 1 skips fields it does not know, so an optional field that an
+// older reader may drop without misreading the rest keeps the version (confirmed_costs and
+// confirmed_default_costs, schema 4: an older fleettune imports such records unconfirmed);
+// a change an older reader would misread bumps it.
 inline constexpr char kExportFormat[] = "fleettune-records";
 inline constexpr int kExportVersion = 1;
 
@@ -25,10 +29,12 @@ absl::Status CheckExportHeader(absl::string_view line);
 absl::Status ReadExportHeader(std::istream& in);
 
 // One record as a single-line JSON object (no newline). The id is not written: an import
-// assigns new ids. InvalidArgument for non-finite costs or an unknown status.
+// assigns new ids. confirmed_costs and confirmed_default_costs are written only when not
+// empty. InvalidArgument for non-finite costs or an unknown status.
 absl::StatusOr<std::string> RecordToJsonLine(const Record& record);
 
-// Inverse of RecordToJsonLine; InvalidArgument naming the bad field.
+// Inverse of RecordToJsonLine; InvalidArgument naming the bad field, or the bad value of a
+// confirmation that ValidateRecordConfirmation refuses.
 absl::StatusOr<Record> RecordFromJsonLine(absl::string_view line);
 // The same into `*out`, reusing its strings' storage (a bulk import parses a million lines
 // into a few recycled records). On an error `*out` holds a partial record.

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
@@ -45,13 +46,17 @@ enum Field : int {
   kConfig,
   kCosts,
   kDevice,
+  kConfirmedCosts,
+  kConfirmedDefaultCosts,
   kFieldCount,
 };
 
 constexpr const char* kFieldNames[kFieldCount] = {
-    "workload", "target",       "device_key",     "job",    "trial",    "config_hash",
-    "status",   "mean_cost",    "gflops",         "error",  "board_id", "timestamp_ms",
-    "version",  "llvm_version", "schema_version", "config", "costs",    "device"};
+    "workload", "target",       "device_key",      "job",
+    "trial",    "config_hash",  "status",          "mean_cost",
+    "gflops",   "error",        "board_id",        "timestamp_ms",
+    "version",  "llvm_version", "schema_version",  "config",
+    "costs",    "device",       "confirmed_costs", "confirmed_default_costs"};
 
 Field FieldOf(std::string_view key) {
   static const absl::flat_hash_map<absl::string_view, Field>* const kFields = [] {
@@ -115,10 +120,11 @@ class LineParser {
     }
     record_.status = *status;
     if (!seen_[kConfig]) return Bad("config", "is not an object");
-    for (Field f : {kConfig, kCosts, kDevice}) {
+    for (Field f : {kConfig, kCosts, kDevice, kConfirmedCosts, kConfirmedDefaultCosts}) {
       if (!errors_[f].ok()) return errors_[f];
     }
-    return absl::OkStatus();
+    // The checks of Database::Confirm, so that an import stores only what Confirm would.
+    return ValidateRecordConfirmation(record_);
   }
 
  private:
@@ -221,7 +227,11 @@ class LineParser {
       case kConfig:
         return Config(value);
       case kCosts:
-        return Costs(value);
+        return Costs(kCosts, value, &record_.costs);
+      case kConfirmedCosts:
+        return Costs(kConfirmedCosts, value, &record_.confirmed_costs);
+      case kConfirmedDefaultCosts:
+        return Costs(kConfirmedDefaultCosts, value, &record_.confirmed_default_costs);
       case kDevice:
         return Device(value);
       case kFieldCount:
@@ -308,14 +318,16 @@ class LineParser {
     return true;
   }
 
-  bool Costs(ondemand::value value) {
+  // An array of numbers (the costs, or a confirmation's) into `*out`.
+  bool Costs(Field field, ondemand::value value, std::vector<double>* out) {
     ondemand::json_type type;
     if (!TypeOf(value, &type)) return false;
     bool is_null = false;
     if (type == ondemand::json_type::null) return Null(value, &is_null);
     if (type != ondemand::json_type::array) {
-      return Mismatch(value, kCosts, Bad("costs", "is not an array"));
+      return Mismatch(value, field, Bad(kFieldNames[field], "is not an array"));
     }
+    out->clear();  // a repeated key: the last value is the field's
     ondemand::array array;
     if (!Ok(value.get_array().get(array))) return false;
     for (auto item : array) {
@@ -324,9 +336,9 @@ class LineParser {
       double cost = 0;
       if (type == ondemand::json_type::number && cost_value.get_double().get(cost) == SUCCESS &&
           std::isfinite(cost)) {
-        record_.costs.push_back(cost);
-      } else if (!Mismatch(cost_value, kCosts,
-                           Bad("costs", "holds a value that is not a finite number"))) {
+        out->push_back(cost);
+      } else if (!Mismatch(cost_value, field,
+                           Bad(kFieldNames[field], "holds a value that is not a finite number"))) {
         return false;
       }
     }
@@ -407,6 +419,8 @@ void ResetRecord(Record* record) {
   record->config_hash = defaults.config_hash;
   record->status = defaults.status;
   record->costs.clear();
+  record->confirmed_costs.clear();
+  record->confirmed_default_costs.clear();
   record->mean_cost = defaults.mean_cost;
   record->gflops = defaults.gflops;
   record->error.clear();

@@ -172,6 +172,26 @@ TEST(RecordJsonTest, LineRoundTripsEveryField) {
   EXPECT_EQ(back->device.cores, 4);
   EXPECT_EQ(back->device.runtime_version, "0.2.0");
   EXPECT_EQ(back->schema_version, 2);
+  EXPECT_TRUE(back->confirmed_costs.empty());
+  EXPECT_TRUE(back->confirmed_default_costs.empty());
+  EXPECT_EQ(line->find("confirmed"), std::string::npos) << *line;  // absent when unconfirmed
+
+  record.confirmed_costs = {2.5e-4, 0.30000000000000004, 1e-300};
+  record.confirmed_default_costs = {1e-3, 2e-3, 3e-3};
+  line = RecordToJsonLine(record);
+  ASSERT_TRUE(line.ok()) << line.status();
+  back = RecordFromJsonLine(*line);
+  ASSERT_TRUE(back.ok()) << back.status() << "\n" << *line;
+  EXPECT_EQ(back->confirmed_costs, record.confirmed_costs);  // bit-exact doubles
+  EXPECT_EQ(back->confirmed_default_costs, record.confirmed_default_costs);
+  record.confirmed_default_costs.clear();
+  line = RecordToJsonLine(record);
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_EQ(line->find("confirmed_default_costs"), std::string::npos) << *line;
+  back = RecordFromJsonLine(*line);
+  ASSERT_TRUE(back.ok()) << back.status() << "\n" << *line;
+  EXPECT_EQ(back->confirmed_costs, record.confirmed_costs);
+  EXPECT_TRUE(back->confirmed_default_costs.empty());
 }
 
 // A bulk import parses into recycled records: fields a line leaves out must come back as
@@ -182,6 +202,8 @@ TEST(RecordJsonTest, ParsingIntoAUsedRecordLeavesNothingOfTheOldOne) {
   full.llvm_version = "14.0.6";
   full.device = {"Raspberry Pi 4", "Cortex-A72", 4, "0.2.0"};
   full.schema_version = 2;
+  full.confirmed_costs = {2e-4};
+  full.confirmed_default_costs = {3e-4};
   absl::StatusOr<std::string> line = RecordToJsonLine(full);
   ASSERT_TRUE(line.ok()) << line.status();
   const std::string minimal =
@@ -199,6 +221,8 @@ TEST(RecordJsonTest, ParsingIntoAUsedRecordLeavesNothingOfTheOldOne) {
   EXPECT_EQ(reused.config.SerializeAsString(), fresh->config.SerializeAsString());
   EXPECT_EQ(reused.config.knobs(0).name(), "a");
   EXPECT_TRUE(reused.costs.empty());
+  EXPECT_TRUE(reused.confirmed_costs.empty());
+  EXPECT_TRUE(reused.confirmed_default_costs.empty());
   EXPECT_EQ(reused.mean_cost, 0);
   EXPECT_EQ(reused.gflops, 0);
   EXPECT_EQ(reused.error, "");
@@ -235,6 +259,18 @@ TEST(RecordJsonTest, ErrorsNameTheFieldWhateverTheKeyOrder) {
        "device: field 'cores' is not an integer"},
       {R"({"workload":"w","target":"t",)" + rest + "," + config + R"(,"mean_cost":1e999})",
        "field 'mean_cost' is not finite"},
+      {R"({"confirmed_costs":[1,"x"],"workload":"w","target":"t",)" + rest + "," + config + "}",
+       "field 'confirmed_costs' holds a value that is not a finite number"},
+      {R"({"workload":"w","target":"t",)" + rest + "," + config +
+           R"(,"confirmed_default_costs":{"a":1},"confirmed_costs":[1]})",
+       "field 'confirmed_default_costs' is not an array"},
+      {R"({"workload":"w","target":"t",)" + rest + "," + config +
+           R"(,"confirmed_costs":[1,-2],"confirmed_default_costs":[1,2]})",
+       "confirmed_costs[1] is -2; a confirmed cost is a finite, positive number"},
+      {R"({"workload":"w","target":"t",)" + rest + "," + config +
+           R"(,"confirmed_costs":[1,2],"confirmed_default_costs":[1]})",
+       "confirmed_default_costs has 1 values and confirmed_costs 2"},
+
       {R"({"workload":"w","target":"t",)" + rest + "," + config + "} trailing", "not valid JSON"},
       {R"({"workload":"w","target":5,)" + rest + "," + config + ",}", "not valid JSON"},
       {"[1,2]", "not a JSON object"},
