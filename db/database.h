@@ -21,7 +21,7 @@
 namespace fleettune::db {
 
 // The schema version this build writes (SQLite PRAGMA user_version; PostgreSQL meta table).
-inline constexpr int64_t kCurrentSchemaVersion = 3;
+inline constexpr int64_t kCurrentSchemaVersion = 4;
 
 // What the board that measured a record said about itself. Empty/0 when unknown (records
 // written before schema 2, or by a board runtime that did not say).
@@ -66,12 +66,12 @@ struct Record {
   int64_t schema_version = kCurrentSchemaVersion;
 };
 
-// True when `record` was produced by another compiler than (fleettune_version, llvm_version),
-// or its LLVM version is unknown: it is still usable but its timings may not carry over.
 // The cost a record ranks by in Best and Prune: the median of its confirmed costs when it
-// has them, else its mean cost.
+// has them, else its mean cost. Stored as column rank_cost (schema 4).
 double RankCost(const Record& record);
 
+// True when `record` was produced by another compiler than (fleettune_version, llvm_version),
+// or its LLVM version is unknown: it is still usable but its timings may not carry over.
 bool FromOlderCompiler(const Record& record, const std::string& fleettune_version,
                        const std::string& llvm_version);
 
@@ -91,7 +91,9 @@ struct KeyStats {
   std::string device_key;
   int64_t records = 0;
   int64_t ok = 0;
-  double best_gflops = 0;  // 0 when no OK record
+  // The GFLOPS of the OK record Best ranks first, at its RankCost (its gflops scaled by
+  // mean_cost / RankCost; its gflops when unconfirmed). 0 when no OK record.
+  double best_gflops = 0;
 };
 struct Stats {
   std::string backend;   // "sqlite" or "postgresql"
@@ -180,13 +182,18 @@ class Database {
   // equal to a stored one or an earlier one of this import in workload, target, device, job,
   // trial and config hash (where the record belongs) and in timestamp, board, status and
   // costs (what was measured). A distinct measurement is never skipped, even one whose job
-  // and trial number it shares. Record ids are assigned anew. When `next` or an insert fails, the
-  // whole import is rolled back and the error returned: nothing is half-imported.
+  // and trial number it shares. Record ids are assigned anew. Unlike Insert, a record's
+  // confirmation is stored with it (and ranks it), after the checks of Confirm: one Confirm
+  // would refuse, or one on a record that is not OK, is InvalidArgument "record N: ...".
+  // Confirmations are not part of the duplicate key: a duplicate is skipped, and the stored
+  // record keeps its own confirmation or none. When `next` or an insert fails, the whole
+  // import is rolled back and the error returned: nothing is half-imported.
   virtual absl::StatusOr<ImportCounts> InsertAll(const RecordSource& next) = 0;
 
-  // Keeps the `keep` fastest OK records of every (workload, target, device) key and deletes
-  // every other record (slower OK records and failures), in one transaction. Returns how
-  // many were deleted. InvalidArgument when keep < 1 (nothing is deleted).
+  // Keeps the `keep` fastest OK records of every (workload, target, device) key, as Best
+  // ranks them (lowest RankCost; ties in insertion order), and deletes every other record
+  // (slower OK records and failures), in one transaction. Returns how many were deleted.
+  // InvalidArgument when keep < 1 (nothing is deleted).
   absl::StatusOr<int64_t> Prune(int keep);
 
   // What the database holds: its back end, location and schema version, and counts per
@@ -199,8 +206,9 @@ class Database {
 
   // Reads JSON lines written by Export and inserts them with InsertAll; a second thread
   // parses lines while this one inserts (`in` is read by that thread until Import returns).
-  // InvalidArgument naming the line number for a malformed line, a wrong header or an
-  // unsupported format version; nothing is imported then. A back end may override it to
+  // InvalidArgument naming the line number for a malformed line (a confirmation InsertAll
+  // would refuse included), a wrong header or an unsupported format version; nothing is
+  // imported then. A back end may override it to
   // give the parsing thread more of the work (SQLite does), with the same results.
   virtual absl::StatusOr<ImportCounts> Import(std::istream& in);
 
@@ -208,8 +216,8 @@ class Database {
   // The back ends' halves of Prune and GetStats: the SQL. Argument checks, totals and the
   // order of the keys are this class's, the same for every back end.
 
-  // Prune with `keep` >= 1: deletes every record but the `keep` fastest OK ones of each key
-  // in one transaction and returns how many it deleted.
+  // Prune with `keep` >= 1: deletes every record but the `keep` OK ones of lowest RankCost
+  // of each key in one transaction and returns how many it deleted.
   virtual absl::StatusOr<int64_t> PruneChecked(int keep) = 0;
 
   // GetStats without the totals of records and ok (which are the keys' sums): backend,

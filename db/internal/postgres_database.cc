@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "db/internal/postgres_connection.h"
 #include "db/internal/postgres_import.h"
@@ -19,7 +20,8 @@ namespace {
 constexpr char kColumns[] =
     "id, workload_key, target_key, device_key, job, trial, config_json, config_hash, status, "
     "costs_json, mean_cost, gflops, error, board_id, timestamp_ms, version, llvm_version, "
-    "device_model, device_cpu, device_cores, runtime_version, schema_version";
+    "device_model, device_cpu, device_cores, runtime_version, schema_version, confirmed_json, "
+    "confirmed_default_json";
 
 // " WHERE workload_key = $1 AND ..." for the filters `query` sets, appending their values.
 std::string Where(const Query& query, bool ok_only, std::vector<std::string>* params) {
@@ -68,6 +70,12 @@ absl::StatusOr<Record> Decode(PGresult* result, int row) {
   record.device.cores = static_cast<int32_t>(ResultInt(result, row, 19));
   record.device.runtime_version = ResultText(result, row, 20);
   record.schema_version = ResultInt(result, row, 21);
+  for (auto [column, out] :
+       {std::pair{22, &record.confirmed_costs}, std::pair{23, &record.confirmed_default_costs}}) {
+    absl::StatusOr<std::vector<double>> confirmed = CostsFromJson(ResultText(result, row, column));
+    if (!confirmed.ok()) return confirmed.status();
+    *out = *std::move(confirmed);
+  }
   return record;
 }
 
@@ -106,7 +114,8 @@ absl::Status PostgresDatabase::Insert(Record* record) {
                                .count();
   }
   record->schema_version = kCurrentSchemaVersion;
-  absl::StatusOr<std::vector<std::string>> params = PostgresInsertParams(*record);
+  absl::StatusOr<std::vector<std::string>> params =
+      PostgresInsertParams(*record, /*with_confirmation=*/false);
   if (!params.ok()) return params.status();
   absl::MutexLock lock(&mutex_);
   PostgresConnection conn(conn_, location_);
@@ -120,6 +129,45 @@ absl::Status PostgresDatabase::Insert(Record* record) {
   return absl::OkStatus();
 }
 
+absl::Status PostgresDatabase::Confirm(int64_t record_id, const std::vector<double>& costs,
+                                       const std::vector<double>& default_costs) {
+  absl::StatusOr<ConfirmationColumns> columns = PrepareConfirmation(costs, default_costs);
+  if (!columns.ok()) return columns.status();
+  const std::string id = absl::StrCat(record_id);
+
+  absl::MutexLock lock(&mutex_);
+  PostgresConnection conn(conn_, location_);
+  const auto confirm = [&]() -> absl::Status {
+    // FOR UPDATE: a concurrent prune cannot delete the record between the check and the
+    // update.
+    absl::StatusOr<PgResult> row = conn.Run("SELECT status FROM records WHERE id = $1 FOR UPDATE",
+                                            {id}, "reading the record to confirm");
+    if (!row.ok()) return row.status();
+    if (PQntuples(row->get()) == 0) {
+      return absl::NotFoundError(absl::StrCat("tuning database '", location_, "' has no record ",
+                                              record_id, " to confirm"));
+    }
+    if (const std::string status = ResultText(row->get(), 0, 0); status != "OK") {
+      return absl::FailedPreconditionError(
+          absl::StrCat("tuning database '", location_, "': record ", record_id, " has status ",
+                       status, "; only an OK record can be confirmed"));
+    }
+    return conn
+        .Run(
+            "UPDATE records SET confirmed_json = $2, confirmed_default_json = $3, "
+            "rank_cost = $4 WHERE id = $1",
+            {id, columns->confirmed_json, columns->confirmed_default_json,
+             absl::StrFormat("%.17g", columns->rank_cost)},
+            "confirming a record")
+        .status();
+  };
+  absl::Status status = conn.Exec("BEGIN", "confirming a record");
+  if (status.ok()) status = confirm();
+  if (status.ok()) status = conn.Exec("COMMIT", "confirming a record");
+  if (!status.ok()) conn.Rollback();
+  return status;
+}
+
 absl::StatusOr<std::vector<Record>> PostgresDatabase::Best(const Query& query, int top_k) {
   if (top_k <= 0) {
     return absl::InvalidArgumentError(absl::StrCat("Best: top_k must be >= 1, got ", top_k));
@@ -128,7 +176,7 @@ absl::StatusOr<std::vector<Record>> PostgresDatabase::Best(const Query& query, i
   std::string sql =
       absl::StrCat("SELECT ", kColumns, " FROM records", Where(query, /*ok_only=*/true, &params));
   params.push_back(absl::StrCat(top_k));
-  absl::StrAppend(&sql, " ORDER BY mean_cost ASC, id ASC LIMIT $", params.size());
+  absl::StrAppend(&sql, " ORDER BY rank_cost ASC, id ASC LIMIT $", params.size());
   std::vector<Record> records;
   absl::MutexLock lock(&mutex_);
   PostgresConnection conn(conn_, location_);
@@ -224,7 +272,7 @@ absl::StatusOr<ImportCounts> PostgresDatabase::InsertAll(const RecordSource& nex
 absl::StatusOr<int64_t> PostgresDatabase::PruneChecked(int keep) {
   static constexpr char kSql[] =
       "DELETE FROM records WHERE id NOT IN (SELECT id FROM (SELECT id, row_number() OVER ("
-      "PARTITION BY workload_key, target_key, device_key ORDER BY mean_cost ASC, id ASC) AS rank "
+      "PARTITION BY workload_key, target_key, device_key ORDER BY rank_cost ASC, id ASC) AS rank "
       "FROM records WHERE status = 'OK') AS ranked WHERE rank <= $1)";
   absl::MutexLock lock(&mutex_);
   PostgresConnection conn(conn_, location_);
@@ -236,10 +284,14 @@ absl::StatusOr<int64_t> PostgresDatabase::PruneChecked(int keep) {
 }
 
 absl::StatusOr<Stats> PostgresDatabase::ReadStats() {
+  // best_gflops (KeyStats): a record's GFLOPS at its rank cost. gflops * mean_cost is the
+  // workload's work, the same for every record of a key, so the largest is the GFLOPS of
+  // the record Best ranks first; unconfirmed records give their gflops unchanged.
   static constexpr char kSql[] =
       "SELECT workload_key, target_key, device_key, count(*), "
       "count(*) FILTER (WHERE status = 'OK'), "
-      "coalesce(max(gflops) FILTER (WHERE status = 'OK'), 0), "
+      "coalesce(max(CASE WHEN rank_cost = mean_cost OR rank_cost <= 0 THEN gflops "
+      "ELSE gflops * mean_cost / rank_cost END) FILTER (WHERE status = 'OK'), 0), "
       "count(*) FILTER (WHERE schema_version < $1) "
       "FROM records GROUP BY workload_key, target_key, device_key";
   Stats stats;

@@ -31,6 +31,8 @@ class PostgresDatabase final : public Database {
   ~PostgresDatabase() override;
 
   absl::Status Insert(Record* record) override;
+  absl::Status Confirm(int64_t record_id, const std::vector<double>& costs,
+                       const std::vector<double>& default_costs) override;
   absl::StatusOr<std::vector<Record>> Best(const Query& query, int top_k) override;
   absl::StatusOr<std::vector<Record>> History(const Query& query) override;
   absl::StatusOr<int64_t> Count(const Query& query) override;

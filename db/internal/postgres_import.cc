@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -44,11 +45,25 @@ const char kPostgresInsertSql[] =
     "INSERT INTO records (workload_key, target_key, device_key, job, trial, template_name, "
     "config_json, config_hash, status, costs_json, mean_cost, gflops, error, board_id, "
     "timestamp_ms, version, llvm_version, device_model, device_cpu, device_cores, "
-    "runtime_version, schema_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-    "$12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) RETURNING id";
+    "runtime_version, schema_version, confirmed_json, confirmed_default_json, rank_cost) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, "
+    "$19, $20, $21, $22, $23, $24, $25) RETURNING id";
 
-absl::StatusOr<std::vector<std::string>> PostgresInsertParams(const Record& record) {
+absl::StatusOr<std::vector<std::string>> PostgresInsertParams(const Record& record,
+                                                              bool with_confirmation) {
   if (absl::Status valid = ValidateForInsert(record); !valid.ok()) return valid;
+  std::string confirmed_json = "[]", confirmed_default_json = "[]";
+  double rank_cost = record.mean_cost;
+  if (with_confirmation) {
+    if (absl::Status valid = ValidateRecordConfirmation(record); !valid.ok()) return valid;
+    absl::StatusOr<std::string> confirmed = CostsToJson(record.confirmed_costs);
+    if (!confirmed.ok()) return confirmed.status();
+    absl::StatusOr<std::string> confirmed_default = CostsToJson(record.confirmed_default_costs);
+    if (!confirmed_default.ok()) return confirmed_default.status();
+    confirmed_json = *std::move(confirmed);
+    confirmed_default_json = *std::move(confirmed_default);
+    rank_cost = RankCost(record);
+  }
   absl::StatusOr<std::string> config_json = ConfigToJson(record.config);
   if (!config_json.ok()) return config_json.status();
   absl::StatusOr<std::string> costs_json = CostsToJson(record.costs);
@@ -76,7 +91,10 @@ absl::StatusOr<std::vector<std::string>> PostgresInsertParams(const Record& reco
                                   record.device.cpu,
                                   absl::StrCat(record.device.cores),
                                   record.device.runtime_version,
-                                  absl::StrCat(record.schema_version)};
+                                  absl::StrCat(record.schema_version),
+                                  std::move(confirmed_json),
+                                  std::move(confirmed_default_json),
+                                  Real(rank_cost)};
 }
 
 absl::StatusOr<ImportCounts> PostgresImport(PostgresConnection& conn, const RecordSource& next) {
@@ -88,7 +106,7 @@ absl::StatusOr<ImportCounts> PostgresImport(PostgresConnection& conn, const Reco
       "id, workload_key, target_key, device_key, job, trial, template_name, config_json, "
       "config_hash, status, costs_json, mean_cost, gflops, error, board_id, timestamp_ms, "
       "version, llvm_version, device_model, device_cpu, device_cores, runtime_version, "
-      "schema_version";
+      "schema_version, confirmed_json, confirmed_default_json, rank_cost";
   // The duplicate key (Database::InsertAll): where the record belongs and what was measured.
   static constexpr char kDedupKey[] =
       "job, trial, workload_key, target_key, device_key, config_hash, timestamp_ms, board_id, "
@@ -133,7 +151,8 @@ absl::StatusOr<ImportCounts> PostgresImport(PostgresConnection& conn, const Reco
     if (r.schema_version < 1 || r.schema_version > kCurrentSchemaVersion) {
       r.schema_version = kCurrentSchemaVersion;
     }
-    absl::StatusOr<std::vector<std::string>> params = PostgresInsertParams(r);
+    absl::StatusOr<std::vector<std::string>> params =
+        PostgresInsertParams(r, /*with_confirmation=*/true);
     if (!params.ok()) {
       status = absl::InvalidArgumentError(
           absl::StrCat("record ", counts.read, ": ", params.status().message()));

@@ -14,13 +14,17 @@
 
 namespace fleettune::db::internal {
 
-// The INSERT of one record, $1..$22 in PostgresInsertParams' order; returns the new id.
+// The INSERT of one record, $1..$25 in PostgresInsertParams' order; returns the new id.
 extern const char kPostgresInsertSql[];
 
-// The INSERT's parameters for `record` (record.schema_version is the last, $22).
-// InvalidArgument naming the field when the record cannot be stored (ValidateForInsert, or
-// a cost that is not finite).
-absl::StatusOr<std::vector<std::string>> PostgresInsertParams(const Record& record);
+// The INSERT's parameters for `record` (record.schema_version is $22; then the confirmed
+// arrays and rank_cost). Without `with_confirmation` (Insert) the record's confirmation is
+// ignored: none is written and rank_cost is mean_cost; with it (an import) it is checked
+// with ValidateRecordConfirmation and written, and rank_cost is RankCost(record).
+// InvalidArgument naming the field when the record cannot be stored (ValidateForInsert, a
+// cost that is not finite, or an invalid confirmation).
+absl::StatusOr<std::vector<std::string>> PostgresInsertParams(const Record& record,
+                                                              bool with_confirmation);
 
 // Database::InsertAll on `conn`: every record `next` produces in one transaction, skipping
 // duplicates (Database::InsertAll's duplicate key), in input order. A record's schema

@@ -1,6 +1,7 @@
 #include "db/internal/postgres_schema.h"
 
 #include <cstdint>
+#include <iterator>
 #include <string>
 
 #include "absl/strings/numbers.h"
@@ -57,7 +58,25 @@ CREATE INDEX records_job
   ON records (job, trial, workload_key, target_key, device_key, config_hash);
 ALTER TABLE records ALTER COLUMN schema_version SET DEFAULT 3;
 )sql",
+    // Version 4: the confirmation round's costs (Database::Confirm) and rank_cost, what Best
+    // and Prune rank by (RankCost: their median once confirmed, else mean_cost), which the
+    // lookup indexes now end in. rank_cost gets no default: every insert sets it.
+    R"sql(
+ALTER TABLE records ADD COLUMN confirmed_json TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE records ADD COLUMN confirmed_default_json TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE records ADD COLUMN rank_cost DOUBLE PRECISION;
+UPDATE records SET rank_cost = mean_cost;
+ALTER TABLE records ALTER COLUMN rank_cost SET NOT NULL;
+DROP INDEX records_best;
+DROP INDEX records_any_device;
+CREATE INDEX records_best ON records (workload_key, target_key, device_key, status, rank_cost);
+CREATE INDEX records_any_device ON records (workload_key, target_key, status, rank_cost);
+ALTER TABLE records ALTER COLUMN schema_version SET DEFAULT 4;
+)sql",
 };
+
+static_assert(std::size(kMigrations) == kCurrentSchemaVersion - 1,
+              "one PostgreSQL migration per schema version after 1");
 
 // Creates or migrates the schema; runs inside the caller's transaction holding kSchemaLock.
 absl::Status EnsureSchemaLocked(PostgresConnection& conn) {

@@ -122,6 +122,54 @@ CREATE INDEX records_any_device ON records (workload_id, target_id, status, mean
 CREATE INDEX records_job
   ON records (job_id, trial, workload_id, target_id, device_id, config_hash);
 )sql",
+    // Version 4: the confirmation round's costs (Database::Confirm) and rank_cost, what Best
+    // and Prune rank by (RankCost: their median once confirmed, else mean_cost), which the
+    // lookup indexes now end in. A table rebuild rather than ADD COLUMN: SQLite can add a
+    // NOT NULL column only with a constant default, and a default rank_cost (say 0) would
+    // rank first any row an insert forgot to give one. Every id is kept.
+    R"sql(
+CREATE TABLE records_v4 (
+  id                     INTEGER PRIMARY KEY,
+  workload_id            INTEGER NOT NULL,  -- strings.id of kind 1
+  target_id              INTEGER NOT NULL,  -- kind 2
+  device_id              INTEGER NOT NULL,  -- kind 3
+  job_id                 INTEGER NOT NULL,  -- kind 4
+  trial                  INTEGER NOT NULL,
+  template_name          TEXT    NOT NULL,
+  config_json            TEXT    NOT NULL,  -- fleettune.v1.Config as protobuf JSON
+  config_hash            INTEGER NOT NULL,  -- the uint64 hash bit-cast to int64
+  status                 TEXT    NOT NULL,  -- fleettune.v1.MeasureStatus name, e.g. 'OK'
+  costs_json             TEXT    NOT NULL,  -- JSON array of seconds per run, one per repeat
+  mean_cost              REAL    NOT NULL,
+  gflops                 REAL    NOT NULL,
+  error                  TEXT    NOT NULL,
+  board_id               TEXT    NOT NULL,
+  timestamp_ms           INTEGER NOT NULL,
+  version_id             INTEGER NOT NULL,  -- kind 5 from here on
+  llvm_version_id        INTEGER NOT NULL,
+  device_model_id        INTEGER NOT NULL,
+  device_cpu_id          INTEGER NOT NULL,
+  device_cores           INTEGER NOT NULL,
+  runtime_version_id     INTEGER NOT NULL,
+  schema_version         INTEGER NOT NULL,
+  confirmed_json         TEXT    NOT NULL DEFAULT '[]',  -- JSON array of seconds per round
+  confirmed_default_json TEXT    NOT NULL DEFAULT '[]',  -- the template default's, same rounds
+  rank_cost              REAL    NOT NULL   -- median of confirmed_json, else mean_cost
+);
+INSERT INTO records_v4
+  SELECT id, workload_id, target_id, device_id, job_id, trial, template_name, config_json,
+    config_hash, status, costs_json, mean_cost, gflops, error, board_id, timestamp_ms,
+    version_id, llvm_version_id, device_model_id, device_cpu_id, device_cores,
+    runtime_version_id, schema_version, '[]', '[]', mean_cost
+  FROM records ORDER BY id;
+DROP TABLE records;
+ALTER TABLE records_v4 RENAME TO records;
+CREATE INDEX records_best
+  ON records (workload_id, target_id, device_id, status, rank_cost);
+CREATE INDEX records_any_device ON records (workload_id, target_id, status, rank_cost);
+CREATE INDEX records_job
+  ON records (job_id, trial, workload_id, target_id, device_id, config_hash);
+)sql",
 };
 
 }  // namespace
@@ -130,8 +178,8 @@ const char kDropLookupIndexesSql[] = "DROP INDEX records_best; DROP INDEX record
 // Must stay equal to the definitions in the latest migration above (tested).
 const char kCreateLookupIndexesSql[] = R"sql(
 CREATE INDEX records_best
-  ON records (workload_id, target_id, device_id, status, mean_cost);
-CREATE INDEX records_any_device ON records (workload_id, target_id, status, mean_cost);
+  ON records (workload_id, target_id, device_id, status, rank_cost);
+CREATE INDEX records_any_device ON records (workload_id, target_id, status, rank_cost);
 )sql";
 
 namespace {

@@ -19,7 +19,7 @@ constexpr char kSelectColumns[] =
     "SELECT id, workload_id, target_id, device_id, job_id, trial, config_json, config_hash, "
     "status, costs_json, mean_cost, gflops, error, board_id, timestamp_ms, version_id, "
     "llvm_version_id, device_model_id, device_cpu_id, device_cores, runtime_version_id, "
-    "schema_version FROM records";
+    "schema_version, confirmed_json, confirmed_default_json FROM records";
 
 // Page cache during a bulk import (KiB): big enough for the index pages it touches, small
 // enough that the transaction spills full pages to the WAL as it goes (on the inserting
@@ -156,6 +156,12 @@ absl::StatusOr<Record> SqliteDatabase::DecodeRow(sqlite3_stmt* stmt) {
   record.device.cores = static_cast<int32_t>(sqlite3_column_int64(stmt, 19));
   text(20, &record.device.runtime_version);
   record.schema_version = sqlite3_column_int64(stmt, 21);
+  for (auto [column, out] :
+       {std::pair{22, &record.confirmed_costs}, std::pair{23, &record.confirmed_default_costs}}) {
+    absl::StatusOr<std::vector<double>> confirmed = CostsFromJson(ColumnText(stmt, column));
+    if (!confirmed.ok()) return confirmed.status();
+    *out = *std::move(confirmed);
+  }
   if (!status.ok()) return status;
   return record;
 }
@@ -188,6 +194,47 @@ absl::Status SqliteDatabase::Insert(Record* record) {
   });
   if (!status.ok()) record->id = 0;
   return status;
+}
+
+absl::Status SqliteDatabase::Confirm(int64_t record_id, const std::vector<double>& costs,
+                                     const std::vector<double>& default_costs) {
+  absl::StatusOr<ConfirmationColumns> columns = PrepareConfirmation(costs, default_costs);
+  if (!columns.ok()) return columns.status();
+  static constexpr char kStatusSql[] = "SELECT status FROM records WHERE id = ?1";
+  static constexpr char kUpdateSql[] =
+      "UPDATE records SET confirmed_json = ?2, confirmed_default_json = ?3, rank_cost = ?4 "
+      "WHERE id = ?1";
+  absl::MutexLock lock(&mutex_);
+  return InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) -> absl::Status {
+    absl::StatusOr<sqlite3_stmt*> select = CachedStatement(kStatusSql);
+    if (!select.ok()) return select.status();
+    StatementResetter select_resetter(*select);
+    int rc = sqlite3_bind_int64(*select, 1, record_id);
+    if (rc != SQLITE_OK) return SqliteError(db_, rc, path_, "binding a confirmation");
+    rc = sqlite3_step(*select);
+    if (rc == SQLITE_DONE) {
+      return absl::NotFoundError(
+          absl::StrCat("tuning database '", path_, "' has no record ", record_id, " to confirm"));
+    }
+    if (rc != SQLITE_ROW) return SqliteError(db_, rc, path_, "reading the record to confirm");
+    if (const std::string status = ColumnText(*select, 0); status != "OK") {
+      return absl::FailedPreconditionError(absl::StrCat("tuning database '", path_, "': record ",
+                                                        record_id, " has status ", status,
+                                                        "; only an OK record can be confirmed"));
+    }
+    absl::StatusOr<sqlite3_stmt*> update = CachedStatement(kUpdateSql);
+    if (!update.ok()) return update.status();
+    StatementResetter update_resetter(*update);
+    rc = sqlite3_bind_int64(*update, 1, record_id);
+    if (rc == SQLITE_OK) rc = BindText(*update, 2, columns->confirmed_json);
+    if (rc == SQLITE_OK) rc = BindText(*update, 3, columns->confirmed_default_json);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_double(*update, 4, columns->rank_cost);
+    if (rc != SQLITE_OK) return SqliteError(db_, rc, path_, "binding a confirmation");
+    if (rc = sqlite3_step(*update); rc != SQLITE_DONE) {
+      return SqliteError(db_, rc, path_, "confirming a record");
+    }
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<SqliteDatabase::RecordIds> SqliteDatabase::InternLocked(const Record& record) {
@@ -236,7 +283,11 @@ absl::Status SqliteDatabase::InsertLocked(Record* record, const RecordIds& ids,
   const int64_t slots[kSlotCount] = {ids.workload,     ids.target,     ids.device,
                                      ids.job,          ids.version,    ids.llvm_version,
                                      ids.device_model, ids.device_cpu, ids.runtime_version};
-  int rc = BindRecord(stmt, *record, slots, *config_json, *costs_json, *status_name);
+  // Insert ignores the record's confirmation (Database::Insert): none, ranked by mean_cost.
+  static const std::string kNone = "[]";
+  const EncodedColumns columns{*config_json, *costs_json, *status_name,
+                               kNone,        kNone,       record->mean_cost};
+  int rc = BindRecord(stmt, *record, slots, columns);
   if (rc != SQLITE_OK) return SqliteError(db_, rc, path_, "binding a record");
   if (rc = sqlite3_step(stmt); rc != SQLITE_DONE) {
     return SqliteError(db_, rc, path_, "inserting a record");
@@ -287,7 +338,7 @@ absl::StatusOr<std::vector<Record>> SqliteDatabase::Best(const Query& query, int
     return absl::InvalidArgumentError(absl::StrCat("Best: top_k must be >= 1, got ", top_k));
   }
   const std::string sql = absl::StrCat(kSelectColumns, QueryWhere(query, /*ok_only=*/true),
-                                       " ORDER BY mean_cost ASC, id ASC LIMIT :limit");
+                                       " ORDER BY rank_cost ASC, id ASC LIMIT :limit");
   return SelectRecords(sql, query, top_k);
 }
 
@@ -384,7 +435,7 @@ absl::StatusOr<ImportCounts> SqliteDatabase::InsertPrepared(const PreparedSource
 absl::StatusOr<int64_t> SqliteDatabase::PruneChecked(int keep) {
   static constexpr char kSql[] =
       "DELETE FROM records WHERE id NOT IN (SELECT id FROM (SELECT id, row_number() OVER ("
-      "PARTITION BY workload_id, target_id, device_id ORDER BY mean_cost ASC, id ASC) AS rank "
+      "PARTITION BY workload_id, target_id, device_id ORDER BY rank_cost ASC, id ASC) AS rank "
       "FROM records WHERE status = 'OK') WHERE rank <= ?1)";
   absl::MutexLock lock(&mutex_);
   int64_t deleted = 0;
@@ -406,9 +457,13 @@ absl::StatusOr<int64_t> SqliteDatabase::PruneChecked(int keep) {
 }
 
 absl::StatusOr<Stats> SqliteDatabase::ReadStats() {
+  // best_gflops (KeyStats): a record's GFLOPS at its rank cost. gflops * mean_cost is the
+  // workload's work, the same for every record of a key, so the largest is the GFLOPS of
+  // the record Best ranks first; unconfirmed records give their gflops unchanged.
   static constexpr char kSql[] =
       "SELECT workload_id, target_id, device_id, count(*), "
-      "sum(status = 'OK'), max(CASE WHEN status = 'OK' THEN gflops ELSE 0 END), "
+      "sum(status = 'OK'), max(CASE WHEN status <> 'OK' THEN 0 WHEN rank_cost = mean_cost "
+      "OR rank_cost <= 0 THEN gflops ELSE gflops * mean_cost / rank_cost END), "
       "sum(schema_version < ?1) "
       "FROM records GROUP BY workload_id, target_id, device_id";
   Stats stats;

@@ -17,9 +17,9 @@ const char kInsertRecordSql[] =
     "INSERT INTO records (workload_id, target_id, device_id, job_id, trial, template_name, "
     "config_json, config_hash, status, costs_json, mean_cost, gflops, error, board_id, "
     "timestamp_ms, version_id, llvm_version_id, device_model_id, device_cpu_id, device_cores, "
-    "runtime_version_id, schema_version) "
+    "runtime_version_id, schema_version, confirmed_json, confirmed_default_json, rank_cost) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-    "?19, ?20, ?21, ?22)";
+    "?19, ?20, ?21, ?22, ?23, ?24, ?25)";
 
 namespace {
 
@@ -78,6 +78,7 @@ uint32_t ImportPreparer::LocalId(StringKind kind, const std::string& text) {
 void ImportPreparer::Prepare(PreparedRecord* row) {
   Record& record = row->record;
   row->invalid = ValidateForInsert(record);
+  if (row->invalid.ok()) row->invalid = ValidateRecordConfirmation(record);
   if (record.schema_version < 1 || record.schema_version > kSchemaVersion) {
     record.schema_version = kSchemaVersion;
   }
@@ -88,6 +89,17 @@ void ImportPreparer::Prepare(PreparedRecord* row) {
   if (absl::Status costs = AppendCostsJson(record.costs, &row->costs_json); !costs.ok()) {
     row->encode_error = std::move(costs);
   }
+  row->confirmed_json.clear();
+  row->confirmed_default_json.clear();
+  for (const auto& [costs, json] :
+       {std::pair{&record.confirmed_costs, &row->confirmed_json},
+        {&record.confirmed_default_costs, &row->confirmed_default_json}}) {
+    if (absl::Status encoded = AppendCostsJson(*costs, json);
+        !encoded.ok() && row->encode_error.ok()) {
+      row->encode_error = std::move(encoded);
+    }
+  }
+  row->rank_cost = RankCost(record);
   absl::StatusOr<const std::string*> status_name = StatusName(record.status);
   row->status_name = status_name.ok() ? *status_name : nullptr;
   if (!status_name.ok() && row->encode_error.ok()) row->encode_error = status_name.status();
@@ -198,8 +210,7 @@ absl::StatusOr<bool> SqliteImporter::Exists(const PreparedRecord& row,
 }
 
 int BindRecord(sqlite3_stmt* stmt, const Record& record, const int64_t ids[kSlotCount],
-               const std::string& config_json, const std::string& costs_json,
-               const std::string& status_name) {
+               const EncodedColumns& columns) {
   int rc = SQLITE_OK;
   // Every text outlives the step, so SQLite need not copy it. Every parameter is bound
   // anew for each row, so the statement needs a reset but no clearing of bindings.
@@ -221,10 +232,10 @@ int BindRecord(sqlite3_stmt* stmt, const Record& record, const int64_t ids[kSlot
   integer(4, ids[kSlotJob]);
   integer(5, record.trial);
   text(6, record.config.template_name());
-  text(7, config_json);
+  text(7, columns.config_json);
   integer(8, HashToColumn(record.config_hash));
-  text(9, status_name);
-  text(10, costs_json);
+  text(9, columns.status_name);
+  text(10, columns.costs_json);
   real(11, record.mean_cost);
   real(12, record.gflops);
   text(13, record.error);
@@ -237,6 +248,9 @@ int BindRecord(sqlite3_stmt* stmt, const Record& record, const int64_t ids[kSlot
   integer(20, record.device.cores);
   integer(21, ids[kSlotRuntimeVersion]);
   integer(22, record.schema_version);
+  text(23, columns.confirmed_json);
+  text(24, columns.confirmed_default_json);
+  real(25, columns.rank_cost);
   return rc;
 }
 
@@ -244,7 +258,18 @@ absl::Status SqliteImporter::InsertRow(const PreparedRecord& row, const int64_t 
   absl::StatusOr<sqlite3_stmt*> prepared = Prepared(&insert_, kInsertRecordSql);
   if (!prepared.ok()) return prepared.status();
   sqlite3_stmt* const stmt = *prepared;
-  int rc = BindRecord(stmt, row.record, ids, row.config_json, row.costs_json, *row.status_name);
+  // Run inserts only rows whose columns encoded, and those have a status name (as
+  // ImportReader::NextPrepared does, db/ answers a broken invariant with Internal).
+  if (row.status_name == nullptr) {
+    return absl::InternalError("a record to insert has no status name although it encoded");
+  }
+  const EncodedColumns columns{row.config_json,
+                               row.costs_json,
+                               *row.status_name,
+                               row.confirmed_json,
+                               row.confirmed_default_json,
+                               row.rank_cost};
+  int rc = BindRecord(stmt, row.record, ids, columns);
   if (rc != SQLITE_OK) {
     sqlite3_reset(stmt);
     return SqliteError(db_, rc, path_, "binding a record");

@@ -29,7 +29,7 @@
 
 namespace fleettune::db::internal {
 
-// The INSERT of one record, ?1..?22 in the column order of SqliteImporter::InsertRow.
+// The INSERT of one record, ?1..?25 in the column order of BindRecord.
 extern const char kInsertRecordSql[];
 
 // The texts of a record that table `strings` holds, in the order of these slots.
@@ -54,6 +54,9 @@ struct PreparedRecord {
   absl::Status encode_error;  // a column does not encode (reported only if not a duplicate)
   std::string config_json;
   std::string costs_json;
+  std::string confirmed_json;                // record.confirmed_costs as a JSON array
+  std::string confirmed_default_json;        // record.confirmed_default_costs
+  double rank_cost = 0;                      // RankCost(record)
   const std::string* status_name = nullptr;  // static storage
   // Per slot, the text's number among the distinct texts of its kind in this import (0..).
   uint32_t local_ids[kSlotCount] = {};
@@ -61,17 +64,27 @@ struct PreparedRecord {
   bool maybe_duplicate = false;
 };
 
-// Binds kInsertRecordSql's 22 parameters for `record` with its string ids and encoded
+// The columns of a record that are not plain Record fields, encoded.
+struct EncodedColumns {
+  const std::string& config_json;
+  const std::string& costs_json;
+  const std::string& status_name;
+  const std::string& confirmed_json;
+  const std::string& confirmed_default_json;
+  double rank_cost;
+};
+
+// Binds kInsertRecordSql's 25 parameters for `record` with its string ids and encoded
 // columns; the texts must outlive the step (bound without copies). SQLite's result code.
 int BindRecord(sqlite3_stmt* stmt, const Record& record, const int64_t ids[kSlotCount],
-               const std::string& config_json, const std::string& costs_json,
-               const std::string& status_name);
+               const EncodedColumns& columns);
 
 // The database-free half; see the file comment.
 class ImportPreparer {
  public:
   // Fills every field of `row` but `record` from `row->record`, and normalizes its
-  // schema_version (out-of-range values become the current one).
+  // schema_version (out-of-range values become the current one). A record's confirmation
+  // is imported with it (ValidateRecordConfirmation decides whether it is valid).
   void Prepare(PreparedRecord* row);
 
  private:

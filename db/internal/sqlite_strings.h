@@ -1,9 +1,9 @@
-// The `strings` table of a schema-3 SQLite file (db/internal/schema.cc) seen through an
-// in-memory cache: records store the ids of their long, repeated texts (workload, target and
-// device keys, job, versions, the board fingerprint), and this class turns texts into ids
-// and back. Rows of `strings` are never changed or deleted, so a cached id stays valid for
-// as long as the file exists; the one exception is a rolled-back transaction that added
-// strings, after which the owner calls Forget().
+// The `strings` table of a SQLite file of schema 3 or later (db/internal/schema.cc) seen
+// through an in-memory cache: records store the ids of their long, repeated texts (workload,
+// target and device keys, job, versions, the board fingerprint), and this class turns texts
+// into ids and back. Rows of `strings` are never changed or deleted, so a cached id stays
+// valid for as long as the file exists; the one exception is a rolled-back transaction that
+// added strings, after which the owner calls Forget().
 //
 // Not thread-safe: the owning SqliteDatabase serializes every call with its mutex.
 #ifndef FLEETTUNE_DB_INTERNAL_SQLITE_STRINGS_H_

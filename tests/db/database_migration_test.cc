@@ -1,11 +1,15 @@
 // Upgrades: a schema-1 file written by the previous fleettune (tests/db/fixtures/v1.db, see
-// fixtures/README.md) migrates through schema 2 to schema 3 (texts moved to table `strings`)
-// with every record intact and marked as older.
+// fixtures/README.md) migrates through schemas 2 and 3 (texts moved to table `strings`) to
+// schema 4 (confirmations, rank_cost) with every record intact and marked as older; a
+// schema-3 file, and PostgreSQL databases of schemas 2 and 3, migrate keeping their records
+// and their ranking.
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <filesystem>
 
+#include "absl/strings/str_cat.h"
 #include "db/database.h"
 #include "gtest/gtest.h"
 #include "tests/db/postgres_server.h"
@@ -14,6 +18,7 @@
 namespace fleettune::db {
 namespace {
 
+using ::fleettune::db::testing::MakeRecord;
 using ::fleettune::db::testing::ReadBytes;
 using ::fleettune::db::testing::ScratchDir;
 
@@ -45,7 +50,7 @@ TEST(DatabaseMigrationTest, SchemaOneFileMigratesKeepingEveryRecordMarkedAsOlder
 
   absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(path);
   ASSERT_TRUE(db.ok()) << db.status();
-  EXPECT_EQ(UserVersion(path), 3);
+  EXPECT_EQ(UserVersion(path), 4);
   EXPECT_EQ(ReadBytes(FixturePath()), fixture_bytes);
 
   absl::StatusOr<std::vector<Record>> all = (*db)->History(Query{});
@@ -102,9 +107,11 @@ TEST(DatabaseMigrationTest, SchemaOneFileMigratesKeepingEveryRecordMarkedAsOlder
     EXPECT_EQ(got.llvm_version, "");
     EXPECT_EQ(got.device.cores, 0);
     EXPECT_TRUE(FromOlderCompiler(got, "0.1.0", "14.0.6"));
+    EXPECT_TRUE(got.confirmed_costs.empty());
+    EXPECT_TRUE(got.confirmed_default_costs.empty());
   }
 
-  // Still usable: best lookups find them; new records land next to them as schema 3.
+  // Still usable: best lookups find them; new records land next to them as schema 4.
   absl::StatusOr<std::vector<Record>> best =
       (*db)->Best(Query{"matmul:m=64,n=64,k=64", std::string(kTarget)}, 5);
   ASSERT_TRUE(best.ok());
@@ -125,7 +132,7 @@ TEST(DatabaseMigrationTest, SchemaOneFileMigratesKeepingEveryRecordMarkedAsOlder
   EXPECT_EQ(fresh.id, 6);
   absl::StatusOr<Stats> stats = (*db)->GetStats();
   ASSERT_TRUE(stats.ok());
-  EXPECT_EQ(stats->schema_version, 3);
+  EXPECT_EQ(stats->schema_version, 4);
   EXPECT_EQ(stats->records, 6);
   EXPECT_EQ(stats->from_older_schema, 5);
   db->reset();
@@ -136,30 +143,182 @@ TEST(DatabaseMigrationTest, SchemaOneFileMigratesKeepingEveryRecordMarkedAsOlder
   absl::StatusOr<std::vector<Record>> reread = (*db)->History(Query{});
   ASSERT_TRUE(reread.ok());
   ASSERT_EQ(reread->size(), 6u);
-  EXPECT_EQ(reread->back().schema_version, 3);
+  EXPECT_EQ(reread->back().schema_version, 4);
   EXPECT_EQ(reread->front().schema_version, 1);
 }
 
-// A PostgreSQL database written by the schema-2 code (its DDL, as that code created it)
-// migrates to schema 3 keeping its records: records_config is dropped, records_job widened.
-TEST(DatabaseMigrationTest, PostgresSchemaTwoMigratesToThree) {
-  if (testing::PostgresDisabled()) GTEST_SKIP() << "FLEETTUNE_NO_POSTGRES=1";
-  absl::StatusOr<testing::PostgresServer*> server = testing::PostgresServer::Shared();
-  ASSERT_TRUE(server.ok()) << server.status();
-  absl::StatusOr<std::string> url = (*server)->CreateDatabase();
-  ASSERT_TRUE(url.ok()) << url.status();
-  PGconn* conn = PQconnectdb(url->c_str());
-  ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
-  const auto exec = [&](const char* sql) {
-    PGresult* result = PQexec(conn, sql);
-    EXPECT_TRUE(PQresultStatus(result) == PGRES_COMMAND_OK ||
-                PQresultStatus(result) == PGRES_TUPLES_OK)
-        << PQresultErrorMessage(result);
-    std::string value = PQntuples(result) > 0 ? PQgetvalue(result, 0, 0) : "";
-    PQclear(result);
-    return value;
+// Runs `sql` on the SQLite file `path`; the first column of every row, joined by ','.
+std::string SqliteExec(const std::string& path, const std::string& sql) {
+  sqlite3* raw = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  std::string rows;
+  char* error = nullptr;
+  const int rc = sqlite3_exec(
+      raw, sql.c_str(),
+      [](void* out, int, char** values, char**) {
+        std::string& text = *static_cast<std::string*>(out);
+        absl::StrAppend(&text, text.empty() ? "" : ",", values[0] ? values[0] : "NULL");
+        return 0;
+      },
+      &rows, &error);
+  EXPECT_EQ(rc, SQLITE_OK) << (error ? error : "") << "\n" << sql;
+  sqlite3_free(error);
+  sqlite3_close(raw);
+  return rows;
+}
+
+// A file as the schema-3 code wrote it (its DDL and rows; ids 3, 6 and 8 were pruned) migrates
+// to schema 4: every record kept and unconfirmed, rank_cost = mean_cost, the lookup indexes
+// on rank_cost, and Best's answers those of the old ORDER BY mean_cost.
+TEST(DatabaseMigrationTest, SchemaThreeFileMigratesKeepingRecordsAndRanking) {
+  ScratchDir dir;
+  const std::string path = dir.File("v3.db");
+  SqliteExec(path, absl::StrCat(R"sql(
+CREATE TABLE strings (
+  id   INTEGER PRIMARY KEY,
+  kind INTEGER NOT NULL,
+  text TEXT    NOT NULL,
+  UNIQUE (kind, text)
+);
+CREATE TABLE records (
+  id INTEGER PRIMARY KEY, workload_id INTEGER NOT NULL, target_id INTEGER NOT NULL,
+  device_id INTEGER NOT NULL, job_id INTEGER NOT NULL, trial INTEGER NOT NULL,
+  template_name TEXT NOT NULL, config_json TEXT NOT NULL, config_hash INTEGER NOT NULL,
+  status TEXT NOT NULL, costs_json TEXT NOT NULL, mean_cost REAL NOT NULL,
+  gflops REAL NOT NULL, error TEXT NOT NULL, board_id TEXT NOT NULL,
+  timestamp_ms INTEGER NOT NULL, version_id INTEGER NOT NULL, llvm_version_id INTEGER NOT NULL,
+  device_model_id INTEGER NOT NULL, device_cpu_id INTEGER NOT NULL,
+  device_cores INTEGER NOT NULL, runtime_version_id INTEGER NOT NULL,
+  schema_version INTEGER NOT NULL
+);
+CREATE INDEX records_best
+  ON records (workload_id, target_id, device_id, status, mean_cost);
+CREATE INDEX records_any_device ON records (workload_id, target_id, status, mean_cost);
+CREATE INDEX records_job
+  ON records (job_id, trial, workload_id, target_id, device_id, config_hash);
+INSERT INTO strings VALUES (1, 1, 'matmul:m=64,n=64,k=64'), (2, 1, 'matmul:m=128,n=128,k=128'),
+  (3, 2, ')sql",
+                                kTarget, R"sql('), (4, 3, 'x86-server'), (5, 3, 'rk3399'),
+  (6, 4, 'job-a'), (7, 5, '0.1.0'), (8, 5, '14.0.6'), (9, 5, ''), (10, 5, 'EPYC'),
+  (11, 5, '0.2.0');
+WITH v(id, workload_id, device_id, trial, status, costs_json, mean_cost, gflops, error,
+       board_id, llvm_version_id, device_cpu_id, device_cores, runtime_version_id,
+       schema_version) AS (VALUES
+  (1, 1, 4, 0, 'OK', '[0.003,0.003]', 0.003, 10.0, '', 'board-1', 9, 9, 0, 9, 2),
+  (2, 1, 4, 1, 'OK', '[0.001]', 0.001, 30.0, '', 'board-1', 8, 10, 8, 11, 3),
+  (4, 1, 5, 2, 'OK', '[0.0005]', 0.0005, 60.0, '', 'board-2', 8, 10, 4, 11, 3),
+  (5, 1, 4, 3, 'TIMEOUT', '[]', 0, 0, 'timed out', 'board-1', 8, 10, 8, 11, 3),
+  (7, 1, 4, 4, 'OK', '[0.002]', 0.002, 15.0, '', 'board-1', 8, 10, 8, 11, 3),
+  (9, 2, 4, 5, 'OK', '[0.005]', 0.005, 80.0, '', 'board-1', 8, 10, 8, 11, 3))
+INSERT INTO records
+  SELECT id, workload_id, 3, device_id, 6, trial, 'matmul_tiled',
+    '{"template_name":"matmul_tiled","knobs":[{"name":"tile_m","value":"' || (trial + 1) ||
+    '"}]}', 101 + trial, status, costs_json, mean_cost, gflops, error, board_id,
+    1700000000000 + trial, 7, llvm_version_id, 9, device_cpu_id, device_cores,
+    runtime_version_id, schema_version
+  FROM v ORDER BY id;
+PRAGMA application_id = 1179927618;
+PRAGMA user_version = 3;
+)sql"));
+  // Every stored column of schema 3, row by row.
+  constexpr char kRows[] =
+      "SELECT id || '|' || workload_id || '|' || target_id || '|' || device_id || '|' || "
+      "job_id || '|' || trial || '|' || template_name || '|' || config_json || '|' || "
+      "config_hash || '|' || status || '|' || costs_json || '|' || mean_cost || '|' || gflops "
+      "|| '|' || error || '|' || board_id || '|' || timestamp_ms || '|' || version_id || '|' "
+      "|| llvm_version_id || '|' || device_model_id || '|' || device_cpu_id || '|' || "
+      "device_cores || '|' || runtime_version_id || '|' || schema_version FROM records "
+      "ORDER BY id";
+  const std::string before = SqliteExec(path, kRows);
+  ASSERT_EQ(std::count(before.begin(), before.end(), '|'), 6 * 22);
+  const auto best_ids_by_mean_cost = [&](const char* where) {
+    return SqliteExec(path, absl::StrCat("SELECT id FROM records WHERE status = 'OK' AND ", where,
+                                         " ORDER BY mean_cost, id"));
   };
-  exec(R"sql(
+  const std::string workload_order = best_ids_by_mean_cost("workload_id = 1");
+  const std::string device_order = best_ids_by_mean_cost("workload_id = 1 AND device_id = 4");
+  ASSERT_EQ(workload_order, "4,2,7,1");
+  ASSERT_EQ(device_order, "2,7,1");
+
+  absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(path);
+  ASSERT_TRUE(db.ok()) << db.status();
+  EXPECT_EQ(UserVersion(path), 4);
+  EXPECT_EQ(SqliteExec(path, kRows), before);
+  EXPECT_EQ(SqliteExec(path,
+                       "SELECT count(*) FROM records WHERE rank_cost = mean_cost AND "
+                       "confirmed_json = '[]' AND confirmed_default_json = '[]'"),
+            "6");
+  EXPECT_EQ(SqliteExec(path, "SELECT group_concat(name) FROM pragma_index_info('records_best')"),
+            "workload_id,target_id,device_id,status,rank_cost");
+  EXPECT_EQ(
+      SqliteExec(path, "SELECT group_concat(name) FROM pragma_index_info('records_any_device')"),
+      "workload_id,target_id,status,rank_cost");
+  EXPECT_EQ(SqliteExec(path, "SELECT group_concat(name) FROM pragma_index_info('records_job')"),
+            "job_id,trial,workload_id,target_id,device_id,config_hash");
+  EXPECT_EQ(SqliteExec(path, "PRAGMA integrity_check"), "ok");
+
+  absl::StatusOr<std::vector<Record>> all = (*db)->History(Query{});
+  ASSERT_TRUE(all.ok()) << all.status();
+  std::string ids;
+  for (const Record& record : *all) {
+    absl::StrAppend(&ids, ids.empty() ? "" : ",", record.id);
+    EXPECT_TRUE(record.confirmed_costs.empty()) << record.id;
+    EXPECT_TRUE(record.confirmed_default_costs.empty()) << record.id;
+    EXPECT_EQ(RankCost(record), record.mean_cost) << record.id;
+  }
+  EXPECT_EQ(ids, "1,2,4,5,7,9");
+  const Record& second = (*all)[1];
+  EXPECT_EQ(second.workload_key, "matmul:m=64,n=64,k=64");
+  EXPECT_EQ(second.target_key, kTarget);
+  EXPECT_EQ(second.device_key, "x86-server");
+  EXPECT_EQ(second.job, "job-a");
+  EXPECT_EQ(second.config.knobs(0).value(), 2);
+  EXPECT_EQ(second.llvm_version, "14.0.6");
+  EXPECT_EQ(second.device.cpu, "EPYC");
+  EXPECT_EQ(second.device.cores, 8);
+  EXPECT_EQ(second.device.runtime_version, "0.2.0");
+  EXPECT_EQ(second.schema_version, 3);
+  EXPECT_EQ((*all)[0].schema_version, 2);
+  EXPECT_EQ((*all)[3].error, "timed out");
+
+  const auto best_ids = [&](const Query& query) {
+    absl::StatusOr<std::vector<Record>> best = (*db)->Best(query, 10);
+    EXPECT_TRUE(best.ok()) << best.status();
+    std::string text;
+    for (const Record& record : best.ok() ? *best : std::vector<Record>{}) {
+      absl::StrAppend(&text, text.empty() ? "" : ",", record.id);
+    }
+    return text;
+  };
+  const Query workload{"matmul:m=64,n=64,k=64", std::string(kTarget)};
+  const Query device{"matmul:m=64,n=64,k=64", std::string(kTarget), std::string("x86-server")};
+  EXPECT_EQ(best_ids(workload), workload_order);
+  EXPECT_EQ(best_ids(device), device_order);
+  absl::StatusOr<Stats> stats = (*db)->GetStats();
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->schema_version, 4);
+  EXPECT_EQ(stats->records, 6);
+  EXPECT_EQ(stats->from_older_schema, 6);
+
+  // Confirmations work on migrated records; new records are schema 4.
+  ASSERT_TRUE((*db)->Confirm(1, {0.25e-3, 0.3e-3, 0.2e-3}, {}).ok());
+  EXPECT_EQ(best_ids(device), "1,2,7");
+  Record fresh = MakeRecord("matmul:m=64,n=64,k=64", "job-b", 0, v1::OK, 1.5e-3);
+  fresh.target_key = kTarget;
+  ASSERT_TRUE((*db)->Insert(&fresh).ok());
+  EXPECT_EQ(fresh.id, 10);
+  EXPECT_EQ(best_ids(device), "1,2,10,7");
+  db->reset();
+
+  // Reopening migrates nothing again.
+  db = Database::Open(path);
+  ASSERT_TRUE(db.ok()) << db.status();
+  EXPECT_EQ(best_ids(device), "1,2,10,7");
+  EXPECT_EQ(SqliteExec(path, "SELECT schema_version FROM records WHERE id = 10"), "4");
+}
+
+// The schema-2 code's PostgreSQL DDL, as it created it.
+constexpr char kPostgresSchemaTwoSql[] = R"sql(
 CREATE TABLE fleettune_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE records (
   id BIGSERIAL PRIMARY KEY, workload_key TEXT COLLATE "C" NOT NULL,
@@ -177,6 +336,52 @@ CREATE INDEX records_job ON records (job, trial);
 CREATE INDEX records_config ON records (workload_key, config_hash);
 CREATE INDEX records_any_device ON records (workload_key, target_key, status, mean_cost);
 INSERT INTO fleettune_meta VALUES ('application', 'fleettune'), ('schema_version', '2');
+)sql";
+
+// A fresh database on the test server and a raw libpq connection to it, to write an older
+// schema as older code did and to inspect what a migration left.
+class RawPostgres {
+ public:
+  // Skips the test when FLEETTUNE_NO_POSTGRES=1; fails it when there is no server.
+  void Connect() {
+    absl::StatusOr<testing::PostgresServer*> server = testing::PostgresServer::Shared();
+    ASSERT_TRUE(server.ok()) << server.status();
+    absl::StatusOr<std::string> url = (*server)->CreateDatabase();
+    ASSERT_TRUE(url.ok()) << url.status();
+    url_ = *url;
+    conn_ = PQconnectdb(url_.c_str());
+    ASSERT_EQ(PQstatus(conn_), CONNECTION_OK) << PQerrorMessage(conn_);
+  }
+  ~RawPostgres() { PQfinish(conn_); }
+
+  // Runs `sql`; the first column of the first row ("" when none), the rows joined by ','.
+  std::string Exec(const std::string& sql) {
+    PGresult* result = PQexec(conn_, sql.c_str());
+    EXPECT_TRUE(PQresultStatus(result) == PGRES_COMMAND_OK ||
+                PQresultStatus(result) == PGRES_TUPLES_OK)
+        << PQresultErrorMessage(result);
+    std::string value;
+    for (int row = 0; row < PQntuples(result); ++row) {
+      absl::StrAppend(&value, row > 0 ? "," : "", PQgetvalue(result, row, 0));
+    }
+    PQclear(result);
+    return value;
+  }
+  const std::string& url() const { return url_; }
+
+ private:
+  std::string url_;
+  PGconn* conn_ = nullptr;
+};
+
+// A PostgreSQL database written by the schema-2 code migrates through schema 3
+// (records_config dropped, records_job widened) to schema 4, keeping its records.
+TEST(DatabaseMigrationTest, PostgresSchemaTwoMigratesKeepingItsRecords) {
+  if (testing::PostgresDisabled()) GTEST_SKIP() << "FLEETTUNE_NO_POSTGRES=1";
+  RawPostgres raw;
+  ASSERT_NO_FATAL_FAILURE(raw.Connect());
+  raw.Exec(kPostgresSchemaTwoSql);
+  raw.Exec(R"sql(
 INSERT INTO records (workload_key, target_key, device_key, job, trial, template_name,
   config_json, config_hash, status, costs_json, mean_cost, gflops, error, board_id,
   timestamp_ms, version, llvm_version)
@@ -185,11 +390,11 @@ INSERT INTO records (workload_key, target_key, device_key, job, trial, template_
           0.5, 2.0, '', 'b', 1700000000000, '0.1.0', '14.0.6');
 )sql");
 
-  absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(*url);
+  absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(raw.url());
   ASSERT_TRUE(db.ok()) << db.status();
   absl::StatusOr<Stats> stats = (*db)->GetStats();
   ASSERT_TRUE(stats.ok()) << stats.status();
-  EXPECT_EQ(stats->schema_version, 3);
+  EXPECT_EQ(stats->schema_version, 4);
   EXPECT_EQ(stats->records, 1);
   EXPECT_EQ(stats->from_older_schema, 1);
   absl::StatusOr<std::vector<Record>> best = (*db)->Best(Query{"matmul:m=64,n=64,k=64"}, 1);
@@ -200,11 +405,76 @@ INSERT INTO records (workload_key, target_key, device_key, job, trial, template_
   EXPECT_EQ(best->front().config_hash, 77u);
   EXPECT_EQ(best->front().costs, std::vector<double>{0.5});
   EXPECT_EQ(best->front().schema_version, 2);
-  EXPECT_EQ(exec("SELECT count(*) FROM pg_indexes WHERE indexname = 'records_config'"), "0");
-  EXPECT_EQ(exec("SELECT indexdef FROM pg_indexes WHERE indexname = 'records_job'"),
+  EXPECT_EQ(raw.Exec("SELECT count(*) FROM pg_indexes WHERE indexname = 'records_config'"), "0");
+  EXPECT_EQ(raw.Exec("SELECT indexdef FROM pg_indexes WHERE indexname = 'records_job'"),
             "CREATE INDEX records_job ON public.records USING btree (job, trial, workload_key, "
             "target_key, device_key, config_hash)");
-  PQfinish(conn);
+}
+
+// A PostgreSQL database as the schema-3 code left it migrates to schema 4: every record kept
+// and unconfirmed with rank_cost = mean_cost, the lookup indexes on rank_cost, and Best's
+// answers unchanged.
+TEST(DatabaseMigrationTest, PostgresSchemaThreeMigratesKeepingRecordsAndRanking) {
+  if (testing::PostgresDisabled()) GTEST_SKIP() << "FLEETTUNE_NO_POSTGRES=1";
+  RawPostgres raw;
+  ASSERT_NO_FATAL_FAILURE(raw.Connect());
+  raw.Exec(kPostgresSchemaTwoSql);
+  raw.Exec(R"sql(
+DROP INDEX records_config;
+DROP INDEX records_job;
+CREATE INDEX records_job
+  ON records (job, trial, workload_key, target_key, device_key, config_hash);
+ALTER TABLE records ALTER COLUMN schema_version SET DEFAULT 3;
+UPDATE fleettune_meta SET value = '3' WHERE key = 'schema_version';
+INSERT INTO records (workload_key, target_key, device_key, job, trial, template_name,
+  config_json, config_hash, status, costs_json, mean_cost, gflops, error, board_id,
+  timestamp_ms, version, llvm_version, schema_version)
+  SELECT 'matmul:m=64,n=64,k=64', 'llvm -threads=1', device, 'j', trial, 'matmul_tiled',
+         '{"template_name":"matmul_tiled"}', 100 + trial, status, '[]', cost, 1 / cost, '',
+         'b', 1700000000000 + trial, '0.1.0', '14.0.6', 3
+  FROM (VALUES (0, 'x86', 'OK', 3e-3), (1, 'x86', 'OK', 1e-3), (2, 'arm', 'OK', 0.5e-3),
+               (3, 'x86', 'TIMEOUT', 1e-9), (4, 'x86', 'OK', 2e-3))
+    AS v(trial, device, status, cost)
+  ORDER BY trial;
+)sql");
+  const std::string order_by_mean_cost =
+      raw.Exec("SELECT trial FROM records WHERE status = 'OK' ORDER BY mean_cost, id");
+  ASSERT_EQ(order_by_mean_cost, "2,1,4,0");
+
+  absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(raw.url());
+  ASSERT_TRUE(db.ok()) << db.status();
+  absl::StatusOr<Stats> stats = (*db)->GetStats();
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->schema_version, 4);
+  EXPECT_EQ(stats->records, 5);
+  EXPECT_EQ(stats->from_older_schema, 5);
+  EXPECT_EQ(raw.Exec("SELECT count(*) FROM records WHERE rank_cost = mean_cost AND "
+                     "confirmed_json = '[]' AND confirmed_default_json = '[]'"),
+            "5");
+  EXPECT_EQ(raw.Exec("SELECT is_nullable || ' ' || coalesce(column_default, 'no default') FROM "
+                     "information_schema.columns WHERE table_name = 'records' AND "
+                     "column_name = 'rank_cost'"),
+            "NO no default");
+  EXPECT_EQ(raw.Exec("SELECT indexdef FROM pg_indexes WHERE indexname IN ('records_best', "
+                     "'records_any_device') ORDER BY indexname"),
+            "CREATE INDEX records_any_device ON public.records USING btree (workload_key, "
+            "target_key, status, rank_cost),CREATE INDEX records_best ON public.records USING "
+            "btree (workload_key, target_key, device_key, status, rank_cost)");
+  absl::StatusOr<std::vector<Record>> best = (*db)->Best(Query{"matmul:m=64,n=64,k=64"}, 10);
+  ASSERT_TRUE(best.ok()) << best.status();
+  std::string trials;
+  for (const Record& record : *best) {
+    absl::StrAppend(&trials, trials.empty() ? "" : ",", record.trial);
+    EXPECT_TRUE(record.confirmed_costs.empty());
+    EXPECT_EQ(record.schema_version, 3);
+  }
+  EXPECT_EQ(trials, order_by_mean_cost);
+  // And the migrated records can be confirmed.
+  ASSERT_TRUE((*db)->Confirm(best->back().id, {0.25e-3}, {}).ok());
+  best = (*db)->Best(Query{"matmul:m=64,n=64,k=64"}, 1);
+  ASSERT_TRUE(best.ok()) << best.status();
+  ASSERT_EQ(best->size(), 1u);
+  EXPECT_EQ(best->front().trial, 0);
 }
 
 }  // namespace

@@ -66,10 +66,13 @@ TEST(DatabaseOpenTest, NewFileGetsOurApplicationIdSchemaVersionAndWal) {
     ASSERT_TRUE(db.ok()) << db.status();
   }
   EXPECT_EQ(QueryRawText(path, "PRAGMA application_id"), std::to_string(0x46544442));
-  EXPECT_EQ(QueryRawText(path, "PRAGMA user_version"), "3");
+  EXPECT_EQ(QueryRawText(path, "PRAGMA user_version"), "4");
   EXPECT_EQ(QueryRawText(path, "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(QueryRawText(path, "SELECT group_concat(name) FROM pragma_index_info('records_best')"),
-            "workload_id,target_id,device_id,status,mean_cost");
+            "workload_id,target_id,device_id,status,rank_cost");
+  EXPECT_EQ(
+      QueryRawText(path, "SELECT group_concat(name) FROM pragma_index_info('records_any_device')"),
+      "workload_id,target_id,status,rank_cost");
 }
 
 // A large import drops the lookup indexes and builds them again at its end
@@ -248,7 +251,7 @@ TEST(DatabaseOpenTest, RefusesNewerSchemaVersion) {
   ScratchDir dir;
   const std::string path = dir.File("future.db");
   ASSERT_TRUE(Database::Open(path).ok());
-  ExecRaw(path, "PRAGMA user_version = 4;");
+  ExecRaw(path, absl::StrCat("PRAGMA user_version = ", kCurrentSchemaVersion + 1, ";").c_str());
   const std::string before = ReadBytes(path);
   absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(path);
   ASSERT_FALSE(db.ok());
