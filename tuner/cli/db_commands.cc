@@ -148,8 +148,8 @@ CLI::App* AddDbCommands(CLI::App& app, DbArgs& args) {
 
   CLI::App* prune = db->add_subcommand(
       "prune",
-      "keep the N fastest OK records of every (workload, target, device); delete "
-      "the rest, failures included");
+      "keep the N fastest OK records of every (workload, target, device), as `best` ranks "
+      "them (confirmed median, else mean cost); delete the rest, failures included");
   add_db(prune);
   prune->add_option("--keep", args.keep, "records to keep per key (>= 1)")
       ->required()
