@@ -197,5 +197,53 @@ TEST(MultiCandidateProgressTest, ACandidateThatWritesAnInputWhileTimedLeaves) {
   EXPECT_EQ(result.candidates(1).costs_size(), 3);
 }
 
+// In the sandbox a crash or hang loses the task, and the error names the candidate.
+class MultiCandidateSandboxTest : public ::testing::TestWithParam<bool> {
+ protected:
+  SandboxOptions Options() const {
+    SandboxOptions options;
+    if (GetParam()) options.worker_binary = FLEETTUNE_RPC_SERVER_BINARY;
+    return options;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(WorkerAndFork, MultiCandidateSandboxTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Worker" : "Fork"; });
+
+TEST_P(MultiCandidateSandboxTest, ACrashInACheckNamesTheCandidate) {
+  v1::MeasureResult result = MeasureInSandbox(
+      MultiCandidateTask({"matmul_reordered", "matmul_segfaults", "matmul_reference"}, 2),
+      Options());
+  EXPECT_EQ(v1::MeasureStatus_Name(result.status()), "RUNTIME_ERROR");
+  EXPECT_THAT(result.error(),
+              HasSubstr("the kernel crashed during the multi-candidate task, in candidates[1] "
+                        "(of 3) while it was loaded, run and checked: signal 11"));
+  EXPECT_EQ(result.candidates_size(), 0);
+}
+
+TEST_P(MultiCandidateSandboxTest, ACrashWhileTimedNamesTheCandidateAndThePass) {
+  v1::MeasureResult result = MeasureInSandbox(
+      MultiCandidateTask({"matmul_reordered", "matmul_crashes_when_timed"}, 2), Options());
+  EXPECT_EQ(v1::MeasureStatus_Name(result.status()), "RUNTIME_ERROR");
+  EXPECT_THAT(result.error(),
+              HasSubstr("the kernel crashed during the multi-candidate task, in candidates[1] "
+                        "(of 2) while timing it in its warm-up: signal 11"));
+}
+
+TEST_P(MultiCandidateSandboxTest, AHangIsKilledAndNamesTheCandidate) {
+  v1::MeasureTask task = MultiCandidateTask({"matmul_reordered", "matmul_hangs"}, 2);
+  task.mutable_options()->set_timeout_ms(300);
+  SandboxOptions options = Options();
+  options.grace_ms = 200;
+  v1::MeasureResult result = MeasureInSandbox(task, options);
+  EXPECT_EQ(v1::MeasureStatus_Name(result.status()), "TIMEOUT");
+  EXPECT_THAT(result.error(), HasSubstr("no result within 300 ms (+200 ms grace)"));
+  EXPECT_THAT(result.error(),
+              HasSubstr("during the multi-candidate task, in candidates[1] (of 2) while it was "
+                        "loaded, run and checked; the kernel was killed"));
+  // The board measures the next task.
+  EXPECT_EQ(MeasureInSandbox(FixtureTask("matmul_reordered"), Options()).status(), v1::OK);
+}
+
 }  // namespace
 }  // namespace fleettune::rpc_server
