@@ -262,6 +262,7 @@ absl::Status Scheduler::OnBoardResult(const std::string& board_id, v1::MeasureRe
   // that another board overturns is a strike instead.
   if (result.status() == v1::OK) {
     ++board.tasks_done;
+    board.noise.Add(result);
   } else if (!measurement_failed) {
     ++board.tasks_failed;
   }

@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "fleettune/v1/fleettune.pb.h"
 #include "net/artifact_limit.h"
+#include "tracker/board_noise.h"
 #include "tracker/event_log.h"
 #include "tracker/lost_boards.h"
 #include "tracker/model_jobs.h"
@@ -170,11 +171,12 @@ class Scheduler {
   };
   Counters GetCounters() const;
 
-  // Connected boards (ordered by id), queues (ordered by key), unfinished jobs (each with its
-  // batch's progress, if any), the boards lost within lost_board_retention_ms (oldest loss
-  // first, at most kMaxLostBoards), and the model jobs (by name, at most kMaxModelJobs): each
-  // name's latest progress while it has unfinished batches and for model_job_retention_ms
-  // after its last one finished.
+  // Connected boards (ordered by id; each with its noise, the median coefficient of variation
+  // of its last BoardNoise::kMaxSamples OK results' repeats), queues (ordered by key), unfinished
+  // jobs (each with its batch's progress, if any), the boards lost within lost_board_retention_ms
+  // (oldest loss first, at most kMaxLostBoards), and the model jobs (by name, at most
+  // kMaxModelJobs): each name's latest progress while it has unfinished batches and for
+  // model_job_retention_ms after its last one finished.
   v1::StatusReply GetStatus() const;
 
   // Fails every unfinished task with DEVICE_LOST, completes every job, closes and forgets
@@ -216,6 +218,7 @@ class Scheduler {
     // kBoardReferenceCacheEntries).
     std::deque<std::string> references;
     bool quarantined = false;
+    BoardNoise noise;  // of its OK results (BoardStatus.noise_cv)
   };
 
   // A failed measurement of `state` is the answer (no other board can overturn it): it counts
