@@ -36,4 +36,14 @@ absl::Status ArtifactTooLarge(const std::string& what, int64_t bytes, int64_t li
       " (MiB, at most ", kLargestMaxArtifactMb, ")"));
 }
 
+absl::Status TaskArtifactsTooLarge(const std::string& what, int64_t bytes, int64_t limit_bytes,
+                                   const std::string& holder, const std::string& option) {
+  const int64_t together = TaskArtifactsLimitBytes(limit_bytes);
+  return absl::InvalidArgumentError(absl::StrCat(
+      what, " take ", bytes, " bytes (", Mebibytes(bytes), ") together, over the ", together,
+      " bytes (", Mebibytes(together), ") one task may carry: twice the artifact limit of ", holder,
+      ", ", limit_bytes, " bytes; raise it with ", option, " (MiB, at most ", kLargestMaxArtifactMb,
+      ") or measure fewer candidates in one task"));
+}
+
 }  // namespace fleettune::net

@@ -26,6 +26,13 @@ inline constexpr int64_t MebibytesToBytes(int mb) { return int64_t{mb} << 20; }
 // through, with room for its other fields: 2 x max_artifact_bytes + 16 MiB, at most 2 GiB - 1.
 int MessageLimitBytes(int64_t max_artifact_bytes);
 
+// The most bytes all artifacts of one task may take together under an artifact limit of
+// `max_artifact_bytes`: the room MessageLimitBytes leaves for a candidate and its reference
+// (twice the limit), which a multi-candidate task's candidates share with its reference.
+inline constexpr int64_t TaskArtifactsLimitBytes(int64_t max_artifact_bytes) {
+  return 2 * max_artifact_bytes;
+}
+
 // InvalidArgument unless `mb` lies in [1, kLargestMaxArtifactMb]; the message names `flag`.
 absl::Status CheckMaxArtifactMb(const std::string& flag, int mb);
 
@@ -35,6 +42,13 @@ absl::Status CheckMaxArtifactMb(const std::string& flag, int mb);
 // the option that raises it.
 absl::Status ArtifactTooLarge(const std::string& what, int64_t bytes, int64_t limit_bytes,
                               const std::string& holder, const std::string& option);
+
+// InvalidArgument for the artifacts of one task, `what` (e.g. "the artifacts of
+// MeasureBatch.tasks[3]"), of `bytes` bytes together, over TaskArtifactsLimitBytes of the
+// artifact limit `limit_bytes` of `holder` that `option` sets: it names both limits and the
+// option.
+absl::Status TaskArtifactsTooLarge(const std::string& what, int64_t bytes, int64_t limit_bytes,
+                                   const std::string& holder, const std::string& option);
 
 }  // namespace fleettune::net
 

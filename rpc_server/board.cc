@@ -89,15 +89,30 @@ v1::DeviceInfo DescribeDevice(const std::string& key) {
   return info;
 }
 
-// A simulated board's answer: OK after `simulate_ms`, with a cost that depends only on the
-// config (so a search over simulated boards still has something to find).
+// A simulated board's cost of `config`: it depends only on the config (so a search over
+// simulated boards still has something to find).
+double SimulatedCost(const v1::Config& config) {
+  const size_t hash = std::hash<std::string>()(config.SerializeAsString());
+  return 1e-3 * (1.0 + static_cast<double>(hash % 1000) / 1000.0);
+}
+
+// A simulated board's answer: OK after `simulate_ms`, with SimulatedCost for each repeat, or
+// for a multi-candidate task each candidate OK with its cost for each round.
 v1::MeasureResult SimulateMeasurement(const v1::MeasureTask& task, int simulate_ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds(simulate_ms));
-  const size_t hash = std::hash<std::string>()(task.config().SerializeAsString());
   v1::MeasureResult result;
   result.set_status(v1::OK);
-  const double cost = 1e-3 * (1.0 + static_cast<double>(hash % 1000) / 1000.0);
-  for (int r = 0; r < std::max(1, task.options().repeat()); ++r) result.add_costs(cost);
+  if (task.candidates().empty()) {
+    const double cost = SimulatedCost(task.config());
+    for (int r = 0; r < std::max(1, task.options().repeat()); ++r) result.add_costs(cost);
+    return result;
+  }
+  for (const v1::Candidate& candidate : task.candidates()) {
+    v1::CandidateResult* measured = result.add_candidates();
+    measured->set_status(v1::OK);
+    const double cost = SimulatedCost(candidate.config());
+    for (int r = 0; r < TaskRounds(task); ++r) measured->add_costs(cost);
+  }
   return result;
 }
 

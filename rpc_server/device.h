@@ -103,9 +103,45 @@ class Device {
 // options.timeout_ms (kDefaultTimeoutMs when 0) counts from step 4, so the reference run is
 // never the candidate's time. Statuses: REJECTED, LOAD_ERROR, BUILD_ERROR (Load's mapping
 // above, "artifact: " or "reference: " before the message), RUNTIME_ERROR, WRONG_ANSWER,
-// TIMEOUT, OK. Never throws. Not thread-safe across concurrent calls on one device.
-v1::MeasureResult MeasureOnDevice(Device& device, const v1::MeasureTask& task,
-                                  const std::function<void()>& on_reference_ready = nullptr);
+// TIMEOUT, OK.
+//
+// A MULTI-CANDIDATE TASK (MeasureTask.candidates non-empty; `artifact` and `config` unused):
+//   1.-4. as above, once for the task. Step 1 also checks the candidates (CheckTaskOptions):
+//      more than kMaxTaskCandidates (16), a candidate with an empty artifact.shared_object, or
+//      rounds outside [0, kMaxTaskRounds] is REJECTED naming the field.
+//   5. Each candidate in task order, as step 5 above (the same code): loaded, run, its tensors
+//      and output checked. Each gets its own CandidateResult status, error and max_abs_error;
+//      a candidate that fails (LOAD_ERROR, WRONG_ANSWER, RUNTIME_ERROR ...) does not fail the
+//      others. A tensor whose canaries a candidate broke is replaced before the next one, and
+//      the inputs are refilled before each.
+//   6. Those that passed are timed interleaved by TimeInterleaved (time_evaluator.h): a
+//      warm-up pass (options.number raised for options.min_repeat_ms, per candidate; not
+//      reported), then TaskRounds(task) rounds (0: 5), each timing every candidate once in
+//      task order, with its number from the warm-up. options.repeat is not used. All
+//      candidates share the task's host tensors, and Time times a kernel on the data of its
+//      last Run; so each turn first runs the candidate once, untimed (it gets its own data
+//      back: the output it writes, refreshed device buffers, warm code, whoever ran before),
+//      and after the turn checks the tensors again (a change is that candidate's
+//      RUNTIME_ERROR "... while timed", and the tensors are restored for the others).
+//   THE TIMEOUT: options.timeout_ms (kDefaultTimeoutMs when 0; not multiplied by the
+//      candidates) bounds the whole task from step 4 on: the candidates' loading, checks and
+//      every round. When it expires, each candidate not yet through all its rounds is TIMEOUT
+//      ("the task's timeout (N ms, for all its candidates together) expired ..."; "the time
+//      ran out in round 3 of 5: ..."), those through them keep their costs, and the checks'
+//      results stand. The task is not TIMEOUT for that.
+//   The task's status is OK when it ran (whatever its candidates' statuses), REJECTED (or
+//   the reference's status) when steps 1-3 failed; `candidates` has one CandidateResult per
+//   candidate, in task order, with `rounds` costs when OK; the task's own `costs` stay empty.
+//   `on_candidate(c, round)` (when set) is called before candidate c's check (round
+//   kCandidateCheckRound) and before each of its timing turns (round 0: its warm-up, then
+//   1..rounds): the sandbox uses it to name the candidate a crash or hang happened in.
+//
+// Never throws. Not thread-safe across concurrent calls on one device.
+inline constexpr int kCandidateCheckRound = -1;
+v1::MeasureResult MeasureOnDevice(
+    Device& device, const v1::MeasureTask& task,
+    const std::function<void()>& on_reference_ready = nullptr,
+    const std::function<void(int candidate, int round)>& on_candidate = nullptr);
 
 // ---- Hexagon ---------------------------------------------------------------------------
 // VENDOR RUNTIME PLUGS IN HERE. codegen builds Hexagon objects

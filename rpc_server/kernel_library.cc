@@ -66,11 +66,13 @@ absl::StatusOr<std::unique_ptr<KernelLibrary>> KernelLibrary::Load(std::string_v
   dlerror();
   void* address = dlsym(handle, symbol.c_str());
   if (address == nullptr) {
-    const char* error = dlerror();
+    // dlerror's text lives only until the next dl call: copy it before dlclose.
+    const char* text = dlerror();
+    const std::string error = text != nullptr ? text : "null";
     dlclose(handle);
     close(fd);
-    return absl::InvalidArgumentError(absl::StrCat("shared object has no symbol \"", symbol,
-                                                   "\": ", error != nullptr ? error : "null"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("shared object has no symbol \"", symbol, "\": ", error));
   }
   std::unique_ptr<KernelLibrary> library(
       new KernelLibrary(handle, reinterpret_cast<KernelFunction>(address)));

@@ -137,7 +137,36 @@ absl::Status CheckTaskOptions(const v1::MeasureTask& task) {
   if (task.options().timeout_ms() < 0) {
     return absl::InvalidArgumentError("options.timeout_ms is negative");
   }
+  for (const auto& [name, value] :
+       {std::pair{"number", task.options().number()}, std::pair{"repeat", task.options().repeat()},
+        std::pair{"min_repeat_ms", task.options().min_repeat_ms()}}) {
+    if (value < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("options.", name, " is ", value, "; must be >= 0 (0: the default)"));
+    }
+  }
+  if (task.candidates().empty()) return absl::OkStatus();
+  if (task.candidates_size() > kMaxTaskCandidates) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "candidates has ", task.candidates_size(), " entries; a board measures at most ",
+        kMaxTaskCandidates, " candidates in one task (kMaxTaskCandidates)"));
+  }
+  if (task.rounds() < 0 || task.rounds() > kMaxTaskRounds) {
+    return absl::InvalidArgumentError(absl::StrCat("rounds is ", task.rounds(),
+                                                   "; must lie in [0, ", kMaxTaskRounds,
+                                                   "] (0: ", kDefaultTaskRounds, ")"));
+  }
+  for (int c = 0; c < task.candidates_size(); ++c) {
+    if (task.candidates(c).artifact().shared_object().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("candidates[", c, "].artifact.shared_object is empty"));
+    }
+  }
   return absl::OkStatus();
+}
+
+int TaskRounds(const v1::MeasureTask& task) {
+  return task.rounds() == 0 ? kDefaultTaskRounds : task.rounds();
 }
 
 absl::StatusOr<std::vector<int64_t>> TaskTensorSizes(const v1::MeasureTask& task) {

@@ -48,9 +48,22 @@ inline constexpr int64_t kMaxTaskTensorBytes = int64_t{1} << 30;
 // the bad spec (empty, non-positive dimension, over kMaxTaskTensorBytes).
 absl::StatusOr<std::vector<int64_t>> TaskTensorSizes(const v1::MeasureTask& task);
 
+// A multi-candidate task (MeasureTask.candidates) carries at most this many candidates. They
+// are the confirmation round's few top configs and the template default; the bound keeps
+// one task's time, its loaded kernels (all mapped until it ends) and its reply small.
+inline constexpr int kMaxTaskCandidates = 16;
+// Its rounds: MeasureTask.rounds, kDefaultTaskRounds when 0, at most kMaxTaskRounds.
+inline constexpr int kDefaultTaskRounds = 5;
+inline constexpr int kMaxTaskRounds = 100;
+
+// The rounds a multi-candidate task asks for (kDefaultTaskRounds when rounds is 0).
+int TaskRounds(const v1::MeasureTask& task);
+
 // The checks of a task's fields every device makes before anything runs: dtype float32, a
-// finite non-negative tolerance, a non-negative timeout. InvalidArgument naming the field
-// (the task is then REJECTED).
+// finite non-negative tolerance, a non-negative timeout, number, repeat and min_repeat_ms
+// not negative; of a multi-candidate task, at most kMaxTaskCandidates candidates, each with a
+// non-empty artifact.shared_object, and rounds in [0, kMaxTaskRounds]. InvalidArgument naming
+// the field (the task is then REJECTED).
 absl::Status CheckTaskOptions(const v1::MeasureTask& task);
 
 // The standard contents of input tensor `index`: uniform [-1, 1] from a fixed seed, the same

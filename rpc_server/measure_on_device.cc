@@ -14,6 +14,7 @@
 #include "rpc_server/device.h"
 #include "rpc_server/host_reference.h"
 #include "rpc_server/measure.h"
+#include "rpc_server/time_evaluator.h"
 
 namespace fleettune::rpc_server {
 namespace {
@@ -39,11 +40,39 @@ v1::MeasureStatus RunFailureStatus(const absl::Status& status) {
   return status.code() == absl::StatusCode::kDeadlineExceeded ? v1::TIMEOUT : v1::RUNTIME_ERROR;
 }
 
+// How one candidate's check came out (device.h, step 5): OK, or the status and error it
+// failed with; max_abs_error once its output was compared.
+struct CandidateOutcome {
+  v1::MeasureStatus status = v1::OK;
+  std::string error;
+  double max_abs_error = 0;
+};
+
+CandidateOutcome Failed(v1::MeasureStatus status, std::string error) {
+  CandidateOutcome outcome;
+  outcome.status = status;
+  outcome.error = std::move(error);
+  return outcome;
+}
+
+// The time-evaluator options a task asks for, its defaults filled in (number 1, repeat 3).
+TimingOptions TaskTimingOptions(const v1::MeasureOptions& options) {
+  TimingOptions timing;
+  timing.number = options.number() == 0 ? 1 : options.number();
+  timing.repeat = options.repeat() == 0 ? 3 : options.repeat();
+  timing.min_repeat_ms = options.min_repeat_ms();
+  return timing;
+}
+
 class TaskMeasurer {
  public:
   TaskMeasurer(Device& device, const v1::MeasureTask& task,
-               const std::function<void()>& on_reference_ready)
-      : device_(device), task_(task), on_reference_ready_(on_reference_ready) {}
+               const std::function<void()>& on_reference_ready,
+               const std::function<void(int, int)>& on_candidate)
+      : device_(device),
+        task_(task),
+        on_reference_ready_(on_reference_ready),
+        on_candidate_(on_candidate) {}
 
   v1::MeasureResult Run() {
     Measure();
@@ -73,46 +102,35 @@ class TaskMeasurer {
     absl::StatusOr<std::vector<int64_t>> sizes = TaskTensorSizes(task_);
     if (!sizes.ok()) return Fail(v1::REJECTED, std::string(sizes.status().message()));
     sizes_ = std::move(*sizes);
-    for (size_t i = 0; i < sizes_.size(); ++i) {
-      tensors_.push_back(device_.AllocateHostTensor(sizes_[i], static_cast<int>(i)));
-      args_.push_back(tensors_.back()->data());
-    }
-    const int timeout_ms = options.timeout_ms() > 0 ? options.timeout_ms() : kDefaultTimeoutMs;
+    tensors_.resize(sizes_.size());
+    args_.resize(sizes_.size());
+    for (size_t i = 0; i < sizes_.size(); ++i) AllocateTensor(i);
+    timeout_ms_ = options.timeout_ms() > 0 ? options.timeout_ms() : kDefaultTimeoutMs;
 
-    std::shared_ptr<const std::vector<float>> expected;
     if (check) {
       const Deadline reference_deadline =
           Clock::now() +
-          std::chrono::milliseconds(std::max(timeout_ms, kDefaultReferenceTimeoutMs));
+          std::chrono::milliseconds(std::max(timeout_ms_, kDefaultReferenceTimeoutMs));
       absl::StatusOr<std::shared_ptr<const std::vector<float>>> reference =
           ExpectedOutput(on_host, reference_deadline);
       if (!reference.ok()) return;  // Fail() already called
-      expected = *reference;
+      expected_ = *reference;
     }
-    // From here on everything is the candidate's doing (its loading included), and its time.
+    // From here on everything is the candidates' doing (their loading included), and their time.
     if (on_reference_ready_) on_reference_ready_();
-    const Deadline deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    absl::StatusOr<std::unique_ptr<LoadedKernel>> candidate =
-        device_.Load(task_.artifact(), sizes_);
-    if (!candidate.ok()) {
-      return Fail(LoadFailureStatus(candidate.status()),
-                  absl::StrCat("artifact: ", candidate.status().message()));
-    }
-    FillInputs();
-    HostTensor& output = *tensors_.back();
-    std::fill(output.data(), output.data() + output.elements(),
-              std::numeric_limits<float>::quiet_NaN());  // unwritten elements must not pass
-    if (absl::Status run = (*candidate)->Run(args_, deadline); !run.ok()) {
-      return Fail(RunFailureStatus(run), std::string(run.message()));
-    }
-    if (!CheckTensorsAfterRun()) return;
-    if (expected != nullptr && !Compare(output, *expected)) return;
+    deadline_ = Clock::now() + std::chrono::milliseconds(timeout_ms_);
+    if (task_.candidates().empty()) return MeasureOneCandidate();
+    MeasureCandidates();
+  }
 
-    TimingOptions timing;
-    timing.number = options.number() == 0 ? 1 : options.number();
-    timing.repeat = options.repeat() == 0 ? 3 : options.repeat();
-    timing.min_repeat_ms = options.min_repeat_ms();
-    absl::StatusOr<TimingResult> timed = (*candidate)->Time(timing, deadline);
+  // A single-candidate task: the candidate checked, then timed with options.repeat repeats.
+  void MeasureOneCandidate() {
+    CandidateOutcome outcome;
+    std::unique_ptr<LoadedKernel> candidate = LoadAndCheck(task_.artifact(), &outcome);
+    result_.set_max_abs_error(outcome.max_abs_error);
+    if (candidate == nullptr) return Fail(outcome.status, std::move(outcome.error));
+    absl::StatusOr<TimingResult> timed =
+        candidate->Time(TaskTimingOptions(task_.options()), deadline_);
     if (!timed.ok()) {
       if (timed.status().code() == absl::StatusCode::kInvalidArgument) {
         return Fail(v1::REJECTED, absl::StrCat("options.", timed.status().message()));
@@ -123,31 +141,176 @@ class TaskMeasurer {
     for (double cost : timed->costs) result_.add_costs(cost);
   }
 
+  // A multi-candidate task (device.h): each candidate checked as a single one is, then those
+  // that passed timed interleaved (TimeInterleaved). The task is OK; each candidate has its own
+  // status.
+  void MeasureCandidates() {
+    const int count = task_.candidates_size();
+    std::vector<CandidateOutcome> outcomes(count);
+    std::vector<std::unique_ptr<LoadedKernel>> kernels(count);
+    for (int c = 0; c < count; ++c) {
+      if (on_candidate_) on_candidate_(c, kCandidateCheckRound);
+      if (Clock::now() >= deadline_) {
+        outcomes[c] =
+            Failed(v1::TIMEOUT, absl::StrCat(TimeoutText(), " before this candidate was loaded"));
+        continue;
+      }
+      kernels[c] = LoadAndCheck(task_.candidates(c).artifact(), &outcomes[c]);
+    }
+
+    std::vector<int> timed;  // the candidates that passed, in task order
+    std::vector<CandidateTimer> timers;
+    for (int c = 0; c < count; ++c) {
+      if (kernels[c] == nullptr) continue;
+      timed.push_back(c);
+      timers.push_back(
+          [this, c, kernel = kernels[c].get()](const TimingOptions& options, int round) {
+            return TimeTurn(c, *kernel, options, round);
+          });
+    }
+    std::vector<std::vector<double>> costs(count);
+    if (!timers.empty()) {
+      absl::StatusOr<InterleavedTiming> timing =
+          TimeInterleaved(timers, TaskTimingOptions(task_.options()), TaskRounds(task_));
+      // CheckTaskOptions passed these options and rounds, so this is a broken invariant.
+      if (!timing.ok()) {
+        return Fail(v1::RUNTIME_ERROR,
+                    absl::StrCat("board runtime error: ", timing.status().message()));
+      }
+      for (size_t i = 0; i < timed.size(); ++i) {
+        const absl::Status& status = timing->status[i];
+        if (status.ok()) {
+          costs[timed[i]] = std::move(timing->costs[i]);
+        } else {
+          outcomes[timed[i]].status = RunFailureStatus(status);
+          outcomes[timed[i]].error = std::string(status.message());
+        }
+      }
+    }
+    result_.set_status(v1::OK);
+    for (int c = 0; c < count; ++c) {
+      v1::CandidateResult* candidate = result_.add_candidates();
+      candidate->set_status(outcomes[c].status);
+      candidate->set_error(outcomes[c].error);
+      candidate->set_max_abs_error(outcomes[c].max_abs_error);
+      for (double cost : costs[c]) candidate->add_costs(cost);
+    }
+  }
+
+  // Candidate `c`'s turn in `round` of the interleaved timing (0: its warm-up). Every candidate
+  // runs on the task's one set of host tensors, and Time times a kernel on the data of its
+  // last Run (CpuDevice: those host tensors; OpenClDevice: its own device buffers, filled by
+  // its Run). So the turn first runs the kernel once, untimed, on the standard inputs: that
+  // gives it its own data back (the output it writes itself, not the last candidate's; the
+  // device copies refreshed), and its code and data warm as after its check, whoever ran
+  // before. Then the tensors are checked again: a candidate that changed an input or a canary
+  // zone while timed leaves RUNTIME_ERROR, and the tensors are restored for the others.
+  absl::StatusOr<TimingResult> TimeTurn(int c, LoadedKernel& kernel, const TimingOptions& options,
+                                        int round) {
+    if (on_candidate_) on_candidate_(c, round);
+    const std::string who = absl::StrCat("candidates[", c, "]");
+    if (Clock::now() >= deadline_) {
+      return absl::DeadlineExceededError(absl::StrCat(TimeoutText(), " before ", who, "'s turn"));
+    }
+    // A deadline a device reports is the task's.
+    const auto turn_failed = [&](const absl::Status& status) {
+      if (status.code() == absl::StatusCode::kDeadlineExceeded) {
+        return absl::DeadlineExceededError(
+            absl::StrCat(TimeoutText(), " while timing ", who, " (", status.message(), ")"));
+      }
+      return absl::Status(status.code(), absl::StrCat(who, ": ", status.message()));
+    };
+    if (absl::Status run = kernel.Run(args_, deadline_); !run.ok()) return turn_failed(run);
+    absl::StatusOr<TimingResult> timed = kernel.Time(options, deadline_);
+    if (!timed.ok()) return turn_failed(timed.status());
+    if (CandidateOutcome after = CheckTensorsAfterRun(); after.status != v1::OK) {
+      RestoreTensors();
+      return absl::InternalError(absl::StrCat(after.error, " while timed"));
+    }
+    return timed;
+  }
+
+  // "the task's timeout (300 ms, for all its candidates together) expired"
+  std::string TimeoutText() const {
+    return absl::StrCat("the task's timeout (", timeout_ms_,
+                        " ms, for all its candidates together) expired");
+  }
+
+  // Loads `artifact` and runs it once on the standard inputs (its output NaN-filled first: an
+  // unwritten element must not pass), then checks its tensors and its output (device.h, step
+  // 5). Returns the loaded kernel when it passed; null, with `outcome` saying why, when not.
+  std::unique_ptr<LoadedKernel> LoadAndCheck(const v1::Artifact& artifact,
+                                             CandidateOutcome* outcome) {
+    absl::StatusOr<std::unique_ptr<LoadedKernel>> candidate = device_.Load(artifact, sizes_);
+    if (!candidate.ok()) {
+      *outcome = Failed(LoadFailureStatus(candidate.status()),
+                        absl::StrCat("artifact: ", candidate.status().message()));
+      return nullptr;
+    }
+    RestoreTensors();
+    HostTensor& output = *tensors_.back();
+    std::fill(output.data(), output.data() + output.elements(),
+              std::numeric_limits<float>::quiet_NaN());
+    if (absl::Status run = (*candidate)->Run(args_, deadline_); !run.ok()) {
+      *outcome = Failed(RunFailureStatus(run), std::string(run.message()));
+      return nullptr;
+    }
+    *outcome = CheckTensorsAfterRun();
+    if (outcome->status != v1::OK) return nullptr;
+    if (expected_ != nullptr) {
+      OutputCheck check = CheckOutput(output.data(), static_cast<size_t>(output.elements()),
+                                      *expected_, task_.options().tolerance());
+      outcome->max_abs_error = check.max_abs_error;
+      if (!check.ok) {
+        outcome->status = v1::WRONG_ANSWER;
+        outcome->error = check.failure;
+        return nullptr;
+      }
+    }
+    return std::move(*candidate);
+  }
+
+  // (Re)allocates host tensor `i`.
+  void AllocateTensor(size_t i) {
+    tensors_[i] = device_.AllocateHostTensor(sizes_[i], static_cast<int>(i));
+    args_[i] = tensors_[i]->data();
+  }
+
+  // Makes the tensors fit for the next candidate: a tensor whose canary zones a kernel wrote
+  // is replaced by a fresh one (a kernel after it must be checked against intact canaries),
+  // and the inputs get their standard contents again.
+  void RestoreTensors() {
+    for (size_t i = 0; i < tensors_.size(); ++i) {
+      if (!tensors_[i]->GuardsIntact()) AllocateTensor(i);
+    }
+    FillInputs();
+  }
+
   void FillInputs() {
     for (size_t i = 0; i + 1 < tensors_.size(); ++i) {
       FillStandardInput(tensors_[i]->data(), tensors_[i]->elements(), i);
     }
   }
 
-  // The checks of the host tensors after the candidate ran: nothing written just outside a
+  // The checks of the host tensors after a candidate ran: nothing written just outside a
   // tensor, and the inputs still the standard ones (inputs are const under the kernel ABI: in
-  // a network they are other layers' outputs). Calls Fail(RUNTIME_ERROR) naming the tensor.
-  bool CheckTensorsAfterRun() {
+  // a network they are other layers' outputs). RUNTIME_ERROR naming the tensor when not.
+  CandidateOutcome CheckTensorsAfterRun() const {
     for (size_t i = 0; i < tensors_.size(); ++i) {
       if (!tensors_[i]->GuardsIntact()) {
-        Fail(v1::RUNTIME_ERROR, absl::StrCat("kernel wrote outside tensor ", i, " (",
-                                             task_.tensors(static_cast<int>(i)).name(), ")"));
-        return false;
+        return Failed(v1::RUNTIME_ERROR,
+                      absl::StrCat("kernel wrote outside tensor ", i, " (",
+                                   task_.tensors(static_cast<int>(i)).name(), ")"));
       }
     }
     for (size_t i = 0; i + 1 < tensors_.size(); ++i) {
       if (!IsStandardInput(tensors_[i]->data(), tensors_[i]->elements(), i)) {
-        Fail(v1::RUNTIME_ERROR, absl::StrCat("kernel wrote into input tensor ", i, " (",
-                                             task_.tensors(static_cast<int>(i)).name(), ")"));
-        return false;
+        return Failed(v1::RUNTIME_ERROR,
+                      absl::StrCat("kernel wrote into input tensor ", i, " (",
+                                   task_.tensors(static_cast<int>(i)).name(), ")"));
       }
     }
-    return true;
+    return {};
   }
 
   // The expected output on the standard inputs (device.h, step 3): from the board's cache, or
@@ -187,30 +350,26 @@ class TaskMeasurer {
     return StoreReferenceOutput(key, std::move(output));
   }
 
-  // Max abs error relative to max |expected|; calls Fail(WRONG_ANSWER) when over tolerance.
-  bool Compare(const HostTensor& output, const std::vector<float>& expected) {
-    OutputCheck check = CheckOutput(output.data(), static_cast<size_t>(output.elements()), expected,
-                                    task_.options().tolerance());
-    result_.set_max_abs_error(check.max_abs_error);
-    if (!check.ok) Fail(v1::WRONG_ANSWER, check.failure);
-    return check.ok;
-  }
-
   Device& device_;
   const v1::MeasureTask& task_;
   const std::function<void()>& on_reference_ready_;
+  const std::function<void(int, int)>& on_candidate_;
   v1::MeasureResult result_;
-  std::vector<int64_t> sizes_;                        // elements per tensor
-  std::vector<std::unique_ptr<HostTensor>> tensors_;  // inputs first, output last
-  std::vector<float*> args_;                          // their data, for LoadedKernel::Run
+  std::vector<int64_t> sizes_;                          // elements per tensor
+  std::vector<std::unique_ptr<HostTensor>> tensors_;    // inputs first, output last
+  std::vector<float*> args_;                            // their data, for LoadedKernel::Run
+  int timeout_ms_ = kDefaultTimeoutMs;                  // options.timeout_ms or its default
+  std::shared_ptr<const std::vector<float>> expected_;  // null when the output is not checked
+  Deadline deadline_;  // of the candidates: timeout_ms_ from the reference output being ready
 };
 
 }  // namespace
 
 v1::MeasureResult MeasureOnDevice(Device& device, const v1::MeasureTask& task,
-                                  const std::function<void()>& on_reference_ready) {
+                                  const std::function<void()>& on_reference_ready,
+                                  const std::function<void(int, int)>& on_candidate) {
   try {
-    return TaskMeasurer(device, task, on_reference_ready).Run();
+    return TaskMeasurer(device, task, on_reference_ready, on_candidate).Run();
   } catch (const std::exception& e) {
     v1::MeasureResult result;
     result.set_task_id(task.task_id());

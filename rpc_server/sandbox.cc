@@ -35,6 +35,8 @@ constexpr auto kExitGrace = std::chrono::seconds(2);
 // Room in a reply frame besides the reference output and the costs (up to 16 bytes per
 // repeat): the rest of the MeasureResult and the cache key.
 constexpr uint64_t kReplyOverheadBytes = 1 << 20;
+// Room per candidate of a multi-candidate task besides its costs: its status and error.
+constexpr uint64_t kCandidateReplyBytes = 64 << 10;
 // Memory a measurement may use besides its tensors' multiple (see WorkerMemoryLimitBytes).
 constexpr uint64_t kBaseMemoryBytes = uint64_t{256} << 20;
 constexpr uint64_t kTensorMemoryFactor = 4;
@@ -263,7 +265,11 @@ v1::MeasureResult MeasureInSandbox(const v1::MeasureTask& task, const SandboxOpt
   }
   uint64_t output_bytes = 0;
   if (auto sizes = TaskTensorSizes(task); sizes.ok()) output_bytes = sizes->back() * sizeof(float);
-  const uint64_t costs_bytes = 16 * static_cast<uint64_t>(std::max(3, task.options().repeat()));
+  const uint64_t candidates = static_cast<uint64_t>(task.candidates_size());
+  const uint64_t costs_bytes =
+      16 * static_cast<uint64_t>(std::max(3, task.options().repeat())) +
+      candidates *
+          (kCandidateReplyBytes + 16 * static_cast<uint64_t>(std::max(0, TaskRounds(task))));
   FrameReader reader(kReplyOverheadBytes + costs_bytes + reference_key.size() + output_bytes);
   const ReadOutcome outcome = ReadReply(child.reply_fd, deadlines, &reader);
   close(child.reply_fd);
@@ -273,6 +279,12 @@ v1::MeasureResult MeasureInSandbox(const v1::MeasureTask& task, const SandboxOpt
   const bool left_processes = kill(-child.pid, SIGKILL) == 0;
 
   const bool in_reference = computes_reference && !reader.reference_ready();
+  // In a multi-candidate task, which candidate the worker was at: " during the multi-candidate
+  // task, in candidates[1] (of 3) ...".
+  const std::string where =
+      task.candidates().empty()
+          ? std::string()
+          : absl::StrCat(" ", DescribeCandidateProgress(reader.candidate_progress(), task));
   if (outcome == ReadOutcome::kTimedOut) {
     if (in_reference) {
       return Failure(
@@ -286,7 +298,7 @@ v1::MeasureResult MeasureInSandbox(const v1::MeasureTask& task, const SandboxOpt
     return Failure(
         task, v1::TIMEOUT,
         absl::StrCat("no result within ", timeout_ms, " ms (+", options.grace_ms, " ms grace)",
-                     computes_reference ? " of the reference output being ready" : "",
+                     computes_reference ? " of the reference output being ready" : "", where,
                      "; the kernel was killed"));
   }
   if (outcome == ReadOutcome::kGarbled) {
@@ -310,12 +322,14 @@ v1::MeasureResult MeasureInSandbox(const v1::MeasureTask& task, const SandboxOpt
                        absl::StrCat("reference: the reference kernel crashed: ", crash,
                                     "; the candidate was not run"));
       }
-      return Failure(task, v1::RUNTIME_ERROR, absl::StrCat("the kernel crashed: ", crash));
+      return Failure(task, v1::RUNTIME_ERROR,
+                     absl::StrCat("the kernel crashed", where, ": ", crash));
     }
-    return Failure(task, v1::RUNTIME_ERROR,
-                   absl::StrCat("the measuring process ended without a result (exit status ",
-                                WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-                                reader.pending_bytes() > 0 ? ", its reply cut short" : "", ")"));
+    return Failure(
+        task, v1::RUNTIME_ERROR,
+        absl::StrCat("the measuring process ended without a result (exit status ",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                     reader.pending_bytes() > 0 ? ", its reply cut short" : "", ")", where));
   }
 
   std::string_view rest = reader.result();

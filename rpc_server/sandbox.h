@@ -64,6 +64,14 @@ uint64_t WorkerMemoryLimitBytes(const v1::MeasureTask& task, const SandboxOption
 //   - processes the kernel started still alive after the worker exits: killed,
 //     RUNTIME_ERROR "the kernel left processes running ...";
 //   - a reply that is not well-formed frames: RUNTIME_ERROR "... reply was garbled ...".
+// A multi-candidate task (device.h) runs whole in one worker, under the same bound: its
+// timeout (which covers all its candidates' loading, checks and rounds) + grace_ms from the
+// reference output being ready; the worker itself stops timing at the timeout (those
+// candidates TIMEOUT, the task OK), so the board kills it only when a kernel hangs. A crash,
+// exit() or hang then loses the whole task: RUNTIME_ERROR or TIMEOUT as above, the error
+// naming the candidate from the worker's progress frames (sandbox_wire.h), e.g. "the kernel
+// crashed during the multi-candidate task, in candidates[1] (of 3) while timing it in round
+// 2 of 5: signal 11 (...)". The caller may then measure the others without that candidate.
 // Threads a kernel leaves behind end with the worker. An expected output the child computed
 // is kept in the board's cache (under ReferenceCacheKey) for later tasks, in process or not. Never
 // throws. Calls must not overlap (one at a time per board); the calling thread must be the only one

@@ -7,6 +7,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "rpc_server/measure.h"
 
 namespace fleettune::rpc_server {
 namespace {
@@ -60,6 +61,28 @@ void EncodeGuardPageHitFrame(const GuardPageHit& hit, char* out) {
   std::memcpy(out + kHeaderBytes + sizeof(hit.tensor), &hit.offset, sizeof(hit.offset));
 }
 
+std::string EncodeCandidateProgressFrame(const CandidateProgress& progress) {
+  char payload[sizeof(progress.candidate) + sizeof(progress.round)];
+  std::memcpy(payload, &progress.candidate, sizeof(progress.candidate));
+  std::memcpy(payload + sizeof(progress.candidate), &progress.round, sizeof(progress.round));
+  return EncodeFrame(FrameType::kCandidateProgress, std::string_view(payload, sizeof(payload)));
+}
+
+std::string DescribeCandidateProgress(const CandidateProgress& progress,
+                                      const v1::MeasureTask& task) {
+  if (progress.candidate < 0) return "during the multi-candidate task, before its first candidate";
+  std::string text = absl::StrCat("during the multi-candidate task, in candidates[",
+                                  progress.candidate, "] (of ", task.candidates_size(), ") ");
+  if (progress.round < 0) {
+    absl::StrAppend(&text, "while it was loaded, run and checked");
+  } else if (progress.round == 0) {
+    absl::StrAppend(&text, "while timing it in its warm-up");
+  } else {
+    absl::StrAppend(&text, "while timing it in round ", progress.round, " of ", TaskRounds(task));
+  }
+  return text;
+}
+
 std::string EncodeFrame(FrameType type, std::string_view payload) {
   std::string frame(kMagic, sizeof(kMagic));
   frame.push_back(static_cast<char>(type));
@@ -103,7 +126,7 @@ bool FrameReader::Append(std::string_view bytes) {
     if (pending_.size() < kHeaderBytes) return true;
     const auto type = static_cast<FrameType>(pending_[sizeof(kMagic)]);
     if (type != FrameType::kReferenceReady && type != FrameType::kResult &&
-        type != FrameType::kGuardPageHit) {
+        type != FrameType::kGuardPageHit && type != FrameType::kCandidateProgress) {
       return Garbled(absl::StrCat("a frame of unknown type ", static_cast<int>(type)));
     }
     uint64_t size = 0;
@@ -122,6 +145,13 @@ bool FrameReader::Append(std::string_view bytes) {
       }
       std::memcpy(&guard_page_hit_.tensor, payload, sizeof(int32_t));
       std::memcpy(&guard_page_hit_.offset, payload + sizeof(int32_t), sizeof(int64_t));
+    } else if (type == FrameType::kCandidateProgress) {
+      const char* payload = pending_.data() + kHeaderBytes;
+      if (size != 2 * sizeof(int32_t)) {
+        return Garbled(absl::StrCat("a candidate progress frame of ", size, " bytes"));
+      }
+      std::memcpy(&candidate_progress_.candidate, payload, sizeof(int32_t));
+      std::memcpy(&candidate_progress_.round, payload + sizeof(int32_t), sizeof(int32_t));
     } else {
       has_result_ = true;
       result_ = pending_.substr(kHeaderBytes, size);

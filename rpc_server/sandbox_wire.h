@@ -44,7 +44,25 @@ enum class FrameType : uint8_t {
   // on a tensor's guard pages. Payload: the tensor's index (i32) and the distance of the
   // address from the tensor in bytes (i64; negative: before its start).
   kGuardPageHit = 3,
+  // A multi-candidate task (device.h) moved on: the worker is about to check candidate
+  // `candidate` (round kCandidateCheckRound, -1) or time it in `round` (0: its warm-up).
+  // Payload: candidate (i32), round (i32). Tells the board which candidate a crash or hang
+  // happened in.
+  kCandidateProgress = 4,
 };
+
+// A kCandidateProgress frame's payload.
+struct CandidateProgress {
+  int32_t candidate = -1;  // -1: no such frame came
+  int32_t round = 0;
+};
+std::string EncodeCandidateProgressFrame(const CandidateProgress& progress);
+// Where `progress` puts a multi-candidate `task`, for the error of a crash or hang in it:
+// "during the multi-candidate task, in candidates[1] (of 3) while it was loaded, run and
+// checked" ("..., while timing it in its warm-up" / "in round 2 of 5"; "..., before its first
+// candidate" when no frame came).
+std::string DescribeCandidateProgress(const CandidateProgress& progress,
+                                      const v1::MeasureTask& task);
 
 // A kGuardPageHit frame's payload.
 struct GuardPageHit {
@@ -79,6 +97,8 @@ class FrameReader {
   bool has_result() const { return has_result_; }
   // The worker died on a tensor's guard page (tensor -1: no such frame came).
   const GuardPageHit& guard_page_hit() const { return guard_page_hit_; }
+  // The last kCandidateProgress frame (candidate -1: none came).
+  const CandidateProgress& candidate_progress() const { return candidate_progress_; }
   const std::string& result() const { return result_; }  // the kResult payload
   const std::string& error() const { return error_; }
   // Bytes of a frame not yet complete; non-zero at the end of the stream means truncated.
@@ -92,6 +112,7 @@ class FrameReader {
   bool reference_ready_ = false;
   bool has_result_ = false;
   GuardPageHit guard_page_hit_;
+  CandidateProgress candidate_progress_;
   std::string result_;
   std::string error_;
 };

@@ -29,6 +29,8 @@ constexpr int kKernelCalledExitCode = 86;
 
 // The task being measured, for the exit hook; null outside a measurement.
 const v1::MeasureTask* measuring = nullptr;
+// Where a multi-candidate task is (the last on_candidate call), for the exit hook.
+CandidateProgress candidate_progress;
 
 // Writes the kResult frame for `result`, followed by the reference output the board lacks.
 bool SendResult(const v1::MeasureResult& result, const std::string& reference_key,
@@ -53,6 +55,10 @@ void ReportExitDuringMeasurement() {
   v1::MeasureResult result;
   result.set_status(v1::RUNTIME_ERROR);
   result.set_error("the kernel called exit() instead of returning");
+  if (!measuring->candidates().empty()) {
+    absl::StrAppend(result.mutable_error(), " ",
+                    DescribeCandidateProgress(candidate_progress, *measuring));
+  }
   measuring = nullptr;
   SendResult(result, "", /*board_has_reference=*/true);
   _exit(kKernelCalledExitCode);
@@ -123,13 +129,23 @@ int MeasureAndReply(const v1::MeasureTask& task, const std::string& reference_ke
   measuring = &task;
   CpuDevice device(/*sandbox=*/false, SandboxOptions{});
   v1::MeasureResult result = MeasureOnDevice(
-      device, task, [] { WriteAll(kReplyFd, EncodeFrame(FrameType::kReferenceReady, "")); });
+      device, task, [] { WriteAll(kReplyFd, EncodeFrame(FrameType::kReferenceReady, "")); },
+      [](int candidate, int round) {
+        candidate_progress = {candidate, round};
+        WriteAll(kReplyFd, EncodeCandidateProgressFrame(candidate_progress));
+      });
   measuring = nullptr;
   // Generated kernels return 1 when an allocation fails: name the limit it ran into.
-  if (result.status() == v1::RUNTIME_ERROR &&
-      absl::StartsWith(result.error(), "kernel returned 1:") && memory_limit_bytes > 0) {
-    absl::StrAppend(result.mutable_error(), "; this board limits a measurement to ",
-                    memory_limit_bytes >> 20, " MiB (fleettune-rpc-server --worker-memory-mb)");
+  const auto name_memory_limit = [&](v1::MeasureStatus status, std::string* error) {
+    if (status == v1::RUNTIME_ERROR && memory_limit_bytes > 0 &&
+        absl::StrContains(*error, "kernel returned 1:")) {
+      absl::StrAppend(error, "; this board limits a measurement to ", memory_limit_bytes >> 20,
+                      " MiB (fleettune-rpc-server --worker-memory-mb)");
+    }
+  };
+  name_memory_limit(result.status(), result.mutable_error());
+  for (v1::CandidateResult& candidate : *result.mutable_candidates()) {
+    name_memory_limit(candidate.status(), candidate.mutable_error());
   }
   return SendResult(result, reference_key, board_has_reference) ? 0 : 3;
 }

@@ -98,6 +98,14 @@ std::string RenderMetrics(const Scheduler& scheduler) {
     absl::StrAppend(&out, "fleettune_board_tasks_total{", labels, ",outcome=\"overturned\"} ",
                     board.strikes(), "\n");
   }
+  Family(&out, "fleettune_board_noise_cv", "gauge",
+         "A connected board's measurement noise: the median coefficient of variation (stddev / "
+         "mean) of the repeats of its last 64 OK results; boards without one are left out.");
+  for (const v1::BoardStatus& board : status.boards()) {
+    if (board.noise_samples() == 0) continue;
+    absl::StrAppend(&out, "fleettune_board_noise_cv{board=", Label(board.board_id()),
+                    ",key=", Label(board.info().key()), "} ", board.noise_cv(), "\n");
+  }
   Family(&out, "fleettune_tasks_submitted_total", "counter", "Tasks submitted by tuners.");
   absl::StrAppend(&out, "fleettune_tasks_submitted_total ", counters.tasks_submitted, "\n");
   Family(&out, "fleettune_tasks_dispatched_total", "counter",

@@ -11,7 +11,8 @@
 
 namespace fleettune::tracker {
 
-// Boards by key and state, queues, per-board task counts and totals, as Prometheus text.
+// Boards by key and state, queues, per-board task counts and noise, and totals, as
+// Prometheus text.
 std::string RenderMetrics(const Scheduler& scheduler);
 
 // Serves GET /metrics (and /healthz) over plain HTTP on its own thread. Thread-safe.

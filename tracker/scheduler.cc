@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <set>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -20,10 +22,40 @@ std::string ReferenceKey(const v1::MeasureTask& task) {
   return absl::StrCat(task.workload_key(), "\n", task.target_key());
 }
 
-// The larger of the task's two artifacts, in bytes.
-int64_t LargestArtifactBytes(const v1::MeasureTask& task) {
-  return static_cast<int64_t>(
-      std::max(task.artifact().shared_object().size(), task.reference().shared_object().size()));
+// The artifacts a task carries, by field name: its candidate, each candidate of a
+// multi-candidate task, and its reference (an unset one is empty, and counts nothing).
+std::vector<std::pair<std::string, const v1::Artifact*>> TaskArtifacts(
+    const v1::MeasureTask& task) {
+  std::vector<std::pair<std::string, const v1::Artifact*>> artifacts = {
+      {"artifact", &task.artifact()}, {"reference", &task.reference()}};
+  for (int c = 0; c < task.candidates_size(); ++c) {
+    artifacts.emplace_back(absl::StrCat("candidates[", c, "].artifact"),
+                           &task.candidates(c).artifact());
+  }
+  return artifacts;
+}
+
+// Whether `task`'s artifacts fit an artifact limit of `limit_bytes`: each one at most the
+// limit, and all together at most TaskArtifactsLimitBytes (what one message has room for).
+// Else InvalidArgument naming the field after `field_prefix` (e.g. "MeasureBatch.tasks[3].")
+// or the task as `task_name`, the limit of `holder` and the `option` that raises it.
+absl::Status CheckTaskArtifacts(const v1::MeasureTask& task, int64_t limit_bytes,
+                                const std::string& field_prefix, const std::string& task_name,
+                                const std::string& holder, const std::string& option) {
+  int64_t total = 0;
+  for (const auto& [name, artifact] : TaskArtifacts(task)) {
+    const int64_t bytes = static_cast<int64_t>(artifact->shared_object().size());
+    if (bytes > limit_bytes) {
+      return net::ArtifactTooLarge(absl::StrCat(field_prefix, name, ".shared_object"), bytes,
+                                   limit_bytes, holder, option);
+    }
+    total += bytes;
+  }
+  if (total > net::TaskArtifactsLimitBytes(limit_bytes)) {
+    return net::TaskArtifactsTooLarge(absl::StrCat("the artifacts of ", task_name), total,
+                                      limit_bytes, holder, option);
+  }
+  return absl::OkStatus();
 }
 
 v1::MeasureResult FailureResult(v1::MeasureStatus status, std::string error) {
@@ -230,6 +262,7 @@ absl::Status Scheduler::OnBoardResult(const std::string& board_id, v1::MeasureRe
   // that another board overturns is a strike instead.
   if (result.status() == v1::OK) {
     ++board.tasks_done;
+    board.noise.Add(result);
   } else if (!measurement_failed) {
     ++board.tasks_failed;
   }
@@ -298,14 +331,12 @@ absl::StatusOr<uint64_t> Scheduler::SubmitJob(const v1::MeasureBatch& batch, Job
     return absl::InvalidArgumentError("MeasureBatch.tasks is empty");
   }
   for (int i = 0; i < batch.tasks_size(); ++i) {
-    for (const auto& [name, artifact] : {std::pair{"artifact", &batch.tasks(i).artifact()},
-                                         std::pair{"reference", &batch.tasks(i).reference()}}) {
-      const int64_t bytes = static_cast<int64_t>(artifact->shared_object().size());
-      if (bytes > options_.max_artifact_bytes) {
-        return net::ArtifactTooLarge(
-            absl::StrCat("MeasureBatch.tasks[", i, "].", name, ".shared_object"), bytes,
-            options_.max_artifact_bytes, "the tracker", "`fleettune tracker --max-artifact-mb`");
-      }
+    const std::string task_name = absl::StrCat("MeasureBatch.tasks[", i, "]");
+    if (absl::Status fits =
+            CheckTaskArtifacts(batch.tasks(i), options_.max_artifact_bytes, task_name + ".",
+                               task_name, "the tracker", "`fleettune tracker --max-artifact-mb`");
+        !fits.ok()) {
+      return fits;
     }
     const std::string& key = batch.tasks(i).device_key();
     if (!key.empty() && key != batch.device_key()) {
@@ -432,14 +463,15 @@ void Scheduler::DispatchLocked(const std::string& key) {
       TaskState& state = tasks_.at(task_id);
       // A board takes no message over its own limit (its stream would break): such a task
       // fails here, naming that limit, and the board is offered the next one.
-      if (const int64_t board_limit = board.info.max_artifact_bytes();
-          board_limit > 0 && LargestArtifactBytes(state.task) > board_limit) {
-        const absl::Status refused =
-            net::ArtifactTooLarge("the task's largest artifact", LargestArtifactBytes(state.task),
-                                  board_limit, absl::StrCat("board ", board_id),
-                                  "`fleettune-rpc-server --max-artifact-mb` on the board");
-        FinishTaskLocked(task_id, FailureResult(v1::REJECTED, std::string(refused.message())));
-        continue;
+      if (const int64_t board_limit = board.info.max_artifact_bytes(); board_limit > 0) {
+        if (const absl::Status fits =
+                CheckTaskArtifacts(state.task, board_limit, "the task's ", "the task",
+                                   absl::StrCat("board ", board_id),
+                                   "`fleettune-rpc-server --max-artifact-mb` on the board");
+            !fits.ok()) {
+          FinishTaskLocked(task_id, FailureResult(v1::REJECTED, std::string(fits.message())));
+          continue;
+        }
       }
       state.board_id = board_id;
       const std::string reference = ReferenceKey(state.task);

@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "fleettune/v1/fleettune.pb.h"
 #include "net/artifact_limit.h"
+#include "tracker/board_noise.h"
 #include "tracker/event_log.h"
 #include "tracker/lost_boards.h"
 #include "tracker/model_jobs.h"
@@ -72,8 +73,10 @@ struct SchedulerOptions {
   // GetStatus().model_jobs this long after the name's last batch finished, so that `status`
   // shows the job between its batches (ModelJobs); 0: only while it has a batch.
   int64_t model_job_retention_ms = 300000;
-  // The largest artifact (candidate or reference shared object) a task may carry; the
-  // tracker's --max-artifact-mb (net/artifact_limit.h). A bigger one refuses its batch.
+  // The largest artifact (candidate, a multi-candidate task's candidate, or reference shared
+  // object) a task may carry; the tracker's --max-artifact-mb (net/artifact_limit.h). A
+  // bigger one, or artifacts of one task over net::TaskArtifactsLimitBytes together, refuse
+  // their batch.
   int64_t max_artifact_bytes = net::MebibytesToBytes(net::kDefaultMaxArtifactMb);
   // Receives one line for each event an operator should see (see event_log.h): a board joined
   // (info), left (info) or lost (warning; naming the reason and its task's fate, e.g. a lease
@@ -133,12 +136,14 @@ class Scheduler {
 
   // Queues a batch for its device key, assigning the job id and task ids. The batch must
   // name a device_key and hold at least one task; a task's own device_key, if set, must
-  // match, and its artifacts must not exceed options.max_artifact_bytes. InvalidArgument naming
-  // the field otherwise (net::ArtifactTooLarge for an artifact: the limit, its value and the
-  // tracker's --max-artifact-mb), Unavailable after Shutdown(). On success `sink` must stay
-  // valid until OnJobDone() or until CancelJob() returns. A task whose artifact is over the
-  // limit its board declares (DeviceInfo.max_artifact_bytes) fails REJECTED when it is
-  // dispatched to that board, naming the board's limit and its --max-artifact-mb. A batch's
+  // match, and none of its artifacts (a multi-candidate task's candidates' included) may
+  // exceed options.max_artifact_bytes, nor all of them together net::TaskArtifactsLimitBytes
+  // of it. InvalidArgument naming the field otherwise (net::ArtifactTooLarge for an artifact:
+  // the limit, its value and the tracker's --max-artifact-mb; net::TaskArtifactsTooLarge for
+  // the sum), Unavailable after Shutdown(). On success `sink` must stay valid until
+  // OnJobDone() or until CancelJob() returns. A task over those limits, taken at the limit its
+  // board declares (DeviceInfo.max_artifact_bytes) fails REJECTED when it is dispatched to
+  // that board, naming the board's limit and its --max-artifact-mb. A batch's
   // progress (a model job's) is kept with the job and becomes its job name's latest progress
   // in GetStatus().model_jobs.
   absl::StatusOr<uint64_t> SubmitJob(const v1::MeasureBatch& batch, JobSink* sink);
@@ -166,11 +171,12 @@ class Scheduler {
   };
   Counters GetCounters() const;
 
-  // Connected boards (ordered by id), queues (ordered by key), unfinished jobs (each with its
-  // batch's progress, if any), the boards lost within lost_board_retention_ms (oldest loss
-  // first, at most kMaxLostBoards), and the model jobs (by name, at most kMaxModelJobs): each
-  // name's latest progress while it has unfinished batches and for model_job_retention_ms
-  // after its last one finished.
+  // Connected boards (ordered by id; each with its noise, the median coefficient of variation
+  // of its last BoardNoise::kMaxSamples OK results' repeats), queues (ordered by key), unfinished
+  // jobs (each with its batch's progress, if any), the boards lost within lost_board_retention_ms
+  // (oldest loss first, at most kMaxLostBoards), and the model jobs (by name, at most
+  // kMaxModelJobs): each name's latest progress while it has unfinished batches and for
+  // model_job_retention_ms after its last one finished.
   v1::StatusReply GetStatus() const;
 
   // Fails every unfinished task with DEVICE_LOST, completes every job, closes and forgets
@@ -212,6 +218,7 @@ class Scheduler {
     // kBoardReferenceCacheEntries).
     std::deque<std::string> references;
     bool quarantined = false;
+    BoardNoise noise;  // of its OK results (BoardStatus.noise_cv)
   };
 
   // A failed measurement of `state` is the answer (no other board can overturn it): it counts

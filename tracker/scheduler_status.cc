@@ -70,6 +70,8 @@ v1::BoardStatus Scheduler::DescribeBoard(const std::string& board_id, const Boar
   status.set_tasks_failed(board.tasks_failed);
   status.set_strikes(board.strikes);
   status.set_connected_unix_ms(board.connected_unix_ms);
+  status.set_noise_cv(board.noise.MedianCv());
+  status.set_noise_samples(static_cast<uint32_t>(board.noise.samples()));
   return status;
 }
 

@@ -33,6 +33,13 @@ std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
+// A board's NOISE column: its median coefficient of variation of repeats as a percentage
+// ("2.1%"), "-" before it has a sample.
+std::string Noise(const v1::BoardStatus& board) {
+  if (board.noise_samples() == 0) return "-";
+  return absl::StrFormat("%.1f%%", board.noise_cv() * 100);
+}
+
 // A model job as `status` shows it: one per job name, however many batches it has.
 struct ModelJob {
   std::string device_key;
@@ -125,15 +132,16 @@ std::string FormatStatus(const v1::StatusReply& status, int64_t now_ms) {
     absl::StrAppend(&out, "no boards connected\n");
   } else {
     std::vector<std::vector<std::string>> rows = {{"BOARD", "KEY", "STATE", "TASK", "DONE",
-                                                   "FAILED", "STRIKES", "HOST", "TRIPLE", "CORES",
-                                                   "UP"}};
+                                                   "FAILED", "STRIKES", "NOISE", "HOST", "TRIPLE",
+                                                   "CORES", "UP"}};
     for (const v1::BoardStatus& board : status.boards()) {
       const int64_t up_s = std::max<int64_t>(0, now_ms - board.connected_unix_ms()) / 1000;
       rows.push_back({board.board_id(), board.info().key(), board.state(),
                       board.current_task() == 0 ? "-" : absl::StrCat(board.current_task()),
                       absl::StrCat(board.tasks_done()), absl::StrCat(board.tasks_failed()),
-                      absl::StrCat(board.strikes()), board.info().hostname(), board.info().triple(),
-                      absl::StrCat(board.info().num_cores()), absl::StrCat(up_s, "s")});
+                      absl::StrCat(board.strikes()), Noise(board), board.info().hostname(),
+                      board.info().triple(), absl::StrCat(board.info().num_cores()),
+                      absl::StrCat(up_s, "s")});
     }
     absl::StrAppend(&out, FormatTable(rows));
   }

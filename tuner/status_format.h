@@ -9,13 +9,14 @@
 
 namespace fleettune::tuner {
 
-// The tracker's boards, lost boards, queues and jobs as text tables, ages measured against
-// `now_unix_ms`. Jobs whose batches carry progress (model jobs) are shown once per job name,
-// however many batches they have: the model, trials of the total, the estimated network
-// latency, their batches' task counts summed, and a table of the model's tasks. The progress
-// shown is the latest the tracker has for the name (StatusReply.model_jobs, else the batch
-// submitted last). A model job between batches (listed in model_jobs only) says when its last
-// batch finished. Other jobs are rows of the JOB table.
+// The tracker's boards (with their measurement noise: NOISE, the median coefficient of
+// variation of repeats as a percentage, "-" before a board has one), lost boards, queues and
+// jobs as text tables, ages measured against `now_unix_ms`. Jobs whose batches carry progress
+// (model jobs) are shown once per job name, however many batches they have: the model, trials of
+// the total, the estimated network latency, their batches' task counts summed, and a table of the
+// model's tasks. The progress shown is the latest the tracker has for the name
+// (StatusReply.model_jobs, else the batch submitted last). A model job between batches (listed in
+// model_jobs only) says when its last batch finished. Other jobs are rows of the JOB table.
 std::string FormatStatus(const v1::StatusReply& status, int64_t now_unix_ms);
 // The same at the current time.
 std::string FormatStatus(const v1::StatusReply& status);

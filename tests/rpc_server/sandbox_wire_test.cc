@@ -59,6 +59,40 @@ TEST(FrameReaderTest, ATruncatedFrameIsPending) {
   EXPECT_EQ(reader.pending_bytes(), result.size() - 1);
 }
 
+TEST(FrameReaderTest, KeepsTheLastCandidateProgress) {
+  FrameReader reader(64);
+  EXPECT_EQ(reader.candidate_progress().candidate, -1);
+  ASSERT_TRUE(reader.Append(EncodeFrame(FrameType::kReferenceReady, "") +
+                            EncodeCandidateProgressFrame({0, -1}) +
+                            EncodeCandidateProgressFrame({2, 3})))
+      << reader.error();
+  EXPECT_EQ(reader.candidate_progress().candidate, 2);
+  EXPECT_EQ(reader.candidate_progress().round, 3);
+  EXPECT_FALSE(reader.has_result());
+  // A progress frame of another size is garbled.
+  FrameReader garbled(64);
+  EXPECT_FALSE(garbled.Append(EncodeFrame(FrameType::kCandidateProgress, "12345")));
+  EXPECT_THAT(garbled.error(), HasSubstr("a candidate progress frame of 5 bytes"));
+}
+
+TEST(CandidateProgressTest, NamesTheCandidateAndThePass) {
+  v1::MeasureTask task = testing::FixtureTask("unused");
+  task.add_candidates();
+  task.add_candidates();
+  task.add_candidates();
+  EXPECT_EQ(DescribeCandidateProgress({}, task),
+            "during the multi-candidate task, before its first candidate");
+  EXPECT_EQ(DescribeCandidateProgress({1, -1}, task),
+            "during the multi-candidate task, in candidates[1] (of 3) while it was loaded, run "
+            "and checked");
+  EXPECT_EQ(DescribeCandidateProgress({2, 0}, task),
+            "during the multi-candidate task, in candidates[2] (of 3) while timing it in its "
+            "warm-up");
+  EXPECT_EQ(DescribeCandidateProgress({0, 4}, task),
+            "during the multi-candidate task, in candidates[0] (of 3) while timing it in round 4 "
+            "of 5");  // rounds 0: five
+}
+
 TEST(WorkerRequestTest, RoundTrips) {
   WorkerRequest request;
   request.task = testing::FixtureTask("matmul_reordered", 5);

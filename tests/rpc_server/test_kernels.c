@@ -254,3 +254,26 @@ int32_t matmul_takes_20ms(void* const* args) {
   nanosleep(&rest, NULL);
   return matmul_reordered(args);
 }
+
+/* ---- Multi-candidate tasks (tests/rpc_server/multi_candidate_test.cc): kernels that pass
+ * their check (their first call) and misbehave only when timed. Each loaded copy of the
+ * library has its own call count. ---- */
+
+static int timed_calls_crash = 0;
+static int timed_calls_write = 0;
+
+/* The right answer on its first call, a null pointer write on every later one. */
+int32_t matmul_crashes_when_timed(void* const* args) {
+  if (timed_calls_crash++ > 0) {
+    volatile float* nowhere = 0;
+    *nowhere = 1.0f;
+  }
+  return matmul_reordered(args);
+}
+
+/* The right answer, and from its second call on it also scribbles on its input B. */
+int32_t matmul_writes_input_when_timed(void* const* args) {
+  matmul_reordered(args);
+  if (timed_calls_write++ > 0) ((float*)args[1])[2] = 7.0f;
+  return 0;
+}

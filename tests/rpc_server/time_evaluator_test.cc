@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <ostream>
 #include <thread>
 #include <vector>
 
@@ -124,6 +125,153 @@ TEST(TimeEvaluatorTest, BatchesOnADeviceClockGrowNumberUpToTheCap) {
   EXPECT_EQ(failed.status().message(), "device timeout");
   EXPECT_EQ(TimeBatches(run_batch, {0, 1, 0, 0}).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// ---- TimeInterleaved: the policy alone, over fake timers that log their calls ------------
+
+// One call of a fake candidate timer.
+struct Call {
+  int candidate;
+  int round;
+  int number;
+  int repeat;
+  int min_repeat_ms;
+  bool operator==(const Call& other) const {
+    return candidate == other.candidate && round == other.round && number == other.number &&
+           repeat == other.repeat && min_repeat_ms == other.min_repeat_ms;
+  }
+};
+
+void PrintTo(const Call& call, std::ostream* out) {
+  *out << "{candidate " << call.candidate << ", round " << call.round << ", number " << call.number
+       << ", repeat " << call.repeat << ", min_repeat_ms " << call.min_repeat_ms << "}";
+}
+
+// A fake timer for candidate `c`: logs the call; the warm-up answers final_number
+// `warm_number`; round r answers the cost `c + r / 10` ms (per run), or `failure` in
+// `fail_round`.
+CandidateTimer FakeTimer(int c, int warm_number, std::vector<Call>* calls, int fail_round = -1,
+                         absl::Status failure = absl::OkStatus()) {
+  return [=](const TimingOptions& options, int round) -> absl::StatusOr<TimingResult> {
+    calls->push_back({c, round, options.number, options.repeat, options.min_repeat_ms});
+    if (round == fail_round) return failure;
+    TimingResult result;
+    result.final_number = round == 0 ? warm_number : options.number;
+    result.costs = {(c + round / 10.0) * 1e-3};
+    return result;
+  };
+}
+
+TEST(TimeInterleavedTest, WarmsUpEachThenTimesEveryCandidateOncePerRoundInOrder) {
+  std::vector<Call> calls;
+  const std::vector<CandidateTimer> timers = {FakeTimer(1, 40, &calls), FakeTimer(2, 7, &calls),
+                                              FakeTimer(3, 1, &calls)};
+  TimingOptions options;
+  options.number = 2;
+  options.repeat = 9;  // not used: rounds instead
+  options.min_repeat_ms = 25;
+  absl::StatusOr<InterleavedTiming> timing = TimeInterleaved(timers, options, 2);
+  ASSERT_TRUE(timing.ok()) << timing.status();
+  // The warm-up with the task's number and min_repeat_ms, one repeat; then rounds with each
+  // candidate's own number and no min_repeat_ms.
+  EXPECT_EQ(calls, (std::vector<Call>{{1, 0, 2, 1, 25},
+                                      {2, 0, 2, 1, 25},
+                                      {3, 0, 2, 1, 25},
+                                      {1, 1, 40, 1, 0},
+                                      {2, 1, 7, 1, 0},
+                                      {3, 1, 1, 1, 0},
+                                      {1, 2, 40, 1, 0},
+                                      {2, 2, 7, 1, 0},
+                                      {3, 2, 1, 1, 0}}));
+  EXPECT_EQ(timing->number, (std::vector<int>{40, 7, 1}));
+  ASSERT_EQ(timing->costs.size(), 3u);
+  for (int c = 0; c < 3; ++c) {
+    EXPECT_TRUE(timing->status[c].ok()) << timing->status[c];
+    ASSERT_EQ(timing->costs[c].size(), 2u) << c;
+    // The warm-up's cost is not kept: round 1's is first.
+    EXPECT_DOUBLE_EQ(timing->costs[c][0], (c + 1 + 0.1) * 1e-3);
+    EXPECT_DOUBLE_EQ(timing->costs[c][1], (c + 1 + 0.2) * 1e-3);
+  }
+}
+
+TEST(TimeInterleavedTest, AFailingCandidateLeavesAndTheOthersGoOn) {
+  std::vector<Call> calls;
+  const std::vector<CandidateTimer> timers = {
+      FakeTimer(1, 3, &calls),
+      FakeTimer(2, 3, &calls, /*fail_round=*/2, absl::InternalError("kernel returned 7")),
+      FakeTimer(3, 3, &calls)};
+  absl::StatusOr<InterleavedTiming> timing = TimeInterleaved(timers, TimingOptions{}, 3);
+  ASSERT_TRUE(timing.ok()) << timing.status();
+  EXPECT_EQ(timing->status[1], absl::InternalError("kernel returned 7"));
+  EXPECT_TRUE(timing->costs[1].empty());  // its round 1 cost is dropped with it
+  EXPECT_TRUE(timing->status[0].ok());
+  EXPECT_TRUE(timing->status[2].ok());
+  EXPECT_EQ(timing->costs[0].size(), 3u);
+  EXPECT_EQ(timing->costs[2].size(), 3u);
+  // Candidate 2 is not called after its failure in round 2.
+  int calls_of_2 = 0;
+  for (const Call& call : calls) calls_of_2 += call.candidate == 2;
+  EXPECT_EQ(calls_of_2, 3);  // warm-up, round 1, round 2
+  EXPECT_EQ(calls.size(), 3u + 3 + 3 + 2);
+}
+
+TEST(TimeInterleavedTest, RunningOutOfTimeStopsEveryoneNotThroughTheirRounds) {
+  std::vector<Call> calls;
+  const std::vector<CandidateTimer> timers = {
+      FakeTimer(1, 3, &calls),
+      FakeTimer(2, 3, &calls, /*fail_round=*/2,
+                absl::DeadlineExceededError("timing exceeded 5 ms")),
+      FakeTimer(3, 3, &calls)};
+  absl::StatusOr<InterleavedTiming> timing = TimeInterleaved(timers, TimingOptions{}, 3);
+  ASSERT_TRUE(timing.ok()) << timing.status();
+  for (int c = 0; c < 3; ++c) {
+    EXPECT_EQ(timing->status[c],
+              absl::DeadlineExceededError("the time ran out in round 2 of 3: timing exceeded 5 ms"))
+        << c;
+    EXPECT_TRUE(timing->costs[c].empty()) << c;
+  }
+  ASSERT_FALSE(calls.empty());
+  EXPECT_EQ(calls.back(), (Call{2, 2, 3, 1, 0}));  // nobody is called after the deadline
+
+  // In the last round, those that had their turn are through and keep their costs.
+  calls.clear();
+  const std::vector<CandidateTimer> last = {
+      FakeTimer(1, 3, &calls),
+      FakeTimer(2, 3, &calls, /*fail_round=*/2, absl::DeadlineExceededError("out")),
+      FakeTimer(3, 3, &calls)};
+  timing = TimeInterleaved(last, TimingOptions{}, 2);
+  ASSERT_TRUE(timing.ok()) << timing.status();
+  EXPECT_TRUE(timing->status[0].ok());
+  EXPECT_EQ(timing->costs[0].size(), 2u);
+  EXPECT_EQ(timing->status[1].message(), "the time ran out in round 2 of 2: out");
+  EXPECT_EQ(timing->status[2].code(), absl::StatusCode::kDeadlineExceeded);
+
+  // In the warm-up, everyone.
+  calls.clear();
+  const std::vector<CandidateTimer> warm = {
+      FakeTimer(1, 3, &calls),
+      FakeTimer(2, 3, &calls, /*fail_round=*/0, absl::DeadlineExceededError("out"))};
+  timing = TimeInterleaved(warm, TimingOptions{}, 5);
+  ASSERT_TRUE(timing.ok()) << timing.status();
+  EXPECT_EQ(timing->status[0].message(), "the time ran out in the warm-up pass: out");
+  EXPECT_EQ(timing->status[1].message(), "the time ran out in the warm-up pass: out");
+  EXPECT_EQ(calls.size(), 2u);
+}
+
+TEST(TimeInterleavedTest, BadOptionsOrRoundsCallNoTimer) {
+  std::vector<Call> calls;
+  const std::vector<CandidateTimer> timers = {FakeTimer(1, 3, &calls)};
+  absl::StatusOr<InterleavedTiming> no_rounds = TimeInterleaved(timers, TimingOptions{}, 0);
+  EXPECT_EQ(no_rounds.status(), absl::InvalidArgumentError("rounds must be >= 1, got 0"));
+  TimingOptions negative;
+  negative.min_repeat_ms = -1;
+  EXPECT_EQ(TimeInterleaved(timers, negative, 3).status(),
+            absl::InvalidArgumentError("min_repeat_ms must be >= 0, got -1"));
+  EXPECT_TRUE(calls.empty());
+  // No candidates: nothing to time, nothing called.
+  absl::StatusOr<InterleavedTiming> none = TimeInterleaved({}, TimingOptions{}, 3);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->status.empty());
 }
 
 }  // namespace

@@ -117,6 +117,43 @@ TEST(StatusFormatTest, ModelJobBetweenBatchesSaysWhenItsLastFinished) {
             "-      yes\n");
 }
 
+TEST(StatusFormatTest, BoardsShowTheirNoiseOrADashBeforeTheyHaveOne) {
+  v1::StatusReply reply = Reply();
+  v1::BoardStatus* measured = reply.add_boards();
+  measured->set_board_id("board-1");
+  measured->mutable_info()->set_key("rk3399");
+  measured->mutable_info()->set_hostname("rack7");
+  measured->mutable_info()->set_triple("aarch64-linux-gnu");
+  measured->mutable_info()->set_num_cores(6);
+  measured->set_state("idle");
+  measured->set_tasks_done(40);
+  measured->set_connected_unix_ms(kNowMs - 90'000);
+  measured->set_noise_cv(0.0213);
+  measured->set_noise_samples(40);
+  v1::BoardStatus* fresh = reply.add_boards();
+  *fresh = *measured;
+  fresh->set_board_id("board-2");
+  fresh->set_state("busy");
+  fresh->set_current_task(7);
+  fresh->set_tasks_done(0);
+  fresh->set_noise_cv(0);
+  fresh->set_noise_samples(0);
+
+  EXPECT_EQ(FormatStatus(reply, kNowMs),
+            "tracker version 0.9.0\n"
+            "\n"
+            "BOARD    KEY     STATE  TASK  DONE  FAILED  STRIKES  NOISE  HOST   TRIPLE             "
+            "CORES  UP\n"
+            "board-1  rk3399  idle   -     40    0       0        2.1%   rack7  aarch64-linux-gnu  "
+            "6      90s\n"
+            "board-2  rk3399  busy   7     0     0       0        -      rack7  aarch64-linux-gnu  "
+            "6      90s\n"
+            "\n"
+            "no queues\n"
+            "\n"
+            "no jobs\n");
+}
+
 TEST(StatusFormatTest, NoJobsAtAll) {
   EXPECT_EQ(FormatStatus(Reply(), kNowMs),
             "tracker version 0.9.0\n\nno boards connected\n\nno queues\n\nno jobs\n");
