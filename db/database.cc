@@ -13,6 +13,7 @@
 #include "db/internal/postgres_database.h"
 #include "db/internal/record_json.h"
 #include "db/internal/sqlite_database.h"
+#include "util/median.h"
 
 namespace fleettune::db {
 namespace {
@@ -38,11 +39,7 @@ absl::StatusOr<std::unique_ptr<Database>> OpenUrl(const std::string& url,
 }  // namespace
 
 double RankCost(const Record& record) {
-  if (record.confirmed_costs.empty()) return record.mean_cost;
-  std::vector<double> costs = record.confirmed_costs;
-  std::sort(costs.begin(), costs.end());
-  const size_t n = costs.size();
-  return n % 2 == 1 ? costs[n / 2] : (costs[n / 2 - 1] + costs[n / 2]) / 2;
+  return record.confirmed_costs.empty() ? record.mean_cost : util::Median(record.confirmed_costs);
 }
 
 absl::Status Database::Confirm(int64_t /*record_id*/, const std::vector<double>& /*costs*/,

@@ -66,8 +66,11 @@ struct Record {
   int64_t schema_version = kCurrentSchemaVersion;
 };
 
-// The cost a record ranks by in Best and Prune: the median of its confirmed costs when it
-// has them, else its mean cost. Stored as column rank_cost (schema 4).
+// The cost a record ranks by in Best and Prune, after whether it is confirmed: the median of
+// its confirmed costs when it has them, else its mean cost. Stored as column rank_cost
+// (schema 4). Confirmed records rank before every unconfirmed one: an unconfirmed cost is
+// the luckiest of a job's noisy measurements, a confirmed one a median measured beside the
+// default (docs/confirmation.md), so comparing the two would favour luck.
 double RankCost(const Record& record);
 
 // True when `record` was produced by another compiler than (fleettune_version, llvm_version),
@@ -156,9 +159,9 @@ class Database {
   virtual absl::Status Confirm(int64_t record_id, const std::vector<double>& costs,
                                const std::vector<double>& default_costs);
 
-  // The `top_k` fastest OK records matching `query`, fastest first (lowest RankCost: the
-  // confirmed median where there is one, else the mean cost; ties in insertion order).
-  // InvalidArgument when top_k < 1.
+  // The `top_k` fastest OK records matching `query`, fastest first: confirmed records first,
+  // then by RankCost (the confirmed median where there is one, else the mean cost; ties in
+  // insertion order). InvalidArgument when top_k < 1.
   virtual absl::StatusOr<std::vector<Record>> Best(const Query& query, int top_k) = 0;
 
   // Every record matching `query`, in measurement order: the order they were inserted
@@ -191,9 +194,9 @@ class Database {
   virtual absl::StatusOr<ImportCounts> InsertAll(const RecordSource& next) = 0;
 
   // Keeps the `keep` fastest OK records of every (workload, target, device) key, as Best
-  // ranks them (lowest RankCost; ties in insertion order), and deletes every other record
-  // (slower OK records and failures), in one transaction. Returns how many were deleted.
-  // InvalidArgument when keep < 1 (nothing is deleted).
+  // ranks them (confirmed first, then lowest RankCost; ties in insertion order), and deletes every
+  // other record (slower OK records and failures), in one transaction. Returns how many were
+  // deleted. InvalidArgument when keep < 1 (nothing is deleted).
   absl::StatusOr<int64_t> Prune(int keep);
 
   // What the database holds: its back end, location and schema version, and counts per

@@ -66,3 +66,12 @@ echo
 # Finished jobs are kept in the build dir.
 /usr/bin/python3 "$(dirname "$0")/../tests/bench/model_tuning_bench.py" "$build/bin/fleettune" \
   "$(dirname "$0")/models/write_model.py" "$build/tests/bench/model_tuning" "${quick[@]}"
+echo
+# Results a user can trust (issue #22): the same kernels timed in process and in a board's
+# sandbox worker (a couple of minutes); then the demo's two workloads and two more, 5 jobs
+# each: what `tune` claimed while exploring, what its confirmation round printed, and what
+# `compile --compare-default` measured afterwards (about 30 minutes; --quick: 4 jobs).
+"$build/bin/measure_hygiene_bench" "${quick[@]}"
+echo
+/usr/bin/python3 "$(dirname "$0")/../tests/bench/confirm_bench.py" "$build/bin/fleettune" \
+  "$build/tests/bench/confirm" "${quick[@]}"

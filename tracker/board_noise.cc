@@ -14,22 +14,19 @@ std::optional<double> CoefficientOfVariation(absl::Span<const double> costs) {
     if (!std::isfinite(cost)) return std::nullopt;
     sum += cost;
   }
-  const double mean = sum / static_cast<double>(costs.size());
-  if (!(mean > 0)) return std::nullopt;
-  double squares = 0;
-  for (double cost : costs) squares += (cost - mean) * (cost - mean);
-  return std::sqrt(squares / static_cast<double>(costs.size() - 1)) / mean;
+  if (!(sum > 0)) return std::nullopt;
+  return util::CoefficientOfVariation(std::vector<double>(costs.begin(), costs.end()));
 }
 
 void BoardNoise::Add(const v1::MeasureResult& result) {
   if (result.status() != v1::OK) return;
-  if (result.candidates().empty()) return AddSample(result.costs());
+  if (result.candidates().empty()) return AddCosts(result.costs());
   for (const v1::CandidateResult& candidate : result.candidates()) {
-    if (candidate.status() == v1::OK) AddSample(candidate.costs());
+    if (candidate.status() == v1::OK) AddCosts(candidate.costs());
   }
 }
 
-void BoardNoise::AddSample(absl::Span<const double> costs) {
+void BoardNoise::AddCosts(absl::Span<const double> costs) {
   const std::optional<double> cv = CoefficientOfVariation(costs);
   if (!cv.has_value()) return;
   samples_.push_back(*cv);

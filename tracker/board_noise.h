@@ -14,8 +14,8 @@
 
 namespace fleettune::tracker {
 
-// The coefficient of variation of `costs`: the sample standard deviation (n - 1 in the
-// denominator) over the mean. nullopt for fewer than 2 costs, a cost that is not finite, or a
+// The coefficient of variation of `costs` (util::CoefficientOfVariation: the sample standard
+// deviation over the mean). nullopt for fewer than 2 costs, a cost that is not finite, or a
 // mean that is not positive: no figure rather than a misleading one.
 std::optional<double> CoefficientOfVariation(absl::Span<const double> costs);
 
@@ -30,6 +30,9 @@ class BoardNoise {
   // candidate's costs (one per round) as one sample each. Costs without a
   // CoefficientOfVariation (fewer than 2, ...) give none.
   void Add(const v1::MeasureResult& result);
+  // Adds one sample: the CV of `costs` (the repeats of one measurement, or one candidate's
+  // rounds); none when CoefficientOfVariation has no figure for them.
+  void AddCosts(absl::Span<const double> costs);
 
   // The median of the kept samples (util::Median: the mean of the middle two for an even
   // count); 0 when there are none.
@@ -37,8 +40,6 @@ class BoardNoise {
   size_t samples() const { return samples_.size(); }
 
  private:
-  void AddSample(absl::Span<const double> costs);
-
   std::deque<double> samples_;  // oldest first, at most kMaxSamples
 };
 

@@ -125,9 +125,11 @@ absl::StatusOr<LookupResult> Compiler::Lookup(const codegen::CheckedWorkload& wo
     return nullptr;
   };
   const auto describe = [&](const db::Record& record) {
+    const double cost = db::RankCost(record);  // the confirmed median once confirmed
     return absl::StrFormat(
-        "record #%d: %.2f GFLOPS on device '%s' (job %s)%s", record.id, record.gflops,
-        record.device_key, record.job,
+        "record #%d: %.2f GFLOPS%s on device '%s' (job %s)%s", record.id,
+        cost > 0 ? record.gflops * record.mean_cost / cost : record.gflops,
+        record.confirmed_costs.empty() ? "" : " confirmed", record.device_key, record.job,
         result.older_compiler
             ? absl::StrFormat(", from an older compiler (fleettune %s, LLVM %s)", record.version,
                               record.llvm_version.empty() ? "unknown" : record.llvm_version)

@@ -16,6 +16,7 @@
 #include "codegen/target.h"
 #include "spdlog/spdlog.h"
 #include "tuner/adaptive_timeout.h"
+#include "tuner/board_noise.h"
 #include "tuner/builder_pool.h"
 #include "tuner/job_name.h"
 #include "tuner/measure_round.h"
@@ -252,6 +253,8 @@ class ModelJob {
       // but no new round starts.
     }
     summary_.all_stopped = failure.ok() && summary_.trials < options_.common.trials;
+    summary_.noise = noise_.Describe();
+    if (failure.ok()) ConfirmTasks(**client);
     for (const auto& run : runs_) {
       summary_.model_seconds += run->search.search->model_seconds();
       summary_.search_seconds += run->search.search->planning_seconds();
@@ -270,6 +273,58 @@ class ModelJob {
   ModelTuneSummary TakeSummary() { return std::move(summary_); }
 
  private:
+  // Each task's confirmation round (tuner/confirm.h) over the key's records of its workload,
+  // as many at once as the job had rounds in flight. A task whose round fails keeps its
+  // unconfirmed figures and says why.
+  void ConfirmTasks(TrackerClient& client) {
+    if (options_.common.confirm.top <= 0) return;
+    const auto start = Clock::now();
+    std::vector<std::future<absl::StatusOr<Confirmation>>> pending(runs_.size());
+    auto launch = [&](size_t i) {
+      TaskRun& run = *runs_[i];
+      db::Query query;
+      query.workload_key = summary_.tasks[i].workload;
+      query.target_key = run.options.target.key();
+      query.device_key = run.options.device_key;
+      pending[i] = std::async(std::launch::async, [this, &client, &run, query]() {
+        absl::StatusOr<std::vector<ConfirmCandidate>> candidates = JobCandidates(
+            database_, query, summary_.job, run.space.DefaultConfig(), options_.common.confirm.top);
+        if (!candidates.ok()) return absl::StatusOr<Confirmation>(candidates.status());
+        return ConfirmJob(client, run.context, run.options.target, database_, *candidates,
+                          options_.common.confirm, /*boards=*/1, /*builder_threads=*/1);
+      });
+    };
+    const size_t window = static_cast<size_t>(std::max(1, options_.rounds_in_flight));
+    size_t launched = 0;
+    for (; launched < std::min(window, runs_.size()); ++launched) launch(launched);
+    double estimate = 0;
+    bool all_confirmed = true;
+    for (size_t i = 0; i < runs_.size(); ++i) {
+      absl::StatusOr<Confirmation> confirmation = pending[i].get();
+      if (launched < runs_.size()) launch(launched++);
+      ModelTaskState& state = summary_.tasks[i];
+      if (!confirmation.ok()) {
+        state.confirmation_failure = std::string(confirmation.status().message());
+        spdlog::warn("model job {}: the confirmation round of {} failed: {}", summary_.job,
+                     state.workload, state.confirmation_failure);
+        all_confirmed = false;
+        continue;
+      }
+      const BoardConfirmation& board = confirmation->boards[confirmation->chosen];
+      for (const ConfirmedCandidate& c : board.candidates) noise_.Add(board.board_id, c.costs);
+      if (confirmation->best() == nullptr) {
+        state.confirmation_failure = "no candidate timed OK in the confirmation round";
+        all_confirmed = false;
+        continue;
+      }
+      state.confirmed = *confirmation->best();
+      estimate += static_cast<double>(state.count) * state.confirmed->median_cost;
+    }
+    if (all_confirmed) summary_.confirmed_estimated_seconds = estimate;
+    summary_.noise = noise_.Describe();
+    summary_.confirm_seconds = SecondsSince(start);
+  }
+
   struct Flight {
     size_t task = 0;
     std::vector<uint64_t> indices;
@@ -486,6 +541,7 @@ class ModelJob {
         ++state.failures;
       }
       run.search.search->Observe(flight.indices[i], record.gflops);
+      if (ok) noise_.Add(record.board_id, record.costs);
       if (record.status != v1::DEVICE_LOST && run.search.xgb != nullptr) {
         run.result_rows.push_back(run.search.xgb->FeaturesAt(flight.indices[i]));
         run.result_gflops.push_back(static_cast<float>(record.gflops));
@@ -548,6 +604,7 @@ class ModelJob {
   std::function<void(const ModelTuneSummary&)> progress_;
   std::vector<std::unique_ptr<TaskRun>> runs_;
   std::unique_ptr<TaskScheduler> scheduler_;
+  BoardNoise noise_;  // of this job's results, per board
   ModelTuneSummary summary_;
   int64_t next_trial_ = 0;  // the job-wide trial number of the next record
 };

@@ -30,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "codegen/checked_workload.h"
 #include "db/database.h"
+#include "tuner/confirm.h"
 #include "tuner/task_scheduler.h"
 #include "tuner/tuning_job.h"
 
@@ -71,6 +72,12 @@ struct ModelTaskState {
   double default_gflops = 0;       // the template default's, when measured (0: not)
   double share = 0;                // of the estimated latency
   bool stopped = false;            // early stop or an exhausted space
+  // The task's confirmation round (tuner/confirm.h) at the end of the job: its fastest configs
+  // re-measured beside the template default. `confirmed`: the fastest of them as re-measured
+  // (its speedup over the default of the same rounds inside); confirmation_failure: why the
+  // round did not run (then the figures above stay unconfirmed).
+  std::optional<ConfirmedCandidate> confirmed;
+  std::string confirmation_failure;
 };
 
 // Where a model job stands: after every round while it runs, and at its end.
@@ -94,7 +101,11 @@ struct ModelTuneSummary {
   double search_seconds = 0;        // planning with them
   double scheduler_seconds = 0;     // choosing tasks and refreshing shared learning
   bool all_stopped = false;         // every task stopped before the budget was spent
-  double wall_seconds = 0;
+  double wall_seconds = 0;          // the confirmation rounds included
+  // Sum over the tasks of count x confirmed median seconds, once every task is confirmed.
+  std::optional<double> confirmed_estimated_seconds;
+  double confirm_seconds = 0;  // wall time of the confirmation rounds
+  std::string noise;           // the boards' noise as the job saw it (BoardNoise::Describe)
 };
 
 // Checks what needs neither a tracker nor a database: at least one task, positive counts,

@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
@@ -112,9 +113,16 @@ void TrackerClient::Authorize(grpc::ClientContext* context) const {
 
 absl::Status TrackerClient::Measure(
     const v1::MeasureBatch& batch, const std::function<void(const v1::MeasureResult&)>& on_result) {
+  // Each artifact against this command's limit; the tracker also checks each task's total.
   for (int i = 0; i < batch.tasks_size(); ++i) {
-    for (const auto& [name, artifact] : {std::pair{"artifact", &batch.tasks(i).artifact()},
-                                         std::pair{"reference", &batch.tasks(i).reference()}}) {
+    const v1::MeasureTask& task = batch.tasks(i);
+    std::vector<std::pair<std::string, const v1::Artifact*>> artifacts = {
+        {"artifact", &task.artifact()}, {"reference", &task.reference()}};
+    for (int c = 0; c < task.candidates_size(); ++c) {
+      artifacts.emplace_back(absl::StrCat("candidates[", c, "].artifact"),
+                             &task.candidates(c).artifact());
+    }
+    for (const auto& [name, artifact] : artifacts) {
       const int64_t bytes = static_cast<int64_t>(artifact->shared_object().size());
       if (bytes > max_artifact_bytes_) {
         return net::ArtifactTooLarge(absl::StrCat("task ", i, "'s ", name), bytes,

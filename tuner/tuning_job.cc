@@ -19,6 +19,7 @@
 #include "codegen/workload.h"
 #include "spdlog/spdlog.h"
 #include "tuner/adaptive_timeout.h"
+#include "tuner/board_noise.h"
 #include "tuner/builder_pool.h"
 #include "tuner/job_name.h"
 #include "tuner/measure_round.h"
@@ -116,6 +117,7 @@ class Job {
       const double build_before = summary_.build_seconds;
       const double measure_before = summary_.measure_seconds;
       absl::Status status = RunRound(**client, current.indices, current.configs, outcomes);
+      if (status.ok() && challenger_) status = Challenge(**client);
       planning_budget_.AddRound((summary_.build_seconds - build_before) /
                                     std::max(1, options_.builder_threads) +
                                 summary_.measure_seconds - measure_before);
@@ -133,6 +135,7 @@ class Job {
     }
     // The search proposes fewer configs than asked only when none is left (Search::Propose).
     summary_.space_exhausted = !summary_.stopped_early && summary_.trials < options_.trials;
+    ConfirmBest(**client);
     summary_.model_seconds = search_.model_seconds();
     summary_.search_seconds = search_.planning_seconds();
     summary_.wall_seconds = SecondsSince(start);
@@ -160,6 +163,84 @@ class Job {
     const int64_t since = summary_.best ? summary_.trials - 1 - summary_.best->trial
                                         : static_cast<int64_t>(summary_.trials);
     return since >= options_.early_stop;
+  }
+
+  // The confirmation round (tuner/confirm.h) over the job's top configs and the default. A
+  // round that cannot run leaves the job's results as they are, unconfirmed, and says why.
+  void ConfirmBest(TrackerClient& client) {
+    summary_.noise = noise_.Describe();
+    int boards = 1;
+    if (absl::StatusOr<v1::StatusReply> status = client.GetStatus(); status.ok()) {
+      boards = ConfirmationBoards(*status, options_.device_key);
+      summary_.shared_host_warnings = SharedHostWarnings(*status, options_.device_key);
+    }
+    if (options_.confirm.top <= 0 || !summary_.best) return;
+    const auto start = Clock::now();
+    db::Query query;
+    query.workload_key = workload_key_;
+    query.target_key = options_.target.key();
+    query.device_key = options_.device_key;
+    absl::StatusOr<Confirmation> confirmation = [&]() -> absl::StatusOr<Confirmation> {
+      absl::StatusOr<std::vector<ConfirmCandidate>> candidates = JobCandidates(
+          database_, query, summary_.job, space_.DefaultConfig(), options_.confirm.top);
+      if (!candidates.ok()) return candidates.status();
+      return ConfirmJob(client, context_, options_.target, database_, *candidates, options_.confirm,
+                        boards, options_.builder_threads);
+    }();
+    summary_.confirm_seconds += SecondsSince(start);
+    if (!confirmation.ok()) {
+      summary_.confirmation_failure = std::string(confirmation.status().message());
+      spdlog::warn("job {}: the confirmation round failed, results stay unconfirmed: {}",
+                   summary_.job, summary_.confirmation_failure);
+      return;
+    }
+    // Each candidate's rounds are one more sample of its board's noise.
+    for (const BoardConfirmation& board : confirmation->boards) {
+      for (const ConfirmedCandidate& c : board.candidates) noise_.Add(board.board_id, c.costs);
+    }
+    summary_.noise = noise_.Describe();
+    summary_.confirmation = *std::move(confirmation);
+  }
+
+  // A new best within its board's noise of the best was held back (Record): re-measure the
+  // two side by side and announce it only if it wins there.
+  absl::Status Challenge(TrackerClient& client) {
+    db::Record challenger = *std::move(challenger_);
+    challenger_.reset();
+    if (!summary_.best || challenger.mean_cost >= summary_.best->mean_cost) return absl::OkStatus();
+    ++summary_.held_back;
+    constexpr int kChallengeRounds = 3;
+    ConfirmCandidate incumbent;
+    incumbent.config = summary_.best->config;
+    incumbent.record_id = summary_.best->id;
+    ConfirmCandidate contender;
+    contender.config = challenger.config;
+    contender.record_id = challenger.id;
+    const auto start = Clock::now();
+    absl::StatusOr<std::vector<BoardConfirmation>> measured =
+        MeasureTogether(client, context_, options_.target, {incumbent, contender}, kChallengeRounds,
+                        /*boards=*/1, options_.builder_threads);
+    summary_.confirm_seconds += SecondsSince(start);
+    if (!measured.ok()) {
+      spdlog::warn("job {}: re-measuring a new best within the noise failed, keeping the best: {}",
+                   summary_.job, std::string(measured.status().message()));
+      return absl::OkStatus();
+    }
+    const BoardConfirmation& board = measured->front();
+    for (const ConfirmedCandidate& c : board.candidates) noise_.Add(board.board_id, c.costs);
+    const bool upheld = board.candidates.size() == 2 && board.candidates[0].median_cost > 0 &&
+                        board.candidates[1].median_cost > 0 &&
+                        board.candidates[1].median_cost < board.candidates[0].median_cost;
+    spdlog::info(
+        "job {}: trial {} was within the noise of the best; re-measured side by side: "
+        "{:.4f} ms against {:.4f} ms, {}",
+        summary_.job, challenger.trial, board.candidates.back().median_cost * 1e3,
+        board.candidates.front().median_cost * 1e3, upheld ? "a new best" : "not a new best");
+    if (upheld) {
+      ++summary_.held_back_upheld;
+      summary_.best = std::move(challenger);
+    }
+    return absl::OkStatus();
   }
 
   absl::Status RunRound(TrackerClient& client, const std::vector<uint64_t>& indices,
@@ -197,8 +278,15 @@ class Job {
         record.config_hash == codegen::ConfigHash(space_.DefaultConfig())) {
       summary_.default_gflops = record.gflops;
     }
+    if (record.status == v1::OK) noise_.Add(record.board_id, record.costs);
     if (record.status == v1::OK && (!summary_.best || record.gflops > summary_.best->gflops)) {
-      summary_.best = record;
+      // A gain smaller than the board's noise is as likely luck: hold it back (Challenge).
+      if (summary_.best && options_.confirm.top > 0 &&
+          WithinNoise(record.mean_cost, summary_.best->mean_cost, noise_.Cv(record.board_id))) {
+        if (!challenger_ || record.mean_cost < challenger_->mean_cost) challenger_ = record;
+      } else {
+        summary_.best = record;
+      }
     }
     if (progress_) {
       TuneProgress progress;
@@ -224,6 +312,8 @@ class Job {
   RoundContext context_;                    // job_name set once the job has its name (Run)
   absl::flat_hash_set<uint64_t> measured_;  // indices with a record (resumed or this run)
   PlanningBudget planning_budget_;          // from the rounds measured so far
+  BoardNoise noise_;                        // of this job's results, per board
+  std::optional<db::Record> challenger_;    // a new best within the noise, held back
   TuneSummary summary_;
 };
 
@@ -260,6 +350,7 @@ absl::Status ValidateTuneOptions(const TuneOptions& options) {
     return absl::InvalidArgumentError("--save-model needs --tuner xgb");
   }
   if (absl::Status known = CheckSearchName(options.tuner); !known.ok()) return known;
+  if (absl::Status confirm = ValidateConfirmOptions(options.confirm); !confirm.ok()) return confirm;
   return codegen::SearchSpaceFor(options.workload, options.target).status();
 }
 

@@ -8,12 +8,14 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "codegen/checked_target.h"
 #include "codegen/checked_workload.h"
 #include "db/database.h"
 #include "fleettune/v1/fleettune.pb.h"
+#include "tuner/confirm.h"
 
 namespace fleettune::tuner {
 
@@ -56,6 +58,8 @@ struct TuneOptions {
   // `resume` is set (two runs would interleave their trial numbers).
   std::string job_name;
   v1::MeasureOptions measure;  // number/repeat/min_repeat_ms/timeout/tolerance
+  // The confirmation round at the end of the job (tuner/confirm.h); top 0: none.
+  ConfirmOptions confirm;
 };
 
 // Progress after each measured config, for the CLI's status line.
@@ -87,7 +91,20 @@ struct TuneSummary {
   int timeouts = 0;                         // trials that ended TIMEOUT (resumed ones included)
   std::optional<db::Record> first_timeout;  // the first of them: a kernel that was too slow
   bool model_saved = false;
-  double wall_seconds = 0;
+  double wall_seconds = 0;  // the confirmation round included
+  // The confirmation round: set when it ran; confirmation_failure says why it did not
+  // (then every figure above is the job's unconfirmed one).
+  std::optional<Confirmation> confirmation;
+  std::string confirmation_failure;
+  double confirm_seconds = 0;
+  // The boards' noise as this job saw it (BoardNoise::Describe), and boards of the key that
+  // share a machine (SharedHostWarnings).
+  std::string noise;
+  std::vector<std::string> shared_host_warnings;
+  // New bests within their board's noise of the best: held back and re-measured beside the
+  // best before being announced (held_back), and how many of them the re-measurement upheld.
+  int held_back = 0;
+  int held_back_upheld = 0;
 };
 
 // The default measurement settings: 3 repeats of at least 40 ms, correctness checked.

@@ -176,7 +176,7 @@ absl::StatusOr<std::vector<Record>> PostgresDatabase::Best(const Query& query, i
   std::string sql =
       absl::StrCat("SELECT ", kColumns, " FROM records", Where(query, /*ok_only=*/true, &params));
   params.push_back(absl::StrCat(top_k));
-  absl::StrAppend(&sql, " ORDER BY rank_cost ASC, id ASC LIMIT $", params.size());
+  absl::StrAppend(&sql, " ORDER BY (confirmed_json = '[]') ASC, rank_cost ASC, id ASC LIMIT $", params.size());
   std::vector<Record> records;
   absl::MutexLock lock(&mutex_);
   PostgresConnection conn(conn_, location_);
@@ -272,7 +272,7 @@ absl::StatusOr<ImportCounts> PostgresDatabase::InsertAll(const RecordSource& nex
 absl::StatusOr<int64_t> PostgresDatabase::PruneChecked(int keep) {
   static constexpr char kSql[] =
       "DELETE FROM records WHERE id NOT IN (SELECT id FROM (SELECT id, row_number() OVER ("
-      "PARTITION BY workload_key, target_key, device_key ORDER BY rank_cost ASC, id ASC) AS rank "
+      "PARTITION BY workload_key, target_key, device_key ORDER BY (confirmed_json = '[]') ASC, rank_cost ASC, id ASC) AS rank "
       "FROM records WHERE status = 'OK') AS ranked WHERE rank <= $1)";
   absl::MutexLock lock(&mutex_);
   PostgresConnection conn(conn_, location_);

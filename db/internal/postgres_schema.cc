@@ -59,8 +59,8 @@ CREATE INDEX records_job
 ALTER TABLE records ALTER COLUMN schema_version SET DEFAULT 3;
 )sql",
     // Version 4: the confirmation round's costs (Database::Confirm) and rank_cost, what Best
-    // and Prune rank by (RankCost: their median once confirmed, else mean_cost), which the
-    // lookup indexes now end in. rank_cost gets no default: every insert sets it.
+    // and Prune rank by: confirmed records first (confirmed_json is not '[]'), then RankCost
+    // (their median once confirmed, else mean_cost); the lookup indexes end in both. rank_cost gets no default: every insert sets it.
     R"sql(
 ALTER TABLE records ADD COLUMN confirmed_json TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE records ADD COLUMN confirmed_default_json TEXT NOT NULL DEFAULT '[]';
@@ -69,8 +69,10 @@ UPDATE records SET rank_cost = mean_cost;
 ALTER TABLE records ALTER COLUMN rank_cost SET NOT NULL;
 DROP INDEX records_best;
 DROP INDEX records_any_device;
-CREATE INDEX records_best ON records (workload_key, target_key, device_key, status, rank_cost);
-CREATE INDEX records_any_device ON records (workload_key, target_key, status, rank_cost);
+CREATE INDEX records_best
+  ON records (workload_key, target_key, device_key, status, (confirmed_json = '[]'), rank_cost);
+CREATE INDEX records_any_device
+  ON records (workload_key, target_key, status, (confirmed_json = '[]'), rank_cost);
 ALTER TABLE records ALTER COLUMN schema_version SET DEFAULT 4;
 )sql",
 };

@@ -123,8 +123,8 @@ CREATE INDEX records_job
   ON records (job_id, trial, workload_id, target_id, device_id, config_hash);
 )sql",
     // Version 4: the confirmation round's costs (Database::Confirm) and rank_cost, what Best
-    // and Prune rank by (RankCost: their median once confirmed, else mean_cost), which the
-    // lookup indexes now end in. A table rebuild rather than ADD COLUMN: SQLite can add a
+    // and Prune rank by: confirmed records first (confirmed_json is not '[]'), then RankCost
+    // (their median once confirmed, else mean_cost); the lookup indexes end in both. A table rebuild rather than ADD COLUMN: SQLite can add a
     // NOT NULL column only with a constant default, and a default rank_cost (say 0) would
     // rank first any row an insert forgot to give one. Every id is kept.
     R"sql(
@@ -165,8 +165,9 @@ INSERT INTO records_v4
 DROP TABLE records;
 ALTER TABLE records_v4 RENAME TO records;
 CREATE INDEX records_best
-  ON records (workload_id, target_id, device_id, status, rank_cost);
-CREATE INDEX records_any_device ON records (workload_id, target_id, status, rank_cost);
+  ON records (workload_id, target_id, device_id, status, (confirmed_json = '[]'), rank_cost);
+CREATE INDEX records_any_device
+  ON records (workload_id, target_id, status, (confirmed_json = '[]'), rank_cost);
 CREATE INDEX records_job
   ON records (job_id, trial, workload_id, target_id, device_id, config_hash);
 )sql",
@@ -178,8 +179,9 @@ const char kDropLookupIndexesSql[] = "DROP INDEX records_best; DROP INDEX record
 // Must stay equal to the definitions in the latest migration above (tested).
 const char kCreateLookupIndexesSql[] = R"sql(
 CREATE INDEX records_best
-  ON records (workload_id, target_id, device_id, status, rank_cost);
-CREATE INDEX records_any_device ON records (workload_id, target_id, status, rank_cost);
+  ON records (workload_id, target_id, device_id, status, (confirmed_json = '[]'), rank_cost);
+CREATE INDEX records_any_device
+  ON records (workload_id, target_id, status, (confirmed_json = '[]'), rank_cost);
 )sql";
 
 namespace {

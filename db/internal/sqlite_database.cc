@@ -338,7 +338,7 @@ absl::StatusOr<std::vector<Record>> SqliteDatabase::Best(const Query& query, int
     return absl::InvalidArgumentError(absl::StrCat("Best: top_k must be >= 1, got ", top_k));
   }
   const std::string sql = absl::StrCat(kSelectColumns, QueryWhere(query, /*ok_only=*/true),
-                                       " ORDER BY rank_cost ASC, id ASC LIMIT :limit");
+                                       " ORDER BY (confirmed_json = '[]') ASC, rank_cost ASC, id ASC LIMIT :limit");
   return SelectRecords(sql, query, top_k);
 }
 
@@ -435,7 +435,7 @@ absl::StatusOr<ImportCounts> SqliteDatabase::InsertPrepared(const PreparedSource
 absl::StatusOr<int64_t> SqliteDatabase::PruneChecked(int keep) {
   static constexpr char kSql[] =
       "DELETE FROM records WHERE id NOT IN (SELECT id FROM (SELECT id, row_number() OVER ("
-      "PARTITION BY workload_id, target_id, device_id ORDER BY rank_cost ASC, id ASC) AS rank "
+      "PARTITION BY workload_id, target_id, device_id ORDER BY (confirmed_json = '[]') ASC, rank_cost ASC, id ASC) AS rank "
       "FROM records WHERE status = 'OK') WHERE rank <= ?1)";
   absl::MutexLock lock(&mutex_);
   int64_t deleted = 0;

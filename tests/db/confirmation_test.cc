@@ -59,30 +59,33 @@ TEST_P(ConfirmationTest, ConfirmStoresBothArraysAndALaterOneReplacesThem) {
   EXPECT_EQ(best->front().confirmed_costs, (std::vector<double>{0.75e-3, 0.5e-3}));
 }
 
-// The measurement noise confirmation exists for: a config measured fast by luck ranks behind
-// a steady one once its confirmation's median is slower, and one measured slow on a noisy
-// board moves ahead of both once confirmed faster. Every lookup path ranks the same way.
-TEST_P(ConfirmationTest, BestRanksByTheConfirmedMedianWhereThereIsOne) {
+// The measurement noise confirmation exists for: a config measured fast by luck is no longer
+// trusted over confirmed ones. Confirmed records rank first, by their medians (one measured
+// slow on a noisy board moves ahead once confirmed fast; one lucky config falls back to its
+// confirmed median), and unconfirmed ones after them, by mean cost, however fast they were
+// measured. Every lookup path ranks the same way.
+TEST_P(ConfirmationTest, BestRanksConfirmedRecordsFirstByTheirMedians) {
   Insert(MakeRecord(kMatmul, "j", 0, v1::OK, 1.0e-3));  // steady, unconfirmed
   const Record lucky = Insert(MakeRecord(kMatmul, "j", 1, v1::OK, 0.6e-3));
   const Record unlucky = Insert(MakeRecord(kMatmul, "j", 2, v1::OK, 1.8e-3));
+  Insert(MakeRecord(kMatmul, "j", 3, v1::OK, 0.5e-3));  // the fastest mean, never confirmed
   const std::string target = lucky.target_key;
-  absl::StatusOr<std::vector<Record>> best = db_->Best(Query{kMatmul}, 3);
+  absl::StatusOr<std::vector<Record>> best = db_->Best(Query{kMatmul}, 4);
   ASSERT_TRUE(best.ok()) << best.status();
-  EXPECT_EQ(Trials(*best), (std::vector<int64_t>{1, 0, 2}));
+  EXPECT_EQ(Trials(*best), (std::vector<int64_t>{3, 1, 0, 2}));
 
   ASSERT_TRUE(db_->Confirm(lucky.id, {1.5e-3, 1.4e-3, 1.3e-3, 2.0e-3, 1.2e-3}, {}).ok());
   ASSERT_TRUE(db_->Confirm(unlucky.id, {0.9e-3, 0.8e-3, 0.7e-3}, {3e-3, 3e-3, 3e-3}).ok());
   for (const Query& query :
        {Query{kMatmul}, Query{kMatmul, target}, Query{kMatmul, target, std::string("x86-server")},
         Query{kMatmul, target, std::string("x86-server"), std::string("j")}}) {
-    best = db_->Best(query, 3);
+    best = db_->Best(query, 4);
     ASSERT_TRUE(best.ok()) << best.status();
-    EXPECT_EQ(Trials(*best), (std::vector<int64_t>{2, 0, 1}));
-    EXPECT_EQ(RankCosts(*best), (std::vector<double>{0.8e-3, 1.0e-3, 1.4e-3}));
-    ASSERT_EQ(best->size(), 3u);
+    EXPECT_EQ(Trials(*best), (std::vector<int64_t>{2, 1, 3, 0}));
+    EXPECT_EQ(RankCosts(*best), (std::vector<double>{0.8e-3, 1.4e-3, 0.5e-3, 1.0e-3}));
+    ASSERT_EQ(best->size(), 4u);
     EXPECT_EQ((*best)[0].mean_cost, 1.8e-3);
-    EXPECT_EQ((*best)[2].mean_cost, 0.6e-3);
+    EXPECT_EQ((*best)[1].mean_cost, 0.6e-3);
   }
   best = db_->Best(Query{kMatmul}, 1);
   ASSERT_TRUE(best.ok()) << best.status();
@@ -153,7 +156,7 @@ TEST_P(ConfirmationTest, ConfirmRefusesBadArgumentsAndRecordsWritingNothing) {
   }
   absl::StatusOr<std::vector<Record>> best = db_->Best(Query{kMatmul}, 5);
   ASSERT_TRUE(best.ok()) << best.status();
-  EXPECT_EQ(Trials(*best), (std::vector<int64_t>{1, 0}));
+  EXPECT_EQ(Trials(*best), (std::vector<int64_t>{0, 1}));  // confirmed first, though slower
 }
 
 TEST_P(ConfirmationTest, PruneKeepsTheLowestRankCostOfEveryKey) {
@@ -164,24 +167,24 @@ TEST_P(ConfirmationTest, PruneKeepsTheLowestRankCostOfEveryKey) {
   Insert(MakeRecord(kMatmul, "j", 4, v1::BUILD_ERROR, 0));
   const Record conv = Insert(MakeRecord(kConv, "j", 5, v1::OK, 1e-3));
   Insert(MakeRecord(kConv, "j", 6, v1::OK, 2e-3));
-  // matmul ranks: trial 3 (0.5 ms confirmed), 1 (2 ms), 2 (3 ms), 0 (5 ms confirmed).
+  // matmul ranks: confirmed first, trial 3 (0.5 ms) and 0 (5 ms), then 1 (2 ms), 2 (3 ms).
   ASSERT_TRUE(db_->Confirm(records[3].id, {0.5e-3}, {}).ok());
   ASSERT_TRUE(db_->Confirm(records[0].id, {5e-3, 6e-3, 4e-3}, {}).ok());
-  // conv: trial 5 confirmed slower than trial 6's mean.
+  // conv: trial 5 confirmed slower than trial 6's mean, still first.
   ASSERT_TRUE(db_->Confirm(conv.id, {2.5e-3}, {}).ok());
 
   absl::StatusOr<int64_t> deleted = db_->Prune(2);
   ASSERT_TRUE(deleted.ok()) << deleted.status();
-  EXPECT_EQ(*deleted, 3);  // matmul trials 0, 2 and the failure 4
+  EXPECT_EQ(*deleted, 3);  // matmul trials 1, 2 and the failure 4
   absl::StatusOr<std::vector<Record>> left = db_->History(Query{});
   ASSERT_TRUE(left.ok()) << left.status();
-  EXPECT_EQ(Trials(*left), (std::vector<int64_t>{1, 3, 5, 6}));
+  EXPECT_EQ(Trials(*left), (std::vector<int64_t>{0, 3, 5, 6}));
   deleted = db_->Prune(1);
   ASSERT_TRUE(deleted.ok()) << deleted.status();
   EXPECT_EQ(*deleted, 2);
   left = db_->History(Query{});
   ASSERT_TRUE(left.ok()) << left.status();
-  EXPECT_EQ(Trials(*left), (std::vector<int64_t>{3, 6}));
+  EXPECT_EQ(Trials(*left), (std::vector<int64_t>{3, 5}));
   EXPECT_EQ(left->front().confirmed_costs, std::vector<double>{0.5e-3});
 }
 
@@ -224,7 +227,7 @@ TEST_P(ConfirmationTest, InsertIgnoresAConfirmationAndInsertAllKeepsIt) {
   EXPECT_EQ(counts->inserted, 1);
   absl::StatusOr<std::vector<Record>> best = db_->Best(Query{kMatmul}, 5);
   ASSERT_TRUE(best.ok()) << best.status();
-  EXPECT_EQ(Trials(*best), (std::vector<int64_t>{1, 0}));
+  EXPECT_EQ(Trials(*best), (std::vector<int64_t>{1, 0}));  // the confirmed one first
   EXPECT_EQ(RankCosts(*best), (std::vector<double>{(1e-3 + 2e-3) / 2, 2e-3}));
   EXPECT_EQ((*best)[0].confirmed_costs, kept.confirmed_costs);
   EXPECT_EQ((*best)[0].confirmed_default_costs, kept.confirmed_default_costs);
@@ -343,8 +346,8 @@ TEST_P(ConfirmationTest, ImportOfAMalformedConfirmationNamesTheLineAndImportsNot
   EXPECT_EQ(counts->inserted, 3);
   absl::StatusOr<std::vector<Record>> best = (*second)->Best(Query{kMatmul}, 2);
   ASSERT_TRUE(best.ok()) << best.status();
-  EXPECT_EQ(RankCosts(*best), (std::vector<double>{1e-3, 2e-3}));
-  EXPECT_EQ(best->back().confirmed_costs, (std::vector<double>{3e-3, 1e-3, 2e-3}));
+  EXPECT_EQ(RankCosts(*best), (std::vector<double>{2e-3, 1e-3}));  // the confirmed one first
+  EXPECT_EQ(best->front().confirmed_costs, (std::vector<double>{3e-3, 1e-3, 2e-3}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ConfirmationTest, ::testing::Values("sqlite", "postgresql"),

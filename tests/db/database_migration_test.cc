@@ -458,8 +458,9 @@ INSERT INTO records (workload_key, target_key, device_key, job, trial, template_
   EXPECT_EQ(raw.Exec("SELECT indexdef FROM pg_indexes WHERE indexname IN ('records_best', "
                      "'records_any_device') ORDER BY indexname"),
             "CREATE INDEX records_any_device ON public.records USING btree (workload_key, "
-            "target_key, status, rank_cost),CREATE INDEX records_best ON public.records USING "
-            "btree (workload_key, target_key, device_key, status, rank_cost)");
+            "target_key, status, ((confirmed_json = '[]'::text)), rank_cost),CREATE INDEX "
+            "records_best ON public.records USING btree (workload_key, target_key, device_key, "
+            "status, ((confirmed_json = '[]'::text)), rank_cost)");
   absl::StatusOr<std::vector<Record>> best = (*db)->Best(Query{"matmul:m=64,n=64,k=64"}, 10);
   ASSERT_TRUE(best.ok()) << best.status();
   std::string trials;

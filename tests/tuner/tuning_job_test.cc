@@ -22,6 +22,7 @@
 #include "tuner/embedded_fleet.h"
 #include "tuner/model_history.h"
 #include "tuner/model_job.h"
+#include "util/median.h"
 
 namespace fleettune::tuner {
 namespace {
@@ -349,6 +350,120 @@ TEST_F(TuningJobTest, ModelJobSharesKinResultsAndEstimatesTheNetwork) {
   EXPECT_EQ(*latest, summary->job);
   EXPECT_TRUE(absl::IsNotFound(
       LatestModelJob(*database, "other", {a, b}, std::nullopt, std::nullopt).status()));
+}
+
+TEST_F(TuningJobTest, ConfirmationRoundRecordsInterleavedRoundsAndBestRanksByThem) {
+  std::unique_ptr<db::Database> database = OpenDb("confirm.db");
+  ASSERT_NE(database, nullptr);
+  TuneOptions options = Options("matmul:m=24,n=40,k=16", 10, "random");
+  options.confirm.top = 3;
+  options.confirm.rounds = 4;
+  absl::StatusOr<TuneSummary> summary = RunTuningJob(options, *database, nullptr);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  ASSERT_TRUE(summary->confirmation.has_value()) << summary->confirmation_failure;
+  EXPECT_FALSE(summary->noise.empty());
+  const Confirmation& confirmation = *summary->confirmation;
+  ASSERT_EQ(confirmation.boards.size(), 1u);  // one machine: one board measures
+  const BoardConfirmation& board = confirmation.boards[0];
+
+  // The candidates: the default, then the job's 3 fastest other configs by their job cost
+  // (a fresh database has no incumbent from another job).
+  std::vector<db::Record> others;
+  const uint64_t default_hash = codegen::ConfigHash(
+      codegen::SearchSpaceFor(options.workload, options.target)->DefaultConfig());
+  for (const db::Record& record : History(*database, options)) {
+    if (record.status == v1::OK && record.config_hash != default_hash) others.push_back(record);
+  }
+  ASSERT_GE(others.size(), 3u);
+  std::stable_sort(others.begin(), others.end(), [](const db::Record& a, const db::Record& b) {
+    return a.mean_cost < b.mean_cost;
+  });
+  ASSERT_EQ(board.candidates.size(), 4u);
+  EXPECT_TRUE(board.candidates[0].candidate.is_default);
+  for (size_t i = 1; i < 4; ++i) {
+    EXPECT_EQ(board.candidates[i].candidate.record_id, others[i - 1].id) << "candidate " << i;
+  }
+  for (const ConfirmedCandidate& candidate : board.candidates) {
+    ASSERT_EQ(candidate.status, v1::OK) << candidate.error;
+    ASSERT_EQ(candidate.costs.size(), 4u);
+    EXPECT_DOUBLE_EQ(candidate.median_cost, util::Median(candidate.costs));
+    const SpeedupInterval expected = SpeedupOver(board.candidates[0].costs, candidate.costs);
+    EXPECT_DOUBLE_EQ(candidate.speedup.median, expected.median);
+    EXPECT_LE(candidate.speedup.low, candidate.speedup.median);
+    EXPECT_GE(candidate.speedup.high, candidate.speedup.median);
+  }
+  EXPECT_DOUBLE_EQ(board.candidates[0].speedup.median, 1.0);  // the default against itself
+
+  // Every candidate's record carries its rounds and the default's of the same rounds.
+  std::map<int64_t, db::Record> by_id;
+  for (const db::Record& record : History(*database, options)) by_id[record.id] = record;
+  for (const ConfirmedCandidate& candidate : board.candidates) {
+    ASSERT_NE(candidate.candidate.record_id, 0);
+    const db::Record& record = by_id[candidate.candidate.record_id];
+    EXPECT_EQ(record.confirmed_costs, candidate.costs);
+    EXPECT_EQ(record.confirmed_default_costs, board.candidates[0].costs);
+  }
+  // best/compile rank by the confirmed medians: the database's best is the round's fastest.
+  ASSERT_NE(confirmation.best(), nullptr);
+  db::Query key;
+  key.workload_key = options.workload.key();
+  key.target_key = options.target.key();
+  key.device_key = options.device_key;
+  absl::StatusOr<std::vector<db::Record>> best = database->Best(key, 4);
+  ASSERT_TRUE(best.ok()) << best.status();
+  ASSERT_EQ(best->size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ((*best)[i].id, confirmation.ranked[i].candidate.record_id) << "rank " << i;
+  }
+}
+
+TEST_F(TuningJobTest, ConfirmTopZeroRunsNoRoundAndLeavesRecordsUnconfirmed) {
+  std::unique_ptr<db::Database> database = OpenDb("unconfirmed.db");
+  ASSERT_NE(database, nullptr);
+  TuneOptions options = Options("matmul:m=24,n=40,k=16", 5, "random");
+  options.confirm.top = 0;
+  absl::StatusOr<TuneSummary> summary = RunTuningJob(options, *database, nullptr);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_FALSE(summary->confirmation.has_value());
+  EXPECT_EQ(summary->confirmation_failure, "");
+  EXPECT_EQ(summary->held_back, 0);
+  for (const db::Record& record : History(*database, options)) {
+    EXPECT_TRUE(record.confirmed_costs.empty());
+  }
+  options.confirm.rounds = 0;
+  EXPECT_EQ(RunTuningJob(options, *database, nullptr).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(TuningJobTest, ModelJobConfirmsEachTaskAndEstimatesFromTheConfirmedMedians) {
+  std::unique_ptr<db::Database> database = OpenDb("model-confirm.db");
+  ASSERT_NE(database, nullptr);
+  const std::string a = "matmul:m=32,n=32,k=32";
+  const std::string b = "matmul:m=16,n=48,k=32";
+  std::vector<ModelTask> tasks = {{*codegen::CheckedWorkload::Parse(a), 3},
+                                  {*codegen::CheckedWorkload::Parse(b), 1}};
+  TuneOptions common = Options(a, 10, "random");
+  common.confirm.top = 2;
+  common.confirm.rounds = 3;
+  ModelTuneOptions options("confirmed", std::move(tasks), common);
+  options.scheduler.policy = SchedulerPolicy::kRoundRobin;
+  absl::StatusOr<ModelTuneSummary> summary = RunModelJob(options, *database, nullptr);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  double expected = 0;
+  for (const ModelTaskState& task : summary->tasks) {
+    ASSERT_TRUE(task.confirmed.has_value()) << task.workload << ": " << task.confirmation_failure;
+    EXPECT_EQ(task.confirmed->costs.size(), 3u);
+    EXPECT_GT(task.confirmed->speedup.median, 0) << "the default was measured beside it";
+    expected += static_cast<double>(task.count) * task.confirmed->median_cost;
+    db::Query query;
+    query.workload_key = task.workload;
+    absl::StatusOr<std::vector<db::Record>> best = database->Best(query, 1);
+    ASSERT_TRUE(best.ok()) << best.status();
+    ASSERT_EQ(best->size(), 1u);
+    EXPECT_EQ((*best)[0].confirmed_costs, task.confirmed->costs) << task.workload;
+  }
+  ASSERT_TRUE(summary->confirmed_estimated_seconds.has_value());
+  EXPECT_DOUBLE_EQ(*summary->confirmed_estimated_seconds, expected);
 }
 
 }  // namespace

@@ -34,5 +34,27 @@ TEST(MedianTest, LeavesTheCallersVectorUnsorted) {
   EXPECT_EQ(values, (std::vector<double>{3, 1, 2}));
 }
 
+// Reference values from numpy 1.24 (np.quantile's default "linear" method) on these samples.
+TEST(QuantileTest, MatchesNumpysLinearRule) {
+  const std::vector<double> five = {1.10, 0.95, 1.30, 1.02, 1.05};
+  EXPECT_NEAR(Quantile(five, 0.1), 0.978, 1e-12);  // np.quantile(five, 0.1)
+  EXPECT_NEAR(Quantile(five, 0.9), 1.22, 1e-12);   // np.quantile(five, 0.9)
+  EXPECT_DOUBLE_EQ(Quantile(five, 0.5), Median(five));
+  EXPECT_DOUBLE_EQ(Quantile(five, 0), 0.95);
+  EXPECT_DOUBLE_EQ(Quantile(five, 1), 1.30);
+  EXPECT_DOUBLE_EQ(Quantile({4, 1}, 0.25), 1.75);
+  EXPECT_DOUBLE_EQ(Quantile({7}, 0.9), 7);
+  EXPECT_DOUBLE_EQ(Quantile({}, 0.5), 0);
+}
+
+TEST(CoefficientOfVariationTest, IsTheSampleStddevOverTheMean) {
+  // mean 2, sample variance ((1)^2 + 0 + 1^2) / 2 = 1: CV 0.5.
+  EXPECT_DOUBLE_EQ(CoefficientOfVariation({1, 2, 3}), 0.5);
+  EXPECT_DOUBLE_EQ(CoefficientOfVariation({5, 5, 5, 5}), 0);
+  EXPECT_DOUBLE_EQ(CoefficientOfVariation({5}), 0);  // one repeat says nothing
+  EXPECT_DOUBLE_EQ(CoefficientOfVariation({}), 0);
+  EXPECT_DOUBLE_EQ(CoefficientOfVariation({0, 0}), 0);  // no mean to scale by
+}
+
 }  // namespace
 }  // namespace fleettune::util

@@ -26,6 +26,8 @@
 #include "tuner/builder_pool.h"
 #include "tuner/cli/commands.h"
 #include "tuner/compiler.h"
+#include "tuner/confirm.h"
+#include "tuner/embedded_fleet.h"
 #include "tuner/tuning_job.h"
 #include "util/median.h"
 #include "util/seconds_since.h"
@@ -90,57 +92,70 @@ absl::Status WriteFile(const std::string& path, const std::string& bytes) {
   return absl::OkStatus();
 }
 
-// A measuring task for `kernel` as a board would get it.
-absl::StatusOr<v1::MeasureTask> MakeTask(const codegen::CheckedWorkload& workload,
-                                         const codegen::CheckedTarget& target,
-                                         const codegen::BuiltKernel& kernel) {
+// The rounds of `compile --compare-default`: as many as a tune job's confirmation round.
+constexpr int kCompareRounds = 5;
+
+struct Comparison {
+  double compiled_gflops = 0;  // medians over the rounds
+  double default_gflops = 0;
+  tuner::SpeedupInterval speedup;  // compiled over default, per round
+};
+
+// Measures the compiled kernel beside the template default here, the way a tune job's
+// confirmation round does on a board (tuner/confirm.h): one multi-candidate task, the two
+// kernels interleaved in rounds, in a sandbox worker process of the board runtime, with the
+// tune job's measurement settings. So the speedup printed here and the one `tune` printed are
+// the same measurement, taken at another time (docs/confirmation.md has how far they agree).
+absl::StatusOr<Comparison> CompareHere(const codegen::CheckedWorkload& workload,
+                                       const codegen::CheckedTarget& target,
+                                       const codegen::BuiltKernel& compiled,
+                                       const codegen::BuiltKernel& fallback) {
   absl::StatusOr<codegen::BuiltKernel> reference = codegen::BuildReference(workload, target);
   if (!reference.ok()) return reference.status();
   v1::MeasureTask task;
   *task.mutable_workload() = workload.proto();
-  *task.mutable_artifact() = tuner::MakeArtifact(kernel.shared_object, kernel.symbol);
+  task.set_workload_key(workload.key());
+  task.set_target_key(target.key());
   *task.mutable_reference() =
       tuner::MakeArtifact(std::move(reference->shared_object), reference->symbol);
-  for (const v1::TensorSpec& tensor : workload.Tensors()) {
-    *task.add_tensors() = tensor;
-  }
+  for (const v1::TensorSpec& tensor : workload.Tensors()) *task.add_tensors() = tensor;
   *task.mutable_options() = tuner::DefaultMeasureOptions();
-  task.mutable_options()->set_repeat(3);
-  task.mutable_options()->set_min_repeat_ms(100);
-  return task;
-}
-
-struct Comparison {
-  double first_gflops = 0;  // medians over the rounds
-  double second_gflops = 0;
-  double ratio = 0;  // median over the rounds of first / second
-};
-
-// Measures two kernels here in alternation (A B A B ...), so a busy spell on the machine hits
-// both alike, and reports medians: one measurement of each can differ by tens of percent on
-// a small shared machine, especially for multithreaded kernels.
-absl::StatusOr<Comparison> CompareHere(const codegen::CheckedWorkload& workload,
-                                       const v1::MeasureTask& first,
-                                       const v1::MeasureTask& second) {
-  constexpr int kRounds = 5;
-  rpc_server::CpuDevice device(/*sandbox=*/false, rpc_server::SandboxOptions{});
-  std::vector<double> a, b, ratios;
-  for (int round = 0; round < kRounds; ++round) {
-    double gflops[2];
-    for (int which = 0; which < 2; ++which) {
-      v1::MeasureResult result = rpc_server::MeasureOnDevice(device, which == 0 ? first : second);
-      if (result.status() != v1::OK) {
-        return absl::InternalError(
-            absl::StrCat(v1::MeasureStatus_Name(result.status()), ": ", result.error()));
-      }
-      gflops[which] = tuner::Gflops(
-          workload, Median(std::vector<double>(result.costs().begin(), result.costs().end())));
-    }
-    a.push_back(gflops[0]);
-    b.push_back(gflops[1]);
-    ratios.push_back(gflops[0] / gflops[1]);
+  task.mutable_options()->set_timeout_ms(2 * task.options().timeout_ms());
+  task.set_rounds(kCompareRounds);
+  for (const codegen::BuiltKernel* kernel : {&compiled, &fallback}) {
+    *task.add_candidates()->mutable_artifact() =
+        tuner::MakeArtifact(kernel->shared_object, kernel->symbol);
   }
-  return Comparison{Median(a), Median(b), Median(ratios)};
+  rpc_server::SandboxOptions sandbox;
+  sandbox.worker_binary = tuner::FindRpcServerBinary();
+  rpc_server::CpuDevice device(/*sandbox=*/true, sandbox);
+  const v1::MeasureResult result = device.Measure(task);
+  if (result.status() != v1::OK) {
+    return absl::InternalError(
+        absl::StrCat(v1::MeasureStatus_Name(result.status()), ": ", result.error()));
+  }
+  if (result.candidates_size() != 2) {
+    return absl::InternalError(absl::StrCat("the sandbox answered ", result.candidates_size(),
+                                            " candidates of 2; is ", sandbox.worker_binary,
+                                            " from another fleettune version?"));
+  }
+  for (int i = 0; i < 2; ++i) {
+    const v1::CandidateResult& candidate = result.candidates(i);
+    if (candidate.status() != v1::OK || candidate.costs().empty()) {
+      return absl::InternalError(absl::StrCat(i == 0 ? "the compiled kernel: " : "the default: ",
+                                              v1::MeasureStatus_Name(candidate.status()), ": ",
+                                              candidate.error()));
+    }
+  }
+  const std::vector<double> tuned(result.candidates(0).costs().begin(),
+                                  result.candidates(0).costs().end());
+  const std::vector<double> untuned(result.candidates(1).costs().begin(),
+                                    result.candidates(1).costs().end());
+  Comparison comparison;
+  comparison.compiled_gflops = tuner::Gflops(workload, Median(tuned));
+  comparison.default_gflops = tuner::Gflops(workload, Median(untuned));
+  comparison.speedup = tuner::SpeedupOver(untuned, tuned);
+  return comparison;
 }
 
 // `models/resnet-50.onnx` -> `resnet_50`: a C identifier naming the model.
@@ -277,19 +292,21 @@ int RunCompile(const CompileArgs& args) {
                                kernel->symbol, codegen::ConfigToString(config));
 
   if (args.compare_default) {
+    if (codegen::ConfigHash(config) == codegen::ConfigHash(space->DefaultConfig())) {
+      std::cout << "the compiled kernel is the template default: nothing to compare\n";
+      return kExitOk;
+    }
     absl::StatusOr<codegen::BuiltKernel> fallback =
         codegen::BuildKernel(*workload, *target, space->DefaultConfig(), options);
     if (!fallback.ok()) return ReportError(kCommand, fallback.status());
-    absl::StatusOr<v1::MeasureTask> tuned = MakeTask(*workload, *target, *kernel);
-    if (!tuned.ok()) return ReportError(kCommand, tuned.status());
-    absl::StatusOr<v1::MeasureTask> untuned = MakeTask(*workload, *target, *fallback);
-    if (!untuned.ok()) return ReportError(kCommand, untuned.status());
-    absl::StatusOr<Comparison> comparison = CompareHere(*workload, *tuned, *untuned);
+    absl::StatusOr<Comparison> comparison = CompareHere(*workload, *target, *kernel, *fallback);
     if (!comparison.ok()) return ReportError(kCommand, comparison.status());
     std::cout << absl::StrFormat(
-        "measured here, alternating, median of 5 rounds: compiled %.2f GFLOPS, template default "
-        "%.2f GFLOPS, speedup %.2fx\n",
-        comparison->first_gflops, comparison->second_gflops, comparison->ratio);
+        "measured here in a board sandbox, the two kernels interleaved, median of %d rounds: "
+        "compiled %.2f GFLOPS, template default %.2f GFLOPS, speedup %s%s\n",
+        kCompareRounds, comparison->compiled_gflops, comparison->default_gflops,
+        tuner::DescribeSpeedup(comparison->speedup),
+        comparison->speedup.Reliable() ? "" : "; no reliable gain over the default here");
   }
   return kExitOk;
 }

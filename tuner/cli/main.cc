@@ -100,6 +100,16 @@ int Main(int argc, char** argv) {
                    "stop after this many trials without a new best (with --model: per task; "
                    "0: never)")
       ->capture_default_str();
+  tune_cmd
+      ->add_option("--confirm-top", tune.confirm_top,
+                   "at the end of the job (with --model: per task), re-measure this many of the "
+                   "fastest configs beside the template default, interleaved on the board, and "
+                   "report and record those figures; 0: no confirmation round")
+      ->capture_default_str();
+  tune_cmd
+      ->add_option("--confirm-rounds", tune.confirm_rounds,
+                   "rounds of the confirmation; each times every candidate once")
+      ->capture_default_str();
   tune_cmd->add_flag("--resume", tune.resume,
                      "continue from the database: never re-measure a recorded config");
   tune_cmd

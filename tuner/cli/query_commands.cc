@@ -1,4 +1,5 @@
 // `fleettune best` and `fleettune history`: read the tuning database.
+#include <algorithm>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 #include "graph/tasks.h"
 #include "nlohmann/json.hpp"
 #include "tuner/cli/commands.h"
+#include "tuner/confirm.h"
 #include "tuner/model_history.h"
 
 namespace fleettune::cli {
@@ -102,15 +104,35 @@ int RunBest(const QueryArgs& args) {
               << args.db << "\n";
     return kExitFailure;
   }
-  std::cout << absl::StrFormat("%-4s %10s %10s  %-10s %6s  %s\n", "rank", "GFLOPS", "ms", "device",
-                               "trial", "config");
+  // A confirmed record shows its confirmed median (what it ranks by) and its speedup over the
+  // template default in the same rounds; an unconfirmed one what the job measured.
+  const bool any_confirmed =
+      std::any_of(records->begin(), records->end(),
+                  [](const db::Record& record) { return !record.confirmed_costs.empty(); });
+  std::cout << absl::StrFormat(
+      "%-4s %10s %10s  %-10s %6s  %s%s\n", "rank", "GFLOPS", "ms", "device", "trial",
+      any_confirmed ? absl::StrFormat("%-26s  ", "confirmed vs default") : std::string(), "config");
   int rank = 1;
   bool any_older = false;
   for (const db::Record& record : *records) {
     const bool older = OlderCompiler(record);
     any_older |= older;
-    std::cout << absl::StrFormat("%-4d %10.2f %10.4f  %-10s %6d  %s%s\n", rank++, record.gflops,
-                                 record.mean_cost * 1e3, record.device_key, record.trial,
+    const double cost = db::RankCost(record);
+    std::string confirmed;
+    if (any_confirmed) {
+      if (record.confirmed_costs.empty()) {
+        confirmed = "unconfirmed";
+      } else if (record.confirmed_default_costs.empty()) {
+        confirmed = "confirmed";
+      } else {
+        confirmed = tuner::DescribeSpeedup(
+            tuner::SpeedupOver(record.confirmed_default_costs, record.confirmed_costs));
+      }
+      confirmed = absl::StrFormat("%-26s  ", confirmed);
+    }
+    std::cout << absl::StrFormat("%-4d %10.2f %10.4f  %-10s %6d  %s%s%s\n", rank++,
+                                 cost > 0 ? record.gflops * record.mean_cost / cost : 0.0,
+                                 cost * 1e3, record.device_key, record.trial, confirmed,
                                  codegen::ConfigToString(record.config), older ? "  *" : "");
   }
   // The key of `host` lists every CPU feature; people read the short form.

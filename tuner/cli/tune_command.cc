@@ -13,6 +13,7 @@
 #include "codegen/workload.h"
 #include "db/database.h"
 #include "tuner/cli/commands.h"
+#include "tuner/confirm.h"
 #include "tuner/embedded_fleet.h"
 #include "tuner/tracker_client.h"
 #include "tuner/tuning_job.h"
@@ -82,6 +83,8 @@ absl::StatusOr<tuner::TuneOptions> TuneOptionsFromArgs(const TuneArgs& args,
   options.builder_threads = args.builders;
   options.job_name = args.job;
   options.early_stop = args.early_stop;
+  options.confirm.top = args.confirm_top;
+  options.confirm.rounds = args.confirm_rounds;
   options.resume = args.resume;
   options.objective = args.objective;
   options.load_model = args.load_model;
@@ -97,6 +100,77 @@ absl::StatusOr<tuner::TuneOptions> TuneOptionsFromArgs(const TuneArgs& args,
   options.measure.set_min_repeat_ms(args.min_repeat_ms);
   options.measure.set_timeout_ms(args.timeout_ms);
   return options;
+}
+
+// The job's best and its speedup over the template default: the confirmation round's figures
+// when it ran (tuner/confirm.h), which are the ones the database now ranks by; otherwise the
+// job's own, said to be unconfirmed.
+void PrintResult(const codegen::CheckedWorkload& workload, const tuner::TuneSummary& summary) {
+  if (!summary.noise.empty()) {
+    std::cout << "board noise (CV of each result's repeats): " << summary.noise << "\n";
+  }
+  for (const std::string& warning : summary.shared_host_warnings) {
+    std::cout << "warning: " << warning << "\n";
+  }
+  if (summary.held_back > 0) {
+    std::cout << absl::StrFormat(
+        "held back: %d new bests within their board's noise were re-measured beside the best "
+        "before being announced; %d of them won there\n",
+        summary.held_back, summary.held_back_upheld);
+  }
+  const double claimed =
+      summary.default_gflops > 0 ? summary.best->gflops / summary.default_gflops : 0;
+  const tuner::ConfirmedCandidate* best =
+      summary.confirmation ? summary.confirmation->best() : nullptr;
+  if (best == nullptr) {
+    std::cout << absl::StrFormat("best: %.2f GFLOPS (%.3f ms) %s\n", summary.best->gflops,
+                                 summary.best->mean_cost * 1e3,
+                                 codegen::ConfigToString(summary.best->config));
+    if (claimed > 0) {
+      std::cout << absl::StrFormat(
+          "template default: %.2f GFLOPS; tuned is %.2fx the default, UNCONFIRMED (%s)\n",
+          summary.default_gflops, claimed,
+          summary.confirmation_failure.empty() ? "--confirm-top 0" : summary.confirmation_failure);
+    }
+    return;
+  }
+  const tuner::Confirmation& confirmation = *summary.confirmation;
+  const tuner::BoardConfirmation& board = confirmation.boards[confirmation.chosen];
+  std::cout << absl::StrFormat(
+      "exploration: best %.2f GFLOPS as first measured%s\n", summary.best->gflops,
+      claimed > 0 ? absl::StrFormat(", %.2fx the template default as first measured", claimed)
+                  : "");
+  std::cout << absl::StrFormat(
+      "confirmation: %d configs re-measured together on board %s, %d rounds interleaved "
+      "(round-to-round noise %.1f%%)%s\n",
+      board.candidates.size(), board.board_id, best->costs.size(), 100 * board.noise_cv,
+      confirmation.boards.size() > 1
+          ? absl::StrFormat("; %d boards measured it, the quietest counts",
+                            confirmation.boards.size())
+          : "");
+  for (const std::string& disagreement : confirmation.disagreements) {
+    std::cout << "warning: " << disagreement << "\n";
+  }
+  std::cout << absl::StrFormat("best: %.2f GFLOPS (%.3f ms, median of the rounds) %s%s\n",
+                               tuner::Gflops(workload, best->median_cost), best->median_cost * 1e3,
+                               codegen::ConfigToString(best->candidate.config),
+                               best->candidate.is_default ? " (the template default)" : "");
+  const tuner::ConfirmedCandidate* base = confirmation.default_candidate();
+  if (base == nullptr) {
+    std::cout << "template default: it failed in the confirmation round; no speedup to report\n";
+  } else if (best->candidate.is_default) {
+    std::cout << "tuning found no gain: no config of the job beat the template default when "
+                 "re-measured beside it; the default is as good\n";
+  } else if (!best->speedup.Reliable()) {
+    std::cout << absl::StrFormat(
+        "template default: %.2f GFLOPS; tuning found no reliable gain: the best is %s the "
+        "default, a range that includes 1.0, so the default is as good\n",
+        tuner::Gflops(workload, base->median_cost), tuner::DescribeSpeedup(best->speedup));
+  } else {
+    std::cout << absl::StrFormat("template default: %.2f GFLOPS; tuned is %s the default\n",
+                                 tuner::Gflops(workload, base->median_cost),
+                                 tuner::DescribeSpeedup(best->speedup));
+  }
 }
 
 int RunTune(const TuneArgs& args) {
@@ -158,10 +232,10 @@ int RunTune(const TuneArgs& args) {
 
   std::cout << absl::StrFormat(
       "job %s: %d trials, %d failed; build %.1f s (summed over builders), measure %.1f s, "
-      "model %.2f s, search %.2f s, wall %.1f s\n",
+      "model %.2f s, search %.2f s, confirm %.1f s, wall %.1f s\n",
       summary->job, summary->trials, summary->failures, summary->build_seconds,
       summary->measure_seconds, summary->model_seconds, summary->search_seconds,
-      summary->wall_seconds);
+      summary->confirm_seconds, summary->wall_seconds);
   if (summary->resumed_trials > 0) {
     std::cout << absl::StrFormat("resumed: %d trials were already recorded\n",
                                  summary->resumed_trials);
@@ -187,14 +261,7 @@ int RunTune(const TuneArgs& args) {
     }
     return kExitFailure;
   }
-  std::cout << absl::StrFormat("best: %.2f GFLOPS (%.3f ms) %s\n", summary->best->gflops,
-                               summary->best->mean_cost * 1e3,
-                               codegen::ConfigToString(summary->best->config));
-  if (summary->default_gflops > 0) {
-    std::cout << absl::StrFormat("template default: %.2f GFLOPS; tuned is %.2fx the default\n",
-                                 summary->default_gflops,
-                                 summary->best->gflops / summary->default_gflops);
-  }
+  PrintResult(*workload, *summary);
   return kExitOk;
 }
 

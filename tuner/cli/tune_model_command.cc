@@ -19,6 +19,7 @@
 #include "graph/onnx_import.h"
 #include "graph/tasks.h"
 #include "tuner/cli/commands.h"
+#include "tuner/confirm.h"
 #include "tuner/model_job.h"
 #include "tuner/task_scheduler.h"
 
@@ -38,6 +39,16 @@ std::string Milliseconds(const std::optional<double>& seconds) {
   return seconds ? absl::StrFormat("%.4g ms", *seconds * 1e3) : std::string("-");
 }
 
+// A task's confirmed speedup over its template default, as the table shows it.
+std::string ConfirmedCell(const tuner::ModelTaskState& task) {
+  if (!task.confirmed) return task.confirmation_failure.empty() ? "-" : "unconfirmed";
+  const tuner::SpeedupInterval& speedup = task.confirmed->speedup;
+  if (task.confirmed->candidate.is_default) return "the default is best";
+  if (speedup.median <= 0) return "no default to compare";
+  return absl::StrFormat("%.2fx (%.2f-%.2f)%s", speedup.median, speedup.low, speedup.high,
+                         speedup.Reliable() ? "" : " no reliable gain");
+}
+
 // The tasks table: one line per task, largest share of the estimated latency first; workload
 // keys cut at `shape_width` (0: whole).
 std::string TaskTable(const tuner::ModelTuneSummary& summary, size_t shape_width) {
@@ -51,16 +62,21 @@ std::string TaskTable(const tuner::ModelTuneSummary& summary, size_t shape_width
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return summary.tasks[a].share > summary.tasks[b].share;
   });
-  std::string table =
-      absl::StrFormat("  %3s  %-*s  %5s  %6s  %9s  %6s\n", "#", static_cast<int>(shape_width),
-                      "shape", "count", "trials", "GFLOPS", "share");
+  // After the confirmation rounds: each task's confirmed speedup over its template default.
+  const bool confirmed = std::any_of(summary.tasks.begin(), summary.tasks.end(),
+                                     [](const tuner::ModelTaskState& task) {
+                                       return task.confirmed || !task.confirmation_failure.empty();
+                                     });
+  std::string table = absl::StrFormat(
+      "  %3s  %-*s  %5s  %6s  %9s  %6s%s\n", "#", static_cast<int>(shape_width), "shape", "count",
+      "trials", "GFLOPS", "share", confirmed ? "  confirmed vs default (10-90%)" : "");
   for (size_t i : order) {
     const tuner::ModelTaskState& task = summary.tasks[i];
-    absl::StrAppendFormat(&table, "  %3d  %-*s  %5d  %6d  %9s  %5.1f%%%s\n", i,
-                          static_cast<int>(shape_width), Cut(task.workload, shape_width),
-                          task.count, task.trials,
-                          task.best ? absl::StrFormat("%.2f", task.best->gflops) : std::string("-"),
-                          100 * task.share, task.stopped ? "  stopped" : "");
+    absl::StrAppendFormat(
+        &table, "  %3d  %-*s  %5d  %6d  %9s  %5.1f%%%s%s\n", i, static_cast<int>(shape_width),
+        Cut(task.workload, shape_width), task.count, task.trials,
+        task.best ? absl::StrFormat("%.2f", task.best->gflops) : std::string("-"), 100 * task.share,
+        confirmed ? "  " + ConfirmedCell(task) : "", task.stopped ? "  stopped" : "");
   }
   return table;
 }
@@ -196,9 +212,9 @@ int RunTuneModel(const TuneArgs& args) {
   }
   std::cout << TaskTable(*summary, /*shape_width=*/0);
   if (!summary->estimated_seconds) {
-    const int64_t missing = std::count_if(
-        summary->tasks.begin(), summary->tasks.end(),
-        [](const tuner::ModelTaskState& task) { return !task.best.has_value(); });
+    const int64_t missing =
+        std::count_if(summary->tasks.begin(), summary->tasks.end(),
+                      [](const tuner::ModelTaskState& task) { return !task.best.has_value(); });
     std::cout << absl::StrFormat(
         "estimated network latency: unknown, %d of %d tasks have no valid result (a larger "
         "--trials reaches them; compile uses their template defaults); see `fleettune history "
@@ -212,6 +228,21 @@ int RunTuneModel(const TuneArgs& args) {
     std::cout << absl::StrFormat(", %.2fx faster than at the start (%s)",
                                  *summary->first_estimated_seconds / *summary->estimated_seconds,
                                  Milliseconds(summary->first_estimated_seconds));
+  }
+  if (summary->confirmed_estimated_seconds) {
+    std::cout << absl::StrFormat(
+        "\nconfirmed: %s, the tasks' best kernels re-measured beside their template defaults "
+        "(median of %d rounds; %.1f s)",
+        Milliseconds(summary->confirmed_estimated_seconds), args.confirm_rounds,
+        summary->confirm_seconds);
+  }
+  for (const tuner::ModelTaskState& task : summary->tasks) {
+    if (!task.confirmation_failure.empty()) {
+      std::cout << "\ntask " << task.workload << ": unconfirmed: " << task.confirmation_failure;
+    }
+  }
+  if (!summary->noise.empty()) {
+    std::cout << "\nboard noise (CV of each result's repeats): " << summary->noise;
   }
   std::cout << absl::StrFormat("\nbuild it: fleettune compile --model %s --db %s -o %s\n",
                                args.model, args.db, name);
