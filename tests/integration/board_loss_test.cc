@@ -104,21 +104,13 @@ class BoardLossTest : public ::testing::Test {
     return 0;
   }
 
+  // No confirmation round (nor held-back bests): these tests count the tracker's tasks and
+  // kill boards at chosen trials; the round is tested in fleet_test.cc and tuning_job_test.cc.
   std::vector<std::string> Tune(const std::string& workload, int trials, int min_repeat_ms) {
-    return {FLEETTUNE_BIN,
-            "tune",
-            "--workload",
-            workload,
-            "--tracker",
-            address_,
-            "--key",
-            kKey,
-            "--trials",
-            std::to_string(trials),
-            "--db",
-            db_,
-            "--min-repeat-ms",
-            std::to_string(min_repeat_ms)};
+    return {FLEETTUNE_BIN, "tune",   "--confirm-top",   "0",
+            "--workload",  workload, "--tracker",       address_,
+            "--key",       kKey,     "--trials",        std::to_string(trials),
+            "--db",        db_,      "--min-repeat-ms", std::to_string(min_repeat_ms)};
   }
 
   std::filesystem::path dir_;
