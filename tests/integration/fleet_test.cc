@@ -169,9 +169,9 @@ TEST_F(FleetTest, TunesOnTwoBoardsThenBestAndCompileUseTheDatabase) {
   for (int i = 0; i < 16; ++i) EXPECT_EQ(trials[i], i);
   ASSERT_NE(fastest, nullptr) << "no trial succeeded";
   EXPECT_EQ(std::count_if(history->begin(), history->end(),
-                          [](const db::Record& r) { return r.confirmed_costs.size() == 5; }),
+                          [](const db::Record& r) { return r.confirmed_costs.size() == 15; }),
             6)
-      << "the default and the job's 5 fastest, 5 rounds each";
+      << "the default and the job's 5 fastest, 15 rounds each";
   EXPECT_EQ(boards_used.size(), 2u) << "both boards should have measured";
 
   // `best` returns the fastest record.

@@ -72,7 +72,7 @@ struct TuneArgs {
   uint64_t seed = 0;
   int early_stop = 0;
   int confirm_top = 5;  // the confirmation round (tuner/confirm.h); 0: none
-  int confirm_rounds = 5;
+  int confirm_rounds = 15;
   bool resume = false;
   std::string objective = "rank:pairwise";
   std::string load_model;

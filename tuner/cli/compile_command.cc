@@ -93,7 +93,7 @@ absl::Status WriteFile(const std::string& path, const std::string& bytes) {
 }
 
 // The rounds of `compile --compare-default`: as many as a tune job's confirmation round.
-constexpr int kCompareRounds = 5;
+constexpr int kCompareRounds = tuner::ConfirmOptions{}.rounds;
 
 struct Comparison {
   double compiled_gflops = 0;  // medians over the rounds
