@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "tracker/task_artifacts.h"
 
 namespace fleettune::tracker {
 namespace {
@@ -20,42 +21,6 @@ int64_t NowUnixMs() { return absl::ToUnixMillis(absl::Now()); }
 std::string ReferenceKey(const v1::MeasureTask& task) {
   if (!task.options().check_correctness() && task.reference().shared_object().empty()) return "";
   return absl::StrCat(task.workload_key(), "\n", task.target_key());
-}
-
-// The artifacts a task carries, by field name: its candidate, each candidate of a
-// multi-candidate task, and its reference (an unset one is empty, and counts nothing).
-std::vector<std::pair<std::string, const v1::Artifact*>> TaskArtifacts(
-    const v1::MeasureTask& task) {
-  std::vector<std::pair<std::string, const v1::Artifact*>> artifacts = {
-      {"artifact", &task.artifact()}, {"reference", &task.reference()}};
-  for (int c = 0; c < task.candidates_size(); ++c) {
-    artifacts.emplace_back(absl::StrCat("candidates[", c, "].artifact"),
-                           &task.candidates(c).artifact());
-  }
-  return artifacts;
-}
-
-// Whether `task`'s artifacts fit an artifact limit of `limit_bytes`: each one at most the
-// limit, and all together at most TaskArtifactsLimitBytes (what one message has room for).
-// Else InvalidArgument naming the field after `field_prefix` (e.g. "MeasureBatch.tasks[3].")
-// or the task as `task_name`, the limit of `holder` and the `option` that raises it.
-absl::Status CheckTaskArtifacts(const v1::MeasureTask& task, int64_t limit_bytes,
-                                const std::string& field_prefix, const std::string& task_name,
-                                const std::string& holder, const std::string& option) {
-  int64_t total = 0;
-  for (const auto& [name, artifact] : TaskArtifacts(task)) {
-    const int64_t bytes = static_cast<int64_t>(artifact->shared_object().size());
-    if (bytes > limit_bytes) {
-      return net::ArtifactTooLarge(absl::StrCat(field_prefix, name, ".shared_object"), bytes,
-                                   limit_bytes, holder, option);
-    }
-    total += bytes;
-  }
-  if (total > net::TaskArtifactsLimitBytes(limit_bytes)) {
-    return net::TaskArtifactsTooLarge(absl::StrCat("the artifacts of ", task_name), total,
-                                      limit_bytes, holder, option);
-  }
-  return absl::OkStatus();
 }
 
 v1::MeasureResult FailureResult(v1::MeasureStatus status, std::string error) {

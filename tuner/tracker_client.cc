@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "net/artifact_limit.h"
 #include "rpc_server/connect_diagnosis.h"
+#include "tracker/task_artifacts.h"
 
 namespace fleettune::tuner {
 namespace {
@@ -115,14 +116,7 @@ absl::Status TrackerClient::Measure(
     const v1::MeasureBatch& batch, const std::function<void(const v1::MeasureResult&)>& on_result) {
   // Each artifact against this command's limit; the tracker also checks each task's total.
   for (int i = 0; i < batch.tasks_size(); ++i) {
-    const v1::MeasureTask& task = batch.tasks(i);
-    std::vector<std::pair<std::string, const v1::Artifact*>> artifacts = {
-        {"artifact", &task.artifact()}, {"reference", &task.reference()}};
-    for (int c = 0; c < task.candidates_size(); ++c) {
-      artifacts.emplace_back(absl::StrCat("candidates[", c, "].artifact"),
-                             &task.candidates(c).artifact());
-    }
-    for (const auto& [name, artifact] : artifacts) {
+    for (const auto& [name, artifact] : tracker::TaskArtifacts(batch.tasks(i))) {
       const int64_t bytes = static_cast<int64_t>(artifact->shared_object().size());
       if (bytes > max_artifact_bytes_) {
         return net::ArtifactTooLarge(absl::StrCat("task ", i, "'s ", name), bytes,
