@@ -39,11 +39,6 @@ std::string QueryWhere(const Query& query, bool ok_only) {
   return absl::StrCat(" WHERE ", absl::StrJoin(terms, " AND "));
 }
 
-int BindText(sqlite3_stmt* stmt, int index, const std::string& text) {
-  return sqlite3_bind_text(stmt, index, text.data(), static_cast<int>(text.size()),
-                           SQLITE_TRANSIENT);
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& path,
@@ -196,47 +191,6 @@ absl::Status SqliteDatabase::Insert(Record* record) {
   return status;
 }
 
-absl::Status SqliteDatabase::Confirm(int64_t record_id, const std::vector<double>& costs,
-                                     const std::vector<double>& default_costs) {
-  absl::StatusOr<ConfirmationColumns> columns = PrepareConfirmation(costs, default_costs);
-  if (!columns.ok()) return columns.status();
-  static constexpr char kStatusSql[] = "SELECT status FROM records WHERE id = ?1";
-  static constexpr char kUpdateSql[] =
-      "UPDATE records SET confirmed_json = ?2, confirmed_default_json = ?3, rank_cost = ?4 "
-      "WHERE id = ?1";
-  absl::MutexLock lock(&mutex_);
-  return InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) -> absl::Status {
-    absl::StatusOr<sqlite3_stmt*> select = CachedStatement(kStatusSql);
-    if (!select.ok()) return select.status();
-    StatementResetter select_resetter(*select);
-    int rc = sqlite3_bind_int64(*select, 1, record_id);
-    if (rc != SQLITE_OK) return SqliteError(db_, rc, path_, "binding a confirmation");
-    rc = sqlite3_step(*select);
-    if (rc == SQLITE_DONE) {
-      return absl::NotFoundError(
-          absl::StrCat("tuning database '", path_, "' has no record ", record_id, " to confirm"));
-    }
-    if (rc != SQLITE_ROW) return SqliteError(db_, rc, path_, "reading the record to confirm");
-    if (const std::string status = ColumnText(*select, 0); status != "OK") {
-      return absl::FailedPreconditionError(absl::StrCat("tuning database '", path_, "': record ",
-                                                        record_id, " has status ", status,
-                                                        "; only an OK record can be confirmed"));
-    }
-    absl::StatusOr<sqlite3_stmt*> update = CachedStatement(kUpdateSql);
-    if (!update.ok()) return update.status();
-    StatementResetter update_resetter(*update);
-    rc = sqlite3_bind_int64(*update, 1, record_id);
-    if (rc == SQLITE_OK) rc = BindText(*update, 2, columns->confirmed_json);
-    if (rc == SQLITE_OK) rc = BindText(*update, 3, columns->confirmed_default_json);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_double(*update, 4, columns->rank_cost);
-    if (rc != SQLITE_OK) return SqliteError(db_, rc, path_, "binding a confirmation");
-    if (rc = sqlite3_step(*update); rc != SQLITE_DONE) {
-      return SqliteError(db_, rc, path_, "confirming a record");
-    }
-    return absl::OkStatus();
-  });
-}
-
 absl::StatusOr<SqliteDatabase::RecordIds> SqliteDatabase::InternLocked(const Record& record) {
   RecordIds ids;
   absl::Status status;
@@ -337,8 +291,9 @@ absl::StatusOr<std::vector<Record>> SqliteDatabase::Best(const Query& query, int
   if (top_k <= 0) {
     return absl::InvalidArgumentError(absl::StrCat("Best: top_k must be >= 1, got ", top_k));
   }
-  const std::string sql = absl::StrCat(kSelectColumns, QueryWhere(query, /*ok_only=*/true),
-                                       " ORDER BY (confirmed_json = '[]') ASC, rank_cost ASC, id ASC LIMIT :limit");
+  const std::string sql =
+      absl::StrCat(kSelectColumns, QueryWhere(query, /*ok_only=*/true),
+                   " ORDER BY (confirmed_json = '[]') ASC, rank_cost ASC, id ASC LIMIT :limit");
   return SelectRecords(sql, query, top_k);
 }
 
@@ -435,7 +390,8 @@ absl::StatusOr<ImportCounts> SqliteDatabase::InsertPrepared(const PreparedSource
 absl::StatusOr<int64_t> SqliteDatabase::PruneChecked(int keep) {
   static constexpr char kSql[] =
       "DELETE FROM records WHERE id NOT IN (SELECT id FROM (SELECT id, row_number() OVER ("
-      "PARTITION BY workload_id, target_id, device_id ORDER BY (confirmed_json = '[]') ASC, rank_cost ASC, id ASC) AS rank "
+      "PARTITION BY workload_id, target_id, device_id ORDER BY (confirmed_json = '[]') ASC, "
+      "rank_cost ASC, id ASC) AS rank "
       "FROM records WHERE status = 'OK') WHERE rank <= ?1)";
   absl::MutexLock lock(&mutex_);
   int64_t deleted = 0;

@@ -70,4 +70,9 @@ absl::StatusOr<Statement> Statement::Prepare(sqlite3* db, absl::string_view sql,
   return Statement(stmt);
 }
 
+int BindText(sqlite3_stmt* stmt, int index, const std::string& text) {
+  return sqlite3_bind_text(stmt, index, text.data(), static_cast<int>(text.size()),
+                           SQLITE_TRANSIENT);
+}
+
 }  // namespace fleettune::db::internal

@@ -27,6 +27,9 @@ absl::StatusOr<int64_t> QueryInt(sqlite3* db, const char* sql, absl::string_view
 // Column `column` of the current row of `stmt` as text; "" for NULL.
 std::string ColumnText(sqlite3_stmt* stmt, int column);
 
+// Binds a copy of `text` (SQLITE_TRANSIENT) to parameter `index`; sqlite3_bind_text's code.
+int BindText(sqlite3_stmt* stmt, int index, const std::string& text);
+
 // Owns one prepared statement; finalizes it on destruction. Not thread-safe: the owner
 // serializes use with the connection's mutex.
 class Statement {
