@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <future>
 #include <map>
 #include <set>
 #include <utility>
@@ -286,6 +287,44 @@ absl::StatusOr<Confirmation> ConfirmJob(TrackerClient& client, const RoundContex
                    });
   confirmation.disagreements = FindDisagreements(confirmation.boards);
   return confirmation;
+}
+
+absl::StatusOr<Confirmation> ConfirmKey(TrackerClient& client, const RoundContext& context,
+                                        const codegen::CheckedTarget& target,
+                                        db::Database& database, const db::Query& key_query,
+                                        const std::string& job, const v1::Config& default_config,
+                                        const ConfirmOptions& options, int boards,
+                                        int builder_threads) {
+  absl::StatusOr<std::vector<ConfirmCandidate>> candidates =
+      JobCandidates(database, key_query, job, default_config, options.top);
+  if (!candidates.ok()) return candidates.status();
+  return ConfirmJob(client, context, target, database, *candidates, options, boards,
+                    builder_threads);
+}
+
+std::vector<absl::StatusOr<Confirmation>> ConfirmEach(TrackerClient& client, db::Database& database,
+                                                      const std::vector<ConfirmRequest>& requests,
+                                                      const std::string& job,
+                                                      const ConfirmOptions& options,
+                                                      int concurrency) {
+  std::vector<std::future<absl::StatusOr<Confirmation>>> pending(requests.size());
+  auto launch = [&](size_t i) {
+    pending[i] = std::async(std::launch::async, [&, i]() {
+      const ConfirmRequest& request = requests[i];
+      return ConfirmKey(client, *request.context, *request.target, database, request.key_query, job,
+                        request.default_config, options, /*boards=*/1,
+                        /*builder_threads=*/1);
+    });
+  };
+  const size_t window = static_cast<size_t>(std::max(1, concurrency));
+  size_t launched = 0;
+  for (; launched < std::min(window, requests.size()); ++launched) launch(launched);
+  std::vector<absl::StatusOr<Confirmation>> results;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    results.push_back(pending[i].get());
+    if (launched < requests.size()) launch(launched++);
+  }
+  return results;
 }
 
 int ConfirmationBoards(const v1::StatusReply& status, const std::string& key) {

@@ -23,7 +23,7 @@
 namespace fleettune::tuner {
 
 struct ConfirmOptions {
-  int top = 5;     // the job's fastest configs re-measured beside the default; 0: no round
+  int top = 5;  // the job's fastest configs re-measured beside the default; 0: no round
   // Interleaved rounds; each times every candidate once. 15: with 5, one round in which the
   // default was lucky decided the 10% quantile (docs/confirmation.md has the figures).
   int rounds = 15;
@@ -121,6 +121,31 @@ absl::StatusOr<Confirmation> ConfirmJob(TrackerClient& client, const RoundContex
                                         const std::vector<ConfirmCandidate>& candidates,
                                         const ConfirmOptions& options, int boards,
                                         int builder_threads);
+
+// One key's round from start to end: JobCandidates over `key_query` and `job`, then
+// ConfirmJob. Errors: theirs.
+absl::StatusOr<Confirmation> ConfirmKey(TrackerClient& client, const RoundContext& context,
+                                        const codegen::CheckedTarget& target,
+                                        db::Database& database, const db::Query& key_query,
+                                        const std::string& job, const v1::Config& default_config,
+                                        const ConfirmOptions& options, int boards,
+                                        int builder_threads);
+
+// One key of several to confirm (a model job's tasks).
+struct ConfirmRequest {
+  const RoundContext* context = nullptr;
+  const codegen::CheckedTarget* target = nullptr;
+  db::Query key_query;
+  v1::Config default_config;
+};
+
+// ConfirmKey for every request, on one board each (one builder thread each), `concurrency`
+// of them at a time so that that many boards are busy; the results in request order.
+std::vector<absl::StatusOr<Confirmation>> ConfirmEach(TrackerClient& client, db::Database& database,
+                                                      const std::vector<ConfirmRequest>& requests,
+                                                      const std::string& job,
+                                                      const ConfirmOptions& options,
+                                                      int concurrency);
 
 // The boards of `key` the confirmation goes to: at most one per hostname (boards sharing a
 // machine measure each other's load), not quarantined. From the tracker's status.

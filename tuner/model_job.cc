@@ -279,29 +279,24 @@ class ModelJob {
   void ConfirmTasks(TrackerClient& client) {
     if (options_.common.confirm.top <= 0) return;
     const auto start = Clock::now();
-    std::vector<std::future<absl::StatusOr<Confirmation>>> pending(runs_.size());
-    auto launch = [&](size_t i) {
-      TaskRun& run = *runs_[i];
-      db::Query query;
-      query.workload_key = summary_.tasks[i].workload;
-      query.target_key = run.options.target.key();
-      query.device_key = run.options.device_key;
-      pending[i] = std::async(std::launch::async, [this, &client, &run, query]() {
-        absl::StatusOr<std::vector<ConfirmCandidate>> candidates = JobCandidates(
-            database_, query, summary_.job, run.space.DefaultConfig(), options_.common.confirm.top);
-        if (!candidates.ok()) return absl::StatusOr<Confirmation>(candidates.status());
-        return ConfirmJob(client, run.context, run.options.target, database_, *candidates,
-                          options_.common.confirm, /*boards=*/1, /*builder_threads=*/1);
-      });
-    };
-    const size_t window = static_cast<size_t>(std::max(1, options_.rounds_in_flight));
-    size_t launched = 0;
-    for (; launched < std::min(window, runs_.size()); ++launched) launch(launched);
+    std::vector<ConfirmRequest> requests;
+    for (size_t i = 0; i < runs_.size(); ++i) {
+      const TaskRun& run = *runs_[i];
+      ConfirmRequest& request = requests.emplace_back();
+      request.context = &run.context;
+      request.target = &run.options.target;
+      request.key_query.workload_key = summary_.tasks[i].workload;
+      request.key_query.target_key = run.options.target.key();
+      request.key_query.device_key = run.options.device_key;
+      request.default_config = run.space.DefaultConfig();
+    }
+    std::vector<absl::StatusOr<Confirmation>> confirmations =
+        ConfirmEach(client, database_, requests, summary_.job, options_.common.confirm,
+                    options_.rounds_in_flight);
     double estimate = 0;
     bool all_confirmed = true;
     for (size_t i = 0; i < runs_.size(); ++i) {
-      absl::StatusOr<Confirmation> confirmation = pending[i].get();
-      if (launched < runs_.size()) launch(launched++);
+      const absl::StatusOr<Confirmation>& confirmation = confirmations[i];
       ModelTaskState& state = summary_.tasks[i];
       if (!confirmation.ok()) {
         state.confirmation_failure = std::string(confirmation.status().message());

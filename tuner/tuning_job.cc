@@ -180,13 +180,9 @@ class Job {
     query.workload_key = workload_key_;
     query.target_key = options_.target.key();
     query.device_key = options_.device_key;
-    absl::StatusOr<Confirmation> confirmation = [&]() -> absl::StatusOr<Confirmation> {
-      absl::StatusOr<std::vector<ConfirmCandidate>> candidates = JobCandidates(
-          database_, query, summary_.job, space_.DefaultConfig(), options_.confirm.top);
-      if (!candidates.ok()) return candidates.status();
-      return ConfirmJob(client, context_, options_.target, database_, *candidates, options_.confirm,
-                        boards, options_.builder_threads);
-    }();
+    absl::StatusOr<Confirmation> confirmation =
+        ConfirmKey(client, context_, options_.target, database_, query, summary_.job,
+                   space_.DefaultConfig(), options_.confirm, boards, options_.builder_threads);
     summary_.confirm_seconds += SecondsSince(start);
     if (!confirmation.ok()) {
       summary_.confirmation_failure = std::string(confirmation.status().message());
