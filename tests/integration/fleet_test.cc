@@ -197,6 +197,26 @@ TEST_F(FleetTest, TunesOnTwoBoardsThenBestAndCompileUseTheDatabase) {
   ASSERT_EQ(compile.exit_code, 0) << compile.err;
   EXPECT_NE(compile.err.find("using record #" + std::to_string(fastest->id)), std::string::npos)
       << compile.err;
+  // --compare-default measures the compiled kernel beside the default the way the round did:
+  // in a board sandbox, interleaved, a median with its 10-90% range of positive ratios (or
+  // nothing to compare when the confirmed best is the default itself).
+  ProcessResult compared = RunProcess({FLEETTUNE_BIN, "compile", "--workload", kWorkload, "--db",
+                                       db_, "-o", out + "-cmp", "--compare-default"},
+                                      120);
+  ASSERT_EQ(compared.exit_code, 0) << compared.err;
+  std::smatch speedup;
+  if (compared.out.find("the compiled kernel is the template default") == std::string::npos) {
+    ASSERT_TRUE(std::regex_search(
+        compared.out, speedup,
+        std::regex("in a board sandbox, the two kernels interleaved, median of 15 rounds: "
+                   "compiled ([0-9.]+) GFLOPS, template default ([0-9.]+) GFLOPS, speedup "
+                   "([0-9.]+)x \\(10-90%: ([0-9.]+)-([0-9.]+)x\\)")))
+        << compared.out;
+    EXPECT_GT(std::stod(speedup[1]), 0);
+    EXPECT_GT(std::stod(speedup[2]), 0);
+    EXPECT_LE(std::stod(speedup[4]), std::stod(speedup[3]));
+    EXPECT_GE(std::stod(speedup[5]), std::stod(speedup[3]));
+  }
   const std::string symbol = "matmul_m67_n45_k38";
   ASSERT_TRUE(std::filesystem::exists(out + ".h"));
   std::ifstream header_file(out + ".h");
