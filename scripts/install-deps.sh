@@ -35,6 +35,8 @@ PACKAGES=(
   # the board runtime's OpenCL device: headers, ICD loader, and PoCL (a CPU OpenCL device)
   # for its tests
   opencl-headers ocl-icd-opencl-dev pocl-opencl-icd
+  # the tracker's web page, tested headless in a real browser over WebDriver
+  chromium chromium-driver python3-selenium
 )
 
 # Cross-building the board runtime for aarch64 and running it under qemu-user (an emulated
