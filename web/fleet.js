@@ -47,7 +47,8 @@ function boardRow(board, nowMs, lost) {
       {
         text: fingerprint(info),
         badge: info.emulated ? 'emulated' : '',
-        title: [info.hostname, info.triple, info.instance].filter(Boolean).join('\n'),
+        title: [fingerprint(info), info.hostname, info.triple, info.instance]
+            .filter(Boolean).join('\n'),
         cls: 'fingerprint',
       },
       count(board.tasksDone),
@@ -128,8 +129,16 @@ export function create(root) {
       empty.hidden = rowsWanted.length > 0;
 
       // The summary is small; rebuild it only when a count changed.
-      const signature = JSON.stringify([up.map((b) => [b.info?.key, b.state]),
-        lost.map((b) => b.info?.key)]);
+      const tally = new Map();
+      for (const b of up) {
+        const key = `${b.info?.key}\u0000${b.state}`;
+        tally.set(key, (tally.get(key) ?? 0) + 1);
+      }
+      for (const b of lost) {
+        const key = `${b.info?.key}\u0000lost`;
+        tally.set(key, (tally.get(key) ?? 0) + 1);
+      }
+      const signature = JSON.stringify([...tally].sort());
       if (signature !== lastSummary) {
         lastSummary = signature;
         summary.replaceChildren(el('h2', {}, 'Boards by key and state'),

@@ -48,7 +48,7 @@ function merge(held, reply) {
 function stat(label, value, id) {
   const dd = el('dd', {id});
   dd.textContent = value;
-  return [el('dt', {}, label), dd];
+  return el('div', {}, el('dt', {}, label), dd);
 }
 
 export function create(root, {name}) {
@@ -56,7 +56,7 @@ export function create(root, {name}) {
   const badges = el('span', {class: 'badges'});
   const summaryList = el('dl', {class: 'stats'});
   const progress = el('progress', {max: 1, value: 0, class: 'trials-progress'});
-  const message = el('p', {class: 'notice', hidden: true});
+  const message = el('p', {id: 'job-missing', class: 'notice', hidden: true});
 
   const trialsPlot = new TrialsPlot();
   const legend = el('div', {class: 'legend'},
@@ -134,7 +134,7 @@ export function create(root, {name}) {
       items.splice(1, 0, stat('model', p.model || '—'));
       items.push(stat('estimated latency', duration(p.estimatedSeconds), 'job-estimate'));
     }
-    summaryList.replaceChildren(...items.flat());
+    summaryList.replaceChildren(...items);
     progress.hidden = total <= 0;
     progress.max = Math.max(total, 1);
     progress.value = Math.min(trials, total);
