@@ -53,8 +53,11 @@ void JobHistory::Append(Job& job, const Trial& trial) {
   summary.set_trials(summary.trials() + 1);
   if (trial.status == v1::OK) {
     summary.set_ok(summary.ok() + 1);
-    if (trial.seconds > 0 &&
-        (summary.best_seconds() == 0 || trial.seconds < summary.best_seconds())) {
+    // By GFLOPS, which compares a model job's workloads; by time where FLOPs are unknown.
+    const bool better =
+        summary.best_seconds() == 0 || (trial.gflops > 0 ? trial.gflops > summary.best_gflops()
+                                                         : trial.seconds < summary.best_seconds());
+    if (trial.seconds > 0 && better) {
       summary.set_best_seconds(trial.seconds);
       summary.set_best_gflops(trial.gflops);
     }
@@ -73,8 +76,13 @@ void JobHistory::Submitted(const std::string& name, const v1::MeasureBatch& batc
   summary.set_state("running");
   summary.set_device_key(batch.device_key());
   summary.set_updated_unix_ms(now_unix_ms);
-  if (batch.job_total_trials() > 0) summary.set_total_trials(batch.job_total_trials());
-  if (batch.has_progress()) {
+  if (batch.job_total_trials() > 0 && !summary.has_progress()) {
+    summary.set_total_trials(batch.job_total_trials());  // a model job's plan is its progress's
+  }
+  // A model job sends rounds several at once, each with the progress of when it was built:
+  // one built earlier but queued later would take the summary back, so it is not kept.
+  if (batch.has_progress() &&
+      !(summary.has_progress() && batch.progress().trials() < summary.progress().trials())) {
     const v1::JobProgress& progress = batch.progress();
     summary.set_kind("model");
     summary.set_total_trials(progress.total_trials());

@@ -62,7 +62,8 @@ class JobHistory {
 
   // A batch of job `name` was queued at `now_unix_ms`: the name is running until as many
   // BatchEnded calls as Submitted calls; the batch's build errors become trials; a batch
-  // with progress makes the job a model job and may add an estimate.
+  // with progress makes the job a model job, and its progress becomes the job's (and may add
+  // an estimate) unless it has fewer trials than the progress held: a round built earlier.
   void Submitted(const std::string& name, const v1::MeasureBatch& batch, int64_t now_unix_ms);
 
   // `result` of `task` of job `name` was delivered to its submitter at `now_unix_ms`: a

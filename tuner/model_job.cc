@@ -279,11 +279,17 @@ class ModelJob {
   void ConfirmTasks(TrackerClient& client) {
     if (options_.common.confirm.top <= 0) return;
     const auto start = Clock::now();
+    // The rounds' batches tell the tracker where the job stands after its last round.
+    const v1::JobProgress final_progress = ProgressProto();
+    std::vector<RoundContext> contexts;
+    contexts.reserve(runs_.size());  // the requests point into it
     std::vector<ConfirmRequest> requests;
     for (size_t i = 0; i < runs_.size(); ++i) {
       const TaskRun& run = *runs_[i];
       ConfirmRequest& request = requests.emplace_back();
-      request.context = &run.context;
+      contexts.push_back(run.context);
+      contexts.back().progress = &final_progress;
+      request.context = &contexts.back();
       request.target = &run.options.target;
       request.key_query.workload_key = summary_.tasks[i].workload;
       request.key_query.target_key = run.options.target.key();

@@ -103,8 +103,8 @@ TEST_F(WebServerTest, StrangersGetOnlyTheLoginPage) {
     EXPECT_EQ(page->status, 401) << path;
     EXPECT_TRUE(absl::StrContains(page->body, "id=\"login\"")) << path;
   }
-  for (const char* path : {"/api/v1/boards", "/api/v1/status", "/api/v1/jobs",
-                           "/api/v1/queues", "/api/v1/jobs/x/history"}) {
+  for (const char* path : {"/api/v1/boards", "/api/v1/status", "/api/v1/jobs", "/api/v1/queues",
+                           "/api/v1/jobs/x/history"}) {
     httplib::Result api = client_->Get(path);
     ASSERT_TRUE(api) << path;
     EXPECT_EQ(api->status, 401) << path;
@@ -117,14 +117,15 @@ TEST_F(WebServerTest, StrangersGetOnlyTheLoginPage) {
 
 TEST_F(WebServerTest, LoginFormStartsASessionAndLogoutEndsIt) {
   Start(kToken);
-  httplib::Result wrong = client_->Post("/login", "token=guess", "application/x-www-form-urlencoded");
+  httplib::Result wrong =
+      client_->Post("/login", "token=guess", "application/x-www-form-urlencoded");
   ASSERT_TRUE(wrong);
   EXPECT_EQ(wrong->status, 401);
   EXPECT_TRUE(absl::StrContains(wrong->body, "id=\"login-error\"")) << wrong->body;
   EXPECT_FALSE(wrong->has_header("Set-Cookie"));
 
-  httplib::Result right = client_->Post("/login", std::string("token=") + kToken,
-                                        "application/x-www-form-urlencoded");
+  httplib::Result right =
+      client_->Post("/login", std::string("token=") + kToken, "application/x-www-form-urlencoded");
   ASSERT_TRUE(right);
   EXPECT_EQ(right->status, 303);
   EXPECT_EQ(right->get_header_value("Location"), "/");
@@ -231,8 +232,7 @@ TEST_F(WebServerTest, OpenTrackerServesThePageToAnyone) {
 }
 
 TEST_F(WebServerTest, ServesHttpsOnlyWithTheTrackersCertificate) {
-  const std::filesystem::path dir =
-      std::filesystem::path(::testing::TempDir()) / "web_server_tls";
+  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) / "web_server_tls";
   std::filesystem::create_directories(dir);
   ASSERT_TRUE(fleettune::testing::MakeCertificates(dir, "web"));
   WebServerOptions options;

@@ -89,6 +89,23 @@ TEST_F(JobHistoryTest, TrialsOfOneJobNameAcrossBatchesInDeliveryOrder) {
   EXPECT_FALSE(scheduler_.GetJobHistory("no-such-job", 0).has_value());
 }
 
+TEST_F(JobHistoryTest, BestIsTheMostGflopsAcrossAModelJobsWorkloads) {
+  FakeBoard board;
+  const std::string id = AddBoard(board, "k");
+  FakeSink sink;
+  v1::MeasureBatch batch = NamedBatch("model@1", 2);
+  batch.mutable_tasks(0)->set_flops(1e6);  // 1 ms: 1 GFLOPS, the fastest kernel
+  batch.mutable_tasks(1)->set_flops(1e9);  // 100 ms: 10 GFLOPS, the best
+  batch.mutable_tasks(1)->set_workload_key("conv2d:n=1");
+  ASSERT_TRUE(scheduler_.SubmitJob(batch, &sink).ok());
+  ASSERT_TRUE(scheduler_.OnBoardResult(id, WithCosts(board.tasks.at(0), {1e-3})).ok());
+  ASSERT_TRUE(scheduler_.OnBoardResult(id, WithCosts(board.tasks.at(1), {0.1})).ok());
+  const JobHistory::Slice slice = *scheduler_.GetJobHistory("model@1", 0);
+  EXPECT_DOUBLE_EQ(slice.summary.best_gflops(), 10);
+  EXPECT_DOUBLE_EQ(slice.summary.best_seconds(), 0.1);
+  EXPECT_EQ(slice.workloads.size(), 2u);
+}
+
 TEST_F(JobHistoryTest, RunningJobCountsItsQueuedTasksAndStatusListsIt) {
   FakeBoard board;
   const std::string id = AddBoard(board, "k");
@@ -138,7 +155,13 @@ TEST_F(JobHistoryTest, UnnamedBatchIsItsOwnJobAndModelJobKeepsItsEstimates) {
     batch.mutable_progress()->set_estimated_seconds(estimate);
     ASSERT_TRUE(scheduler_.SubmitJob(batch, &model_sink).ok());
   }
+  v1::MeasureBatch stale = NamedBatch("resnet@1", 1);  // built before the last one was sent
+  stale.mutable_progress()->set_trials(30);
+  stale.mutable_progress()->set_estimated_seconds(0.028);
+  ASSERT_TRUE(scheduler_.SubmitJob(stale, &model_sink).ok());
   const JobHistory::Slice slice = *scheduler_.GetJobHistory("resnet@1", 0);
+  EXPECT_EQ(slice.summary.progress().trials(), 40);
+  EXPECT_DOUBLE_EQ(slice.summary.progress().estimated_seconds(), 0.025);
   EXPECT_EQ(slice.summary.kind(), "model");
   EXPECT_EQ(slice.summary.total_trials(), 500);
   EXPECT_EQ(slice.summary.progress().model(), "resnet");
