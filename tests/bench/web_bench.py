@@ -203,8 +203,8 @@ def main():
         version = browser.driver.capabilities.get("browserVersion", "?")
 
         print(f"\nweb page with {boards} simulated boards ({SIMULATE_MS} ms tasks, registered in "
-              f"{registered_s:.1f} s) and the job {job} running on them ({summary.get('trials')} "
-              f"trials so far); headless Chromium {version}, {os.cpu_count()} cores, tracker, "
+              f"{registered_s:.1f} s) and the job {job} on them ({summary.get('state')}, "
+              f"{summary.get('trials')} trials so far); headless Chromium {version}, {os.cpu_count()} cores, tracker, "
               "boards, tuner and browser on this machine\n")
         print_table([(f"fleet page load, {boards} rows: fleettuneStats.loadMs (ms)",
                       loads_ms["loadMs"]),

@@ -26,6 +26,7 @@ import collections
 import json
 import math
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -41,6 +42,7 @@ TRIALS = 8
 WORKLOAD = "matmul:m=64,n=64,k=64"
 APP_SCRIPT = "static/app.js"  # the page's script, served only with a session
 SESSION_COOKIE = "fleettune_session"
+WRONG_TOKEN = secrets.token_urlsafe(24)  # unrelated to the right one, so no echo of it matches
 
 
 def export(fleettune, db):
@@ -125,7 +127,7 @@ def check_unauthenticated(base, token, boards):
         else:
             check('id="login"' in reply.text(),
                   f"GET /{path} without a session does not answer the login page")
-    wrong = http(base + "api/v1/boards", token="not-" + token)
+    wrong = http(base + "api/v1/boards", token=WRONG_TOKEN)
     check(wrong.status == 401, f"a wrong Bearer token: {wrong.status}, expected 401")
     check(not any(board in wrong.text() for board in ids), "a wrong Bearer token sees boards")
     right = http(base + "api/v1/boards", token=token)
@@ -155,10 +157,11 @@ def check_login_form(base, token, secure, ca_file=None):
     """POST /login over HTTP(S): a wrong token gets 401 and no cookie, the right one 303 and a
     session cookie that works until /logout."""
     where = "https" if secure else "http"
-    wrong = http(base + "login", method="POST", form={"token": "x" + token}, ca_file=ca_file)
+    wrong = http(base + "login", method="POST", form={"token": WRONG_TOKEN}, ca_file=ca_file)
     check(wrong.status == 401 and "wrong token" in wrong.text(),
           f"{where}: POST /login with a wrong token: {wrong.status} {wrong.text()[:200]!r}")
     check(not session_cookie(wrong), f"{where}: a wrong token got a session cookie")
+    check(WRONG_TOKEN not in wrong.text(), f"{where}: the login page echoes the wrong token")
     right = http(base + "login", method="POST", form={"token": token}, ca_file=ca_file)
     check(right.status == 303, f"{where}: POST /login with the right token: {right.status}")
     location = right.headers.get("Location") or ""
@@ -261,8 +264,9 @@ class Pages:
     def secret_free(self, where):
         source = self.browser.driver.page_source
         url = self.browser.driver.current_url
-        check(self.token not in source, f"{where}: the page holds the token")
-        check(self.token not in url, f"{where}: the URL holds the token: {url}")
+        for name, secret in (("the token", self.token), ("the wrong token", WRONG_TOKEN)):
+            check(secret not in source, f"{where}: the page holds {name}")
+            check(secret not in url, f"{where}: the URL holds {name}: {url}")
 
     def shot(self, name):
         path = os.path.join(self.shots, name)
@@ -296,7 +300,7 @@ def check_browser(browser, base, token, records, boards, summary, shots):
     pages.no_app("the login page")
     pages.shot("01-login.png")
 
-    browser.sign_in("not-" + token)
+    browser.sign_in(WRONG_TOKEN)
     error = browser.css("p#login-error")
     check(error and "wrong token" in error[0].text,
           f"after a wrong token p#login-error reads {error[0].text if error else None!r}")
