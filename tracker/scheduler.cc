@@ -119,6 +119,7 @@ void Scheduler::Expire(int64_t now_unix_ms) {
   if (shut_down_) return;
   lost_boards_.Expire(now_unix_ms);
   model_jobs_.Expire(now_unix_ms);
+  job_history_.Expire(now_unix_ms);
   struct Drop {
     std::string board_id;
     LossCause cause;
@@ -317,8 +318,10 @@ absl::StatusOr<uint64_t> Scheduler::SubmitJob(const v1::MeasureBatch& batch, Job
   job.sink = sink;
   job.priority = batch.priority();
   job.name = batch.job_name();
+  job.history_name = job.name.empty() ? absl::StrCat("batch-", job_id) : job.name;
   job.key = batch.device_key();
   job.total = batch.tasks_size();
+  job_history_.Submitted(job.history_name, batch, NowUnixMs());
   if (batch.has_progress()) {
     job.has_progress = true;
     job.progress = batch.progress();
@@ -349,7 +352,10 @@ void Scheduler::CancelJob(uint64_t job_id) {
   if (job_it == jobs_.end()) return;
   const bool was_live = job_it->second.sink != nullptr;
   job_it->second.sink = nullptr;
-  if (was_live) JobEndedLocked(job_id, job_it->second);
+  if (was_live) {
+    JobEndedLocked(job_id, job_it->second);
+    job_history_.BatchEnded(job_it->second.history_name, NowUnixMs());
+  }
   Log(EventSeverity::kDebug,
       absl::StrCat(DescribeJob(job_id, job_it->second), " cancelled by its client (",
                    job_it->second.finished, " of ", job_it->second.total, " tasks done)"));
@@ -465,6 +471,7 @@ void Scheduler::FinishTaskLocked(uint64_t task_id, v1::MeasureResult result) {
   result.set_task_id(task_id);
   result.set_client_tag(task.client_tag());
   result.set_device_key(task.device_key());
+  if (job.sink != nullptr) job_history_.Delivered(job.history_name, task, result, NowUnixMs());
   tasks_.erase(task_it);
   if (was_running) --job.running;
   ++job.finished;
@@ -475,6 +482,7 @@ void Scheduler::FinishTaskLocked(uint64_t task_id, v1::MeasureResult result) {
       Log(EventSeverity::kDebug, absl::StrCat(DescribeJob(job_it->first, job), " done"));
       job.sink->OnJobDone();
       JobEndedLocked(job_it->first, job);
+      job_history_.BatchEnded(job.history_name, NowUnixMs());
       jobs_.erase(job_it);
     }
   } else if (job.running == 0) {

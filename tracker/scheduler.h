@@ -11,6 +11,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "net/artifact_limit.h"
 #include "tracker/board_noise.h"
 #include "tracker/event_log.h"
+#include "tracker/job_history.h"
 #include "tracker/lost_boards.h"
 #include "tracker/model_jobs.h"
 
@@ -73,6 +75,9 @@ struct SchedulerOptions {
   // GetStatus().model_jobs this long after the name's last batch finished, so that `status`
   // shows the job between its batches (ModelJobs); 0: only while it has a batch.
   int64_t model_job_retention_ms = 300000;
+  // A finished job stays in the job history (GetStatus().job_summaries, GetJobHistory: the web
+  // page's jobs) this long after its last batch or result.
+  int64_t job_history_retention_ms = 3600000;
   // The largest artifact (candidate, a multi-candidate task's candidate, or reference shared
   // object) a task may carry; the tracker's --max-artifact-mb (net/artifact_limit.h). A
   // bigger one, or artifacts of one task over net::TaskArtifactsLimitBytes together, refuse
@@ -99,11 +104,14 @@ class Scheduler {
   static constexpr int kMaxLostBoards = 256;
   // Most job names GetStatus().model_jobs lists; the names idle longest go first.
   static constexpr int kMaxModelJobs = 64;
+  // Most job names the job history keeps; finished ones updated longest ago go first.
+  static constexpr int kMaxJobHistory = 64;
 
   explicit Scheduler(SchedulerOptions options = {})
       : options_(std::move(options)),
         lost_boards_(options_.lost_board_retention_ms, kMaxLostBoards),
-        model_jobs_(options_.model_job_retention_ms, kMaxModelJobs) {}
+        model_jobs_(options_.model_job_retention_ms, kMaxModelJobs),
+        job_history_(options_.job_history_retention_ms, kMaxJobHistory) {}
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
@@ -171,13 +179,18 @@ class Scheduler {
   };
   Counters GetCounters() const;
 
-  // Connected boards (ordered by id; each with its noise, the median coefficient of variation
-  // of its last BoardNoise::kMaxSamples OK results' repeats), queues (ordered by key), unfinished
-  // jobs (each with its batch's progress, if any), the boards lost within lost_board_retention_ms
-  // (oldest loss first, at most kMaxLostBoards), and the model jobs (by name, at most
-  // kMaxModelJobs): each name's latest progress while it has unfinished batches and for
-  // model_job_retention_ms after its last one finished.
+  // The tracker's version (FLEETTUNE_VERSION_STRING), connected boards (ordered by id; each with
+  // its noise, the median coefficient of variation of its last BoardNoise::kMaxSamples OK results'
+  // repeats), queues (ordered by key), unfinished jobs (each with its batch's progress, if any),
+  // the boards lost within lost_board_retention_ms (oldest loss first, at most kMaxLostBoards), and
+  // the model jobs (by name, at most kMaxModelJobs): each name's latest progress while it has
+  // unfinished batches and for model_job_retention_ms after its last one finished; and the job
+  // history's summaries (job_summaries, the most recently updated first).
   v1::StatusReply GetStatus() const;
+
+  // One job name's trials from number `since` on, with its summary (JobHistory::SliceOf);
+  // nullopt when the history does not hold the name.
+  std::optional<JobHistory::Slice> GetJobHistory(const std::string& name, uint64_t since) const;
 
   // Fails every unfinished task with DEVICE_LOST, completes every job, closes and forgets
   // every board, and refuses new boards and jobs. Idempotent.
@@ -198,6 +211,7 @@ class Scheduler {
     JobSink* sink = nullptr;  // null once cancelled
     int32_t priority = 0;
     std::string name;
+    std::string history_name;  // name, or "batch-<id>" for an unnamed batch
     std::string key;
     size_t total = 0;
     size_t finished = 0;
@@ -249,6 +263,9 @@ class Scheduler {
   // `job` (id `job_id`) is done or cancelled: when it was its name's last unfinished batch
   // with progress, the name's model-job retention starts.
   void JobEndedLocked(uint64_t job_id, const Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Each job name's tasks queued and running now (cancelled batches left out).
+  std::map<std::string, std::pair<uint64_t, uint64_t>> QueuedByJobNameLocked() const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Delivers `result` for a task that is leaving the system and forgets the task.
   void FinishTaskLocked(uint64_t task_id, v1::MeasureResult result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -268,6 +285,7 @@ class Scheduler {
   std::map<std::string, int64_t> key_last_board_unix_ms_ ABSL_GUARDED_BY(mu_);
   LostBoards lost_boards_ ABSL_GUARDED_BY(mu_);
   ModelJobs model_jobs_ ABSL_GUARDED_BY(mu_);
+  JobHistory job_history_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace fleettune::tracker

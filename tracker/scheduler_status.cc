@@ -23,6 +23,7 @@ std::string Seconds(int64_t ms) { return absl::StrFormat("%g", static_cast<doubl
 v1::StatusReply Scheduler::GetStatus() const {
   absl::MutexLock lock(&mu_);
   v1::StatusReply reply;
+  reply.set_version(FLEETTUNE_VERSION_STRING);
   std::map<std::string, v1::QueueStatus> queues;
   for (const auto& [board_id, board] : boards_) {
     *reply.add_boards() = DescribeBoard(board_id, board);
@@ -57,7 +58,30 @@ v1::StatusReply Scheduler::GetStatus() const {
   }
   lost_boards_.AppendTo(&reply);
   model_jobs_.AppendTo(&reply);
+  for (v1::JobSummary& summary : job_history_.Summaries(QueuedByJobNameLocked())) {
+    *reply.add_job_summaries() = std::move(summary);
+  }
   return reply;
+}
+
+std::optional<JobHistory::Slice> Scheduler::GetJobHistory(const std::string& name,
+                                                          uint64_t since) const {
+  absl::MutexLock lock(&mu_);
+  const std::map<std::string, std::pair<uint64_t, uint64_t>> queued = QueuedByJobNameLocked();
+  auto counts = queued.find(name);
+  return job_history_.SliceOf(
+      name, since, counts == queued.end() ? std::pair<uint64_t, uint64_t>{} : counts->second);
+}
+
+std::map<std::string, std::pair<uint64_t, uint64_t>> Scheduler::QueuedByJobNameLocked() const {
+  std::map<std::string, std::pair<uint64_t, uint64_t>> queued;
+  for (const auto& [job_id, job] : jobs_) {
+    if (job.sink == nullptr) continue;  // cancelled, draining
+    auto& [pending, running] = queued[job.history_name];
+    pending += job.total - job.finished - job.running;
+    running += job.running;
+  }
+  return queued;
 }
 
 v1::BoardStatus Scheduler::DescribeBoard(const std::string& board_id, const BoardState& board) {
@@ -70,6 +94,7 @@ v1::BoardStatus Scheduler::DescribeBoard(const std::string& board_id, const Boar
   status.set_tasks_failed(board.tasks_failed);
   status.set_strikes(board.strikes);
   status.set_connected_unix_ms(board.connected_unix_ms);
+  status.set_last_seen_unix_ms(board.last_seen_unix_ms);
   status.set_noise_cv(board.noise.MedianCv());
   status.set_noise_samples(static_cast<uint32_t>(board.noise.samples()));
   return status;

@@ -17,6 +17,7 @@
 #include "tracker/metrics.h"
 #include "tracker/scheduler.h"
 #include "tracker/tracker_service.h"
+#include "tracker/web_server.h"
 
 namespace fleettune::tracker {
 namespace {
@@ -62,12 +63,21 @@ class TrackerServerImpl final : public TrackerServer {
 
   int port() const override { return port_; }
   int metrics_port() const override { return metrics_ ? metrics_->port() : 0; }
+  int web_port() const override { return web_ ? web_->port() : 0; }
 
   absl::Status StartMetrics(const net::HostPort& address) {
     absl::StatusOr<std::unique_ptr<MetricsServer>> metrics =
         MetricsServer::Start(address, &scheduler_);
     if (!metrics.ok()) return metrics.status();
     metrics_ = *std::move(metrics);
+    return absl::OkStatus();
+  }
+
+  absl::Status StartWeb(const net::HostPort& address, WebServerOptions options) {
+    absl::StatusOr<std::unique_ptr<WebServer>> web =
+        WebServer::Start(address, &scheduler_, std::move(options));
+    if (!web.ok()) return web.status();
+    web_ = *std::move(web);
     return absl::OkStatus();
   }
 
@@ -104,6 +114,7 @@ class TrackerServerImpl final : public TrackerServer {
   TrackerService service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<MetricsServer> metrics_;  // reads scheduler_, so declared after it
+  std::unique_ptr<WebServer> web_;          // likewise
   int port_ = 0;
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
@@ -122,6 +133,13 @@ absl::StatusOr<std::unique_ptr<TrackerServer>> TrackerServer::Start(const Tracke
         "metrics address", options.metrics_address, net::PortZero::kPicksFreePort);
     if (!parsed.ok()) return parsed.status();
     metrics_address = *parsed;
+  }
+  std::optional<net::HostPort> web_address;
+  if (!options.web_address.empty()) {
+    absl::StatusOr<net::HostPort> parsed =
+        net::ParseHostPort("web address", options.web_address, net::PortZero::kPicksFreePort);
+    if (!parsed.ok()) return parsed.status();
+    web_address = *parsed;
   }
   if (options.no_board_timeout_ms <= 0 || options.board_silence_ms <= 0) {
     return absl::InvalidArgumentError("tracker timeouts must be positive");
@@ -152,6 +170,14 @@ absl::StatusOr<std::unique_ptr<TrackerServer>> TrackerServer::Start(const Tracke
   if (metrics_address) {
     absl::Status metrics = server->StartMetrics(*metrics_address);
     if (!metrics.ok()) return metrics;
+  }
+  if (web_address) {
+    WebServerOptions web;
+    web.client_token = options.client_token;
+    web.tls_cert_pem = options.tls_cert_pem;
+    web.tls_key_pem = options.tls_key_pem;
+    absl::Status started_web = server->StartWeb(*web_address, std::move(web));
+    if (!started_web.ok()) return started_web;
   }
   return std::unique_ptr<TrackerServer>(std::move(server));
 }

@@ -30,6 +30,9 @@ struct TrackerOptions {
   std::string tls_key_pem;
   // host:port for Prometheus metrics over HTTP (GET /metrics; port 0 picks one); empty: none.
   std::string metrics_address;
+  // host:port for the web page and its JSON API (docs/web.md; port 0 picks one); empty: none.
+  // It takes the client token, and serves HTTPS with the TLS certificate when there is one.
+  std::string web_address;
   // How long a dropped board stays in Status (lost_boards, state "lost"); 0: not at all.
   int64_t lost_board_retention_ms = 300000;
   // The largest artifact a task may carry (`fleettune tracker --max-artifact-mb`); the gRPC
@@ -53,6 +56,8 @@ class TrackerServer {
   virtual int port() const = 0;
   // The metrics endpoint's port; 0 without one.
   virtual int metrics_port() const = 0;
+  // The web listener's port; 0 without one.
+  virtual int web_port() const = 0;
   // Blocks until Shutdown() is called from another thread or a signal handler path.
   virtual void Wait() = 0;
   // Stops accepting work; pending tasks get DEVICE_LOST results; boards' streams end.

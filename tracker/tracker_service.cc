@@ -279,7 +279,6 @@ grpc::ServerUnaryReactor* TrackerService::Status(grpc::CallbackServerContext* co
     return reactor;
   }
   *reply = scheduler_->GetStatus();
-  reply->set_version(FLEETTUNE_VERSION_STRING);
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <numeric>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -12,6 +11,7 @@
 #include "codegen/version.h"
 #include "codegen/workload.h"
 #include "tuner/tuning_job.h"
+#include "util/median.h"
 #include "util/seconds_since.h"
 
 namespace fleettune::tuner {
@@ -19,16 +19,6 @@ namespace {
 
 // How long a round keeps resubmitting to a tracker that answers nothing before it gives up.
 constexpr std::chrono::seconds kTrackerOutageLimit(60);
-
-// TVM's aggregate: the mean per-run cost, dropping the min and max when there are more than
-// two repeats so one disturbed repeat does not decide a ranking.
-double RobustMeanCost(std::vector<double> costs) {
-  if (costs.empty()) return 0;
-  std::sort(costs.begin(), costs.end());
-  size_t begin = costs.size() > 2 ? 1 : 0;
-  size_t end = costs.size() > 2 ? costs.size() - 1 : costs.size();
-  return std::accumulate(costs.begin() + begin, costs.begin() + end, 0.0) / (end - begin);
-}
 
 }  // namespace
 
@@ -40,8 +30,10 @@ absl::Status MeasureRound(TrackerClient& client, const RoundContext& context,
   batch.set_job_name(context.job_name);
   batch.set_priority(context.priority);
   if (context.progress != nullptr) *batch.mutable_progress() = *context.progress;
+  batch.set_job_total_trials(context.job_total_trials);
   for (size_t i = 0; i < outcomes.size(); ++i) {
     if (!outcomes[i].artifact.ok()) {
+      batch.set_build_errors(batch.build_errors() + 1);
       v1::MeasureResult failed;
       failed.set_status(v1::BUILD_ERROR);
       failed.set_error(std::string(outcomes[i].artifact.status().message()));
@@ -54,6 +46,7 @@ absl::Status MeasureRound(TrackerClient& client, const RoundContext& context,
     *task->mutable_workload() = context.workload->proto();
     task->set_workload_key(context.workload->key());
     task->set_target_key(context.target_key);
+    task->set_flops(context.workload->Flops());
     *task->mutable_config() = outcomes[i].config;
     *task->mutable_artifact() = *std::move(outcomes[i].artifact);
     *task->mutable_reference() = *context.reference;
@@ -124,7 +117,7 @@ db::Record MakeRecord(const RoundContext& context, int64_t trial, const v1::Conf
     record.device.runtime_version = result.device().runtime_version();
   }
   if (record.status == v1::OK && !record.costs.empty()) {
-    record.mean_cost = RobustMeanCost(record.costs);
+    record.mean_cost = util::RobustMean(record.costs);
     record.gflops = Gflops(*context.workload, record.mean_cost);
   } else if (record.status == v1::OK) {
     record.status = v1::RUNTIME_ERROR;

@@ -30,6 +30,7 @@ struct RoundContext {
   std::vector<v1::TensorSpec> tensors;
   v1::MeasureOptions measure;                 // timeout_ms already adapted to the job's best
   const v1::JobProgress* progress = nullptr;  // a model job's standing, shown by `status`
+  int64_t job_total_trials = 0;               // the job's plan (`--trials`), for the tracker
 };
 
 // Called once per config of the round with its result, on the calling thread: a failed

@@ -59,6 +59,7 @@ class Job {
     context_.reference = &reference_;
     context_.tensors = options.workload.Tensors();
     context_.measure = options.measure;
+    context_.job_total_trials = options.trials;
   }
 
   absl::Status Run() {

@@ -39,6 +39,20 @@ inline double Quantile(std::vector<double> values, double q) {
   return values[below] + fraction * (values[below + 1] - values[below]);
 }
 
+// TVM's aggregate of a measurement's repeats, which the tuning database records and the
+// tracker's job history shows: the mean, without the smallest and the largest value when
+// there are more than two, so that one disturbed repeat does not decide a ranking. 0 for an
+// empty sample.
+inline double RobustMean(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t begin = values.size() > 2 ? 1 : 0;
+  const size_t end = values.size() > 2 ? values.size() - 1 : values.size();
+  double sum = 0;
+  for (size_t i = begin; i < end; ++i) sum += values[i];
+  return sum / static_cast<double>(end - begin);
+}
+
 // The spread of a sample relative to its size: the sample standard deviation (n - 1) over the
 // mean. 0 for fewer than two values or a non-positive mean.
 inline double CoefficientOfVariation(const std::vector<double>& values) {

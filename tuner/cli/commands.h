@@ -189,6 +189,7 @@ struct TrackerArgs {
   std::string board_token_file;   // $FLEETTUNE_BOARD_TOKEN otherwise
   std::string client_token_file;  // $FLEETTUNE_CLIENT_TOKEN otherwise
   std::string metrics_listen;     // Prometheus endpoint; empty: none
+  std::string web_listen;         // the web page and its JSON API (docs/web.md); empty: none
   std::string tls_cert;           // PEM files: serve TLS
   std::string tls_key;
   int max_artifact_mb = net::kDefaultMaxArtifactMb;  // largest artifact a task may carry

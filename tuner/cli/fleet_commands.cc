@@ -10,7 +10,6 @@
 #include "absl/strings/str_join.h"
 #include "codegen/target.h"
 #include "codegen/workload.h"
-#include "google/protobuf/util/json_util.h"
 #include "net/artifact_limit.h"
 #include "net/host_port.h"
 #include "net/token_file.h"
@@ -18,6 +17,7 @@
 #include "rpc_server/grpc_log.h"
 #include "spdlog/spdlog.h"
 #include "tracker/tracker.h"
+#include "tracker/web_api.h"
 #include "tuner/cli/commands.h"
 #include "tuner/cli/logging.h"
 #include "tuner/status_format.h"
@@ -96,6 +96,13 @@ int RunTracker(const TrackerArgs& args) {
     if (!parsed.ok()) return ReportError("tracker", parsed.status());
     metrics_listen = *parsed;
   }
+  std::optional<net::HostPort> web_listen;  // none unless asked for
+  if (!args.web_listen.empty()) {
+    absl::StatusOr<net::HostPort> parsed =
+        net::ParseHostPort("--web-listen", args.web_listen, net::PortZero::kPicksFreePort);
+    if (!parsed.ok()) return ReportError("tracker", parsed.status());
+    web_listen = *parsed;
+  }
   if (absl::Status limit = net::CheckMaxArtifactMb("--max-artifact-mb", args.max_artifact_mb);
       !limit.ok()) {
     return ReportError("tracker", limit);
@@ -124,6 +131,7 @@ int RunTracker(const TrackerArgs& args) {
   options.board_token = *board_token;
   options.client_token = *client_token;
   if (metrics_listen) options.metrics_address = metrics_listen->ToString();
+  if (web_listen) options.web_address = web_listen->ToString();
   absl::StatusOr<std::string> cert =
       ReadOptionalPem("--tls-cert", args.tls_cert, net::PemContent::kCertificate);
   if (!cert.ok()) return ReportError("tracker", cert.status());
@@ -143,6 +151,11 @@ int RunTracker(const TrackerArgs& args) {
               << net::HostPort{metrics_listen->host, (*server)->metrics_port()}.ToString()
               << "/metrics" << std::endl;
   }
+  if (web_listen) {
+    std::cout << "web page at " << (options.tls_cert_pem.empty() ? "http" : "https") << "://"
+              << net::HostPort{web_listen->host, (*server)->web_port()}.ToString() << "/"
+              << std::endl;
+  }
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
@@ -161,12 +174,7 @@ int RunStatus(const std::string& address, const std::string& token_file, const s
   absl::StatusOr<v1::StatusReply> status = (*client)->GetStatus();
   if (!status.ok()) return ReportError("status", status.status());
   if (json) {
-    std::string text;
-    google::protobuf::util::JsonPrintOptions options;
-    options.add_whitespace = true;
-    options.always_print_primitive_fields = true;
-    (void)google::protobuf::util::MessageToJsonString(*status, &text, options);
-    std::cout << text;
+    std::cout << tracker::StatusJson(*status);
   } else {
     std::cout << tuner::FormatStatus(*status);
     for (const v1::BoardStatus& board : status->boards()) {

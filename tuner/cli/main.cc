@@ -246,6 +246,9 @@ int Main(int argc, char** argv) {
   tracker_cmd->add_option("--tls-key", tracker.tls_key, "PEM private key of --tls-cert");
   tracker_cmd->add_option("--metrics-listen", tracker.metrics_listen,
                           "serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9191");
+  tracker_cmd->add_option("--web-listen", tracker.web_listen,
+                          "serve the farm's web page and JSON API at http(s)://ADDR/ (client "
+                          "token to sign in; HTTPS with --tls-cert), e.g. 127.0.0.1:9192");
   tracker_cmd
       ->add_option("--board-silence", tracker.board_silence_s,
                    "seconds without a heartbeat after which a board is dropped as hung")
