@@ -9,13 +9,15 @@ headless Chromium signed in to the page. Measures:
      DOMContentLoaded, load event), over fresh loads (about:blank in between);
   2. each poll's update of that page while the job runs: fleettuneStats.updates' fetchMs
      (request to parsed JSON), renderMs (DOM update) and totalMs, over ~30 polls (2 s apart);
-  3. GET /api/v1/boards from python (urllib, Bearer token): response time and size.
+  3. GET /api/v1/boards from python (urllib, Bearer token): response time and size as sent,
+     without Accept-Encoding, with gzip, and with what Chromium accepts (gzip, deflate, br,
+     zstd), round-robin.
 
 Prints the median and p90 of each. Checks (exit 1 when one fails): every board is a row of
 table#boards after every load, the polls happen, the API lists every board.
 
 Usage: web_bench.py FLEETTUNE SIMULATED_FLEET WORKDIR [--quick] [--boards N] [--polls N]
-  --quick: 50 boards, 2 loads, 3 polls, 5 API requests (the ctest smoke run)
+  --quick: 50 boards, 2 loads, 3 polls, 3 API requests each (the ctest smoke run)
 """
 import argparse
 import os
@@ -23,6 +25,7 @@ import shutil
 import statistics
 import sys
 import time
+import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "web"))
@@ -47,7 +50,7 @@ def start_job(processes, fleettune, grpc, client_file, workdir, base, token):
     trials to reach the tracker and returns its name."""
     name = "web-bench-job"
     processes.start("tune", [fleettune, "tune", "--tracker", grpc, "--token-file", client_file,
-                             "--key", KEY, "--workload", "matmul:m=64,n=64,k=64",
+                             "--key", KEY, "--workload", "matmul:m=256,n=256,k=256",
                              "--target", "host -threads=1", "--trials", "100000",
                              "--tuner", "random", "--batch-size", "16", "--builders", "1",
                              "--confirm-top", "0", "--job", name,
@@ -57,11 +60,16 @@ def start_job(processes, fleettune, grpc, client_file, workdir, base, token):
         if processes.running["tune"].poll() is not None:
             raise Fatal(f"the tune job exited with {processes.running['tune'].returncode}: "
                         f"{processes.stderr_tail('tune')}")
-        jobs = api(base, "api/v1/jobs", token)["jobs"]
-        return any(job["name"] == name and int(job["trials"]) > 0 for job in jobs)
+        return job_trials(base, token, name) > 0
     if not wait_until(started, 180, 0.5):
         raise Fatal(f"the tune job {name} has no trials on the tracker after 180 s")
     return name
+
+
+def job_trials(base, token, name):
+    """The trials /api/v1/jobs counts for the job `name` (0 when it is not listed)."""
+    jobs = api(base, "api/v1/jobs", token)["jobs"]
+    return next((int(job["trials"]) for job in jobs if job["name"] == name), 0)
 
 
 def fleet_ids(browser):
@@ -71,7 +79,8 @@ def fleet_ids(browser):
 
 def measure_loads(browser, base, loads, boards, ids):
     """`loads` fresh loads of #/fleet; returns {measure: [ms per load]}."""
-    figures = {"loadMs": [], "responseEnd": [], "domContentLoaded": [], "loadEventEnd": []}
+    figures = {"loadMs": [], "responseEnd": [], "domContentLoaded": [], "loadEventEnd": [],
+               "firstFetchMs": [], "firstRenderMs": []}
     for i in range(loads):
         browser.get("about:blank")
         browser.get(base + "#/fleet")
@@ -88,6 +97,9 @@ def measure_loads(browser, base, loads, boards, ids):
         check(stats and isinstance(stats.get("loadMs"), (int, float)) and stats["loadMs"] > 0,
               f"load {i + 1}: window.fleettuneStats.loadMs is {stats and stats.get('loadMs')!r}")
         figures["loadMs"].append((stats or {}).get("loadMs") or 0)
+        first = ((stats or {}).get("updates") or [{}])[0]
+        figures["firstFetchMs"].append(first.get("fetchMs") or 0)
+        figures["firstRenderMs"].append(first.get("renderMs") or 0)
         timing = browser.script("const t = performance.getEntriesByType('navigation')[0];"
                                 "return [t.responseEnd, t.domContentLoadedEventEnd, "
                                 "t.loadEventEnd];")
@@ -120,20 +132,40 @@ def measure_polls(browser, polls):
     return figures
 
 
+# What /api/v1/boards is asked for with: no Accept-Encoding (urllib's default), gzip, and
+# what Chromium sends (which includes br).
+ENCODINGS = (("identity", None), ("gzip", "gzip"), ("Chromium's", "gzip, deflate, br, zstd"))
+
+
 def measure_api(base, token, requests, boards):
-    """`requests` GETs of /api/v1/boards; returns ([ms], [bytes])."""
-    times, sizes = [], []
+    """`requests` GETs of /api/v1/boards per Accept-Encoding of ENCODINGS, round-robin;
+    returns {encoding name: ([ms], [bytes as sent], Content-Encoding)}."""
+    figures = {name: ([], [], set()) for name, _ in ENCODINGS}
     for _ in range(requests):
-        start = time.perf_counter()
-        reply = http(base + "api/v1/boards", token=token)
-        body = reply.body
-        times.append((time.perf_counter() - start) * 1e3)
-        sizes.append(len(body))
-        check(reply.status == 200, f"GET /api/v1/boards: {reply.status}")
-        if reply.status == 200:
-            listed = [b for b in reply.json()["boards"] if b["info"]["key"] == KEY]
-            check(len(listed) == boards, f"/api/v1/boards lists {len(listed)} of {boards} boards")
-    return times, sizes
+        for name, accept in ENCODINGS:
+            start = time.perf_counter()
+            reply = http(base + "api/v1/boards", token=token,
+                         headers={"Accept-Encoding": accept} if accept else None)
+            times, sizes, encodings = figures[name]
+            times.append((time.perf_counter() - start) * 1e3)
+            sizes.append(len(reply.body))
+            encodings.add(reply.headers.get("Content-Encoding") or "none")
+            check(reply.status == 200, f"GET /api/v1/boards ({name}): {reply.status}")
+            if reply.status == 200 and accept is None:
+                listed = [b for b in reply.json()["boards"] if b["info"]["key"] == KEY]
+                check(len(listed) == boards,
+                      f"/api/v1/boards lists {len(listed)} of {boards} boards")
+    return figures
+
+
+def api_rows(figures, boards):
+    rows = []
+    for name, (times, sizes, encodings) in figures.items():
+        sent = "/".join(sorted(encodings))
+        rows.append((f"GET /api/v1/boards, {boards} boards, Accept-Encoding {name} (ms)", times))
+        rows.append((f"  response size, Content-Encoding {sent} (KiB)",
+                     [size / 1024 for size in sizes]))
+    return rows
 
 
 def print_table(rows):
@@ -157,7 +189,7 @@ def main():
     args = parser.parse_args()
     boards = args.boards or (50 if args.quick else 1000)
     polls = min(99, args.polls or (3 if args.quick else 30))  # the page keeps 100 updates
-    loads, requests = (2, 5) if args.quick else (5, 20)
+    loads, requests = (2, 3) if args.quick else (5, 20)
 
     missing = missing_browser()
     if missing:
@@ -195,29 +227,38 @@ def main():
         browser.sign_in(token)
         if not browser.wait_view("fleet", 120):
             raise Fatal("after signing in: no fleet view with data in 120 s")
+        trials_before = job_trials(base, token, job)
         loads_ms = measure_loads(browser, base, loads, boards, ids)
         polls_ms = measure_polls(browser, polls)
-        api_ms, api_bytes = measure_api(base, token, requests, boards)
-        summary = next((j for j in api(base, "api/v1/jobs", token)["jobs"] if j["name"] == job),
-                       {})
+        api_figures = measure_api(base, token, requests, boards)
+        trials_after = job_trials(base, token, job)
+        tuning = processes.running["tune"].poll() is None
+        check(tuning and trials_after > trials_before,
+              f"the tune job did not run throughout: {trials_before} trials before the "
+              f"measurements, {trials_after} after, its process "
+              f"{'alive' if tuning else 'exited'}")
         version = browser.driver.capabilities.get("browserVersion", "?")
 
         print(f"\nweb page with {boards} simulated boards ({SIMULATE_MS} ms tasks, registered in "
-              f"{registered_s:.1f} s) and the job {job} on them ({summary.get('state')}, "
-              f"{summary.get('trials')} trials so far); headless Chromium {version}, {os.cpu_count()} cores, tracker, "
-              "boards, tuner and browser on this machine\n")
+              f"{registered_s:.1f} s) and the tune job {job} on them ({trials_before} to "
+              f"{trials_after} trials during the measurements); headless Chromium {version}, "
+              f"{os.cpu_count()} cores: tracker, boards, tuner and browser on this machine\n")
         print_table([(f"fleet page load, {boards} rows: fleettuneStats.loadMs (ms)",
                       loads_ms["loadMs"]),
                      ("  navigation responseEnd (ms)", loads_ms["responseEnd"]),
                      ("  navigation DOMContentLoaded end (ms)", loads_ms["domContentLoaded"]),
                      ("  navigation loadEventEnd (ms)", loads_ms["loadEventEnd"]),
+                     ("  its first update's fetchMs", loads_ms["firstFetchMs"]),
+                     ("  its first update's renderMs (all rows drawn)", loads_ms["firstRenderMs"]),
                      ("fleet poll update: fetchMs", polls_ms["fetchMs"]),
                      ("  renderMs", polls_ms["renderMs"]),
                      ("  totalMs", polls_ms["totalMs"]),
-                     (f"GET /api/v1/boards, {boards} boards, urllib (ms)", api_ms),
-                     ("  response size (KiB)", [size / 1024 for size in api_bytes])])
+                     *api_rows(api_figures, boards)])
     except Fatal as error:
         check(False, str(error))
+    except Exception as error:  # noqa: BLE001  (WebDriver, HTTP, ...: report it, clean up)
+        traceback.print_exc()
+        check(False, f"the benchmark stopped on {type(error).__name__}: {str(error)[:500]}")
     finally:
         if browser is not None:
             browser.quit()

@@ -17,8 +17,11 @@ WebDriver and plain HTTP requests.
 - With --tls-cert/--tls-key the page answers over HTTPS (verified with the test CA), its
   session cookie is Secure, and plain HTTP gets no page.
 
+A second job whose every trial times out (--timeout-ms 1), named with characters a URL must
+encode, shows its failures: one path.trial.failed per trial and table#failures by status.
+
 A screenshot of each page goes to SCREENSHOTS (login, wrong token, fleet, queues, jobs, job,
-fleet after the kill, after logout).
+the failing job, fleet after the kill, after logout).
 
 Usage: web_browser_test.py FLEETTUNE RPC_SERVER WORKDIR SCREENSHOTS
 """
@@ -30,6 +33,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import traceback
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "graph"))
@@ -39,6 +43,8 @@ from web_fleet import (Browser, Fatal, Processes, api, board_ids, http,  # noqa:
 
 KEY = "webtest"
 TRIALS = 8
+FAILING_TRIALS = 4
+FAILING_JOB = "timeouts: 1 ms / job #2 (ü)"  # '/', '#', ' ', ':' and non-ASCII in a URL
 WORKLOAD = "matmul:m=64,n=64,k=64"
 APP_SCRIPT = "static/app.js"  # the page's script, served only with a session
 SESSION_COOKIE = "fleettune_session"
@@ -85,22 +91,37 @@ def start_fleet(processes, fleettune, rpc_server, workdir):
     return grpc, base, token, client_file, boards
 
 
-def run_job(fleettune, grpc, client_file, workdir):
-    """A short tuning job on the two boards; returns the database's records."""
-    db = os.path.join(workdir, "web.db")
+def run_job(fleettune, grpc, client_file, db, trials, extra):
+    """A short tuning job of WORKLOAD on the two boards; returns the database's records and
+    tune's exit status."""
     job = subprocess.run([fleettune, "tune", "--tracker", grpc, "--token-file", client_file,
                           "--key", KEY, "--workload", WORKLOAD, "--target", "host -threads=1",
-                          "--trials", str(TRIALS), "--batch-size", "4", "--tuner", "random",
-                          "--repeat", "3", "--min-repeat-ms", "5", "--confirm-top", "2",
-                          "--confirm-rounds", "3", "--db", db, "--quiet"],
-                         capture_output=True, text=True, timeout=240)
-    if job.returncode != 0:
-        raise Fatal(f"tune: exit {job.returncode}: {job.stderr[-2000:]}")
-    records = export(fleettune, db)
-    check(len(records) == TRIALS, f"the database holds {len(records)} trials, --trials {TRIALS}")
+                          "--trials", str(trials), "--batch-size", "4", "--tuner", "random",
+                          "--repeat", "3", "--min-repeat-ms", "5", "--db", db, "--quiet",
+                          *extra], capture_output=True, text=True, timeout=240)
+    records = export(fleettune, db) if os.path.exists(db) else []
+    check(len(records) == trials,
+          f"{db}: the database holds {len(records)} trials, --trials {trials}: {job.stderr[-1000:]}")
     if not records:
-        raise Fatal("the job recorded nothing")
-    return records
+        raise Fatal(f"the job recorded nothing: exit {job.returncode}: {job.stderr[-2000:]}")
+    return records, job.returncode
+
+
+def run_jobs(fleettune, grpc, client_file, workdir):
+    """Two jobs: TRIALS trials with a confirmation round (every one OK), and FAILING_TRIALS
+    that all time out (--timeout-ms 1) under a name that needs URL encoding; returns the
+    records of each."""
+    good, status = run_job(fleettune, grpc, client_file, os.path.join(workdir, "web.db"),
+                           TRIALS, ["--confirm-top", "2", "--confirm-rounds", "3"])
+    check(status == 0, f"tune: exit {status}")
+    check(all(record["status"] == "OK" for record in good),
+          f"the first job's statuses {[record['status'] for record in good]}")
+    failing, _ = run_job(fleettune, grpc, client_file, os.path.join(workdir, "timeouts.db"),
+                         FAILING_TRIALS, ["--timeout-ms", "1", "--confirm-top", "0",
+                                          "--job", FAILING_JOB])
+    check([record["status"] for record in failing] == ["TIMEOUT"] * FAILING_TRIALS,
+          f"the --timeout-ms 1 job's statuses {[record['status'] for record in failing]}")
+    return good, failing
 
 
 def check_unauthenticated(base, token, boards):
@@ -194,9 +215,9 @@ def check_login_form(base, token, secure, ca_file=None):
     check(after.status == 401, f"{where}: the session after /logout: {after.status}, expected 401")
 
 
-def check_api_job(base, token, records, boards):
-    """/api/v1/jobs, /queues and the job's history against the database; returns the job's
-    summary."""
+def check_api_job(base, token, records, boards, confirmed):
+    """/api/v1/jobs and the job's history against the job's database records (`confirmed`:
+    it ran a confirmation round); returns the job's summary."""
     name = records[0]["job"]
     statuses = collections.Counter(record["status"] for record in records)
     ok_costs = sorted(record["mean_cost"] for record in records if record["status"] == "OK")
@@ -206,18 +227,20 @@ def check_api_job(base, token, records, boards):
     summary = jobs[name]
     expected = {"deviceKey": KEY, "kind": "tune", "state": "finished",
                 "trials": str(len(records)), "ok": str(statuses["OK"]),
-                "totalTrials": str(TRIALS), "pending": "0", "running": "0"}
+                "totalTrials": str(len(records)), "pending": "0", "running": "0"}
     for field, value in expected.items():
         check(str(summary.get(field)) == value,
               f"job summary {field} is {summary.get(field)!r}, expected {value!r}")
     failures = {status: count for status, count in statuses.items() if status != "OK"}
     check({k: int(v) for k, v in summary.get("failures", {}).items()} == failures,
           f"job summary failures {summary.get('failures')}, the database {failures}")
-    check(int(summary.get("confirmationTasks", 0)) >= 1,
-          f"job summary confirmationTasks {summary.get('confirmationTasks')!r} after a "
-          "confirmation round")
-    check(ok_costs and close(float(summary.get("bestSeconds", 0)), ok_costs[0]),
-          f"job summary bestSeconds {summary.get('bestSeconds')}, the database {ok_costs[:1]}")
+    confirmations = int(summary.get("confirmationTasks", 0))
+    check(confirmations >= 1 if confirmed else confirmations == 0,
+          f"job summary confirmationTasks {confirmations} "
+          f"{'after' if confirmed else 'without'} a confirmation round")
+    best = float(summary.get("bestSeconds", 0))
+    check(close(best, ok_costs[0]) if ok_costs else best == 0,
+          f"job summary bestSeconds {best}, the database's best {ok_costs[:1]}")
 
     path = f"api/v1/jobs/{encode_component(name)}/history"
     history = api(base, path + "?since=0", token)
@@ -237,7 +260,7 @@ def check_api_job(base, token, records, boards):
     check(len(seconds) == len(ok_costs) and all(map(close, seconds, ok_costs)),
           f"history seconds {seconds}, the database's mean costs {ok_costs}")
     used = {b for b in trials.get("board", []) if b}
-    check(used and used <= set(boards.values()),
+    check(used <= set(boards.values()) and (used or not ok_costs),
           f"history boards {used}, the fleet {set(boards.values())}")
     check(history.get("workloads") == [WORKLOAD],
           f"history workloads {history.get('workloads')}, expected [{WORKLOAD!r}]")
@@ -247,14 +270,20 @@ def check_api_job(base, token, records, boards):
     for query, status in (("?since=x", 400), ("?since=-1", 400)):
         reply = http(base + path + query, token=token)
         check(reply.status == status, f"GET history{query}: {reply.status}, expected {status}")
+    return summary
+
+
+def check_api(base, token, good, failing, boards):
+    """The API's view of both jobs, an unknown job, and the queues; returns the summaries."""
+    summaries = (check_api_job(base, token, good, boards, confirmed=True),
+                 check_api_job(base, token, failing, boards, confirmed=False))
     unknown = http(base + "api/v1/jobs/no-such-job/history", token=token)
     check(unknown.status == 404 and "error" in json_or_empty(unknown),
           f"history of an unknown job: {unknown.status} {unknown.text()[:200]!r}")
-
     queues = {q["deviceKey"]: q for q in api(base, "api/v1/queues", token)["queues"]}
     check(KEY in queues and str(queues[KEY].get("boards")) == "2",
           f"/api/v1/queues for {KEY}: {queues.get(KEY)}")
-    return summary
+    return summaries
 
 
 class Pages:
@@ -291,7 +320,10 @@ class Pages:
         return found
 
 
-def check_browser(browser, base, token, records, boards, summary, shots):
+def check_browser(browser, base, token, jobs, boards, shots):
+    """The pages in the browser; `jobs`: ((records, summary) of the OK job, of the failing
+    job)."""
+    (records, summary), (failing, failing_summary) = jobs
     pages = Pages(browser, base, token, shots)
     ids = set(boards.values())
 
@@ -303,9 +335,9 @@ def check_browser(browser, base, token, records, boards, summary, shots):
     pages.shot("01-login.png")
 
     browser.sign_in(WRONG_TOKEN)
-    error = browser.css("p#login-error")
-    check(error and "wrong token" in error[0].text,
-          f"after a wrong token p#login-error reads {error[0].text if error else None!r}")
+    error = [text for _, text in browser.snapshot("p#login-error", "id")]
+    check(len(error) == 1 and "wrong token" in error[0],
+          f"after a wrong token p#login-error reads {error!r}")
     check(browser.count("form#login") == 1, "after a wrong token there is no form#login")
     pages.no_app("the login page after a wrong token")
     check(not browser.driver.get_cookie(SESSION_COOKIE), "a wrong token got a session cookie")
@@ -319,10 +351,8 @@ def check_browser(browser, base, token, records, boards, summary, shots):
     browser.sign_in(token)
     check(browser.wait_view("fleet"), "after signing in: no fleet view with data "
           f"(body data-view={browser.script('return document.body.dataset.view')!r})")
-    shown = wait_until(lambda: {r.get_attribute("data-board")
-                                for r in browser.css("table#boards tr[data-board]")} == ids, 10)
-    rows = {r.get_attribute("data-board"): r.get_attribute("data-state")
-            for r in browser.css("table#boards tr[data-board]")}
+    shown = wait_until(lambda: board_states(browser).keys() == ids, 10)
+    rows = board_states(browser)
     check(shown, f"the fleet page lists boards {sorted(rows)}, /api/v1/boards {sorted(ids)}")
     check(all(state in ("idle", "busy") for state in rows.values()),
           f"the fleet page's board states {rows}")
@@ -348,6 +378,9 @@ def check_browser(browser, base, token, records, boards, summary, shots):
     row_selector = f"table#jobs tr[data-job={json.dumps(name)}]"
     job_rows = pages.open_view("#/jobs", "jobs", row_selector)
     check(len(job_rows) == 1, f"the jobs page has {len(job_rows)} rows for the job {name!r}")
+    listed = {job for job, _ in browser.snapshot("table#jobs tr[data-job]", "data-job")}
+    check(listed == {name, FAILING_JOB}, f"the jobs page lists {listed}, expected "
+          f"{ {name, FAILING_JOB} }")
     pages.secret_free("the jobs page")
     pages.shot("05-jobs.png")
 
@@ -370,7 +403,24 @@ def check_browser(browser, base, token, records, boards, summary, shots):
     browser.get(base + expected_hash)
     check(browser.wait_view("job"), "the job's URL loaded fresh: no job view with data")
     check_job_plot(browser, records, summary, "the job's URL loaded fresh")
+
+    # The failing job, by its URL: crosses on the axis, a failures row per status.
+    browser.get("about:blank")
+    browser.get(base + "#/jobs/" + encode_component(FAILING_JOB))
+    check(browser.wait_view("job"), f"the job {FAILING_JOB!r} by URL: no job view with data")
+    check(browser.count("p#job-missing:not([hidden])") == 0,
+          f"the job {FAILING_JOB!r} by URL shows p#job-missing")
+    check_job_plot(browser, failing, failing_summary, f"the job {FAILING_JOB!r}")
+    pages.secret_free("the failing job's page")
+    pages.shot("07-job-timeouts.png")
     return pages
+
+
+def board_states(browser):
+    """{board id: data-state} of the rows of table#boards."""
+    return {board: state for board, state in browser.script(
+        "return [...document.querySelectorAll('table#boards tr[data-board]')]"
+        ".map(r => [r.dataset.board, r.dataset.state])")}
 
 
 def check_job_plot(browser, records, summary, where):
@@ -396,8 +446,8 @@ def check_job_plot(browser, records, summary, where):
     check(statuses == expected, f"{where}: data-status {dict(statuses)}, the database "
           f"{dict(expected)}")
     check(browser.count("path#best-line") == 1, f"{where}: no path#best-line")
-    failures = {row.get_attribute("data-status")
-                for row in browser.css("table#failures tr[data-status]")}
+    failures = {status for status, _ in browser.snapshot("table#failures tr[data-status]",
+                                                          "data-status")}
     check(failures == set(expected) - {"OK"},
           f"{where}: table#failures rows {failures}, the database's failures "
           f"{set(expected) - {'OK'}}")
@@ -410,19 +460,18 @@ def check_lost_board(browser, pages, base, token, processes, boards):
     killed, alive = boards["board-a"], boards["board-b"]
     processes.kill("board-a")
     lost = f'table#boards tr[data-board="{killed}"][data-state="lost"]'
-    rows = browser.wait_for(lost, 60)
-    check(rows, f"60 s after SIGKILL board {killed} is not {lost}: "
-          f"{[(r.get_attribute('data-board'), r.get_attribute('data-state')) for r in browser.css('table#boards tr[data-board]')]}")
-    check(rows and "gone" in rows[0].text, f"the lost board's row reads {rows[0].text if rows else None!r}, "
-          "without 'gone'")
-    states = {r.get_attribute("data-board"): r.get_attribute("data-state")
-              for r in browser.css("table#boards tr[data-board]")}
+    check(browser.wait_for(lost, 60),
+          f"60 s after SIGKILL board {killed} is not {lost}: {board_states(browser)}")
+    texts = [text for _, text in browser.snapshot(lost, "data-board")]
+    check(len(texts) == 1 and "gone" in texts[0],
+          f"the lost board's rows read {texts!r}, expected one with 'gone'")
+    states = board_states(browser)
     check(states.get(alive) in ("idle", "busy"), f"the board left alive is {states.get(alive)!r}")
     lost_api = {b["boardId"]: b for b in api(base, "api/v1/boards", token)["lostBoards"]}
     check(killed in lost_api and lost_api[killed]["state"] == "lost",
           f"/api/v1/boards lostBoards {sorted(lost_api)} lacks {killed} as lost")
     pages.secret_free("the fleet page after the kill")
-    pages.shot("07-fleet-after-kill.png")
+    pages.shot("08-fleet-after-kill.png")
 
     buttons = browser.css("button#logout")
     if buttons:
@@ -431,7 +480,7 @@ def check_lost_board(browser, pages, base, token, processes, boards):
         browser.get(base + "#/fleet")
         check(browser.wait_for("form#login", 15), "#/fleet after logout: no login page")
         pages.no_app("#/fleet after logout")
-        pages.shot("08-after-logout.png")
+        pages.shot("09-after-logout.png")
 
 
 def check_tls(processes, fleettune, workdir):
@@ -493,10 +542,11 @@ def main():
                                                              workdir)
         check_unauthenticated(base, token, boards)
         check_login_form(base, token, secure=False)
-        records = run_job(fleettune, grpc, client_file, workdir)
-        summary = check_api_job(base, token, records, boards)
+        good, failing = run_jobs(fleettune, grpc, client_file, workdir)
+        summaries = check_api(base, token, good, failing, boards)
         browser = Browser(workdir)
-        pages = check_browser(browser, base, token, records, boards, summary, shots)
+        pages = check_browser(browser, base, token, ((good, summaries[0]), (failing, summaries[1])),
+                              boards, shots)
         check_lost_board(browser, pages, base, token, processes, boards)
         for name in ("tracker",):
             check(token not in processes.output(name) + processes.output(name, "err"),
@@ -504,6 +554,9 @@ def main():
         check_tls(processes, fleettune, workdir)
     except Fatal as error:
         check(False, str(error))
+    except Exception as error:  # noqa: BLE001  (WebDriver, HTTP, ...: report it, clean up)
+        traceback.print_exc()
+        check(False, f"the test stopped on {type(error).__name__}: {str(error)[:500]}")
     finally:
         if browser is not None:
             browser.quit()

@@ -130,12 +130,14 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None  # a 303 comes back as it is, so its Location and Set-Cookie can be read
 
 
-def http(url, token=None, method="GET", form=None, cookie=None, ca_file=None, timeout_s=30):
+def http(url, token=None, method="GET", form=None, cookie=None, ca_file=None, timeout_s=30,
+         headers=None):
     """One request, redirects not followed; any HTTP status comes back as a Response (network
     failures raise OSError). `token` is sent as `Authorization: Bearer`, `form` (a dict) as
-    application/x-www-form-urlencoded, `cookie` as the Cookie header; `ca_file` verifies TLS."""
+    application/x-www-form-urlencoded, `cookie` as the Cookie header, `headers` (a dict) as
+    they are; `ca_file` verifies TLS. A compressed body comes back as it was sent."""
     data = None
-    request = urllib.request.Request(url, method=method)
+    request = urllib.request.Request(url, method=method, headers=headers or {})
     if token is not None:
         request.add_header("Authorization", f"Bearer {token}")
     if cookie is not None:
@@ -219,6 +221,13 @@ class Browser:
 
     def count(self, selector):
         return self.script(f"return document.querySelectorAll({json.dumps(selector)}).length")
+
+    def snapshot(self, selector, attribute):
+        """[(the value of `attribute`, innerText)] of each element `selector` matches, read in
+        one script so a re-render in between cannot leave a stale element."""
+        return [tuple(pair) for pair in self.script(
+            "return [...document.querySelectorAll(arguments[0])]"
+            ".map(e => [e.getAttribute(arguments[1]), e.innerText])", selector, attribute)]
 
     def script(self, source, *args):
         return self.driver.execute_script(source, *args)
