@@ -5,7 +5,8 @@
 //
 // A `fleettune tune` job sends many batches under one job name, so a job here is a name, not
 // a batch. Trials are numbered in the order the tracker delivered them, a batch's build
-// errors first: the order in which the tuner numbers its records. Bounded three ways: a job
+// errors first (the database numbers a round's trials by config, so within a round the
+// orders may differ; the trials are the same). Bounded three ways: a job
 // keeps its last kMaxTrialsPerJob trials, the list keeps `capacity` names (a finished one,
 // least recently updated, goes first), and a finished name is forgotten `retention_ms` after
 // its last update.

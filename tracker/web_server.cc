@@ -274,10 +274,16 @@ class HttpWebServer final : public WebServer {
           }
           Json(response, 200, HistoryJson(*slice));
         });
+    // Browsers ask for it on their own; the page names /static/favicon.svg. Empty for all, so
+    // a stranger's console shows no 401 and gets nothing.
+    server_->Get("/favicon.ico", [](const httplib::Request&, httplib::Response& response) {
+      response.status = 204;
+    });
     // Paths nobody registered: the login page for strangers, a 404 for the signed-in.
     server_->set_error_handler(
         [this](const httplib::Request& request, httplib::Response& response) {
-          if (response.status != 404) return;
+          // httplib calls this for every answer of 400 or more: leave the handlers' own alone.
+          if (response.status != 404 || !response.body.empty()) return;
           if (!Authorized(request)) return Unauthorized(request, response);
           Json(response, 404, ErrorJson(absl::StrCat("no such page: ", request.path)));
         });

@@ -40,49 +40,50 @@ class Cell {
   constructor(td, spec, baseClass) {
     this.td = td;
     this.base = baseClass ?? '';
-    this.cache = {};
+    // What the DOM holds now, compared before every write.
+    this.text = this.href = this.title = this.cls = undefined;
+    this.badge = this.sub = '';
+    this.badgeNode = this.subNode = null;
+    this.main = document.createTextNode('');
     if (spec.href !== undefined) {
       this.link = el('a');
-      td.append(this.link);
-      this.main = document.createTextNode('');
       this.link.append(this.main);
+      td.append(this.link);
     } else {
-      this.main = document.createTextNode('');
+      this.link = null;
       td.append(this.main);
     }
     this.set(spec);
   }
 
   set(spec) {
-    const c = this.cache;
     const text = spec.text ?? '';
-    if (c.text !== text) this.main.data = c.text = text;
-    if (this.link && c.href !== spec.href) this.link.setAttribute('href', c.href = spec.href);
+    if (this.text !== text) this.main.data = this.text = text;
+    if (this.link && this.href !== spec.href) this.link.setAttribute('href', this.href = spec.href);
     const title = spec.title ?? '';
-    if (c.title !== title) {
-      c.title = title;
+    if (this.title !== title) {
+      this.title = title;
       if (title) this.td.title = title;
       else this.td.removeAttribute('title');
     }
     const cls = spec.cls ?? '';
-    if (c.cls !== cls) {
-      c.cls = cls;
+    if (this.cls !== cls) {
+      this.cls = cls;
       this.td.className = this.base && cls ? `${this.base} ${cls}` : this.base || cls;
     }
-    this.setExtra('badge', spec.badge ?? '');
-    this.setExtra('sub', spec.sub ?? '');
-  }
-
-  // Creates the badge or sub span on first use; an empty one is hidden by CSS (:empty).
-  setExtra(kind, text) {
-    if (this.cache[kind] === text) return;
-    this.cache[kind] = text;
-    if (!this[kind]) {
-      if (!text) return;
-      this[kind] = el('span', {class: kind});
-      this.td.append(this[kind]);
+    // The badge and sub spans are created on first use; an empty one is hidden (:empty).
+    const badge = spec.badge ?? '';
+    if (this.badge !== badge) {
+      this.badge = badge;
+      if (!this.badgeNode) this.td.append(this.badgeNode = el('span', {class: 'badge'}));
+      this.badgeNode.textContent = badge;
     }
-    this[kind].textContent = text;
+    const sub = spec.sub ?? '';
+    if (this.sub !== sub) {
+      this.sub = sub;
+      if (!this.subNode) this.td.append(this.subNode = el('span', {class: 'sub'}));
+      this.subNode.textContent = sub;
+    }
   }
 }
 
