@@ -101,7 +101,8 @@ def run_job(fleettune, grpc, client_file, db, trials, extra):
                           *extra], capture_output=True, text=True, timeout=240)
     records = export(fleettune, db) if os.path.exists(db) else []
     check(len(records) == trials,
-          f"{db}: the database holds {len(records)} trials, --trials {trials}: {job.stderr[-1000:]}")
+          f"{db}: the database holds {len(records)} trials, --trials {trials}: "
+          f"{job.stderr[-1000:]}")
     if not records:
         raise Fatal(f"the job recorded nothing: exit {job.returncode}: {job.stderr[-2000:]}")
     return records, job.returncode
