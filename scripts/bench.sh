@@ -36,6 +36,13 @@ echo
 # The tracker at scale: 1,000 simulated boards, dispatch rate and overhead, utilisation.
 "$build/bin/fleet_bench" "${quick[@]}"
 echo
+# The tracker's web page (issue #23) with 1,000 simulated boards (simulated_fleet) and a tune
+# job on them, in headless Chromium: the fleet page's load time over 5 fresh loads, each poll's
+# fetch and render time over 30 polls, /api/v1/boards' response time and size (about 3
+# minutes; --quick: 50 boards).
+/usr/bin/python3 "$(dirname "$0")/../tests/bench/web_bench.py" "$build/bin/fleettune" \
+  "$build/bin/simulated_fleet" "$build/tests/bench/web_bench" "${quick[@]}"
+echo
 # The tuning database with 1,000,000 records (quick: 20,000): lookup p50/p99, bulk import
 # rate, per-insert cost; FLEETTUNE_BENCH_POSTGRES=1 adds a run on a throwaway PostgreSQL.
 db_pg=()

@@ -19,43 +19,30 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "rpc_server/board.h"
+#include "tests/bench/simulated_fleet.h"
 #include "tracker/tracker.h"
 #include "tuner/tracker_client.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using fleettune::bench::SimulatedFleet;
 using fleettune::v1::MeasureBatch;
 using fleettune::v1::MeasureResult;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-// Simulated boards, each running in its own thread.
-class SimulatedFleet {
- public:
-  SimulatedFleet(const std::string& address, const std::string& key, int boards, int work_ms) {
-    for (int i = 0; i < boards; ++i) {
-      fleettune::rpc_server::BoardOptions options;
-      options.tracker_address = address;
-      options.key = key;
-      options.simulate_ms = work_ms;
-      options.sandbox = false;
-      boards_.push_back(std::make_unique<fleettune::rpc_server::Board>(options));
-    }
-    for (auto& board : boards_) {
-      threads_.emplace_back([raw = board.get()] { (void)raw->Run(); });
-    }
-  }
-  ~SimulatedFleet() {
-    for (auto& board : boards_) board->Stop();
-    for (auto& thread : threads_) thread.join();
-  }
-
- private:
-  std::vector<std::unique_ptr<fleettune::rpc_server::Board>> boards_;
-  std::vector<std::thread> threads_;
-};
+// `boards` simulated boards of `key` answering after `work_ms`, on a tracker without tokens.
+fleettune::bench::SimulatedFleetOptions FleetOptions(const std::string& address,
+                                                     const std::string& key, int boards,
+                                                     int work_ms) {
+  fleettune::bench::SimulatedFleetOptions options;
+  options.tracker_address = address;
+  options.key = key;
+  options.boards = boards;
+  options.simulate_ms = work_ms;
+  return options;
+}
 
 int RegisteredBoards(fleettune::tuner::TrackerClient& client, const std::string& key) {
   auto status = client.GetStatus();
@@ -129,7 +116,7 @@ int main(int argc, char** argv) {
   {
     constexpr int kWorkMs = 1;
     auto start = Clock::now();
-    SimulatedFleet fleet(address, "scale", boards, kWorkMs);
+    SimulatedFleet fleet(FleetOptions(address, "scale", boards, kWorkMs));
     const bool all = AwaitBoards(**client, "scale", boards, 120);
     const int held = RegisteredBoards(**client, "scale");
     std::printf("connected boards held:       %d of %d (registered in %.1f s)%s\n", held, boards,
@@ -167,7 +154,7 @@ int main(int argc, char** argv) {
   // 3: utilisation with 64 boards and 50 ms tasks.
   {
     constexpr int kBoards = 64, kWorkMs = 50, kTasksPerBoard = 40;
-    SimulatedFleet fleet(address, "busy", kBoards, kWorkMs);
+    SimulatedFleet fleet(FleetOptions(address, "busy", kBoards, kWorkMs));
     if (!AwaitBoards(**client, "busy", kBoards, 60)) return 1;
     MeasureBatch batch = Batch("busy", kBoards * kTasksPerBoard);
     // Lone-task latency first: one task to an idle fleet.
