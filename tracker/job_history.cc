@@ -8,14 +8,9 @@
 namespace fleettune::tracker {
 namespace {
 
-// Which of two jobs goes first when the list is full: a finished one before a running one,
-// then the one updated least recently.
-bool EvictsBefore(const v1::JobSummary& a, const v1::JobSummary& b) {
-  const bool a_finished = a.state() == "finished";
-  const bool b_finished = b.state() == "finished";
-  if (a_finished != b_finished) return a_finished;
-  return a.updated_unix_ms() < b.updated_unix_ms();
-}
+// A job with no batch in flight that has not reached its plan is between rounds while it was
+// active this recently (the tuner builds its next round); after that it has stopped short.
+constexpr int64_t kBetweenRoundsMs = 60000;
 
 }  // namespace
 
@@ -23,9 +18,14 @@ JobHistory::Job& JobHistory::Entry(const std::string& name, int64_t now_unix_ms)
   auto it = jobs_.find(name);
   if (it != jobs_.end()) return it->second;
   if (jobs_.size() >= capacity_ && !jobs_.empty()) {
+    // A job without batches in flight goes before one with, then the one updated longest ago.
+    const auto evicts_before = [](const Job& a, const Job& b) {
+      if ((a.live_batches == 0) != (b.live_batches == 0)) return a.live_batches == 0;
+      return a.summary.updated_unix_ms() < b.summary.updated_unix_ms();
+    };
     auto victim = jobs_.begin();
     for (auto other = jobs_.begin(); other != jobs_.end(); ++other) {
-      if (EvictsBefore(other->second.summary, victim->second.summary)) victim = other;
+      if (evicts_before(other->second, victim->second)) victim = other;
     }
     jobs_.erase(victim);
   }
@@ -73,7 +73,6 @@ void JobHistory::Submitted(const std::string& name, const v1::MeasureBatch& batc
   Job& job = Entry(name, now_unix_ms);
   ++job.live_batches;
   v1::JobSummary& summary = job.summary;
-  summary.set_state("running");
   summary.set_device_key(batch.device_key());
   summary.set_updated_unix_ms(now_unix_ms);
   if (batch.job_total_trials() > 0 && !summary.has_progress()) {
@@ -133,14 +132,13 @@ void JobHistory::BatchEnded(const std::string& name, int64_t now_unix_ms) {
   if (it == jobs_.end()) return;
   Job& job = it->second;
   if (job.live_batches > 0) --job.live_batches;
-  if (job.live_batches == 0) job.summary.set_state("finished");
   job.summary.set_updated_unix_ms(std::max(job.summary.updated_unix_ms(), now_unix_ms));
 }
 
 void JobHistory::Expire(int64_t now_unix_ms) {
   for (auto it = jobs_.begin(); it != jobs_.end();) {
-    const v1::JobSummary& summary = it->second.summary;
-    if (summary.state() == "finished" && now_unix_ms - summary.updated_unix_ms() > retention_ms_) {
+    const Job& job = it->second;
+    if (job.live_batches == 0 && now_unix_ms - job.summary.updated_unix_ms() > retention_ms_) {
       it = jobs_.erase(it);
     } else {
       ++it;
@@ -148,8 +146,22 @@ void JobHistory::Expire(int64_t now_unix_ms) {
   }
 }
 
-v1::JobSummary JobHistory::SummaryOf(const Job& job, std::pair<uint64_t, uint64_t> queued) {
+std::string JobHistory::StateOf(const Job& job, int64_t now_unix_ms) {
+  if (job.live_batches > 0) return "running";
+  const v1::JobSummary& summary = job.summary;
+  const bool planned_done =
+      summary.has_progress() ? summary.progress().total_trials() > 0 &&
+                                   summary.progress().trials() >= summary.progress().total_trials()
+                             : summary.total_trials() > 0 &&
+                                   static_cast<int64_t>(summary.trials()) >= summary.total_trials();
+  if (planned_done) return "finished";
+  return now_unix_ms - summary.updated_unix_ms() < kBetweenRoundsMs ? "running" : "stopped";
+}
+
+v1::JobSummary JobHistory::SummaryOf(const Job& job, std::pair<uint64_t, uint64_t> queued,
+                                     int64_t now_unix_ms) {
   v1::JobSummary summary = job.summary;
+  summary.set_state(StateOf(job, now_unix_ms));
   summary.set_pending(queued.first);
   summary.set_running(queued.second);
   summary.set_dropped_trials(job.dropped);
@@ -157,13 +169,14 @@ v1::JobSummary JobHistory::SummaryOf(const Job& job, std::pair<uint64_t, uint64_
 }
 
 std::vector<v1::JobSummary> JobHistory::Summaries(
-    const std::map<std::string, std::pair<uint64_t, uint64_t>>& queued) const {
+    const std::map<std::string, std::pair<uint64_t, uint64_t>>& queued, int64_t now_unix_ms) const {
   std::vector<v1::JobSummary> summaries;
   summaries.reserve(jobs_.size());
   for (const auto& [name, job] : jobs_) {
     auto counts = queued.find(name);
     summaries.push_back(
-        SummaryOf(job, counts == queued.end() ? std::pair<uint64_t, uint64_t>{} : counts->second));
+        SummaryOf(job, counts == queued.end() ? std::pair<uint64_t, uint64_t>{} : counts->second,
+                  now_unix_ms));
   }
   std::stable_sort(summaries.begin(), summaries.end(),
                    [](const v1::JobSummary& a, const v1::JobSummary& b) {
@@ -173,12 +186,13 @@ std::vector<v1::JobSummary> JobHistory::Summaries(
 }
 
 std::optional<JobHistory::Slice> JobHistory::SliceOf(const std::string& name, uint64_t since,
-                                                     std::pair<uint64_t, uint64_t> queued) const {
+                                                     std::pair<uint64_t, uint64_t> queued,
+                                                     int64_t now_unix_ms) const {
   auto it = jobs_.find(name);
   if (it == jobs_.end()) return std::nullopt;
   const Job& job = it->second;
   Slice slice;
-  slice.summary = SummaryOf(job, queued);
+  slice.summary = SummaryOf(job, queued, now_unix_ms);
   slice.next = job.dropped + job.trials.size();
   slice.first = std::clamp<uint64_t>(since, job.dropped, slice.next);
   slice.trials.assign(job.trials.begin() + static_cast<ptrdiff_t>(slice.first - job.dropped),

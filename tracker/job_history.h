@@ -6,10 +6,17 @@
 // A `fleettune tune` job sends many batches under one job name, so a job here is a name, not
 // a batch. Trials are numbered in the order the tracker delivered them, a batch's build
 // errors first (the database numbers a round's trials by config, so within a round the
-// orders may differ; the trials are the same). Bounded three ways: a job
-// keeps its last kMaxTrialsPerJob trials, the list keeps `capacity` names (a finished one,
-// least recently updated, goes first), and a finished name is forgotten `retention_ms` after
-// its last update.
+// orders may differ; the trials are the same).
+//
+// The tracker hears of no job's end, so a job's state follows from what it sees: "running"
+// while a batch is in flight, or within a minute of its last activity (between rounds);
+// "finished" once it has its plan's trials (JobSummary.total_trials, or a model job's
+// progress); otherwise, a minute after its last activity, "stopped" (it ended short: early
+// stop, an error, or its tuner was killed).
+//
+// Bounded three ways: a job keeps its last kMaxTrialsPerJob trials, the list keeps
+// `capacity` names (one without batches in flight, least recently updated, goes first), and
+// a name without batches in flight is forgotten `retention_ms` after its last update.
 #ifndef FLEETTUNE_TRACKER_JOB_HISTORY_H_
 #define FLEETTUNE_TRACKER_JOB_HISTORY_H_
 
@@ -76,18 +83,20 @@ class JobHistory {
   // One batch of `name` finished or was cancelled at `now_unix_ms`.
   void BatchEnded(const std::string& name, int64_t now_unix_ms);
 
-  // Forgets finished names not updated for more than the retention before `now_unix_ms`.
+  // Forgets names without batches in flight not updated for more than the retention before
+  // `now_unix_ms`.
   void Expire(int64_t now_unix_ms);
 
-  // Every name's summary, the most recently updated first. `queued` gives each name's tasks
-  // queued and running now (absent: none).
+  // Every name's summary at `now_unix_ms` (its state depends on it), the most recently
+  // updated first. `queued` gives each name's tasks queued and running now (absent: none).
   std::vector<v1::JobSummary> Summaries(
-      const std::map<std::string, std::pair<uint64_t, uint64_t>>& queued) const;
+      const std::map<std::string, std::pair<uint64_t, uint64_t>>& queued,
+      int64_t now_unix_ms) const;
 
   // The job's trials from number `since` on (from the oldest kept one when `since` is below
   // it); nullopt for an unknown name.
   std::optional<Slice> SliceOf(const std::string& name, uint64_t since,
-                               std::pair<uint64_t, uint64_t> queued) const;
+                               std::pair<uint64_t, uint64_t> queued, int64_t now_unix_ms) const;
 
  private:
   struct Job {
@@ -107,7 +116,10 @@ class JobHistory {
   static uint32_t Intern(const std::string& text, std::vector<std::string>& texts,
                          std::map<std::string, uint32_t>& index);
   static void Append(Job& job, const Trial& trial);
-  static v1::JobSummary SummaryOf(const Job& job, std::pair<uint64_t, uint64_t> queued);
+  // "running", "finished" or "stopped" (see the header comment).
+  static std::string StateOf(const Job& job, int64_t now_unix_ms);
+  static v1::JobSummary SummaryOf(const Job& job, std::pair<uint64_t, uint64_t> queued,
+                                  int64_t now_unix_ms);
 
   const int64_t retention_ms_;
   const size_t capacity_;

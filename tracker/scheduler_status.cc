@@ -58,7 +58,8 @@ v1::StatusReply Scheduler::GetStatus() const {
   }
   lost_boards_.AppendTo(&reply);
   model_jobs_.AppendTo(&reply);
-  for (v1::JobSummary& summary : job_history_.Summaries(QueuedByJobNameLocked())) {
+  for (v1::JobSummary& summary :
+       job_history_.Summaries(QueuedByJobNameLocked(), absl::ToUnixMillis(absl::Now()))) {
     *reply.add_job_summaries() = std::move(summary);
   }
   return reply;
@@ -70,7 +71,8 @@ std::optional<JobHistory::Slice> Scheduler::GetJobHistory(const std::string& nam
   const std::map<std::string, std::pair<uint64_t, uint64_t>> queued = QueuedByJobNameLocked();
   auto counts = queued.find(name);
   return job_history_.SliceOf(
-      name, since, counts == queued.end() ? std::pair<uint64_t, uint64_t>{} : counts->second);
+      name, since, counts == queued.end() ? std::pair<uint64_t, uint64_t>{} : counts->second,
+      absl::ToUnixMillis(absl::Now()));
 }
 
 std::map<std::string, std::pair<uint64_t, uint64_t>> Scheduler::QueuedByJobNameLocked() const {

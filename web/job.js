@@ -122,7 +122,8 @@ export function create(root, {name}) {
       stat('trials', trialsText(summary), 'job-trials'),
       stat('ok', count(summary.ok)),
       stat('failed', count(failed)),
-      stat('best', `${gflops(summary.bestGflops)} GFLOPS`, 'job-best'),
+      stat('best', Number(summary.bestGflops) > 0 ? `${gflops(summary.bestGflops)} GFLOPS` : '—',
+           'job-best'),
       stat('best time', duration(summary.bestSeconds)),
       stat('pending / running', `${count(summary.pending)} / ${count(summary.running)}`),
       stat('confirmation tasks', count(summary.confirmationTasks)),
@@ -170,7 +171,7 @@ export function create(root, {name}) {
     render(reply) {
       if (reply.notFound !== undefined) {
         message.textContent = `No job named “${name}”: the tracker does not know it ` +
-            `(it keeps the 64 most recently updated jobs, and a finished one for an hour).`;
+            `(it keeps the 64 most recently updated jobs, and one with nothing in flight for an hour after its last activity).`;
         message.hidden = false;
         body.hidden = true;
         summaryList.parentElement.hidden = true;

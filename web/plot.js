@@ -5,13 +5,15 @@
 import {svg} from './dom.js';
 import {compact, duration, gflops as gflopsText} from './format.js';
 
-// A "nice" axis covering [lo, hi] with about `ticks` steps of 1, 2 or 5 x 10^k.
-export function niceScale(lo, hi, ticks = 5) {
+// A "nice" axis covering [lo, hi] with about `ticks` steps of 1, 2 or 5 x 10^k; `integer`
+// axes (trial numbers) never step below 1.
+export function niceScale(lo, hi, ticks = 5, integer = false) {
   if (!(hi > lo)) hi = lo + 1;
   const raw = (hi - lo) / ticks;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
   const residual = raw / magnitude;
-  const step = (residual > 5 ? 10 : residual > 2 ? 5 : residual > 1 ? 2 : 1) * magnitude;
+  let step = (residual > 5 ? 10 : residual > 2 ? 5 : residual > 1 ? 2 : 1) * magnitude;
+  if (integer) step = Math.max(1, step);
   return {lo: Math.floor(lo / step + 1e-9) * step, hi: Math.ceil(hi / step - 1e-9) * step, step};
 }
 
@@ -114,8 +116,8 @@ export class TrialsPlot {
     const xNeed = Math.max(last, totalTrials, 10);
     let xScale = this.frame.xScale;
     if (!xScale || xScale.lo > history.first || xScale.hi < xNeed ||
-        (totalTrials > 0 && xScale.hi > niceScale(history.first, totalTrials, 8).hi)) {
-      xScale = niceScale(history.first, totalTrials >= last ? totalTrials : xNeed * 1.25, 8);
+        (totalTrials > 0 && xScale.hi > niceScale(history.first, totalTrials, 8, true).hi)) {
+      xScale = niceScale(history.first, totalTrials >= last ? totalTrials : xNeed * 1.25, 8, true);
     }
     let yScale = this.frame.yScale;
     const yNeed = Math.max(this.maxGflops, 1e-9);

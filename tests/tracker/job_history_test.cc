@@ -72,7 +72,7 @@ TEST_F(JobHistoryTest, TrialsOfOneJobNameAcrossBatchesInDeliveryOrder) {
   const v1::JobSummary& summary = slice->summary;
   EXPECT_EQ(summary.name(), "job-a");
   EXPECT_EQ(summary.kind(), "tune");
-  EXPECT_EQ(summary.state(), "finished");
+  EXPECT_EQ(summary.state(), "running");  // 4 of its 10 trials: between rounds
   EXPECT_EQ(summary.trials(), 4u);
   EXPECT_EQ(summary.ok(), 2u);
   EXPECT_EQ(summary.failures().at("BUILD_ERROR"), 1u);
@@ -171,6 +171,24 @@ TEST_F(JobHistoryTest, UnnamedBatchIsItsOwnJobAndModelJobKeepsItsEstimates) {
   EXPECT_DOUBLE_EQ(slice.estimates[1].seconds, 0.025);
 }
 
+TEST(JobHistoryStateTest, RunningBetweenRoundsFinishedAtItsPlanStoppedWhenQuietShort) {
+  JobHistory history(/*retention_ms=*/3600000, /*capacity=*/8);
+  v1::MeasureBatch batch;
+  batch.set_device_key("k");
+  batch.set_job_total_trials(4);
+  batch.set_build_errors(2);
+  const auto state = [&](int64_t now) { return history.SliceOf("j", 0, {}, now)->summary.state(); };
+  history.Submitted("j", batch, 1000);
+  EXPECT_EQ(state(1000), "running");  // a batch in flight
+  history.BatchEnded("j", 2000);
+  EXPECT_EQ(state(2000 + 59999), "running");  // between rounds
+  EXPECT_EQ(state(2000 + 60000), "stopped");  // 2 of 4 trials, quiet for a minute
+  history.Submitted("j", batch, 70000);
+  history.BatchEnded("j", 70000);
+  EXPECT_EQ(state(70001), "finished");  // 4 of 4
+  EXPECT_EQ(history.Summaries({}, 70001).at(0).state(), "finished");
+}
+
 TEST(JobHistoryBoundsTest, KeepsTheNewestTrialsAndEvictsFinishedJobsFirst) {
   JobHistory history(/*retention_ms=*/1000, /*capacity=*/2);
   v1::MeasureBatch batch;
@@ -180,22 +198,23 @@ TEST(JobHistoryBoundsTest, KeepsTheNewestTrialsAndEvictsFinishedJobsFirst) {
   history.Submitted("finished", batch, 1);
   history.BatchEnded("finished", 2);
   history.Submitted("third", batch, 3);  // the list is full: the finished job goes
-  EXPECT_FALSE(history.SliceOf("finished", 0, {}).has_value());
-  EXPECT_TRUE(history.SliceOf("running", 0, {}).has_value());
-  EXPECT_TRUE(history.SliceOf("third", 0, {}).has_value());
+  EXPECT_FALSE(history.SliceOf("finished", 0, {}, 3).has_value());
+  EXPECT_TRUE(history.SliceOf("running", 0, {}, 3).has_value());
+  EXPECT_TRUE(history.SliceOf("third", 0, {}, 3).has_value());
 
   history.BatchEnded("third", 10);
   history.Expire(1010);
-  EXPECT_TRUE(history.SliceOf("third", 0, {}).has_value());  // not yet past the retention
+  EXPECT_TRUE(history.SliceOf("third", 0, {}, 1010).has_value());  // not yet past the retention
   history.Expire(1011);
-  EXPECT_FALSE(history.SliceOf("third", 0, {}).has_value());
-  EXPECT_TRUE(history.SliceOf("running", 0, {}).has_value());  // running jobs never expire
+  EXPECT_FALSE(history.SliceOf("third", 0, {}, 1011).has_value());
+  // A batch in flight keeps a job however long it takes.
+  EXPECT_TRUE(history.SliceOf("running", 0, {}, 1011).has_value());
 
   v1::MeasureBatch many;
   many.set_device_key("k");
   many.set_build_errors(JobHistory::kMaxTrialsPerJob + 5);
   history.Submitted("big", many, 20);
-  const JobHistory::Slice slice = *history.SliceOf("big", 0, {});
+  const JobHistory::Slice slice = *history.SliceOf("big", 0, {}, 20);
   EXPECT_EQ(slice.first, 5u);
   EXPECT_EQ(slice.next, JobHistory::kMaxTrialsPerJob + 5);
   EXPECT_EQ(slice.trials.size(), JobHistory::kMaxTrialsPerJob);
