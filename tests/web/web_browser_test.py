@@ -20,13 +20,16 @@ WebDriver and plain HTTP requests.
 A second job whose every trial times out (--timeout-ms 1), named with characters a URL must
 encode, shows its failures: one path.trial.failed per trial and table#failures by status.
 
+A small model job (a generated four-task ONNX model, WRITE_MODEL) shows a trial per record, a
+row per task (table#tasks) and its estimated latency over time (svg#estimate-plot).
+
 A screenshot of each page goes to SCREENSHOTS (login, wrong token, fleet, queues, jobs, job,
-the failing job, fleet after the kill, after logout).
+the failing job, the model job, fleet after the kill, after logout).
 
 The checks over plain HTTP(S) are in web_http_checks.py; the fleet's processes and the browser
 in web_fleet.py (shared with tests/bench/web_bench.py).
 
-Usage: web_browser_test.py FLEETTUNE RPC_SERVER WORKDIR SCREENSHOTS
+Usage: web_browser_test.py FLEETTUNE RPC_SERVER WRITE_MODEL WORKDIR SCREENSHOTS
 """
 import collections
 import json
@@ -281,6 +284,41 @@ def check_job_plot(browser, records, summary, where):
           f"{set(expected) - {'OK'}}")
 
 
+def check_model_job(browser, pages, base, token, fleettune, grpc, client_file, write_model,
+                    workdir):
+    """A small model job (`tune --model` on a generated four-task model): its page shows a
+    trial per database record, a row per task and the estimated latency over time."""
+    model = os.path.join(workdir, "conv_chain.onnx")
+    subprocess.run([sys.executable, write_model, "conv_chain", model], check=True)
+    tasks = json.loads(subprocess.run([fleettune, "tasks", "--model", model, "--json"],
+                                      capture_output=True, text=True, check=True).stdout)
+    db = os.path.join(workdir, "model.db")
+    job = subprocess.run([fleettune, "tune", "--model", model, "--tracker", grpc, "--token-file",
+                          client_file, "--key", KEY, "--target", "host -threads=1", "--trials",
+                          "16", "--batch-size", "4", "--repeat", "3", "--min-repeat-ms", "5",
+                          "--confirm-top", "1", "--confirm-rounds", "3", "--db", db, "--quiet"],
+                         capture_output=True, text=True, timeout=240)
+    check(job.returncode == 0, f"tune --model: exit {job.returncode}: {job.stderr[-1000:]}")
+    records = export(fleettune, db)
+    if not records:
+        raise Fatal("the model job recorded nothing")
+    name = records[0]["job"]
+    summary = api(base, "api/v1/jobs/" + encode_component(name) + "/history", token)["summary"]
+    check(summary["kind"] == "model" and summary["state"] == "finished",
+          f"the model job's summary: kind {summary['kind']}, state {summary['state']}")
+    browser.get("about:blank")
+    browser.get(base + "#/jobs/" + encode_component(name))
+    check(browser.wait_view("job"), f"the model job {name!r}: no job view with data")
+    check_job_plot(browser, records, summary, f"the model job {name!r}")
+    rows = browser.count("table#tasks tbody tr")
+    check(rows == len(tasks), f"the model job's table#tasks has {rows} rows, the model "
+          f"{len(tasks)} tasks")
+    check(browser.count("svg#estimate-plot path#estimate-line") == 1,
+          "the model job's page has no svg#estimate-plot path#estimate-line")
+    pages.secret_free("the model job's page")
+    pages.shot("08-model-job.png")
+
+
 def check_lost_board(browser, pages, base, token, processes, boards):
     """SIGKILLs board-a; the fleet page must show it lost ("gone"), board-b still up."""
     browser.get(base + "#/fleet")
@@ -299,7 +337,7 @@ def check_lost_board(browser, pages, base, token, processes, boards):
     check(killed in lost_api and lost_api[killed]["state"] == "lost",
           f"/api/v1/boards lostBoards {sorted(lost_api)} lacks {killed} as lost")
     pages.secret_free("the fleet page after the kill")
-    pages.shot("08-fleet-after-kill.png")
+    pages.shot("09-fleet-after-kill.png")
 
     buttons = browser.css("button#logout")
     if buttons:
@@ -308,11 +346,11 @@ def check_lost_board(browser, pages, base, token, processes, boards):
         browser.get(base + "#/fleet")
         check(browser.wait_for("form#login", 15), "#/fleet after logout: no login page")
         pages.no_app("#/fleet after logout")
-        pages.shot("09-after-logout.png")
+        pages.shot("10-after-logout.png")
 
 
 def main():
-    fleettune, rpc_server, workdir, shots = sys.argv[1:5]
+    fleettune, rpc_server, write_model, workdir, shots = sys.argv[1:6]
     missing = missing_browser()
     if missing:
         check(False, f"no headless browser for the web page test: {missing}")
@@ -333,6 +371,8 @@ def main():
         browser = Browser(workdir)
         pages = check_browser(browser, base, token, ((good, summaries[0]), (failing, summaries[1])),
                               boards, shots)
+        check_model_job(browser, pages, base, token, fleettune, grpc, client_file, write_model,
+                        workdir)
         check_lost_board(browser, pages, base, token, processes, boards)
         for name in ("tracker",):
             check(token not in processes.output(name) + processes.output(name, "err"),
