@@ -22,6 +22,7 @@
 #include "tuner/measure_round.h"
 #include "tuner/model_history.h"
 #include "tuner/planning_budget.h"
+#include "tuner/resume.h"
 #include "tuner/search.h"
 #include "tuner/tracker_client.h"
 #include "tuner/transfer.h"
@@ -33,36 +34,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using util::SecondsSince;
-
-// A task's search retrains with its kin's results once they have grown by half since it last
-// did, and by at least this many rounds' worth: each retraining refits the per-source
-// relevance models, and refitting on every round cost 16% of a 2,000-trial ResNet-50 job's
-// wall time (model 147 s of 912 s).
-constexpr int kKinRefreshRounds = 2;
-// The kin rows a task trains with, per kin task: its best half and its latest half. The best
-// carry the seeds and the top of the ranking; the latest are where its search is looking now.
-constexpr size_t kKinRowsPerTask = 48;
-
-// Which of `gflops` (one kin task's results, in recording order) a task trains with: all of
-// them up to kKinRowsPerTask, else the best half and then the latest, each once.
-std::vector<size_t> KinRows(const std::vector<float>& gflops) {
-  std::vector<size_t> all(gflops.size());
-  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
-  if (all.size() <= kKinRowsPerTask) return all;
-  std::vector<size_t> by_speed = all;
-  std::stable_sort(by_speed.begin(), by_speed.end(),
-                   [&](size_t a, size_t b) { return gflops[a] > gflops[b]; });
-  std::vector<bool> taken(gflops.size(), false);
-  std::vector<size_t> rows;
-  for (size_t i = 0; i < kKinRowsPerTask / 2; ++i) {
-    rows.push_back(by_speed[i]);
-    taken[by_speed[i]] = true;
-  }
-  for (size_t i = gflops.size(); i-- > 0 && rows.size() < kKinRowsPerTask;) {
-    if (!taken[i]) rows.push_back(i);
-  }
-  return rows;
-}
 
 // The options of one task: the common ones with the task's workload.
 TuneOptions TaskOptions(const ModelTuneOptions& options, const ModelTask& task) {
@@ -110,10 +81,7 @@ struct TaskRun {
   size_t kin_results_used = 0;             // kin results in the search's transfer data
   bool default_offered = false;
   PlanningBudget planning;  // from this task's rounds (their costs differ between tasks)
-  // This job's results with their features, for kin tasks' shared learning.
-  std::vector<std::vector<float>> result_rows;
-  std::vector<float> result_gflops;
-  std::vector<v1::Config> result_configs;
+  KinResults results;       // this job's results with their features, for its kin to learn from
 };
 
 class ModelJob {
@@ -339,68 +307,31 @@ class ModelJob {
   // never measured again, the searches and the scheduler start from them, and the job's own
   // records (a resumed job) count towards its trials.
   absl::Status TakeOverRecords() {
-    struct JobRecord {
-      int64_t trial;
-      size_t task;
-      bool ok;
-      double seconds;
-    };
-    std::vector<JobRecord> job_records;
+    std::vector<JobTrial> job_trials;
     for (size_t i = 0; i < runs_.size(); ++i) {
       TaskRun& run = *runs_[i];
-      ModelTaskState& state = summary_.tasks[i];
       db::Query query;
-      query.workload_key = state.workload;
+      query.workload_key = summary_.tasks[i].workload;
       query.target_key = run.options.target.key();
       query.device_key = run.options.device_key;
-      absl::StatusOr<std::vector<db::Record>> history = database_.History(query);
-      if (!history.ok()) return history.status();
-      const uint64_t default_hash = codegen::ConfigHash(run.space.DefaultConfig());
-      std::optional<double> prior_best;
-      for (const db::Record& record : *history) {
-        const bool ok = record.status == v1::OK;
-        if (record.job == summary_.job) {
-          ++state.trials;
-          if (!ok) ++state.failures;
-          job_records.push_back({record.trial, i, ok, record.mean_cost});
-        } else {
-          ++state.prior_records;
-          if (ok && (!prior_best || record.mean_cost < *prior_best)) prior_best = record.mean_cost;
-        }
-        if (ok && (!state.best || record.gflops > state.best->gflops)) state.best = record;
-        if (ok && record.config_hash == default_hash) state.default_gflops = record.gflops;
-        // A lost board is not the config's fault: such configs may be measured again.
-        if (record.status == v1::DEVICE_LOST) continue;
-        absl::StatusOr<uint64_t> index = run.space.IndexOf(record.config);
-        if (!index.ok() || run.measured.contains(*index)) continue;
-        run.measured.insert(*index);
-        run.search.search->Observe(*index, ok ? record.gflops : 0.0);
-      }
-      if (prior_best) scheduler_->Record(i, 0, prior_best);
-    }
-    // The job's own rounds, rebuilt: its records in trial order, a run of one task's records
-    // (at most a batch) taken as one round.
-    std::sort(job_records.begin(), job_records.end(),
-              [](const JobRecord& a, const JobRecord& b) { return a.trial < b.trial; });
-    for (size_t begin = 0; begin < job_records.size();) {
-      size_t end = begin;
-      std::optional<double> best;
-      while (end < job_records.size() && job_records[end].task == job_records[begin].task &&
-             static_cast<int>(end - begin) < options_.common.batch_size) {
-        const JobRecord& record = job_records[end];
-        if (record.ok && (!best || record.seconds < *best)) best = record.seconds;
-        ++end;
-      }
-      scheduler_->Replay(job_records[begin].task, static_cast<int64_t>(end - begin), best);
-      begin = end;
+      absl::StatusOr<TaskTakeover> takeover =
+          TakeOverTaskRecords(query, summary_.job, i, database_, run.space, *run.search.search,
+                              run.measured, summary_.tasks[i]);
+      if (!takeover.ok()) return takeover.status();
+      if (takeover->prior_best_seconds) scheduler_->Record(i, 0, takeover->prior_best_seconds);
+      job_trials.insert(job_trials.end(), takeover->job_trials.begin(), takeover->job_trials.end());
     }
     // Trial numbers continue after the highest; the budget counts the records.
-    for (const JobRecord& record : job_records) {
-      next_trial_ = std::max(next_trial_, record.trial + 1);
-      if (!record.ok) ++summary_.failures;
+    for (const JobTrial& trial : job_trials) {
+      next_trial_ = std::max(next_trial_, trial.trial + 1);
+      if (!trial.ok) ++summary_.failures;
     }
-    summary_.resumed_trials = static_cast<int>(job_records.size());
+    summary_.resumed_trials = static_cast<int>(job_trials.size());
     summary_.trials = summary_.resumed_trials;
+    for (const ReplayedRound& round :
+         ReplayedRounds(std::move(job_trials), options_.common.batch_size)) {
+      scheduler_->Replay(round.task, round.trials, round.best_seconds);
+    }
     return absl::OkStatus();
   }
 
@@ -409,39 +340,16 @@ class ModelJob {
   void ShareKinResults(size_t task) {
     TaskRun& run = *runs_[task];
     if (run.search.xgb == nullptr) return;
-    size_t kin_results = 0;
+    std::vector<const KinResults*> kin;
+    size_t available = 0;
     for (size_t k = 0; k < runs_.size(); ++k) {
       if (k == task || runs_[k]->space.template_name() != run.space.template_name()) continue;
-      kin_results += runs_[k]->result_rows.size();
+      kin.push_back(&runs_[k]->results);
+      available += runs_[k]->results.rows.size();
     }
-    // The first kin results are shared at once; later ones once grown by half.
-    const size_t refresh =
-        std::max(static_cast<size_t>(kKinRefreshRounds * options_.common.batch_size),
-                 run.kin_results_used / 2);
-    if (kin_results == run.kin_results_used ||
-        (run.kin_results_used > 0 && kin_results < run.kin_results_used + refresh)) {
-      return;
-    }
-    TransferData data = run.transfer;
-    // Configs parallel to the rows make the sources' best configs warm-start seeds: a kin
-    // shape's fastest configs are tried here early (XgbSearchOptions::transfer_seeds).
-    const bool seeds = data.configs.size() == data.rows.size();
-    for (size_t k = 0; k < runs_.size(); ++k) {
-      const TaskRun& kin = *runs_[k];
-      if (k == task || kin.space.template_name() != run.space.template_name() ||
-          kin.result_rows.empty()) {
-        continue;
-      }
-      const std::vector<size_t> rows = KinRows(kin.result_gflops);
-      for (size_t row : rows) {
-        data.rows.push_back(kin.result_rows[row]);
-        data.throughput.push_back(kin.result_gflops[row]);
-        if (seeds) data.configs.push_back(kin.result_configs[row]);
-      }
-      data.group_sizes.push_back(static_cast<unsigned>(rows.size()));
-    }
-    run.search.xgb->SetTransferData(std::move(data));
-    run.kin_results_used = kin_results;
+    if (!KinRefreshDue(available, run.kin_results_used, options_.common.batch_size)) return;
+    run.search.xgb->SetTransferData(WithKinResults(run.transfer, kin));
+    run.kin_results_used = available;
   }
 
   std::optional<Flight> Launch(TrackerClient& client, int room) {
@@ -544,9 +452,9 @@ class ModelJob {
       run.search.search->Observe(flight.indices[i], record.gflops);
       if (ok) noise_.Add(record.board_id, record.costs);
       if (record.status != v1::DEVICE_LOST && run.search.xgb != nullptr) {
-        run.result_rows.push_back(run.search.xgb->FeaturesAt(flight.indices[i]));
-        run.result_gflops.push_back(static_cast<float>(record.gflops));
-        run.result_configs.push_back(record.config);
+        run.results.rows.push_back(run.search.xgb->FeaturesAt(flight.indices[i]));
+        run.results.gflops.push_back(static_cast<float>(record.gflops));
+        run.results.configs.push_back(record.config);
       }
       if (ok && record.config_hash == codegen::ConfigHash(run.space.DefaultConfig())) {
         state.default_gflops = record.gflops;

@@ -49,14 +49,69 @@ absl::Status ResumeFromDatabase(const TuneOptions& options, db::Database& databa
         summary.default_gflops = record.gflops;
       }
     }
-    // A lost board is not the config's fault: such configs may be measured again.
-    if (record.status == v1::DEVICE_LOST) continue;
-    absl::StatusOr<uint64_t> index = space.IndexOf(record.config);
-    if (!index.ok() || measured.contains(*index)) continue;
-    measured.insert(*index);
-    search.Observe(*index, record.status == v1::OK ? record.gflops : 0.0);
+    ObserveRecord(record, space, search, measured);
   }
   return absl::OkStatus();
+}
+
+void ObserveRecord(const db::Record& record, const codegen::SearchSpace& space, Search& search,
+                   absl::flat_hash_set<uint64_t>& measured) {
+  // A lost board is not the config's fault: such configs may be measured again.
+  if (record.status == v1::DEVICE_LOST) return;
+  absl::StatusOr<uint64_t> index = space.IndexOf(record.config);
+  if (!index.ok() || measured.contains(*index)) return;
+  measured.insert(*index);
+  search.Observe(*index, record.status == v1::OK ? record.gflops : 0.0);
+}
+
+absl::StatusOr<TaskTakeover> TakeOverTaskRecords(const db::Query& query, const std::string& job,
+                                                 size_t task, db::Database& database,
+                                                 const codegen::SearchSpace& space, Search& search,
+                                                 absl::flat_hash_set<uint64_t>& measured,
+                                                 ModelTaskState& state) {
+  absl::StatusOr<std::vector<db::Record>> history = database.History(query);
+  if (!history.ok()) return history.status();
+  const uint64_t default_hash = codegen::ConfigHash(space.DefaultConfig());
+  TaskTakeover takeover;
+  for (const db::Record& record : *history) {
+    const bool ok = record.status == v1::OK;
+    if (record.job == job) {
+      ++state.trials;
+      if (!ok) ++state.failures;
+      takeover.job_trials.push_back({record.trial, task, ok, record.mean_cost});
+    } else {
+      ++state.prior_records;
+      if (ok && (!takeover.prior_best_seconds || record.mean_cost < *takeover.prior_best_seconds)) {
+        takeover.prior_best_seconds = record.mean_cost;
+      }
+    }
+    if (ok && (!state.best || record.gflops > state.best->gflops)) state.best = record;
+    if (ok && record.config_hash == default_hash) state.default_gflops = record.gflops;
+    ObserveRecord(record, space, search, measured);
+  }
+  return takeover;
+}
+
+std::vector<ReplayedRound> ReplayedRounds(std::vector<JobTrial> trials, int batch_size) {
+  std::sort(trials.begin(), trials.end(),
+            [](const JobTrial& a, const JobTrial& b) { return a.trial < b.trial; });
+  std::vector<ReplayedRound> rounds;
+  for (size_t begin = 0; begin < trials.size();) {
+    ReplayedRound& round = rounds.emplace_back();
+    round.task = trials[begin].task;
+    size_t end = begin;
+    while (end < trials.size() && trials[end].task == round.task &&
+           static_cast<int>(end - begin) < batch_size) {
+      const JobTrial& trial = trials[end];
+      if (trial.ok && (!round.best_seconds || trial.seconds < *round.best_seconds)) {
+        round.best_seconds = trial.seconds;
+      }
+      ++end;
+    }
+    round.trials = static_cast<int64_t>(end - begin);
+    begin = end;
+  }
+  return rounds;
 }
 
 }  // namespace fleettune::tuner

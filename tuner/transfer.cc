@@ -139,4 +139,47 @@ float TransferSources::OwnWeight(size_t own_rows, double own_influence) const {
   return static_cast<float>(own_influence * average / static_cast<double>(own_rows));
 }
 
+std::vector<size_t> KinRows(const std::vector<float>& gflops) {
+  std::vector<size_t> all(gflops.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  if (all.size() <= kKinRowsPerTask) return all;
+  std::vector<size_t> by_speed = all;
+  std::stable_sort(by_speed.begin(), by_speed.end(),
+                   [&](size_t a, size_t b) { return gflops[a] > gflops[b]; });
+  std::vector<bool> taken(gflops.size(), false);
+  std::vector<size_t> rows;
+  for (size_t i = 0; i < kKinRowsPerTask / 2; ++i) {
+    rows.push_back(by_speed[i]);
+    taken[by_speed[i]] = true;
+  }
+  for (size_t i = gflops.size(); i-- > 0 && rows.size() < kKinRowsPerTask;) {
+    if (!taken[i]) rows.push_back(i);
+  }
+  return rows;
+}
+
+bool KinRefreshDue(size_t available, size_t used, int batch_size) {
+  constexpr int kKinRefreshRounds = 2;
+  if (available == used) return false;
+  if (used == 0) return true;
+  const size_t refresh =
+      std::max(static_cast<size_t>(kKinRefreshRounds * std::max(batch_size, 1)), used / 2);
+  return available >= used + refresh;
+}
+
+TransferData WithKinResults(TransferData own, const std::vector<const KinResults*>& kin) {
+  const bool seeds = own.configs.size() == own.rows.size();
+  for (const KinResults* results : kin) {
+    if (results->rows.empty()) continue;
+    const std::vector<size_t> rows = KinRows(results->gflops);
+    for (size_t row : rows) {
+      own.rows.push_back(results->rows[row]);
+      own.throughput.push_back(results->gflops[row]);
+      if (seeds) own.configs.push_back(results->configs[row]);
+    }
+    own.group_sizes.push_back(static_cast<unsigned>(rows.size()));
+  }
+  return own;
+}
+
 }  // namespace fleettune::tuner

@@ -10,6 +10,8 @@
 //  - TransferSources::Weigh gives each source a weight by how well a model fitted on that
 //    source alone ranks this workload's own measurements, so a shape that orders this one's
 //    configs wrongly stops steering the model; OwnWeight blends the workload's own rows in.
+// Within a model job, tasks of one template also learn from each other's results of the job
+// (kin results, below), as more sources of the same kind.
 // XgbSearch (tuner/xgb_search.h) trains with them; nothing here depends on how a search
 // proposes configs.
 #ifndef FLEETTUNE_TUNER_TRANSFER_H_
@@ -42,6 +44,33 @@ struct TransferData {
   // warm start; otherwise parallel to rows (else ignored).
   std::vector<v1::Config> configs;
 };
+
+// One task's results of a model job with their loop-nest features, in recording order: what
+// the other tasks of its template (its kin) train with. Parallel vectors.
+struct KinResults {
+  std::vector<std::vector<float>> rows;
+  std::vector<float> gflops;  // 0 for failed configs
+  std::vector<v1::Config> configs;
+};
+
+// The kin rows a task trains with, per kin task: its best half and its latest half. The best
+// carry the seeds and the top of the ranking; the latest are where its search is looking now.
+inline constexpr size_t kKinRowsPerTask = 48;
+
+// Which of `gflops` (one kin task's results, in recording order) a task trains with: all of
+// them up to kKinRowsPerTask, else the best half and then the latest, each once.
+std::vector<size_t> KinRows(const std::vector<float>& gflops);
+
+// Whether a task whose search trained with `used` kin results should retrain now that its kin
+// have `available`: the first ones at once, later ones once grown by half and by at least two
+// rounds of `batch_size`. Each retraining refits the per-source relevance models; refitting
+// on every round cost 16% of a 2,000-trial ResNet-50 job's wall time (model 147 s of 912 s).
+bool KinRefreshDue(size_t available, size_t used, int batch_size);
+
+// `own` (the task's transfer data from the database) with each of `kin` that has results
+// added as one more source group of its KinRows; their configs too when own's configs are
+// parallel to its rows (they become warm-start seeds: XgbSearchOptions::transfer_seeds).
+TransferData WithKinResults(TransferData own, const std::vector<const KinResults*>& kin);
 
 // LoadTransferData reads at most this many records, the most recent first.
 inline constexpr size_t kMaxTransferRows = 3000;

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 
@@ -193,6 +194,59 @@ TEST(TransferSourcesTest, WeighsSourcesByHowTheyRankTheOwnMeasurements) {
   ASSERT_EQ(sources.weights().size(), 2u);
   EXPECT_GT(sources.weights()[0], 0.5f);
   EXPECT_EQ(sources.weights()[1], TransferSources::kMinWeight);
+}
+
+TEST(KinResultsTest, KinRowsAreAllOfAFewElseTheBestHalfThenTheLatest) {
+  EXPECT_EQ(KinRows({3, 1, 2}), (std::vector<size_t>{0, 1, 2}));
+  std::vector<float> gflops(100);
+  for (size_t i = 0; i < gflops.size(); ++i) gflops[i] = static_cast<float>(i % 10);  // 9s best
+  const std::vector<size_t> rows = KinRows(gflops);
+  ASSERT_EQ(rows.size(), kKinRowsPerTask);
+  // The best half: the ten rows of 9 GFLOPS first (stable: in recording order), then 8s.
+  for (size_t i = 0; i < 10; ++i) EXPECT_EQ(rows[i], 10 * i + 9);
+  for (size_t i = 0; i < kKinRowsPerTask / 2; ++i) EXPECT_GE(gflops[rows[i]], 7.0f);
+  // Then the latest rows not taken yet, newest first: 99 and 98 are among the best (9 and 8),
+  // and of the 7s only the first four (7, 17, 27, 37) are.
+  EXPECT_EQ(rows[kKinRowsPerTask / 2], 97u);
+  EXPECT_EQ(rows[kKinRowsPerTask / 2 + 1], 96u);
+  std::vector<size_t> sorted = rows;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(std::unique(sorted.begin(), sorted.end()), sorted.end()) << "a row twice";
+}
+
+TEST(KinResultsTest, RefreshAtOnceThenOnceGrownByHalfAndTwoRounds) {
+  EXPECT_FALSE(KinRefreshDue(0, 0, 8));
+  EXPECT_TRUE(KinRefreshDue(3, 0, 8));       // the first kin results at once
+  EXPECT_FALSE(KinRefreshDue(18, 3, 8));     // 15 more: under two rounds of 8
+  EXPECT_TRUE(KinRefreshDue(19, 3, 8));      // 16 more
+  EXPECT_FALSE(KinRefreshDue(149, 100, 8));  // under half of 100
+  EXPECT_TRUE(KinRefreshDue(150, 100, 8));
+}
+
+TEST(KinResultsTest, EachKinWithResultsIsOneMoreGroupWithSeedsWhenOwnHasConfigs) {
+  TransferData own;
+  own.rows = {{1.0f}};
+  own.throughput = {2.0f};
+  own.group_sizes = {1};
+  own.configs.emplace_back().set_template_name("own");
+  KinResults first, empty, second;
+  for (int i = 0; i < 3; ++i) {
+    first.rows.push_back({static_cast<float>(i)});
+    first.gflops.push_back(static_cast<float>(10 + i));
+    first.configs.emplace_back().set_template_name("first");
+  }
+  second.rows = {{7.0f}};
+  second.gflops = {5.0f};
+  second.configs.emplace_back().set_template_name("second");
+
+  const TransferData data = WithKinResults(own, {&first, &empty, &second});
+  EXPECT_EQ(data.group_sizes, (std::vector<unsigned>{1, 3, 1}));
+  EXPECT_EQ(data.throughput, (std::vector<float>{2, 10, 11, 12, 5}));
+  ASSERT_EQ(data.configs.size(), 5u);
+  EXPECT_EQ(data.configs[4].template_name(), "second");
+
+  own.configs.clear();  // no seeds: configs stay empty
+  EXPECT_TRUE(WithKinResults(own, {&first}).configs.empty());
 }
 
 }  // namespace
