@@ -166,9 +166,6 @@ absl::Status TrackerClient::MeasureResubmitting(
       if (unanswered.contains(task.client_tag())) *pending.add_tasks() = task;
     }
     if (pending.tasks_size() == 0) return measured;
-    if (pending.tasks_size() < batch.tasks_size()) {
-      pending.clear_build_errors();  // reported with the first submission; not trials again
-    }
     measured = Measure(pending, deliver);
     if (stop || measured.ok() || measured.code() != absl::StatusCode::kUnavailable) {
       return measured;
